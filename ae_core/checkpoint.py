@@ -1,0 +1,371 @@
+"""Checkpoint folders: save, load, list, zip export/import. No pickle anywhere.
+
+A checkpoint is a folder:
+
+    config.json        format + version, model config, train config, dataset
+    model.safetensors  weights only
+    history.json       per-epoch losses          metrics.json   evaluation results
+    map-*.npz          saved projections (written by ae_core.projection)
+
+Saving writes a hidden temporary folder beside the target and renames it into
+place, so a process killed mid-save leaves only a dot-folder that listing
+skips. Loading is the gate for untrusted files: sizes are bounded, the config
+is validated before anything is allocated, the safetensors header is parsed
+and every tensor's name and shape compared with the model the config builds,
+and non-finite weights are refused. Anything else raises CheckpointError.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import struct
+import time
+import uuid
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ae_core.config import ConfigError, ModelConfig, TrainConfig
+from ae_core.errors import CheckpointError
+from ae_core.train import History
+
+FORMAT = "latent-space-explorer/checkpoint"
+FORMAT_VERSION = 1
+WEIGHTS = "model.safetensors"
+MAX_JSON_BYTES = 2_000_000
+MAX_WEIGHTS_BYTES = 250_000_000
+MAX_HEADER_BYTES = 1_000_000
+MAX_ZIP_BYTES = 260_000_000  # compressed upload
+MAX_UNZIPPED_BYTES = 300_000_000
+ALLOWED_FILES = re.compile(r"^(config\.json|model\.safetensors|history\.json|metrics\.json|map-[A-Za-z0-9_.-]{1,80}\.npz)$")
+_DTYPES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    model: torch.nn.Module
+    model_config: ModelConfig
+    train_config: TrainConfig | None = None
+    dataset: dict = field(default_factory=dict)
+    history: History | None = None
+    metrics: dict = field(default_factory=dict)
+    created: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def sanitize_name(name: str, default: str = "model") -> str:
+    """A safe folder name: letters, digits, '.', '_' and '-', no leading dot, at most 64 chars."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-_")[:64]
+    return slug or default
+
+
+def unique_path(root: str | Path, name: str) -> Path:
+    root = Path(root)
+    base = sanitize_name(name)
+    path, i = root / base, 2
+    while path.exists():
+        path, i = root / f"{base}-{i}", i + 1
+    return path
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=2, allow_nan=True))
+
+
+def save_checkpoint(path, model, train_config: TrainConfig | None = None, dataset: dict | None = None,
+                    history: History | None = None, metrics: dict | None = None,
+                    extra_config: dict | None = None, overwrite: bool = False) -> Path:
+    """Write `model` and its records to the folder `path` atomically; returns the path."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise CheckpointError(f"{path} already exists; pass overwrite=True or choose another name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        config = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": model.config.to_dict(),
+            "train": train_config.to_dict() if train_config else None,
+            "dataset": dataset or {},
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "extra": extra_config or {},
+        }
+        _write_json(tmp / "config.json", config)
+        state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / WEIGHTS), metadata={"format": FORMAT})
+        _write_json(tmp / "history.json", history.to_dict() if history else {})
+        _write_json(tmp / "metrics.json", metrics or {})
+        if path.exists():  # overwrite: move the old one aside first, delete after
+            old = path.parent / f".old-{path.name}-{uuid.uuid4().hex[:8]}"
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def update_metrics(path, metrics: dict) -> None:
+    """Merge `metrics` into metrics.json, atomically."""
+    path = Path(path)
+    current = _read_json(path / "metrics.json", required=False) or {}
+    current.update(metrics)
+    tmp = path / f".metrics-{uuid.uuid4().hex[:8]}.json"
+    _write_json(tmp, current)
+    os.replace(tmp, path / "metrics.json")
+
+
+def _read_json(path: Path, required: bool = True):
+    if not path.is_file():
+        if required:
+            raise CheckpointError(f"{path.parent.name}: {path.name} is missing")
+        return None
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise CheckpointError(f"{path.name} is larger than {MAX_JSON_BYTES:,} bytes")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path.name} is not valid JSON ({e})") from None
+
+
+def read_config(path) -> dict:
+    """Parse and check config.json (format, version, model config); cheap, no weights."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"{path} is not a checkpoint folder")
+    cfg = _read_json(path / "config.json")
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+        raise CheckpointError(f"{path.name}: config.json is not a Latent Space Explorer checkpoint")
+    version = cfg.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path.name}: checkpoint format version {version!r} is not supported "
+                              f"(this version reads {FORMAT_VERSION})")
+    try:
+        cfg["model_config"] = ModelConfig.from_dict(cfg.get("model"))
+        cfg["train_config"] = TrainConfig.from_dict(cfg["train"]) if cfg.get("train") else None
+    except (ConfigError, TypeError) as e:
+        raise CheckpointError(f"{path.name}: bad config.json: {e}") from None
+    return cfg
+
+
+def read_safetensors_header(file: Path) -> dict:
+    """Parse the header ourselves first, so a pickle or random bytes get a clear message."""
+    size = file.stat().st_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise CheckpointError(f"{file.name} is {size:,} bytes; the limit is {MAX_WEIGHTS_BYTES:,}")
+    with open(file, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise CheckpointError(f"{file.name} is not a safetensors file (too short)")
+        (n,) = struct.unpack("<Q", head)
+        if n > min(MAX_HEADER_BYTES, size - 8) or n < 2:
+            raise CheckpointError(f"{file.name} is not a safetensors file (pickled and other formats "
+                                  "are never loaded)")
+        try:
+            header = json.loads(f.read(n).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise CheckpointError(f"{file.name} is not a safetensors file (unreadable header)") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{file.name}: malformed safetensors header")
+    header.pop("__metadata__", None)
+    data_len = size - 8 - n
+    for name, info in header.items():
+        try:
+            dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
+        except (TypeError, KeyError, ValueError):
+            raise CheckpointError(f"{file.name}: malformed entry for tensor {name!r}") from None
+        if dtype not in _DTYPES:
+            raise CheckpointError(f"{file.name}: tensor {name!r} has unsupported dtype {dtype}")
+        numel = 1
+        for d in shape:
+            numel *= int(d)
+        if not (0 <= start <= end <= data_len) or end - start != numel * _DTYPES[dtype]:
+            raise CheckpointError(f"{file.name}: tensor {name!r} does not fit in the file (truncated?)")
+    return header
+
+
+def load_checkpoint(path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Rebuild the model from config.json, then load and check its weights."""
+    from ae_core.models import build_model
+
+    path = Path(path)
+    cfg = read_config(path)
+    weights = path / WEIGHTS
+    if not weights.is_file():
+        others = [p.name for p in path.iterdir() if p.suffix in {".pt", ".pth", ".pkl", ".bin", ".ckpt"}]
+        hint = f" ({', '.join(others)} found: pickled weights are never loaded)" if others else ""
+        raise CheckpointError(f"{path.name}: {WEIGHTS} is missing{hint}")
+    header = read_safetensors_header(weights)
+    model = build_model(cfg["model_config"])
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v["shape"]) for k, v in header.items()}
+    missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"{path.name}: weights do not match the config: "
+                              + "; ".join(s for s in (f"missing {', '.join(missing[:5])}" if missing else "",
+                                                      f"unexpected {', '.join(extra[:5])}" if extra else "") if s))
+    wrong = [f"{k} is {found[k]}, config needs {expected[k]}" for k in expected if found[k] != expected[k]]
+    if wrong:
+        raise CheckpointError(f"{path.name}: tensor shapes do not match the config: {'; '.join(wrong[:3])}")
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(weights), device="cpu")
+    except Exception as e:  # the Rust parser's own checks
+        raise CheckpointError(f"{path.name}: {WEIGHTS} could not be read ({e})") from None
+    bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{path.name}: weights contain NaN or infinite values ({', '.join(bad[:3])})")
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    model.to(map_location).eval()
+    hist = _read_json(path / "history.json", required=False)
+    metrics = _read_json(path / "metrics.json", required=False)
+    return Checkpoint(path=path, model=model, model_config=cfg["model_config"],
+                      train_config=cfg["train_config"], dataset=cfg.get("dataset") or {},
+                      history=History.from_dict(hist) if isinstance(hist, dict) and hist else None,
+                      metrics=metrics if isinstance(metrics, dict) else {}, created=str(cfg.get("created", "")))
+
+
+@dataclass
+class CheckpointInfo:
+    """What the model list shows, read without loading weights."""
+
+    path: Path
+    kind: str = ""
+    code_dim: int = 0
+    dataset: str = ""
+    metrics: dict = field(default_factory=dict)
+    created: str = ""
+    error: str = ""  # non-empty: the folder is damaged and cannot be loaded
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def list_checkpoints(*roots) -> list[CheckpointInfo]:
+    """Checkpoint folders under each root (one level, then one more for user runs)."""
+    found: list[CheckpointInfo] = []
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        for p in sorted(root.iterdir()):
+            if p.name.startswith(".") or not p.is_dir():
+                continue  # hidden: temporary folders of saves in progress or killed
+            if not (p / "config.json").exists():
+                continue
+            try:
+                cfg = read_config(p)
+                mc = cfg["model_config"]
+                metrics = _read_json(p / "metrics.json", required=False) or {}
+                found.append(CheckpointInfo(p, mc.kind, mc.code_dim, str(cfg["dataset"].get("name", "")),
+                                            metrics if isinstance(metrics, dict) else {},
+                                            str(cfg.get("created", ""))))
+            except CheckpointError as e:
+                found.append(CheckpointInfo(p, error=str(e)))
+    return found
+
+
+def delete_checkpoint(path) -> None:
+    """Remove a checkpoint folder: renamed to a hidden name first so it vanishes from lists at once."""
+    path = Path(path)
+    read_config(path)  # only delete what is really a checkpoint
+    trash = path.parent / f".deleted-{path.name}-{uuid.uuid4().hex[:8]}"
+    os.replace(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def export_zip(path) -> bytes:
+    """The checkpoint folder as zip bytes (for a download button)."""
+    path = Path(path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(path.iterdir()):
+            if f.is_file() and ALLOWED_FILES.match(f.name):
+                z.write(f, f"{path.name}/{f.name}")
+    return buf.getvalue()
+
+
+def import_zip(data: bytes, root, name: str | None = None) -> Path:
+    """Validate an uploaded zip of a checkpoint folder and install it under `root`.
+
+    Only the known file names are accepted, from one folder level; paths with
+    '..', absolute paths, links, oversized or highly compressed entries are
+    refused. The files are extracted to a hidden folder, loaded and checked
+    like any checkpoint, then renamed into place under a sanitised name.
+    """
+    if len(data) > MAX_ZIP_BYTES:
+        raise CheckpointError(f"the zip is {len(data):,} bytes; the limit is {MAX_ZIP_BYTES:,}")
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise CheckpointError("the upload is not a zip file") from None
+    files = {}
+    total = 0
+    for info in infos:
+        n = info.filename
+        if n.endswith("/"):
+            continue
+        if n.startswith(("/", "\\")) or ".." in Path(n).parts or ":" in n or "\\" in n:
+            raise CheckpointError(f"the zip contains an unsafe path: {n!r}")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise CheckpointError(f"the zip contains a symbolic link: {n!r}")
+        parts = Path(n).parts
+        if len(parts) > 2:
+            raise CheckpointError(f"the zip should hold one checkpoint folder; {n!r} is nested deeper")
+        base = parts[-1]
+        if not ALLOWED_FILES.match(base):
+            raise CheckpointError(f"the zip contains {base!r}, which is not part of a checkpoint "
+                                  "(only config.json, model.safetensors, history.json, metrics.json, map-*.npz)")
+        if base in files:
+            raise CheckpointError(f"the zip contains {base!r} twice")
+        total += info.file_size
+        if total > MAX_UNZIPPED_BYTES or info.file_size > 100 * max(info.compress_size, 1) + 1_000_000:
+            raise CheckpointError("the zip expands too much (a zip bomb?); refused")
+        files[base] = info
+    if "config.json" not in files or WEIGHTS not in files:
+        raise CheckpointError("the zip must contain config.json and model.safetensors")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".upload-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        try:
+            for base, info in files.items():
+                written = 0
+                with z.open(info) as src, open(tmp / base, "wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > info.file_size:
+                            raise CheckpointError("the zip expands beyond its declared size; refused")
+                        dst.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
+            raise CheckpointError(f"the zip is damaged or encrypted ({e})") from None
+        load_checkpoint(tmp)  # full validation before it becomes visible
+        top = Path(infos[0].filename).parts
+        dest = unique_path(root, name or (top[0] if len(top) > 1 else "upload"))
+        os.replace(tmp, dest)
+        return dest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,107 @@
+"""Corruptions for denoising autoencoders and for the Denoising page.
+
+All functions take float images in [0, 1] (numpy arrays or torch tensors of
+any shape whose last two axes are H, W), are seeded, and return a result
+clipped to [0, 1] with the input's type and dtype.
+
+    corrupt(x, "gaussian", 0.2, seed=0)   # sigma in pixel units
+    corrupt(x, "masking", 0.3)            # fraction of pixels set to 0 (dropout)
+    corrupt(x, "salt_pepper", 0.1)        # fraction of pixels set to 0 or 1
+    corrupt(x, "block", 0.25)             # a square covering 25% of the area is blanked
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+NOISE_KINDS = ("gaussian", "masking", "salt_pepper", "block")
+# What "level" means for each kind, for labels in the UI and CLI help.
+LEVEL_MEANING = {
+    "gaussian": "standard deviation (pixel values are 0..1)",
+    "masking": "fraction of pixels dropped to 0",
+    "salt_pepper": "fraction of pixels set to 0 or 1",
+    "block": "fraction of the image area hidden by one square",
+}
+
+
+def check_noise(kind: str, level: float) -> None:
+    """Raise ValueError naming the parameter when kind or level is out of range."""
+    if kind not in NOISE_KINDS:
+        raise ValueError(f"noise kind must be one of {', '.join(NOISE_KINDS)}; got {kind!r}")
+    level = float(level)
+    hi = 1.0 if kind == "gaussian" else 0.95
+    if not (0.0 <= level <= hi) or not np.isfinite(level):
+        raise ValueError(f"noise level for {kind} must be in [0, {hi}]; got {level}")
+
+
+def _block_mask(shape: tuple[int, ...], level: float, gen: torch.Generator) -> torch.Tensor:
+    """One square per image covering `level` of the area, at a random position."""
+    h, w = shape[-2], shape[-1]
+    n = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    side_h = max(1, int(round(h * np.sqrt(level)))) if level > 0 else 0
+    side_w = max(1, int(round(w * np.sqrt(level)))) if level > 0 else 0
+    mask = torch.zeros((n, h, w), dtype=torch.bool)
+    if side_h == 0:
+        return mask.reshape(shape)
+    tops = torch.randint(0, h - side_h + 1, (n,), generator=gen)
+    lefts = torch.randint(0, w - side_w + 1, (n,), generator=gen)
+    for i in range(n):
+        mask[i, tops[i] : tops[i] + side_h, lefts[i] : lefts[i] + side_w] = True
+    # The block is shared across channels of one image: reshape (N*C, H, W) back.
+    return mask.reshape(shape)
+
+
+def corrupt_tensor(
+    x: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Corrupt a float tensor in [0, 1]; `generator` makes it reproducible.
+
+    Random numbers are drawn on the CPU so results do not depend on the device.
+    Without a generator, torch's global one is used, so training batches get
+    fresh noise each step and stay reproducible under `torch.manual_seed`.
+    """
+    check_noise(kind, level)
+    if level == 0:
+        return x.clone()
+    gen = generator if generator is not None else torch.default_generator
+    shape = tuple(x.shape)
+    if kind == "gaussian":
+        noisy = x + level * torch.randn(shape, generator=gen, dtype=torch.float32).to(x)
+    elif kind == "masking":
+        keep = torch.rand(shape, generator=gen) >= level
+        noisy = x * keep.to(x)
+    elif kind == "salt_pepper":
+        u = torch.rand(shape, generator=gen)
+        noisy = x.clone()
+        noisy[(u < level / 2).to(x.device)] = 0.0
+        noisy[((u >= level / 2) & (u < level)).to(x.device)] = 1.0
+    else:  # block
+        if x.dim() >= 3:
+            # same square in every channel of an image
+            per_image = _block_mask((shape[0], shape[-2], shape[-1]), level, gen)
+            mask = per_image.view(shape[0], *([1] * (x.dim() - 3)), shape[-2], shape[-1])
+            mask = mask.expand(shape)
+        else:
+            mask = _block_mask(shape, level, gen)
+        noisy = x.masked_fill(mask.to(x.device), 0.0)
+    return noisy.clamp_(0.0, 1.0)
+
+
+def corrupt(x, kind: str, level: float, seed: int | None = 0):
+    """Corrupt a numpy array or tensor in [0, 1]; same type and dtype back.
+
+    Parameters
+    ----------
+    x : ndarray or Tensor, shape (..., H, W)
+    kind : one of NOISE_KINDS
+    level : float, meaning per kind in LEVEL_MEANING
+    seed : int or None; None draws a fresh seed
+    """
+    gen = torch.Generator()
+    gen.manual_seed(int(seed) if seed is not None else int(torch.seed() % (2**31)))
+    if isinstance(x, torch.Tensor):
+        return corrupt_tensor(x, kind, level, gen)
+    arr = np.asarray(x)
+    out = corrupt_tensor(torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)), kind, level, gen)
+    return out.numpy().astype(arr.dtype if arr.dtype.kind == "f" else np.float32, copy=False)
