@@ -79,6 +79,26 @@ def unique_path(root: str | Path, name: str) -> Path:
     return path
 
 
+def reserve_path(root: str | Path, name: str) -> Path:
+    """Claim a fresh folder name under `root` atomically (mkdir fails if it exists).
+
+    Two sessions saving "my-model" at the same moment get my-model and my-model-2.
+    The empty folder holds no config.json, so lists skip it until the save lands
+    (save into it with overwrite=True).
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    base = sanitize_name(name)
+    for i in range(1, 10_000):
+        path = root / (base if i == 1 else f"{base}-{i}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise CheckpointError(f"no free folder name for {base!r} under {root}")
+
+
 def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=2, allow_nan=True))
 
@@ -158,6 +178,11 @@ def read_config(path) -> dict:
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{path.name}: checkpoint format version {version!r} is not supported "
                               f"(this version reads {FORMAT_VERSION})")
+    # Fix (tests): "dataset" is optional but must be an object; a missing one raised KeyError and a
+    # string AttributeError in list_checkpoints, which crashed the whole model list.
+    cfg["dataset"] = cfg.get("dataset") or {}
+    if not isinstance(cfg["dataset"], dict):
+        raise CheckpointError(f"{path.name}: bad config.json: dataset must be a JSON object")
     try:
         cfg["model_config"] = ModelConfig.from_dict(cfg.get("model"))
         cfg["train_config"] = TrainConfig.from_dict(cfg["train"]) if cfg.get("train") else None
@@ -190,9 +215,14 @@ def read_safetensors_header(file: Path) -> dict:
     for name, info in header.items():
         try:
             dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
+            # Fix (tests): a non-integer shape or offset (or a list as dtype) used to escape as a
+            # bare TypeError/ValueError; every malformed entry is a CheckpointError now.
+            known = isinstance(dtype, str) and dtype in _DTYPES
+            if not all(type(v) is int for v in (*shape, start, end)):
+                raise TypeError
         except (TypeError, KeyError, ValueError):
             raise CheckpointError(f"{file.name}: malformed entry for tensor {name!r}") from None
-        if dtype not in _DTYPES:
+        if not known:
             raise CheckpointError(f"{file.name}: tensor {name!r} has unsupported dtype {dtype}")
         numel = 1
         for d in shape:

@@ -1,7 +1,8 @@
-"""The `ae-core` command: train, eval, zoo (and the analysis commands added beside them).
+"""The `ae-core` command: train, eval, project, zoo.
 
     ae-core train --kind sparse --dataset digits --code-dim 128 --sparsity l1 --out checkpoints/user/my-sae
-    ae-core eval checkpoints/undercomplete-16 --json
+    ae-core eval checkpoints/undercomplete-16 --json     # every metric of ae_core.metrics.evaluate_all
+    ae-core project checkpoints/undercomplete-16 --method umap --dims 2
     ae-core zoo
 
 Errors a user can fix (bad values, missing data, damaged checkpoints) print one
@@ -56,6 +57,8 @@ def cmd_train(a) -> int:
                      top_k=a.top_k, contractive_weight=a.contractive_weight, jacobian=a.jacobian, beta=a.beta)
     tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device,
                      threads=a.threads, patience=a.patience).validate()
+    if Path(a.out).exists() and not a.overwrite:  # Fix (tests): refuse before training, not after it
+        raise AEError(f"{a.out} already exists; pass --overwrite or choose another --out")
     path, history, metrics = train_and_save(mc, tc, a.dataset, Path(a.out), n_train=a.n_train,
                                             n_test=a.n_test, overwrite=a.overwrite)
     if history.message:
@@ -71,22 +74,61 @@ def cmd_eval(a) -> int:
     from ae_core.evaluate import evaluate, split_for
 
     results = {}
+    other = load_dataset(a.dataset) if a.dataset else None
     for d in a.dirs:
         ck = load_checkpoint(d)
         record = dict(ck.dataset)
-        ds = load_dataset(a.dataset) if a.dataset else None
         if a.dataset:
             record.update(spec=a.dataset)
-        train, test = split_for(record, ds)
+        train, test = split_for(record, other)
         res = evaluate(ck.model, train, test)
         if not a.dataset:
             update_metrics(d, res)
+            # map quality, measured by `ae-core project` when the map was made
+            res.update({k: v for k, v in ck.metrics.items() if k.startswith("map_trustworthiness_")})
         results[str(d)] = res
         if not a.json:
             print(f"{d}: " + "  ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}"
                                         for k, v in res.items()))
     if a.json:
         print(json.dumps(results, indent=2))
+    return 0
+
+
+def project_checkpoint(path, method: str = "umap", dims: int = 2,
+                       max_points: int = 5000) -> tuple[Path, float]:
+    """Fit and save the map of a checkpoint's codes as `map-<method>-<dims>d.npz` in its folder.
+
+    The map covers the checkpoint's whole dataset (train and test, in load order; a
+    stratified sample of `max_points` when larger, see Projector.subsample_idx_). Its
+    trustworthiness (10 neighbours, on at most 2,000 of the mapped points) is merged into
+    metrics.json as `map_trustworthiness_<method>_<dims>d`. Returns (map path, trustworthiness).
+    """
+    import numpy as np
+
+    from ae_core.checkpoint import load_checkpoint, update_metrics
+    from ae_core.data import load_dataset
+    from ae_core.metrics import trustworthiness
+    from ae_core.models import encode_array
+    from ae_core.projection import Projector
+
+    ck = load_checkpoint(path)
+    ds = load_dataset(ck.dataset.get("spec") or ck.dataset.get("name") or "digits")
+    codes = encode_array(ck.model, ds.x)
+    proj = Projector(method=method, n_components=dims, max_points=max_points).fit(codes, y=ds.y)
+    out = proj.save(Path(path) / f"map-{method}-{dims}d.npz")
+    kept = codes[proj.subsample_idx_]
+    pick = np.random.default_rng(0).permutation(len(kept))[:2000]
+    tw = trustworthiness(kept[pick], proj.embedding_[pick])
+    update_metrics(path, {f"map_trustworthiness_{method}_{dims}d": tw})
+    return out, tw
+
+
+def cmd_project(a) -> int:
+    for d in a.dirs:
+        t0 = time.perf_counter()
+        out, tw = project_checkpoint(d, a.method, a.dims)
+        print(f"{out}  trustworthiness {tw:.3f}  {time.perf_counter() - t0:.1f}s", flush=True)
     return 0
 
 
@@ -99,8 +141,11 @@ def cmd_zoo(a) -> int:
     for name in names:
         mc, tc = zoo_configs(name)
         path, history, m = train_and_save(mc, tc, "digits", out / name, overwrite=True, quiet=a.quiet)
+        t_map = time.perf_counter()
+        _, tw = project_checkpoint(path, "umap", 2)  # the Latent space page opens at once
         print(f"{name:<26} recon {m['recon_mse']:.5f}  PCA-{mc.code_dim} {m['pca_recon_mse']:.5f}  "
-              f"{history.seconds:5.1f}s", flush=True)
+              f"kNN {m['knn_acc']:.3f} (PCA {m['pca_knn_acc']:.3f})  train {history.seconds:5.1f}s  "
+              f"map {time.perf_counter() - t_map:4.1f}s (trust {tw:.3f})", flush=True)
     print(f"zoo: {len(names)} models in {time.perf_counter() - t0:.1f}s -> {out}")
     return 0
 
@@ -150,7 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print one JSON object keyed by folder")
     ev.set_defaults(fn=cmd_eval)
 
-    zo = sub.add_parser("zoo", help="train the default zoo into checkpoints/")
+    pr = sub.add_parser("project", help="precompute checkpoints' maps (map-<method>-<dims>d.npz)")
+    pr.add_argument("dirs", nargs="+")
+    pr.add_argument("--method", choices=["umap", "pca", "tsne"], default="umap")
+    pr.add_argument("--dims", type=int, choices=[2, 3], default=2)
+    pr.set_defaults(fn=cmd_project)
+
+    zo = sub.add_parser("zoo", help="train the default zoo into checkpoints/ (with their UMAP maps)")
     zo.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "checkpoints"))
     zo.add_argument("--only", nargs="*", help="train only these zoo entries")
     zo.add_argument("--quiet", action="store_true", help="one line per model")

@@ -102,7 +102,10 @@ class ModelConfig:
         _choice("sparsity", self.sparsity, SPARSITY_PENALTIES)
         _float_range("sparsity_weight", self.sparsity_weight, 0.0, 100.0)
         _float_range("sparsity_target", self.sparsity_target, 1e-4, 0.9999)
-        _int_range("top_k", self.top_k, 1, self.code_dim)
+        # Fix (tests): top_k only binds the top-k sparse model; checking it against code_dim for
+        # every kind refused e.g. a plain AE with code_dim=4 because the default top_k is 8.
+        topk_model = self.kind == "sparse" and self.sparsity == "topk"
+        _int_range("top_k", self.top_k, 1, self.code_dim if topk_model else MAX_CODE_DIM)
         _float_range("contractive_weight", self.contractive_weight, 0.0, 100.0)
         _choice("jacobian", self.jacobian, JACOBIAN_MODES)
         _int_range("n_projections", self.n_projections, 1, 64)
@@ -139,7 +142,8 @@ def estimate_parameters(cfg: ModelConfig) -> int:
         for _ in cfg.conv_channels:
             h, w = math.ceil(h / 2), math.ceil(w / 2)
         flat = chans[-1] * h * w
-        return 2 * conv + flat * out_dim + cfg.code_dim * flat + flat
+        # Fix (tests): "+ out_dim" counts the encoder fc bias, without which this was not an upper bound.
+        return 2 * conv + flat * out_dim + out_dim + cfg.code_dim * flat + flat
     dims = (cfg.n_pixels, *cfg.hidden)
     enc = sum(a * b + b for a, b in zip(dims, (*cfg.hidden, out_dim)))
     dec_dims = (cfg.code_dim, *reversed(cfg.hidden))

@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import os
 import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,7 +102,9 @@ def train_test_split(ds: ImageDataset, test_fraction: float = 0.2, seed: int = 0
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1); got {test_fraction}")
     idx = np.arange(len(ds))
-    strat = ds.y if ds.y is not None and np.bincount(ds.y).min() >= 2 else None
+    # Fix (tests): count only the labels present; bincount also counted absent ones (e.g. no
+    # class 0) as 0, which silently turned stratification off.
+    strat = ds.y if ds.y is not None and np.unique(ds.y, return_counts=True)[1].min() >= 2 else None
     test_size = n_test if n_test is not None else test_fraction
     train_size = n_train if n_train is not None else None
     tr, te = sk_split(idx, test_size=test_size, train_size=train_size, random_state=seed, stratify=strat)
@@ -123,7 +126,7 @@ def _open_maybe_gz(path: Path) -> bytes:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:  # Fix (tests): a corrupted stream raises zlib.error
             raise DataError(f"{path.name}: damaged gzip file ({e})") from None
     return raw
 

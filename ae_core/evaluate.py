@@ -1,8 +1,9 @@
 """Evaluate a checkpoint on the same data and split it was trained on.
 
 `dataset_record` describes data + split in a checkpoint's config.json;
-`split_for` rebuilds exactly that split; `evaluate` reports test metrics next
-to PCA with the same code size fitted on the same training images.
+`split_for` rebuilds exactly that split; `evaluate` reports every metric of
+`ae_core.metrics.evaluate_all` on the test images, next to PCA with the same
+code size fitted on the same training images and the raw pixels.
 """
 
 from __future__ import annotations
@@ -41,8 +42,17 @@ def recon_mse(model, x: np.ndarray) -> float:
     return float(((reconstruct_array(model, x) - x) ** 2).mean())
 
 
-def evaluate(model, train: ImageDataset, test: ImageDataset) -> dict:
-    """Basic metrics: test reconstruction MSE beside PCA at the same code size."""
+def evaluate(model, train: ImageDataset, test: ImageDataset, full: bool = True) -> dict:
+    """Test metrics of `model` beside PCA at the same code size (and raw pixels when `full`).
+
+    `full=True` runs `ae_core.metrics.evaluate_all` (reconstruction, probes with
+    100/10/1% of the labels, sparsity, Jacobian norm, denoising; a few seconds
+    on digits); `full=False` only the reconstruction MSE of the model and of PCA.
+    """
+    if full:
+        from ae_core.metrics import evaluate_all
+
+        return evaluate_all(model, train, test)
     pca = pca_baseline(train, model.config.code_dim)
     return {"recon_mse": recon_mse(model, test.x), "pca_recon_mse": recon_mse(pca, test.x),
             "n_train": len(train), "n_test": len(test), "code_dim": model.config.code_dim}

@@ -89,7 +89,8 @@ class Autoencoder(nn.Module):
         super().__init__()
         self.config = config
         self.encoder, self.decoder = self._build(config, self._encoder_out_dim(config))
-        self.code_act = _ACT[config.code_activation]()
+        # None for a linear code: skipping an Identity call is measurable on small batches.
+        self.code_act = None if config.code_activation == "linear" else _ACT[config.code_activation]()
 
     @staticmethod
     def _encoder_out_dim(cfg: ModelConfig) -> int:
@@ -112,7 +113,8 @@ class Autoencoder(nn.Module):
         return self.config.code_dim
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.code_act(self.encoder(x))
+        h = self.encoder(x)
+        return h if self.code_act is None else self.code_act(h)
 
     def decode_logits(self, h: torch.Tensor) -> torch.Tensor:
         return self.decoder(h)
@@ -135,9 +137,12 @@ class Autoencoder(nn.Module):
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         h = self.encode(self.corrupt(x) if self.training else x)
-        parts = {"reconstruction": self.reconstruction_loss(self.decode_logits(h), x)}
-        parts.update(self.penalty(x, h))
-        return sum(parts.values()), parts
+        total = self.reconstruction_loss(self.decode_logits(h), x)
+        parts = {"reconstruction": total}
+        for name, term in self.penalty(x, h).items():
+            parts[name] = term
+            total = total + term
+        return total, parts
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         return x

@@ -12,6 +12,8 @@ clipped to [0, 1] with the input's type and dtype.
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 import torch
 
@@ -99,7 +101,9 @@ def corrupt(x, kind: str, level: float, seed: int | None = 0):
     seed : int or None; None draws a fresh seed
     """
     gen = torch.Generator()
-    gen.manual_seed(int(seed) if seed is not None else int(torch.seed() % (2**31)))
+    # Fix (tests): a fresh seed comes from the OS; torch.seed() re-seeded torch's *global*
+    # generator as a side effect, breaking reproducibility of training running beside it.
+    gen.manual_seed(int(seed) if seed is not None else secrets.randbits(63))
     if isinstance(x, torch.Tensor):
         return corrupt_tensor(x, kind, level, gen)
     arr = np.asarray(x)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -45,7 +45,8 @@ def _lr_factor(progress: float, floor: float = 0.02) -> float:
 def train_photo_denoiser(config: ModelConfig, steps: int = 20_000, batch_size: int = 64, lr: float = 1e-3,
                          device: str = "auto", seed: int = 0, callback: Callable[[dict], bool | None] | None = None,
                          time_limit: float | None = None, log_every: int = 100, amp: bool = False,
-                         images: dict[str, np.ndarray] | None = None) -> tuple[FCNDenoiser, History]:
+                         images: dict[str, np.ndarray] | None = None,
+                         model: FCNDenoiser | None = None) -> tuple[FCNDenoiser, History]:
     """Train a fresh FCNDenoiser on random patches of the training photographs.
 
     Parameters
@@ -62,6 +63,8 @@ def train_photo_denoiser(config: ModelConfig, steps: int = 20_000, batch_size: i
     time_limit : float seconds or None; training stops when it is spent
     amp : bool, bfloat16 autocast on CUDA (faster; ignored elsewhere)
     images : {name: (H, W, C) array}; default the training photographs
+    model : FCNDenoiser to train in place (to continue a run, or to keep a handle
+        for saving from the callback); default a fresh one built from `config`
 
     Returns
     -------
@@ -75,7 +78,11 @@ def train_photo_denoiser(config: ModelConfig, steps: int = 20_000, batch_size: i
     dev = pick_device(device)
     torch.manual_seed(seed)
     c, p = config.input_shape[0], config.input_shape[1]
-    model = FCNDenoiser(config).to(dev)
+    if model is None:
+        model = FCNDenoiser(config)
+    elif model.config.input_shape[0] != c:
+        raise ValueError("model and config disagree on the number of channels")
+    model.to(dev)
     imgs = images if images is not None else load_photos("train")
     sampler = PatchSampler(imgs, p, c, seed=seed, device=dev)
     # fixed monitoring batch: training photos (never the held-out ones), fixed noise
@@ -177,32 +184,80 @@ def ssim(clean: np.ndarray, test: np.ndarray) -> float:
 
 
 def evaluate_denoiser(model: FCNDenoiser | None, names=TEST_PHOTOS, sigmas=(15, 25, 50),
-                      filters=FILTERS, seed: int = 0, with_ssim: bool = True,
+                      filters=FILTERS, seed: int = 0, with_ssim: bool = True, workers: int = 1,
                       progress: Callable[[str], None] | None = None) -> list[dict]:
     """PSNR/SSIM of the noisy input, each classical filter and `model` on each photo and sigma.
 
     sigmas are in 1/255 units. The noise for (photo i, sigma) is seeded with
-    seed + 1000 * i + sigma, so every method sees the same noisy image. Returns
-    rows {"photo", "sigma", "method", "psnr", "ssim", "seconds"}.
+    seed + 1000 * i + sigma, so every method sees the same noisy image.
+    `workers` > 1 runs the classical filters in threads (non-local means
+    releases the GIL); their "seconds" then include waiting for a core, so
+    time methods with workers=1. Returns rows {"photo", "sigma", "method",
+    "psnr", "ssim", "seconds"} in a fixed order.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def timed(fn, *a):
+        t = time.perf_counter()
+        out = fn(*a)
+        return out, time.perf_counter() - t
+
+    jobs = []  # (name, sigma, method, clean, result or future)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for i, name in enumerate(names):
+            clean = load_photo(name)
+            for s255 in sigmas:
+                s = s255 / 255.0
+                noisy = noisy_version(clean, s, seed + 1000 * i + int(s255))
+                jobs.append((name, s255, "noisy", clean, (noisy, 0.0)))
+                for f in filters:
+                    args = (apply_filter, f, noisy, s)
+                    jobs.append((name, s255, f, clean, pool.submit(timed, *args) if workers > 1 else timed(*args)))
+                if model is not None:
+                    jobs.append((name, s255, "ours", clean, timed(denoise_image, model, noisy)))
+        rows = []
+        for name, s255, method, clean, res in jobs:
+            out, dt = res.result() if hasattr(res, "result") else res
+            rows.append({"photo": name, "sigma": int(s255), "method": method, "psnr": psnr(clean, out),
+                         "ssim": ssim(clean, out) if with_ssim else float("nan"), "seconds": dt})
+            if progress is not None:
+                progress(f"{name} sigma={s255} {method}: {rows[-1]['psnr']:.2f} dB")
+    return rows
+
+
+def denoise_luminance(gray_model: FCNDenoiser, img: np.ndarray) -> np.ndarray:
+    """Colour photo -> YCbCr, the gray model on Y only, back to RGB (chroma left as it is).
+
+    Only for measuring the option; denoise_image runs a gray model per channel.
+    """
+    from skimage.color import rgb2ycbcr, ycbcr2rgb
+
+    ycc = rgb2ycbcr(np.asarray(img, np.float64))
+    y = ((ycc[:, :, 0] - 16.0) / 219.0).astype(np.float32)  # Y in [16, 235] for RGB in [0, 1]
+    ycc[:, :, 0] = denoise_image(gray_model, np.clip(y, 0, 1)) * 219.0 + 16.0
+    return np.clip(ycbcr2rgb(ycc), 0, 1).astype(np.float32)
+
+
+def compare_colour_modes(colour_model: FCNDenoiser, gray_model: FCNDenoiser, names=TEST_PHOTOS,
+                         sigmas=(15, 25, 50), seed: int = 0) -> list[dict]:
+    """PSNR of a colour model vs a gray model (per channel, and on luminance only) on the same noisy photos.
+
+    Rows {"photo", "colour" (bool), "sigma", "method", "psnr"} with method in
+    colour_model, gray_per_channel, gray_luminance (colour photos only).
     """
     rows = []
     for i, name in enumerate(names):
         clean = load_photo(name)
+        is_colour = clean.shape[2] == 3
         for s255 in sigmas:
-            s = s255 / 255.0
-            noisy = noisy_version(clean, s, seed + 1000 * i + int(s255))
-            methods = [("noisy", lambda: noisy)]
-            methods += [(f, (lambda f=f: apply_filter(f, noisy, s))) for f in filters]
-            if model is not None:
-                methods.append(("ours", lambda: denoise_image(model, noisy)))
-            for method, fn in methods:
-                t = time.perf_counter()
-                out = fn()
-                dt = time.perf_counter() - t
-                rows.append({"photo": name, "sigma": int(s255), "method": method, "psnr": psnr(clean, out),
-                             "ssim": ssim(clean, out) if with_ssim else float("nan"), "seconds": dt})
-                if progress is not None:
-                    progress(f"{name} sigma={s255} {method}: {rows[-1]['psnr']:.2f} dB")
+            noisy = noisy_version(clean, s255 / 255.0, seed + 1000 * i + int(s255))
+            outs = {"colour_model": denoise_image(colour_model, noisy),
+                    "gray_per_channel": denoise_image(gray_model, noisy)}
+            if is_colour:
+                outs["gray_luminance"] = denoise_luminance(gray_model, noisy)
+            for method, out in outs.items():
+                rows.append({"photo": name, "colour": is_colour, "sigma": int(s255), "method": method,
+                             "psnr": psnr(clean, out)})
     return rows
 
 
@@ -218,7 +273,8 @@ def format_table(rows: list[dict], key: str = "psnr") -> str:
     """Mean `key` per sigma (rows) and method (columns) as fixed-width text."""
     table = summarize(rows, key)
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    lines = [f"{'sigma':>6} " + " ".join(f"{m:>9}" for m in methods)]
+    widths = [max(9, len(m)) for m in methods]
+    lines = [f"{'sigma':>6} " + " ".join(f"{m:>{w}}" for m, w in zip(methods, widths))]
     for s, d in sorted(table.items()):
-        lines.append(f"{s:>6} " + " ".join(f"{d.get(m, float('nan')):>9.3f}" for m in methods))
+        lines.append(f"{s:>6} " + " ".join(f"{d.get(m, float('nan')):>{w}.3f}" for m, w in zip(methods, widths)))
     return "\n".join(lines)

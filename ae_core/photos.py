@@ -16,14 +16,14 @@ and two colour photographs.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
 
 from ae_core.errors import DataError
 
-# name -> (source, loader); every image is a real photograph or scan.
+# Where each photograph comes from; every one is a real photograph or scan.
 _SKIMAGE = (
     "astronaut", "brick", "camera", "cell", "chelsea", "clock", "coffee", "coins", "grass",
     "gravel", "hubble_deep_field", "immunohistochemistry", "microaneurysms", "moon", "page",
@@ -72,7 +72,7 @@ def to_float_image(arr) -> np.ndarray:
     return np.ascontiguousarray(np.clip(a, 0.0, 1.0))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> np.ndarray:
     if name in _SKLEARN:
         from sklearn.datasets import load_sample_image
@@ -124,9 +124,10 @@ class PatchSampler:
 
     Images are picked with probability proportional to their area, capped at
     512x512 so the one large photograph (retina) does not dominate. Each patch
-    gets a random flip and 90-degree rotation (the 8 dihedral transforms), and
-    with probability `gray_fraction` a colour patch is turned to gray and
-    repeated over the channels, so a colour model also sees grayscale input.
+    gets a random flip and 90-degree rotation (the 8 dihedral transforms).
+    For a colour sampler, grayscale photographs are repeated over the three
+    channels, and with probability `gray_fraction` a colour patch is also
+    turned to gray that way.
 
     Parameters
     ----------
@@ -148,7 +149,7 @@ class PatchSampler:
                 continue
             arr = to_channels(np.asarray(img, np.float32), channels)
             self.names.append(name)
-            self.tensors.append(torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))).to(device))
+            self.tensors.append(torch.from_numpy(np.array(arr.transpose(2, 0, 1), np.float32)).to(device))
         if not self.tensors:
             raise DataError(f"no image is at least {size}x{size} pixels")
         self.size, self.channels, self.device = size, channels, torch.device(device)
@@ -158,27 +159,44 @@ class PatchSampler:
         self.rng = np.random.default_rng(seed)
 
     def sample(self, n: int) -> torch.Tensor:
-        """(n, channels, P, P) float32 patches on the sampler's device."""
-        p = self.size
+        """(n, channels, P, P) float32 patches on the sampler's device.
+
+        Vectorised: one gather per source image and one op per transform, so
+        a GPU is not left waiting on a Python loop over patches.
+        """
+        p, dev = self.size, self.device
         which = self.rng.choice(len(self.tensors), size=n, p=self.probs)
-        out = torch.empty((n, self.channels, p, p), device=self.device)
-        for i, k in enumerate(which):
+        tops = np.empty(n, np.int64)
+        lefts = np.empty(n, np.int64)
+        for k in np.unique(which):
+            sel = which == k
             t = self.tensors[k]
-            top = int(self.rng.integers(0, t.shape[1] - p + 1))
-            left = int(self.rng.integers(0, t.shape[2] - p + 1))
-            patch = t[:, top : top + p, left : left + p]
-            rot = int(self.rng.integers(0, 4))
-            if rot:
-                patch = torch.rot90(patch, rot, dims=(1, 2))
-            if self.rng.random() < 0.5:
-                patch = patch.flip(2)
-            out[i] = patch
-        if self.channels == 3 and self.gray_fraction > 0:
-            gray = torch.from_numpy(self.rng.random(n) < self.gray_fraction).to(self.device)
-            if gray.any():
-                w = torch.tensor([0.299, 0.587, 0.114], device=self.device).view(1, 3, 1, 1)
-                y = (out[gray] * w).sum(1, keepdim=True)
-                out[gray] = y.expand(-1, 3, -1, -1)
+            tops[sel] = self.rng.integers(0, t.shape[1] - p + 1, size=int(sel.sum()))
+            lefts[sel] = self.rng.integers(0, t.shape[2] - p + 1, size=int(sel.sum()))
+        transform = self.rng.integers(0, 8, size=n)  # rot90 count (0..3) + 4 * flip
+        gray = self.rng.random(n) < self.gray_fraction if self.channels == 3 else np.zeros(n, bool)
+        out = torch.empty((n, self.channels, p, p), device=dev)
+        ar = torch.arange(p, device=dev)
+        for k in np.unique(which):
+            idx = np.flatnonzero(which == k)
+            ty = torch.as_tensor(tops[idx], device=dev)[:, None, None] + ar[None, :, None]
+            tx = torch.as_tensor(lefts[idx], device=dev)[:, None, None] + ar[None, None, :]
+            out[torch.as_tensor(idx, device=dev)] = self.tensors[k][:, ty, tx].transpose(0, 1)
+        for code in range(1, 8):
+            idx = np.flatnonzero(transform == code)
+            if len(idx) == 0:
+                continue
+            sel = torch.as_tensor(idx, device=dev)
+            patch = out[sel]
+            if code >= 4:
+                patch = patch.flip(3)
+            if code % 4:
+                patch = torch.rot90(patch, code % 4, dims=(2, 3))
+            out[sel] = patch
+        if gray.any():
+            sel = torch.as_tensor(np.flatnonzero(gray), device=dev)
+            w = torch.tensor([0.299, 0.587, 0.114], device=dev).view(1, 3, 1, 1)
+            out[sel] = (out[sel] * w).sum(1, keepdim=True).expand(-1, 3, -1, -1)
         return out
 
 

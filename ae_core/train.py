@@ -12,7 +12,6 @@ training, restores the last good weights and says so in `history.message`.
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from dataclasses import dataclass, field
@@ -76,6 +75,9 @@ def set_threads(n: int = 0) -> int:
 def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32))
+
+
+NAN_CHECK_EVERY = 25  # batches between non-finite checks inside an epoch
 
 
 def _call(callbacks, name, *args):
@@ -143,35 +145,43 @@ def fit(model, data, config: TrainConfig | None = None, callbacks=(), should_sto
     for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(len(xt), generator=gen).to(device)
-        sums: dict[str, torch.Tensor] = {}
+        # Losses stay on the device as a list and are summed once per epoch: a
+        # per-batch .item() or isfinite() sync costs more than a small batch's step.
+        losses: list[torch.Tensor] = []
+        part_lists: dict[str, list[torch.Tensor]] = {}
+        batch_cbs = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
         n_batches = 0
         for i in range(0, len(xt), config.batch_size):
             xb = xt[order[i : i + config.batch_size]]
             loss, parts = model.loss(xb)
-            if not torch.isfinite(loss):
-                model.load_state_dict(last_good)
-                history.stopped = "non_finite"
-                history.message = (f"Training stopped at epoch {epoch + 1}, batch {n_batches + 1}: the loss "
-                                   f"became {loss.item()}. The weights from the last good epoch were kept. "
-                                   f"Try a smaller learning rate (now {config.lr:g}) or penalty weight.")
-                return _finish(history, t0, step * config.batch_size, callbacks)
+            # Checked every NAN_CHECK_EVERY batches and at the end of the epoch; the weights
+            # of the last good epoch are restored, so a late check loses nothing saved.
+            if n_batches % NAN_CHECK_EVERY == 0 and not torch.isfinite(loss):
+                return _stop_non_finite(model, last_good, history, epoch, config, t0, step, callbacks)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()
+            losses.append(loss.detach())
             for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + v.detach()
-            sums["loss"] = sums.get("loss", 0.0) + loss.detach()
+                part_lists.setdefault(k, []).append(v.detach())
             n_batches += 1
             step += 1
-            _call(callbacks, "on_batch_end", step, loss)
+            for fn in batch_cbs:
+                fn(step, loss)
             if should_stop is not None and should_stop():
                 history.stopped = "cancelled"
                 history.message = f"Stopped by request during epoch {epoch + 1}; the weights trained so far were kept."
                 break
-        logs = {"epoch": epoch, "train_loss": float(sums["loss"]) / n_batches}
-        logs.update({f"train_{k}": float(v) / n_batches for k, v in sums.items() if k != "loss"})
+        epoch_loss = float(torch.stack(losses).mean())
+        # Fix (tests): also check the weights. The epoch's last update can make them NaN while every
+        # loss was finite (an inf gradient); they must never become `last_good` (one sync per epoch).
+        if not np.isfinite(epoch_loss) or not bool(torch.stack(
+                [torch.isfinite(p).all() for p in model.parameters()]).all()):
+            return _stop_non_finite(model, last_good, history, epoch, config, t0, step, callbacks)
+        logs = {"epoch": epoch, "train_loss": epoch_loss}
+        logs.update({f"train_{k}": float(torch.stack(v).mean()) for k, v in part_lists.items()})
         if x_val is not None:
             logs["val_loss"] = _evaluate(model, x_val, device)
         history.epochs.append(logs)
@@ -190,6 +200,15 @@ def fit(model, data, config: TrainConfig | None = None, callbacks=(), should_sto
                 break
     if best_state is not None and history.stopped != "cancelled":
         model.load_state_dict(best_state)  # the best validation epoch, not the last
+    return _finish(history, t0, step * config.batch_size, callbacks)
+
+
+def _stop_non_finite(model, last_good, history, epoch, config, t0, step, callbacks) -> History:
+    model.load_state_dict(last_good)
+    history.stopped = "non_finite"
+    history.message = (f"Training stopped in epoch {epoch + 1}: the loss became NaN or infinite. "
+                       f"The weights from the last good epoch were kept. Try a smaller learning rate "
+                       f"(now {config.lr:g}) or a smaller penalty weight.")
     return _finish(history, t0, step * config.batch_size, callbacks)
 
 
@@ -230,6 +249,3 @@ class PrintProgress:
             terms = "  ".join(f"{k}={v:.4g}" for k, v in logs.items() if k != "epoch")
             print(f"{self.prefix}[{'#' * done}{'.' * (20 - done)}] {epoch + 1}/{self.total}  {terms}", flush=True)
 
-
-def copy_model(model):
-    return copy.deepcopy(model)

@@ -1,0 +1,452 @@
+"""2-D/3-D maps of autoencoder codes: UMAP, PCA and t-SNE behind one estimator.
+
+Owns `Projector` (fit / transform / save / load, scikit-learn style), the pickle-free `.npz`
+map format, `cached_fit` (a content-addressed disk cache of maps) and `trustworthiness`.
+Never imports streamlit; umap-learn and scikit-learn are imported lazily (umap takes seconds).
+
+    proj = Projector(method="umap").fit(codes, y=labels)   # codes: (N, D) float
+    proj.embedding_, proj.notice_, proj.transform(new_codes)
+
+`python benchmarks/bench_projection.py` times our UMAP settings against umap-learn's defaults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ae_core.errors import CheckpointError
+
+# numba reads its cache folder once, when it is first imported: set it before umap pulls numba in.
+NUMBA_CACHE_DIR = Path.home() / ".cache" / "latent-space-explorer" / "numba"
+os.environ.setdefault("NUMBA_CACHE_DIR", str(NUMBA_CACHE_DIR))
+
+METHODS = ("umap", "pca", "tsne")
+METRICS = ("euclidean", "cosine", "manhattan", "correlation")  # same meaning in umap and sklearn
+PARAM_NAMES = ("method", "n_components", "n_neighbors", "min_dist", "metric", "random_state",
+               "max_points")
+FORMAT, FORMAT_VERSION = "ae_core.projection", 1
+MIN_SAMPLES = 10  # fewer points make no map worth drawing (and t-SNE needs perplexity < n)
+
+# Our fast UMAP, measured by benchmarks/bench_projection.py on the 1,797 digits (one busy 2-core
+# box, numba cache warm, median of 3, against umap.UMAP(random_state=0)):
+#   32-d PCA codes:        defaults 9.97 s, trustworthiness@10 0.9884 | ours 1.45 s (6.9x), 0.9878
+#   64-d sparse-kl codes:  defaults 9.89 s, 0.9890                    | ours 1.47 s (6.7x), 0.9873
+#   16-d undercomplete:    defaults 13.99 s, 0.9901                   | ours 2.47 s (5.7x), 0.9890
+# Where the time went: below 4,096 rows umap computes all pairwise distances through sklearn with
+# its numba metric as a Python callable, 1.6M Python calls for digits: 74% of a default run in a
+# profile. We hand it exact neighbours from sklearn's vectorised brute force (precomputed_knn),
+# which above 4,096 rows also skips pynndescent, whose compile is not cached (100 s per process
+# on the busy box). n_epochs=200 (umap's own choice above 10,000 rows) instead of 500: layout
+# time / 2.5 for a trustworthiness change under 0.001 (100 epochs: -0.002, we keep the margin).
+# init="pca" instead of spectral skips an eigensolve and scored as well (0.9885 vs 0.9880 on the
+# 32-d codes). low_memory only matters to NNDescent, which we no longer run. n_jobs: a
+# random_state makes umap single-threaded; we keep random_state=0 because a map must be
+# reproducible to be cached, and our two shared cores leave little to gain from threads.
+UMAP_FAST = dict(n_epochs=200, init="pca")
+# BLAS/OpenMP threads inside `fit`. On our two cores shared with the UI and training, OpenMP's
+# spinning threads turned a 100-point t-SNE from 0.34 s into 4-23 s when the box was busy.
+FIT_THREADS = 1
+_UMAP_KERNEL_MODULES = ("umap.umap_", "umap.layouts", "umap.utils", "umap.distances",
+                        "umap.spectral", "umap.sparse")
+_umap_cached = False
+
+
+def _import_umap():
+    """Import umap-learn with numba's disk cache turned on for its kernels.
+
+    umap 0.5 compiles them with plain `numba.njit` (no `cache=True`), so each new process
+    recompiled them: 22 s before a first 300-point fit and 11 s before the first transform on
+    our busy 2-core box, against 0.8 s and 0.2 s once `Dispatcher.enable_caching` stored them.
+    """
+    global _umap_cached
+    import umap
+    from numba.core.dispatcher import Dispatcher
+
+    if not _umap_cached:
+        for name in _UMAP_KERNEL_MODULES:  # loaded by `import umap`; a version may lack one
+            module_vars = vars(sys.modules[name]) if name in sys.modules else {}
+            for obj in module_vars.values():
+                if isinstance(obj, Dispatcher) and obj.__module__ == name:
+                    obj.enable_caching()
+        _umap_cached = True
+    return umap
+
+
+class _ExactKNN:
+    """Exact neighbours (sklearn, vectorised brute force) with the two things umap's `transform`
+    uses of its NNDescent index: `query(X, k, epsilon)` and `_angular_trees`."""
+
+    _angular_trees = False
+
+    def __init__(self, X, metric):
+        from sklearn.neighbors import NearestNeighbors
+
+        self._nn = NearestNeighbors(algorithm="brute", metric=metric).fit(X)
+
+    def query(self, X, k, epsilon=None):
+        """Indices (n, k) int32 and distances (n, k) float32, nearest first."""
+        dist, ind = self._nn.kneighbors(X, n_neighbors=k)
+        return ind.astype(np.int32), dist.astype(np.float32)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+_ALLOWED = {  # parameter: (test, the allowed values as the error message states them)
+    "method": (lambda v: isinstance(v, str) and v in METHODS, f"one of {METHODS}"),
+    "n_components": (lambda v: _is_int(v) and v in (2, 3), "2 or 3"),
+    "n_neighbors": (lambda v: _is_int(v) and v >= 2, "an integer >= 2"),
+    "min_dist": (lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "metric": (lambda v: isinstance(v, str) and v in METRICS, f"one of {METRICS}"),
+    "random_state": (lambda v: v is None or (_is_int(v) and v >= 0), "None or an integer >= 0"),
+    "max_points": (lambda v: _is_int(v) and v >= MIN_SAMPLES, f"an integer >= {MIN_SAMPLES}"),
+}
+
+
+def _check_X(X, name="X", n_features=None, min_samples=MIN_SAMPLES) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must have shape (n_samples, n_features), got shape {X.shape}")
+    if X.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must hold numbers, got dtype {X.dtype}")
+    if len(X) < min_samples:
+        raise ValueError(f"{name} needs at least {min_samples} samples, got {len(X)}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features, the map was fitted on {n_features}")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return X
+
+
+def _subsample(n: int, m: int, y, rng) -> np.ndarray:
+    """Sorted indices of `m` of `n` rows: per-class quotas (largest remainder) when `y` is given."""
+    if y is None:
+        return np.sort(rng.choice(n, size=m, replace=False))
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    quota = counts * (m / n)
+    take = np.floor(quota).astype(int)
+    take[np.argsort(take - quota, kind="stable")[: m - take.sum()]] += 1
+    parts = [rng.choice(np.flatnonzero(inverse == c), size=t, replace=False)
+             for c, t in enumerate(take)]
+    return np.sort(np.concatenate(parts))
+
+
+class Projector:
+    """A 2-D or 3-D map of codes by UMAP, PCA or t-SNE, with placement of new points.
+
+    Parameters
+    ----------
+    method : {"umap", "pca", "tsne"}
+    n_components : {2, 3}
+    n_neighbors : int >= 2
+        UMAP's neighbourhood size, and the k of the kNN placement in `transform`.
+    min_dist : float in [0, 1]
+        UMAP's minimum distance between embedded points.
+    metric : {"euclidean", "cosine", "manhattan", "correlation"}
+        Distance between codes (UMAP, t-SNE, kNN placement; PCA ignores it).
+    random_state : int >= 0 or None
+        Seeds the subsample, UMAP and t-SNE; an int keeps maps reproducible, hence cacheable.
+    max_points : int >= 10
+        Above this many rows `fit` maps a seeded subsample, stratified when `y` is given.
+
+    Attributes
+    ----------
+    embedding_ : (n_kept, n_components) float32, one row per kept row `X[subsample_idx_]`.
+    subsample_idx_ : (n_kept,) int64, sorted; subsampled_ : bool; notice_ : str or None (for users).
+    n_samples_, n_features_in_ : int, the shape of the `X` given to `fit`.
+    X_fit_ : (n_kept, n_features) float32, the kept rows (kNN placement needs them).
+    mean_, components_ : (n_features,), (n_components, n_features) float32 for PCA, else None.
+    reducer_ : the fitted umap.UMAP while this process has it, else None.
+    """
+
+    def __init__(self, method="umap", n_components=2, n_neighbors=15, min_dist=0.1,
+                 metric="euclidean", random_state=0, max_points=5000):
+        self.method = method
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.random_state = random_state
+        self.max_points = max_points
+
+    def get_params(self) -> dict:
+        """The constructor arguments, as given."""
+        return {name: getattr(self, name) for name in PARAM_NAMES}
+
+    def _checked_params(self) -> dict:
+        """Validate the parameters; return them JSON-safe (numpy ints and floats made plain)."""
+        for name, (ok, allowed) in _ALLOWED.items():
+            value = getattr(self, name)
+            if not ok(value):
+                raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        p = self.get_params()
+        ints = ("n_components", "n_neighbors", "max_points")
+        return {**p, **{k: int(p[k]) for k in ints}, "min_dist": float(p["min_dist"]),
+                "random_state": None if p["random_state"] is None else int(p["random_state"])}
+
+    def fit(self, X, y=None):
+        """Fit the map.
+
+        Parameters
+        ----------
+        X : (n_samples, n_features) array of numbers, finite, n_samples >= 10
+        y : (n_samples,) labels or None; they stratify the subsample above `max_points` rows
+
+        Returns
+        -------
+        self
+        """
+        self._checked_params()
+        X = _check_X(X)
+        n = len(X)
+        if self.method == "pca" and X.shape[1] < self.n_components:
+            raise ValueError(f"n_components must be <= the {X.shape[1]} features of X for PCA, "
+                             f"got {self.n_components}")
+        if y is not None and np.shape(y) != (n,):
+            raise ValueError(f"y must have shape ({n},) like X's rows, got {np.shape(y)}")
+        self.n_samples_, self.n_features_in_ = X.shape
+        self.subsampled_ = n > self.max_points
+        if self.subsampled_:
+            rng = np.random.default_rng(self.random_state)
+            self.subsample_idx_ = _subsample(n, self.max_points, y, rng)
+            kind = "random" if y is None else "stratified"
+            self.notice_ = f"Showing a {kind} sample of {self.max_points:,} of {n:,} points"
+        else:
+            self.subsample_idx_, self.notice_ = np.arange(n, dtype=np.int64), None
+        self.X_fit_ = np.ascontiguousarray(X[self.subsample_idx_])
+        self.mean_ = self.components_ = self.reducer_ = None
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(FIT_THREADS):
+            emb = _FITTERS[self.method](self, self.X_fit_)
+        self.embedding_ = np.asarray(emb, dtype=np.float32)
+        return self
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        """Fit, then return `embedding_` (n_kept, n_components): rows of `X[subsample_idx_]`."""
+        return self.fit(X, y).embedding_
+
+    def _fit_pca(self, X):
+        Xd = X.astype(np.float64)
+        mean = Xd.mean(axis=0)
+        _, _, vt = np.linalg.svd(Xd - mean, full_matrices=False)
+        comps = vt[: self.n_components]
+        comps *= np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(axis=1)])[:, None]
+        self.mean_, self.components_ = mean.astype(np.float32), comps.astype(np.float32)
+        return (Xd - mean) @ comps.T
+
+    def _fit_umap(self, X):
+        umap = _import_umap()
+        k = min(self.n_neighbors, len(X) - 1)
+        index = _ExactKNN(X, self.metric)
+        ind, dist = index.query(X, k)
+        reducer = umap.UMAP(
+            n_neighbors=k, n_components=self.n_components, min_dist=self.min_dist,
+            metric=self.metric, random_state=self.random_state,
+            n_jobs=-1 if self.random_state is None else 1,
+            precomputed_knn=(ind, dist, index), **UMAP_FAST)
+        with warnings.catch_warnings():  # "not an NNDescent object": ours is exact, and queryable
+            warnings.filterwarnings("ignore", message=".*precomputed_knn", category=UserWarning)
+            emb = reducer.fit_transform(X)
+        self.reducer_ = reducer
+        return emb
+
+    def _fit_tsne(self, X):
+        from sklearn.manifold import TSNE
+
+        perplexity = min(30.0, (len(X) - 1) / 3.0)  # sklearn needs perplexity < n_samples
+        return TSNE(self.n_components, perplexity=perplexity, init="pca", learning_rate="auto",
+                    metric=self.metric, random_state=self.random_state).fit_transform(X)
+
+    def transform(self, X_new) -> np.ndarray:
+        """Place new points on the fitted map: (n_new, n_features) -> (n_new, n_components).
+
+        PCA projects exactly. UMAP uses the fitted reducer's `transform` while this process
+        has it (`reducer_`). Otherwise (t-SNE, or a map loaded from disk) each point goes to the
+        inverse-distance-weighted mean of the embeddings of its `n_neighbors` nearest fitted
+        points in code space, which puts a fitted point (distance 0) on its own embedding.
+        """
+        if not hasattr(self, "embedding_"):
+            raise RuntimeError("this Projector is not fitted yet: call fit(X) or Projector.load")
+        X_new = _check_X(X_new, "X_new", self.n_features_in_, min_samples=1)
+        if self.method == "pca":
+            return ((X_new - self.mean_) @ self.components_.T).astype(np.float32)
+        if self.reducer_ is not None:
+            return np.asarray(self.reducer_.transform(X_new), dtype=np.float32)
+        return self._knn_place(X_new)
+
+    def _knn_place(self, X_new):
+        k = min(self.n_neighbors, len(self.X_fit_))
+        ind, dist = _ExactKNN(self.X_fit_, self.metric).query(X_new, k)
+        w = 1.0 / np.maximum(dist.astype(np.float64), 1e-12)
+        w /= w.sum(axis=1, keepdims=True)
+        return np.einsum("nk,nkc->nc", w, self.embedding_[ind]).astype(np.float32)
+
+    def save(self, path) -> Path:
+        """Write the map to `path` (.npz, no pickles), atomically (temp file + os.replace)."""
+        if not hasattr(self, "embedding_"):
+            raise RuntimeError("this Projector is not fitted yet: nothing to save")
+        meta = dict(format=FORMAT, format_version=FORMAT_VERSION, params=self._checked_params(),
+                    n_samples=int(self.n_samples_), n_features=int(self.n_features_in_),
+                    notice=self.notice_)
+        arrays = dict(meta=np.array(json.dumps(meta)), embedding=self.embedding_,
+                      subsample_idx=self.subsample_idx_.astype(np.int64), X_fit=self.X_fit_)
+        if self.method == "pca":
+            arrays.update(mean=self.mean_, components=self.components_)
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)  # readers see the old file or the whole new one, never half
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path) -> Projector:
+        """Read a map written by `save`; any malformed or pickled file raises CheckpointError.
+
+        The loaded map has no `reducer_`: UMAP's `transform` uses kNN placement.
+        """
+        path = Path(path)
+        try:
+            npz = np.load(path, allow_pickle=False)
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ValueError("a single array (.npy), not an .npz archive")
+            with npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except FileNotFoundError as e:
+            raise CheckpointError(f"no map file at {path}") from e
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as e:
+            raise CheckpointError(f"{path.name} is not a readable map (.npz without pickles): "
+                                  f"{e}") from e
+        try:
+            return cls._from_arrays(arrays)
+        except CheckpointError as e:
+            raise CheckpointError(f"{path.name}: {e}") from None
+
+    @classmethod
+    def _from_arrays(cls, a: dict) -> Projector:
+        meta = a.get("meta")
+        if meta is None or meta.dtype.kind != "U" or meta.ndim != 0:
+            raise CheckpointError("the 'meta' entry must be a JSON string")
+        try:
+            info = json.loads(str(meta))
+        except json.JSONDecodeError as e:
+            raise CheckpointError(f"the 'meta' entry is not valid JSON ({e})") from None
+        if not isinstance(info, dict) or info.get("format") != FORMAT:
+            raise CheckpointError(f"not a projection map (format must be {FORMAT!r})")
+        if info.get("format_version") != FORMAT_VERSION:
+            raise CheckpointError(f"unsupported map format_version {info.get('format_version')!r}"
+                                  f" (this version reads {FORMAT_VERSION})")
+        params, n, d = info.get("params"), info.get("n_samples"), info.get("n_features")
+        if not isinstance(params, dict) or set(params) != set(PARAM_NAMES):
+            raise CheckpointError(f"'params' must have exactly the keys {sorted(PARAM_NAMES)}")
+        if not (_is_int(n) and _is_int(d) and n >= 1 and d >= 1):
+            raise CheckpointError("'n_samples' and 'n_features' must be positive integers")
+        proj = cls(**params)
+        try:
+            proj._checked_params()
+        except ValueError as e:
+            raise CheckpointError(f"invalid saved parameters: {e}") from None
+        want = {"meta", "embedding", "subsample_idx", "X_fit"}
+        want |= {"mean", "components"} if proj.method == "pca" else set()
+        if set(a) != want:
+            raise CheckpointError(f"entries must be {sorted(want)}, got {sorted(a)}")
+        m, c = a["embedding"].shape[0] if a["embedding"].ndim else 0, proj.n_components
+        for key, kind, shape in [("embedding", "f", (m, c)), ("subsample_idx", "iu", (m,)),
+                                 ("X_fit", "f", (m, d)), ("mean", "f", (d,)),
+                                 ("components", "f", (c, d))]:
+            arr = a.get(key)
+            if arr is None:  # mean and components exist for PCA only
+                continue
+            if arr.dtype.kind not in kind or arr.shape != shape:
+                raise CheckpointError(f"'{key}' must be a {'float' if kind == 'f' else 'integer'} "
+                                      f"array of shape {shape}, got {arr.dtype} {arr.shape}")
+            if kind == "f" and not np.isfinite(arr).all():
+                raise CheckpointError(f"'{key}' contains NaN or infinite values")
+        idx = a["subsample_idx"].astype(np.int64)
+        if m < 1 or m > n or idx[0] < 0 or idx[-1] >= n or np.any(np.diff(idx) <= 0):
+            raise CheckpointError(f"'subsample_idx' must be increasing indices in [0, {n})")
+        proj.embedding_, proj.subsample_idx_ = a["embedding"].astype(np.float32), idx
+        proj.subsampled_, proj.n_samples_, proj.n_features_in_ = m < n, int(n), int(d)
+        proj.notice_ = None
+        if proj.subsampled_:
+            proj.notice_ = str(info.get("notice") or f"Showing a sample of {m:,} of {n:,} points")
+        proj.X_fit_ = np.ascontiguousarray(a["X_fit"], dtype=np.float32)
+        proj.mean_ = a["mean"].astype(np.float32) if "mean" in a else None
+        proj.components_ = a["components"].astype(np.float32) if "components" in a else None
+        proj.reducer_ = None
+        return proj
+
+
+_FITTERS = {"umap": Projector._fit_umap, "pca": Projector._fit_pca, "tsne": Projector._fit_tsne}
+
+
+def projection_key(X, params: dict, y=None) -> str:
+    """sha256 (hex) of `X` (bytes, shape, dtype), the full validated parameters and, when they
+    decide the subsample (more rows than `max_points`), the labels `y`."""
+    unknown = set(params) - set(PARAM_NAMES)
+    if unknown:
+        raise ValueError(f"unknown projection parameters {sorted(unknown)}; "
+                         f"allowed: {list(PARAM_NAMES)}")
+    full = Projector(**params)._checked_params()
+    X = np.ascontiguousarray(X)
+    h = hashlib.sha256(json.dumps({"version": FORMAT_VERSION, "params": full, "shape": X.shape,
+                                   "dtype": X.dtype.str}, sort_keys=True).encode())
+    h.update(memoryview(X).cast("B"))
+    if y is not None and len(X) > full["max_points"]:
+        y = np.ascontiguousarray(y)
+        h.update(f"y {y.dtype.str} {y.shape}".encode())
+        h.update(y.tobytes())
+    return h.hexdigest()
+
+
+def cached_map_path(X, params: dict, cache_dir, y=None) -> Path | None:
+    """The cached map file for these inputs if one exists, else None (nothing is fitted)."""
+    path = Path(cache_dir) / f"{projection_key(X, params, y)}.npz"
+    return path if path.is_file() else None
+
+
+def cached_fit(X, params: dict, cache_dir, y=None) -> Projector:
+    """`Projector(**params).fit(X, y)`, or the same map reopened from `cache_dir`.
+
+    A damaged cache entry is refitted and overwritten. Maps reopened from disk have no
+    `reducer_` (see `Projector.transform`).
+    """
+    path = Path(cache_dir) / f"{projection_key(X, params, y)}.npz"
+    if path.is_file():
+        try:
+            return Projector.load(path)
+        except CheckpointError:
+            pass
+    proj = Projector(**params).fit(X, y)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    proj.save(path)
+    return proj
+
+
+def trustworthiness(X, embedding, n_neighbors: int = 10, metric: str = "euclidean") -> float:
+    """sklearn's trustworthiness of `embedding` (n, c) for `X` (n, d), in [0, 1]; `n_neighbors`
+    is clipped below n / 2, as sklearn requires."""
+    from sklearn.manifold import trustworthiness as tw
+
+    k = max(1, min(n_neighbors, (len(X) - 1) // 2))
+    return float(tw(np.asarray(X), np.asarray(embedding), n_neighbors=k, metric=metric))

@@ -1,0 +1,84 @@
+"""Models: list, inspect, upload, download and delete checkpoints."""
+
+
+import pandas as pd
+import streamlit as st
+
+from ae_core.checkpoint import delete_checkpoint, export_zip, import_zip, read_config
+from ui import catalog, figures, loaders, state, widgets
+from ui.errors import guard
+from ui.sidebar import sidebar
+
+widgets.page_setup("Models")
+widgets.header("Models", "Which models are there, how were they trained, and how well do they do?")
+sel = sidebar()
+entries = sel.entries
+state.flash()
+
+rows = [{"model": e.name, "kind": e.kind or "—", "code": e.code_dim or None, "input": "×".join(map(str, e.input_shape)),
+         "trained on": e.dataset, "test MSE": e.metrics.get("recon_mse"), "created": e.created,
+         "where": "shipped" if e.shipped else "yours", "status": e.error or "ok"} for e in entries]
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+             column_config={"test MSE": st.column_config.NumberColumn(format="%.4f")})
+
+inspect_tab, upload_tab = st.tabs(["Inspect, download, delete", "Upload"])
+with inspect_tab:
+    names = [e.path for e in entries]
+    default = names.index(sel.entry.path) if sel.entry is not None and sel.entry.path in names else 0
+    path = st.selectbox("Checkpoint", names, index=default, key="_w_models_pick",
+                        format_func=lambda p: catalog.by_path(entries, p).label) if names else None
+    e = catalog.by_path(entries, path)
+    if e is not None and e.error:
+        st.error(e.error)
+    elif e is not None:
+        cfg = read_config(e.path)
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            ck = loaders.checkpoint(e.path, e.stamp)
+            if ck.history and ck.history.epochs:
+                h = ck.history
+                st.caption(f"Training: {len(h.epochs)} epochs, {h.stopped.replace('_', ' ')}, "
+                           f"{h.seconds:.1f} s on {h.device}" + (f" — {h.message}" if h.message else ""))
+                widgets.chart(figures.loss_figure(h.epochs), f"history-{e.name}")
+            if e.metrics:
+                st.markdown("**Metrics** (test split)")
+                scalar = {k: v for k, v in e.metrics.items() if isinstance(v, (int, float)) or v is None}
+                st.dataframe(pd.DataFrame({"metric": list(scalar), "value": list(scalar.values())}),
+                             hide_index=True, width="stretch", height=min(420, 35 * len(scalar) + 38))
+        with right:
+            st.markdown("**Model config**")
+            st.json(cfg["model"], expanded=True)
+            st.markdown("**Training config and data**")
+            st.json({"train": cfg.get("train"), "dataset": cfg.get("dataset")}, expanded=1)
+            st.download_button("Download (zip)", lambda: export_zip(e.path), f"{e.name}.zip", "application/zip",
+                               on_click="ignore", icon=":material/download:", key="_w_models_zip")
+            if st.session_state.get(state.DELETE_PENDING) != e.path:
+                if st.button("Delete…", icon=":material/delete:", key="_w_models_del"):
+                    st.session_state[state.DELETE_PENDING] = e.path
+                    st.rerun()
+            else:
+                st.warning(f"Delete **{e.name}** for good?" + (
+                    " It is a shipped model: `ae-core zoo` rebuilds it. Type its name to confirm." if e.shipped else ""))
+                typed = st.text_input("Name", key="_w_models_typed") if e.shipped else e.name
+                yes, no = st.columns(2)
+                if yes.button("Delete", type="primary", disabled=typed != e.name, key="_w_models_yes"):
+                    with guard():
+                        delete_checkpoint(e.path)
+                        st.session_state[state.DELETE_PENDING] = None
+                        state.flash(f"Deleted {e.name}.")
+                        st.rerun()
+                if no.button("Cancel", key="_w_models_no"):
+                    st.session_state[state.DELETE_PENDING] = None
+                    st.rerun()
+with upload_tab:
+    st.caption("A zip of one checkpoint folder (config.json, model.safetensors, history.json, metrics.json, "
+               "map-*.npz), as the download button makes. It is checked before it is installed; "
+               "pickled weights are never loaded.")
+    up = st.file_uploader("Checkpoint zip", type=["zip"], key="_w_models_upload")
+    if up is not None and st.session_state.get("_models_done") != up.file_id:
+        with guard("Upload refused: "):
+            dest = import_zip(up.getvalue(), catalog.USER_DIR)
+            st.session_state["_models_done"] = up.file_id
+            st.session_state[state.ACTIVE_MODEL] = str(dest)
+            state.flash(f"Installed {dest.name} and selected it.")
+            st.rerun()

@@ -1,0 +1,169 @@
+"""Latent space: a map (UMAP, PCA or t-SNE) of the codes, with selection, neighbours,
+interpolation and your own image placed on it."""
+
+import numpy as np
+import streamlit as st
+
+from ui import analysis, downloads, figures, loaders, optional, state, widgets
+from ui.errors import guard
+from ui.selection import parse_event, percentile_of, positions_of, update_pair
+from ui.sidebar import sidebar
+from ui.uploads import digit_input
+
+MAP_KEY = "latent_map"
+INDEX_KEY = "_w_map_index"
+
+widgets.page_setup("Latent space")
+widgets.header("Latent space", "Where does each image land in the code, do neighbours in code space look "
+                               "alike (more than in pixel space), and what lies between two images?")
+sel = sidebar()
+if not widgets.need_model(sel) or optional.require("projection", "The map") is None:
+    st.stop()
+entry, spec = sel.entry, sel.spec
+
+
+def pick(index: int) -> None:
+    """A point was chosen (click or index box): show its neighbours and make it an interpolation end."""
+    st.session_state[state.MAP_FOCUS] = int(index)
+    st.session_state[state.MAP_PAIR] = update_pair(st.session_state.get(state.MAP_PAIR), int(index))
+
+
+def on_map_select(ids_per_trace) -> None:
+    ev = parse_event(st.session_state.get(MAP_KEY), ids_per_trace)
+    if ev.is_new(st.session_state.get(state.MAP_CLICK)):
+        st.session_state[state.MAP_CLICK] = ev.signature
+        if ev.clicked is not None:
+            pick(ev.clicked)
+
+
+def on_index_box() -> None:
+    pick(st.session_state[INDEX_KEY])
+
+
+c1, c2, c3, c4 = st.columns([1.2, 0.8, 1.6, 1])
+method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", required=True, key="_w_map_method",
+                              format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get) or "umap"
+dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="_w_map_dims", format_func=lambda d: f"{d}D") or 2
+colour = c3.selectbox("Colour by", figures.COLOUR_CHOICES, key="_w_map_colour")
+unit = c4.number_input("Unit", 0, entry.code_dim - 1, 0, key="_w_map_unit",
+                       disabled=colour != "unit activation", help="Which code unit colours the map")
+
+with guard(stop=True):
+    mp = loaders.projection(entry, spec, method, int(dims))
+part = mp.part
+ds = loaders.images(spec, part, entry)
+codes = loaders.codes(entry.path, entry.stamp, spec, part)
+errs = loaders.errors(entry.path, entry.stamp, spec, part)
+ids = mp.index
+labels = None if ds.y is None else ds.y[ids]
+values, categorical, cname = figures.colour_for(colour, labels, errs[ids], codes[ids], int(unit))
+
+# the interpolation path and the uploaded image, placed with the map's own transform
+pair = [i for i in st.session_state.get(state.MAP_PAIR, []) if 0 <= i < len(ds)]
+focus = st.session_state.get(state.MAP_FOCUS)
+focus = focus if focus is not None and 0 <= focus < len(ds) else None
+left, right = st.columns([3, 2], gap="medium")
+with right:
+    tab_sel, tab_nn, tab_int, tab_up = st.tabs(["Selection", "Neighbours", "Interpolation", "Your image"])
+with tab_int:
+    ic1, ic2 = st.columns(2)
+    steps = ic1.slider("Steps", 3, 16, 8, key="_w_interp_steps")
+    interp_method = ic2.segmented_control("Path", ["linear", "slerp"], default="linear", required=True,
+                                          key="_w_interp_method") or "linear"
+path_xy, strip = None, None
+if len(pair) == 2:
+    strip, path_codes = analysis.interpolation(entry, spec, part, pair[0], pair[1], steps, interp_method)
+    try:
+        path_xy = np.asarray(mp.projector.transform(path_codes))
+    except Exception:  # noqa: BLE001 - a map without transform: show the strip only
+        path_xy = None
+upload_marker, upload_result = None, None
+with tab_up:
+    st.caption("Drop a picture of a digit (any size, dark on light or light on dark): it is cropped, "
+               "resized like the data, encoded and placed on the map.")
+    up = st.file_uploader("Your image", type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
+                          key="_w_map_upload")
+    if up is not None:
+        with guard():
+            shown, x_in = digit_input(up.getvalue(), entry.input_shape)
+            code, recon = analysis.encode_one(entry, x_in)
+            err = float(((recon - x_in) ** 2).mean())
+            try:
+                upload_marker = {"coords": np.asarray(mp.projector.transform(code))[0], "name": "your image"}
+            except Exception:  # noqa: BLE001
+                upload_marker = None
+            upload_result = (x_in, recon, err, analysis.nearest_to(code[0], codes, 8))
+
+focus_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
+fig = figures.map_figure(mp.coords, ids=ids, labels=labels, errors=errs[ids], color=values,
+                         categorical=categorical, color_name=cname, class_names=ds.class_names,
+                         highlight=focus_pos, path=path_xy, marker=upload_marker, height=600)
+with left:
+    tids = figures.trace_ids(fig)
+    event = widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=MAP_KEY,
+                          on_select=lambda: on_map_select(tids), selection_mode=("points", "box", "lasso"))
+    what = {"all": "images (all of the data)", "test": "test images", "train": "training images"}[part]
+    note = f"{len(ids):,} {what} · map {mp.source}"
+    trust = entry.metrics.get(f"map_trustworthiness_{method}_{dims}d") if mp.source.startswith("saved") else None
+    if trust is not None:
+        note += f" · trustworthiness {trust:.3f} (1 = neighbours on the map are neighbours in the code)"
+    st.caption(note + (f" · {mp.notice}" if mp.notice else "") +
+               (" · 3D: pick points by index (box and lasso work in 2D)" if dims == 3 else
+                " · click a point, or drag a box or lasso"))
+    d1, d2, d3 = st.columns([1, 1, 2], vertical_alignment="center")
+    d1.download_button("Map · HTML", lambda: downloads.figure_html(fig), f"map-{entry.name}.html",
+                       "text/html", on_click="ignore", icon=":material/download:")
+    d2.download_button("Codes · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
+        ids, mp.coords, codes[ids], labels, errs[ids], ds.class_names)), f"codes-{entry.name}.csv",
+        "text/csv", on_click="ignore", icon=":material/table:")
+    d3.caption("Codes · CSV: index, label, error, map coordinates and every code unit. "
+               "PNG: the camera button on the chart's toolbar.")
+
+selected = parse_event(event).indices if event is not None else []
+with tab_sel:
+    if selected:
+        shown = selected[:40]
+        st.caption(f"{len(selected)} selected{' (first 40 shown)' if len(selected) > 40 else ''}: "
+                   f"images and their reconstructions · mean error {errs[selected].mean():.4f} "
+                   f"(data {errs.mean():.4f})")
+        recon = loaders.reconstructions(entry.path, entry.stamp, spec, part)
+        widgets.side_by_side(ds.x[shown], recon[shown], ncols=5, target=40)
+    else:
+        st.caption("Drag a box or lasso on the map (2D) to see those images beside their reconstructions.")
+with tab_nn:
+    if focus is not None:
+        st.session_state[INDEX_KEY] = focus
+    st.number_input("Image index", 0, len(ds) - 1, key=INDEX_KEY, on_change=on_index_box,
+                    help="Or click a point on the map")
+    if focus is not None:
+        by_code, by_pixel = analysis.neighbours(entry, spec, part, focus, 9)
+        lab = "" if ds.y is None else f" (label {ds.label_name(int(ds.y[focus]))})"
+        st.markdown(f"**#{focus}**{lab}: error {errs[focus]:.4f}, "
+                    f"{percentile_of(errs[focus], errs):.0f}th percentile")
+        st.caption("Nearest in code space (the image itself first)")
+        widgets.tiles(ds.x[by_code], ncols=9)
+        st.caption("Nearest in pixel space")
+        widgets.tiles(ds.x[by_pixel], ncols=9)
+        if ds.y is not None:
+            same_c = float((ds.y[by_code[1:]] == ds.y[focus]).mean())
+            same_p = float((ds.y[by_pixel[1:]] == ds.y[focus]).mean())
+            st.caption(f"Same label among the 8 neighbours: code {same_c:.0%} · pixels {same_p:.0%}")
+    else:
+        st.caption("Click a point on the map or type an index.")
+with tab_int:
+    if strip is not None:
+        st.caption(f"#{pair[0]} → #{pair[1]}, decoded from {interp_method} steps between their codes"
+                   + ("" if path_xy is not None else " (this map cannot place new codes)"))
+        widgets.tiles(strip, ncols=len(strip), target=56)
+    else:
+        st.caption("Click two points (or type two indices in Neighbours) to interpolate between them.")
+with tab_up:
+    if upload_result is not None:
+        x_in, recon, err, nn = upload_result
+        u1, u2 = st.columns(2)
+        u1.image(figures.grid_image(x_in, 1, target=96), caption="as the model sees it")
+        u2.image(figures.grid_image(recon, 1, target=96), caption="reconstruction")
+        st.metric("Reconstruction error", f"{err:.4f}",
+                  f"worse than {percentile_of(err, errs):.0f}% of the data", delta_color="off")
+        st.caption("Nearest images in code space")
+        widgets.tiles(ds.x[nn], ncols=8)

@@ -1,0 +1,74 @@
+"""Sparsity: how many units fire, how often, which never do, and what each one draws."""
+
+import numpy as np
+import streamlit as st
+
+from ui import analysis, figures, loaders, widgets
+from ui.sidebar import sidebar
+
+widgets.page_setup("Sparsity")
+widgets.header("Sparsity", "How many code units does each image use, and does each unit learn a feature? "
+                           "(An overcomplete plain autoencoder can copy its input; a sparse one must pick "
+                           "a few features.)")
+sel = sidebar()
+if not widgets.need_model(sel):
+    st.stop()
+entry, spec = sel.entry, sel.spec
+codes = loaders.codes(entry.path, entry.stamp, spec, "test")
+s = analysis.sparsity(entry, spec)
+test = loaders.images(spec, "test", entry)
+
+c = st.columns(5)
+c[0].metric("Dead units", f"{s['dead_units']} / {s['n_units']}", help="never active on a test image, or constant")
+c[1].metric("Lifetime sparsity", f"{s['lifetime_sparsity']:.1%}",
+            help="mean fraction of images on which a live unit is active (lower = sparser)")
+c[2].metric("Population sparsity", f"{s['population_sparsity']:.1%}",
+            help="mean fraction of units active on one image (lower = sparser)")
+c[3].metric("Hoyer", f"{s['hoyer']:.2f}", help="0 = all units equal, 1 = one unit carries everything")
+c[4].metric("Near zero", f"{s['frac_near_zero']:.0%}", help=f"|h| ≤ {s['threshold']:.3g} (active threshold)")
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**Activations**")
+    st.caption("Every code value of every test image. A sparse code is a spike at zero with a long tail.")
+    widgets.chart(figures.histogram_figure(codes, x_title="h", log_y=True, bins=60), f"activations-{entry.name}")
+    st.markdown("**Per image (population)**")
+    st.caption("Fraction of units active on each image.")
+    widgets.chart(figures.histogram_figure(s["population"], x_title="fraction of units active", bins=30),
+                  f"population-{entry.name}")
+with right:
+    st.markdown("**Per unit (lifetime)**")
+    st.caption("Fraction of images on which each unit is active, most active first; dead units (never active) form the flat tail.")
+    widgets.chart(figures.bar_figure(s["lifetime"], x_title="units, by activity", y_title="fraction active",
+                                     highlight=s["dead_mask"], sort=True), f"lifetime-{entry.name}")
+    st.markdown("**The code of one image**")
+    i = st.number_input("Test image", 0, len(test) - 1, 0, key="_w_sp_index")
+    ic, bc = st.columns([1, 4])
+    ic.image(figures.grid_image(test.x[i:i + 1], 1, target=96))
+    active = int((np.abs(codes[i]) > s["threshold"]).sum())
+    ic.caption(f"{active} of {s['n_units']} units active")
+    with bc:
+        widgets.chart(figures.bar_figure(codes[i], y_title="h", height=220), f"code-{entry.name}-{i}")
+
+st.subheader("Learned features")
+f1, f2 = st.columns([2, 3])
+view = f1.segmented_control("Draw", ["decoder", "encoder"], default="decoder", required=True, key="_w_sp_view",
+                            format_func={"decoder": "decoder: one unit on", "encoder": "encoder: first-layer weights"}.get)
+n_show = s["n_units"] if s["n_units"] <= 8 else f2.slider(
+    "Units", 8, min(128, s["n_units"]), min(64, s["n_units"]), step=8, key="_w_sp_units")
+order = [int(u) for u in np.argsort(-s["lifetime"]) if not s["dead_mask"][u]][:n_show]
+if not order:
+    st.info("Every unit is dead on the test images: nothing to draw.")
+else:
+    scale = float(np.percentile(np.abs(codes[:, order]), 99)) or 1.0
+    tiles = analysis.features(entry, order, view or "decoder", scale)
+    if tiles is None:
+        st.info("This model's first layer does not see the pixels directly (a convolutional encoder): "
+                "switch to the decoder view.")
+    else:
+        st.caption("Live units, most active first. " + (
+            "Each tile is what the decoder adds when one unit is switched on (at a typical value): "
+            "strokes and parts mean learned features, noisy tiles mean the unit is not used alone."
+            if view == "decoder" else
+            "Each tile is one unit's input weights (or the first hidden layer's): what pattern it responds to."))
+        widgets.tiles(tiles, ncols=16, target=48)

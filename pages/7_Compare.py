@@ -1,0 +1,73 @@
+"""Compare: 2-4 models on the same data and split, against PCA and the raw pixels."""
+
+import pandas as pd
+import streamlit as st
+
+from ui import analysis, figures, loaders, optional, tables, widgets
+from ui.errors import guard
+from ui.sidebar import sidebar
+
+widgets.page_setup("Compare")
+widgets.header("Compare", "Is this code better than the raw pixels or PCA, and which model wins at what? "
+                          "(Same data, same split, same noise for every model.)")
+sel = sidebar(multi=True)
+models = sel.chosen
+if len(models) < 2:
+    st.info("Pick at least two models in the sidebar.", icon=":material/info:")
+    st.stop()
+spec = sel.spec
+
+st.subheader("Metrics")
+named, sources = {}, set()
+for e in models:
+    with guard(f"{e.name}: "):
+        m, where = analysis.all_metrics(e, spec)
+        named[e.name] = m
+        sources.add(where)
+rows = tables.compare_rows(named)
+pct = {c: st.column_config.NumberColumn(format="percent") for c in (*tables.ACCURACY, "lifetime", "population")}
+st.dataframe(pd.DataFrame(rows).dropna(axis=1, how="all"), hide_index=True, width="stretch", column_config={
+    "recon MSE": st.column_config.NumberColumn(format="%.4f"), "PSNR": st.column_config.NumberColumn(format="%.2f"),
+    "SSIM": st.column_config.NumberColumn(format="%.3f"),
+    "denoise PSNR σ=0.2": st.column_config.NumberColumn(format="%.2f"),
+    "‖J‖": st.column_config.NumberColumn(format="%.3g"), **pct})
+st.caption("Test split. kNN and probe (logistic regression) accuracy with 100%, 10% or 1% of the training "
+           "labels: a code that beats the pixels with few labels has learned something about the classes. "
+           f"Source: {', '.join(sorted(sources))}.")
+acc = tables.accuracy_long(rows)
+if acc:
+    widgets.chart(figures.grouped_bar_figure(acc, "measure", "accuracy", "method", y_title="test accuracy"),
+                  "compare-accuracy")
+
+st.subheader("Maps")
+if optional.get("projection") is None:
+    st.caption("Maps appear once `ae_core.projection` is installed.")
+else:
+    cols = st.columns(len(models))
+    for col, e in zip(cols, models):
+        with col, guard(f"{e.name}: "):
+            mp = loaders.projection(e, spec, "umap", 2)
+            ds = loaders.images(spec, mp.part, e)
+            y = None if ds.y is None else ds.y[mp.index]
+            err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index]
+            fig = figures.map_figure(mp.coords, ids=mp.index, labels=y, errors=err, color=y,
+                                     class_names=ds.class_names, title=e.name, height=340)
+            fig.update_layout(showlegend=False)
+            widgets.chart(fig, f"map-{e.name}", key=f"_w_cmp_map_{e.name}")
+
+st.subheader("The same images")
+level = st.slider("Gaussian noise σ for the denoising rows", 0.0, 0.6, 0.3, 0.05, key="_w_cmp_level")
+test = loaders.images(spec, "test", models[0])
+n = 12
+strip_rows = [("original", test.x[:n])]
+strip_rows += [(f"{e.name}: reconstruction", loaders.reconstructions(e.path, e.stamp, spec, "test")[:n])
+               for e in models]
+if level > 0:
+    strip_rows.append((f"noisy, σ = {level:g}", analysis.denoise_examples(models[0], spec, "gaussian", level, n=n)[1]))
+    for e in models:
+        _, _, out, _, m_out = analysis.denoise_examples(e, spec, "gaussian", level, n=n)
+        strip_rows.append((f"{e.name}: denoised ({m_out['psnr']:.1f} dB)", out))
+for label, imgs in strip_rows:
+    a, b = st.columns([1, 4], vertical_alignment="center")
+    a.markdown(label)
+    b.image(figures.grid_image(imgs, ncols=n, target=40))

@@ -1,0 +1,260 @@
+"""Every page of the dashboard under Streamlit's AppTest: it runs, a widget is set, its key
+element appears, and no exception is shown. Uses the shipped digits checkpoints; user
+checkpoints (training, uploads) go to a temporary folder. Chart clicks cannot be made
+here: their handling is tested in test_ui_functions.py, and the browser flow with Playwright."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from ui import catalog, optional
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="session")
+def map_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("maps")
+
+
+@pytest.fixture(autouse=True)
+def user_dir(tmp_path, monkeypatch, map_cache):
+    """Trained and uploaded checkpoints land in a temporary folder, never in checkpoints/user;
+    maps fitted for models without a saved one are cached in a temporary folder too."""
+    d = tmp_path / "user"
+    monkeypatch.setattr(catalog, "USER_DIR", d)
+    monkeypatch.setattr(catalog, "CACHE_DIR", map_cache)
+    return d
+
+
+def run(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+def digit_png() -> bytes:
+    img = np.full((64, 48), 255, np.uint8)
+    img[10:54, 20:28] = 0  # a "1" drawn dark on white
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_home_lists_models_and_links_pages():
+    at = run("app.py")
+    ok(at)
+    assert len(at.dataframe) == 1 and "undercomplete-16" in at.dataframe[0].value["model"].tolist()
+    assert len(at.get("page_link")) == 7
+    at.selectbox(key="_w_active_model").select(str(catalog.SHIPPED_DIR / "vae-16")).run()
+    ok(at)
+    assert any("vae-16" in m.value for m in at.markdown)
+
+
+def test_train_two_epochs_saves_and_selects(user_dir):
+    at = run("pages/1_Train.py")
+    at.segmented_control(key="_w_tr_kind").set_value("sparse").run()
+    at.number_input(key="_w_tr_epochs").set_value(2)
+    at.text_input(key="_w_tr_name").set_value("app test/run")
+    at.number_input(key="_w_tr_code_sparse").set_value(32)
+    at.form_submit_button[0].click().run()
+    ok(at)
+    job = at.session_state["train_job"]
+    deadline = time.time() + 90
+    while job.running and time.time() < deadline:
+        time.sleep(0.2)
+    assert not job.running and not job.error, job.error
+    at.run()
+    ok(at)
+    assert (user_dir / "app-test-run" / "model.safetensors").is_file()
+    if optional.get("projection") is not None:  # its map is saved with it: Latent space opens at once
+        assert (user_dir / "app-test-run" / "map-umap-2d.npz").is_file()
+    assert any("Saved as" in s.value for s in at.success)
+    assert charts(at) and at.session_state["active_model"] == str(user_dir / "app-test-run")
+    assert [m.value for m in at.metric]
+
+
+def test_train_bad_value_is_shown_plainly():
+    at = run("pages/1_Train.py")
+    at.text_input(key="_w_tr_hidden_undercomplete").set_value("wide")
+    at.form_submit_button[0].click().run()
+    assert not at.exception
+    assert at.error and "hidden widths" in at.error[0].value.lower()
+    assert at.session_state["train_job"] is None
+
+
+def test_train_stop_keeps_what_was_trained(user_dir):
+    at = run("pages/1_Train.py")
+    at.number_input(key="_w_tr_epochs").set_value(500)
+    at.text_input(key="_w_tr_name").set_value("stopped")
+    at.form_submit_button[0].click().run()
+    at.button(key="_w_tr_stop").click().run()
+    job = at.session_state["train_job"]
+    deadline = time.time() + 60
+    while job.running and time.time() < deadline:
+        time.sleep(0.2)
+    assert job.result["stopped"] == "cancelled" and len(job.epochs) < 500
+    at.run()
+    ok(at)
+    assert at.warning and "Stopped by request" in at.warning[0].value
+    assert (user_dir / "stopped" / "model.safetensors").is_file()
+
+
+def test_models_inspect_upload_and_delete(user_dir):
+    from ae_core.checkpoint import export_zip
+
+    at = run("pages/2_Models.py")
+    ok(at)
+    assert charts(at)  # the training history of the selected model
+    assert at.get("download_button")
+    at.tabs[1]  # upload tab exists
+    at.file_uploader(key="_w_models_upload").set_value(
+        ("pca.zip", export_zip(catalog.SHIPPED_DIR / "pca-16"), "application/zip")).run()
+    ok(at)
+    assert (user_dir / "pca-16").is_dir()
+    at.selectbox(key="_w_models_pick").select(str(user_dir / "pca-16")).run()
+    at.button(key="_w_models_del").click().run()
+    at.button(key="_w_models_yes").click().run()
+    ok(at)
+    assert not (user_dir / "pca-16").exists()
+    # a bad upload is refused with a message, not a traceback
+    at.file_uploader(key="_w_models_upload").set_value(("x.zip", b"not a zip", "application/zip")).run()
+    assert not at.exception and "not a zip" in at.error[0].value
+
+
+def test_latent_space_map_neighbours_interpolation_upload():
+    at = run("pages/3_Latent_space.py")
+    if optional.get("projection") is None:
+        assert any("not available yet" in i.value for i in at.info)
+        return
+    ok(at)
+    assert charts(at)
+    at.number_input(key="_w_map_index").set_value(5).run()
+    ok(at)
+    assert at.session_state["map_focus"] == 5
+    at.number_input(key="_w_map_index").set_value(40).run()
+    ok(at)
+    assert at.session_state["map_pair"] == [5, 40]
+    at.file_uploader(key="_w_map_upload").set_value(("one.png", digit_png(), "image/png")).run()
+    ok(at)
+    assert any(m.label == "Reconstruction error" for m in at.metric)
+    at.selectbox(key="_w_map_colour").select("reconstruction error").run()
+    ok(at)
+
+
+def test_latent_space_uses_the_map_saved_with_the_checkpoint(user_dir):
+    import shutil
+
+    projection = optional.get("projection")
+    if projection is None:
+        pytest.skip("ae_core.projection is not installed yet")
+    from ae_core.checkpoint import load_checkpoint
+    from ae_core.data import load_dataset
+    from ae_core.models import encode_array
+
+    dest = user_dir / "with-map"
+    shutil.copytree(catalog.SHIPPED_DIR / "undercomplete-16", dest)
+    ds = load_dataset("digits")
+    codes = encode_array(load_checkpoint(dest).model, ds.x)
+    saved = projection.Projector(method="pca").fit(codes)
+    saved.save(dest / "map-pca-2d.npz")
+    at = AppTest.from_file(str(ROOT / "pages/3_Latent_space.py"), default_timeout=TIMEOUT)
+    at.session_state["active_model"] = str(dest)
+    at.run()
+    at.segmented_control(key="_w_map_method").set_value("pca").run()
+    ok(at)
+    assert any("saved with the checkpoint" in c.value for c in at.caption)
+    fig = charts(at)[0]
+    assert fig.proto.spec  # the figure is there; its points are the saved embedding
+    n_points = sum(len(t["customdata"]) for t in json.loads(fig.proto.spec)["data"] if t.get("customdata"))
+    assert n_points == len(saved.embedding_)
+
+
+def test_reconstructions_metrics_and_grids():
+    at = run("pages/4_Reconstructions.py")
+    ok(at)
+    labels = [m.label for m in at.metric]
+    assert labels[:3] == ["MSE", "PSNR", "SSIM"]
+    at.slider(key="_w_recon_n").set_value(30).run()
+    ok(at)
+    assert len(at.dataframe) == 1 and charts(at)
+
+
+def test_denoising_curve_and_upload():
+    at = run("pages/5_Denoising.py")
+    ok(at)
+    assert charts(at)  # PSNR against noise level
+    at.segmented_control(key="_w_dn_kind").set_value("block").run()
+    ok(at)
+    assert "PSNR noisy → denoised" in [m.label for m in at.metric]
+    at.file_uploader(key="_w_dn_upload").set_value(("one.png", digit_png(), "image/png")).run()
+    ok(at)
+    assert at.get("download_button")
+
+
+def test_denoising_photo_path(user_dir):
+    from ae_core.config import ModelConfig
+    from ae_core.fcn_denoiser import FCNDenoiser
+    from ae_core.photo_train import save_photo_denoiser
+
+    cfg = ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(3, 48, 48), width=8, depth=3)
+    save_photo_denoiser(user_dir / "tiny-photo", FCNDenoiser(cfg))
+    rgb = np.random.default_rng(0).integers(0, 255, (70, 90, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    at = run("pages/5_Denoising.py")
+    at.file_uploader(key="_w_ph_upload").set_value(("photo.png", buf.getvalue(), "image/png")).run()
+    ok(at)
+    at.button(key="_w_ph_go").click().run()
+    ok(at)
+    assert any("Download the denoised photo" in b.label for b in at.get("download_button"))
+    assert at.dataframe[-1].value["method"].tolist() == ["noisy", "tiny-photo", "Gaussian blur", "total variation"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # scikit-learn's "network error ... Retrying"
+def test_unreachable_dataset_is_reported_plainly():
+    at = run("pages/4_Reconstructions.py")
+    at.selectbox(key="_w_dataset").select("fashion-mnist").run()
+    assert not at.exception
+    assert at.error and "could not download fashion-mnist" in at.error[0].value.lower()
+    assert [m.label for m in at.metric][:3] == ["MSE", "PSNR", "SSIM"]  # fell back to digits
+
+
+def test_sparsity_stats_and_features():
+    at = run("pages/6_Sparsity.py")
+    ok(at)
+    assert len(charts(at)) == 4
+    at.selectbox(key="_w_active_model").select(str(catalog.SHIPPED_DIR / "sparse-overcomplete-256")).run()
+    ok(at)
+    assert at.metric[0].label == "Dead units" and at.metric[0].value.endswith("/ 256")
+    at.segmented_control(key="_w_sp_view").set_value("encoder").run()
+    ok(at)
+
+
+def test_compare_two_models():
+    at = AppTest.from_file(str(ROOT / "pages/7_Compare.py"), default_timeout=TIMEOUT)
+    at.session_state["compare_models"] = [str(catalog.SHIPPED_DIR / n) for n in ("pca-16", "undercomplete-16")]
+    at.run()
+    ok(at)
+    models = at.dataframe[0].value["model"].tolist()
+    assert models[:2] == ["pca-16", "undercomplete-16"] and "raw pixels (baseline)" in models
+    at.slider(key="_w_cmp_level").set_value(0.0).run()
+    ok(at)

@@ -1,0 +1,104 @@
+"""The `ae-core` command: train -> eval --json end to end on digits, and user errors as one line
+with exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+
+import pytest
+
+from ae_core.checkpoint import load_checkpoint
+from ae_core.cli import main
+
+TINY = ["--dataset", "digits", "--hidden", "32", "--epochs", "3", "--batch-size", "128", "--threads", "1",
+        "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny model trained through the CLI (and what it printed), shared by the tests that read it."""
+    out = tmp_path_factory.mktemp("cli") / "ae-4"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        # code_dim 4 < the default top_k (8): must still be a valid plain autoencoder
+        rc = main(["train", "--kind", "undercomplete", "--code-dim", "4", "--out", str(out), *TINY])
+    assert rc == 0
+    return out, printed.getvalue()
+
+
+def test_train_writes_a_loadable_checkpoint_and_says_so(trained):
+    path, printed = trained
+    ck = load_checkpoint(path)
+    lines = printed.strip().splitlines()
+    assert len(lines) == 4 and all("/3" in line for line in lines[:3])  # one progress line per epoch
+    assert lines[-1].startswith(f"saved {path}") and "PCA-4" in lines[-1]
+    assert ck.model_config.kind == "undercomplete" and ck.model_config.code_dim == 4
+    assert ck.model_config.hidden == (32,) and ck.train_config.epochs == 3
+    assert len(ck.history.epochs) == 3 and ck.dataset["name"] == "digits"
+    for key in ("recon_mse", "pca_recon_mse"):
+        assert math.isfinite(ck.metrics[key]) and ck.metrics[key] > 0
+
+
+def test_eval_json_prints_metrics_that_match_training(trained, capsys):
+    trained, _ = trained
+    saved = load_checkpoint(trained).metrics
+    capsys.readouterr()
+    assert main(["eval", str(trained), "--json"]) == 0
+    out, err = capsys.readouterr()
+    results = json.loads(out)  # stdout is exactly one JSON document
+    res = results[str(trained)]
+    assert {"recon_mse", "pca_recon_mse"} <= set(res)
+    # the same split is rebuilt from config.json, so the numbers equal those saved at training
+    assert res["recon_mse"] == pytest.approx(saved["recon_mse"], rel=1e-6)
+    assert res["pca_recon_mse"] == pytest.approx(saved["pca_recon_mse"], rel=1e-6)
+    assert res["n_test"] == 360 and res["code_dim"] == 4
+
+
+def test_train_refuses_an_existing_folder_before_training(trained, capsys, monkeypatch):
+    path, _ = trained
+    before = (path / "model.safetensors").read_bytes()
+    monkeypatch.setattr("ae_core.train.fit", lambda *a, **k: pytest.fail("trained before refusing"))
+    assert main(["train", "--code-dim", "4", "--out", str(path), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--overwrite" in err
+    assert (path / "model.safetensors").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [(["--code-dim", "0"], "code_dim"), (["--code-dim", "100000"], "code_dim"), (["--epochs", "0"], "epochs"),
+     (["--lr", "5"], "lr"), (["--noise-level", "2"], "noise_level"), (["--activation", "swish"], "activation"),
+     (["--hidden", "64,0"], "hidden"), (["--kind", "sparse", "--sparsity", "topk", "--code-dim", "4"], "top_k"),
+     (["--dataset", "no-such-dataset"], "unknown dataset")],
+)
+def test_bad_value_exits_2_with_one_line_naming_the_field(tmp_path, capsys, args, field):
+    out = tmp_path / "m"
+    argv = ["train", "--out", str(out), "--epochs", "1", "--threads", "1", *args]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "\n" not in err and err.startswith("ae-core: error:")
+    assert field in err
+    assert "Traceback" not in captured.err + captured.out
+    assert not out.exists()
+
+
+def test_eval_of_a_damaged_checkpoint_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text("{oops")
+    assert main(["eval", str(bad), "--json"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "not valid JSON" in err
+    assert main(["eval", str(tmp_path / "missing")]) == 2
+    assert "not a checkpoint folder" in capsys.readouterr().err
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--code-dim", "many", "--out", "x"])
+    assert info.value.code == 2
+    assert "--code-dim" in capsys.readouterr().err

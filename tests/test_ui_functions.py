@@ -1,0 +1,226 @@
+"""The dashboard's plain functions: selection events -> indices, upload glue, figure builders,
+downloads and the Compare table. No Streamlit server; AppTest cannot click a chart, so the
+selection handling is tested here directly with events shaped like st.plotly_chart's."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from PIL import Image
+
+from ae_core.errors import ImageError
+from ui import catalog, downloads, figures, selection, tables, uploads
+from ui.training import make_configs, release_path, reserve_path
+
+
+def _png(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _event(points, box=(), lasso=()):
+    return {"selection": {"points": points, "point_indices": [p.get("point_index") for p in points],
+                          "box": list(box), "lasso": list(lasso)}}
+
+
+# ---------------------------------------------------------------- map figure + selection
+@pytest.fixture
+def small_map():
+    rng = np.random.default_rng(0)
+    coords = rng.normal(size=(30, 2))
+    labels = np.repeat(np.arange(3), 10)
+    ids = np.arange(100, 130)
+    fig = figures.map_figure(coords, ids=ids, labels=labels, errors=rng.random(30), color=labels,
+                             highlight=[0, 1], path=rng.normal(size=(5, 2)), marker={"coords": [0.0, 0.0]})
+    return fig, ids, labels
+
+
+def test_map_figure_traces_and_point_counts(small_map):
+    fig, ids, _ = small_map
+    points = [t for t in fig.data if t.customdata is not None]
+    assert len(points) == 3 and all(isinstance(t, go.Scattergl) for t in fig.data)
+    assert sum(len(t.x) for t in points) == 30
+    names = [t.name for t in fig.data if t.customdata is None]
+    assert names == ["selected", "interpolation", "your image"]
+    assert sorted(np.concatenate([t for t in figures.trace_ids(fig) if t is not None])) == list(ids)
+
+
+def test_map_figure_continuous_and_3d():
+    coords = np.random.default_rng(1).normal(size=(12, 3))
+    fig = figures.map_figure(coords, color=np.linspace(0, 1, 12), categorical=False, color_name="recon MSE")
+    assert len(fig.data) == 1 and isinstance(fig.data[0], go.Scatter3d)
+    assert fig.data[0].marker.showscale and len(fig.data[0].x) == 12
+    with pytest.raises(ValueError, match="2 or 3 columns"):
+        figures.map_figure(np.zeros((4, 4)))
+
+
+def test_selection_from_customdata_box_and_click(small_map):
+    fig, ids, _ = small_map
+    tids = figures.trace_ids(fig)
+    # a lasso over two traces: customdata carries the dataset index
+    pts = [{"curve_number": 0, "point_index": 3, "customdata": [103, "0", 0.1]},
+           {"curve_number": 1, "point_index": 0, "customdata": [110, "1", 0.2]},
+           {"curve_number": 1, "point_index": 0, "customdata": [110, "1", 0.2]}]
+    ev = selection.parse_event(_event(pts, lasso=[{"x": [0, 1], "y": [0, 1]}]), tids)
+    assert ev.indices == [103, 110] and ev.clicked is None
+    # one clicked point: a click; the same event again is not new
+    click = selection.parse_event(_event(pts[:1]), tids)
+    assert click.clicked == 103 and click.is_new(None) and not click.is_new(click.signature)
+
+
+def test_selection_without_customdata_uses_trace_positions(small_map):
+    fig, ids, _ = small_map
+    tids = figures.trace_ids(fig)
+    pts = [{"curve_number": 2, "point_index": 4}, {"curve_number": 3, "point_index": 0},  # overlay: ignored
+           {"curve_number": 9, "point_index": 0}]  # no such trace: ignored
+    assert selection.selected_indices(_event(pts), tids) == [int(tids[2][4])]
+    assert selection.selected_indices(None) == [] and selection.selected_indices({"selection": {}}) == []
+
+
+def test_pair_percentile_positions():
+    assert selection.update_pair([], 5) == [5]
+    assert selection.update_pair([5], 7) == [5, 7]
+    assert selection.update_pair([5, 7], 9) == [7, 9]
+    assert selection.update_pair([7, 9], 7) == [9, 7]
+    assert selection.percentile_of(0.5, [0.1, 0.2, 0.5, 0.9]) == 75.0
+    assert np.isnan(selection.percentile_of(1.0, []))
+    assert list(selection.positions_of([12, 10, 99], [10, 11, 12])) == [2, 0]
+
+
+def test_colour_for_choices():
+    codes = np.array([[3.0, 4.0], [0.0, 1.0]])
+    v, cat, _ = figures.colour_for("code norm", codes=codes)
+    assert not cat and np.allclose(v, [5.0, 1.0])
+    v, cat, name = figures.colour_for("unit activation", codes=codes, unit=1)
+    assert list(v) == [4.0, 1.0] and name == "h[1]"
+    assert figures.colour_for("label", labels=None)[0] is None
+    with pytest.raises(ValueError, match="colour must be"):
+        figures.colour_for("mood")
+
+
+# ---------------------------------------------------------------- other figures
+def test_loss_figure_has_one_line_per_term():
+    epochs = [{"epoch": i, "train_loss": 1 / (i + 1), "train_reconstruction": 0.9 / (i + 1),
+               "train_sparsity": 0.1, "val_loss": 1.1 / (i + 1)} for i in range(4)]
+    fig = figures.loss_figure(epochs)
+    assert [t.name for t in fig.data] == ["train loss", "train reconstruction", "train sparsity",
+                                          "validation loss"]
+    assert list(fig.data[0].x) == [1, 2, 3, 4] and fig.layout.yaxis.type == "log"
+
+
+def test_line_bar_and_grouped_figures():
+    rows = [{"method": m, "level": lv, "psnr": p} for m, p0 in (("noisy", 10), ("model", 20))
+            for lv, p in ((0.1, p0 + 5), (0.3, p0))]
+    fig = figures.line_figure(rows, "level", "psnr", "method", dashed=("noisy",))
+    assert [t.name for t in fig.data] == ["noisy", "model"] and fig.data[0].line.dash == "dash"
+    assert list(fig.data[1].y) == [25, 20]
+    bar = figures.bar_figure([0.1, 0.0, 0.5], highlight=[False, True, False], sort=True)
+    assert list(bar.data[0].y) == [0.5, 0.1, 0.0] and list(bar.data[0].customdata) == [2, 0, 1]
+    g = figures.grouped_bar_figure([{"m": "a", "k": "x", "v": 0.5}, {"m": "b", "k": "x", "v": 0.7}], "k", "v", "m")
+    assert len(g.data) == 2
+
+
+def test_grid_images_are_uint8_and_sized():
+    x = np.random.default_rng(0).random((5, 1, 8, 8)).astype(np.float32)
+    g = figures.grid_image(x, ncols=5, target=64)
+    assert g.dtype == np.uint8 and g.shape == (2 + 64 + 2, 5 * 64 + 6 * 2, 1)
+    p = figures.pairs_image(x, x, ncols=3)  # 5 images in blocks of 3: two blocks of two rows
+    assert p.shape[0] == 4 * 64 + 5 * 2 and p.shape[1] == 3 * 64 + 4 * 2
+
+
+# ---------------------------------------------------------------- uploads
+def test_digit_upload_becomes_model_input():
+    img = np.full((120, 90), 255, np.uint8)
+    img[30:90, 40:50] = 0  # a dark stroke on white paper
+    shown, x = uploads.digit_input(_png(img), (1, 8, 8))
+    assert shown.shape == (120, 90, 1)
+    assert x.shape == (1, 1, 8, 8) and x.dtype == np.float32
+    assert x.max() == pytest.approx(1.0) and x[0, 0, 0, 0] == 0.0  # inverted: light stroke on black
+
+
+def test_bad_uploads_raise_image_error():
+    with pytest.raises(ImageError, match="not an image"):
+        uploads.digit_input(b"not a picture at all", (1, 8, 8))
+    with pytest.raises(ImageError, match="blank"):
+        uploads.digit_input(_png(np.full((20, 20), 200, np.uint8)), (1, 8, 8))
+
+
+def test_photo_upload_crop_and_display_copy():
+    rgb = np.random.default_rng(0).integers(0, 255, (300, 2000, 3), dtype=np.uint8)
+    img = uploads.photo_input(_png(rgb))
+    assert img.shape == (300, 2000, 3) and img.dtype == np.float32
+    small = uploads.display_copy(img, max_side=1000)
+    assert small.shape == (150, 1000, 3)
+    box = uploads.center_crop_box(img.shape, 128)
+    assert box == (86, 936, 128, 128) and uploads.zoom(img, box, 2).shape == (256, 256, 3)
+    grey = uploads.photo_input(_png(rgb[..., 0]))
+    assert grey.shape == (300, 2000, 1) and uploads.display_copy(grey, 4000).ndim == 2
+
+
+# ---------------------------------------------------------------- downloads, tables, catalog, training glue
+def test_codes_csv_and_png():
+    df = downloads.codes_table([4, 7], np.array([[0.0, 1.0], [2.0, 3.0]]), np.ones((2, 3)), labels=[1, 0],
+                               errors=[0.1, 0.2], class_names=["zero", "one"])
+    assert list(df.columns) == ["index", "label", "recon_mse", "map_x", "map_y", "h0", "h1", "h2"]
+    back = pd.read_csv(io.BytesIO(downloads.csv_bytes(df)))
+    assert back["label"].tolist() == ["one", "zero"] and back["index"].tolist() == [4, 7]
+    png = downloads.png(np.zeros((8, 8, 3), np.uint8))
+    assert Image.open(io.BytesIO(png)).size == (8, 8)
+    html = downloads.figure_html(go.Figure(go.Scatter(x=[1], y=[2])))
+    assert b"<html>" in html[:200] and len(html) > 100_000  # plotly.js inlined: opens offline
+    assert downloads.chart_config("map")["toImageButtonOptions"]["filename"] == "map"
+
+
+def test_compare_rows_add_baselines_and_tolerate_missing_keys():
+    m1 = {"code_dim": 16, "recon_mse": 0.01, "knn_acc": 0.95, "pca_code_dim": 16, "pca_recon_mse": 0.02,
+          "pca_knn_acc": 0.9, "raw_knn_acc": 0.97, "best_filter_psnr_gaussian_0.2": 18.0}
+    m2 = {"code_dim": 16, "recon_mse": 0.03}  # an old metrics.json
+    rows = tables.compare_rows({"a": m1, "b": m2})
+    assert [r["model"] for r in rows] == ["a", "b", "PCA-16 (baseline)", "raw pixels (baseline)",
+                                          "best classical filter"]
+    assert rows[1]["kNN acc"] is None and rows[2]["recon MSE"] == 0.02 and rows[3]["kNN acc"] == 0.97
+    assert {r["method"] for r in tables.accuracy_long(rows)} == {"a", "PCA-16 (baseline)", "raw pixels (baseline)"}
+
+
+def test_catalog_lists_shipped_models_and_filters_by_shape():
+    entries = catalog.read_entries()
+    names = {e.name for e in entries}
+    assert {"undercomplete-16", "pca-16"} <= names
+    digits = catalog.compatible(entries, (1, 8, 8))
+    assert digits and all(e.input_shape == (1, 8, 8) and not e.is_photo for e in digits)
+    assert all(e.input_shape == (1, 28, 28) for e in catalog.compatible(entries, (1, 28, 28)))
+    assert all(e.shipped for e in entries if e.name == "undercomplete-16")
+
+
+def test_make_configs_and_reserved_names(tmp_path):
+    mc, tc = make_configs({"kind": "sparse", "code_dim": 32, "hidden": "64, 32", "sparsity": "kl",
+                           "penalty_weight": 0.05, "epochs": 2, "batch_size": 64, "lr": 0.003}, (1, 8, 8))
+    assert mc.hidden == (64, 32) and mc.code_activation == "sigmoid" and mc.sparsity_weight == 0.05
+    assert tc.threads == 1 and tc.epochs == 2
+    from ae_core.config import ConfigError
+    with pytest.raises(ConfigError, match="hidden widths"):
+        make_configs({"kind": "undercomplete", "code_dim": 8, "hidden": "wide", "epochs": 1, "batch_size": 8,
+                      "lr": 0.01}, (1, 8, 8))
+    with pytest.raises(ConfigError, match="lr"):
+        make_configs({"kind": "undercomplete", "code_dim": 8, "hidden": "", "epochs": 1, "batch_size": 8,
+                      "lr": 5.0}, (1, 8, 8))
+    a, b = reserve_path(tmp_path, "my run!"), reserve_path(tmp_path, "my run!")
+    assert a.name == "my-run" and b.name == "my-run-2"  # two sessions, two folders
+    release_path(a)
+    release_path(b)
+
+
+def test_noise_estimate_for_real_noise_photos():
+    from ae_core.noise import corrupt
+    from ui.analysis import estimate_noise
+
+    yy, xx = np.mgrid[0:128, 0:128] / 128.0
+    smooth = np.stack([0.5 + 0.3 * np.sin(6 * xx) * np.cos(4 * yy)] * 3, axis=-1).astype(np.float32)
+    for sigma in (0.02, 0.05, 0.1):
+        assert estimate_noise(corrupt(smooth, "gaussian", sigma, seed=1)) == pytest.approx(sigma, rel=0.15)
+    assert estimate_noise(smooth) < 0.01

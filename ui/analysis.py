@@ -1,0 +1,240 @@
+"""Cached analyses behind the pages: each wraps one ae_core call on a model's data.
+
+Keys are (checkpoint path, weights mtime, dataset spec, parameters), so
+results are shared by every session and recomputed only when a checkpoint
+changes. Arrays and tables go through `st.cache_data`.
+
+    m = recon_metrics(entry, spec)                 # {"mse", "psnr", "ssim"} on the test split
+    rows = denoise_curve((e1, e2), spec, "gaussian", (0.1, 0.2, 0.3))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import catalog, loaders
+
+
+def _key(entry: catalog.ModelEntry) -> tuple[str, float]:
+    return entry.path, entry.stamp
+
+
+def _metrics():
+    from ae_core import metrics
+
+    return metrics
+
+
+# ---------------------------------------------------------------- reconstruction
+@st.cache_data(show_spinner="Scoring reconstructions…", max_entries=64)
+def _recon_metrics(path, stamp, spec) -> dict:
+    entry = loaders._entry_for(path, stamp)
+    x = loaders.images(spec, "test", entry).x
+    return _metrics().reconstruction_metrics(x, loaders.reconstructions(path, stamp, spec, "test"))
+
+
+def recon_metrics(entry, spec) -> dict:
+    """Mean MSE, PSNR and SSIM of the test split's reconstructions."""
+    return _recon_metrics(*_key(entry), spec)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _per_image(path, stamp, spec) -> dict:
+    entry = loaders._entry_for(path, stamp)
+    x = loaders.images(spec, "test", entry).x
+    xh = loaders.reconstructions(path, stamp, spec, "test")
+    m = _metrics()
+    return {"mse": m.per_sample_mse(x, xh), "psnr": m.per_sample_psnr(x, xh), "ssim": m.per_sample_ssim(x, xh)}
+
+
+def per_image(entry, spec) -> dict:
+    """Per test image: {"mse", "psnr", "ssim"} arrays (N,)."""
+    return _per_image(*_key(entry), spec)
+
+
+# ---------------------------------------------------------------- denoising
+@st.cache_data(show_spinner="Adding noise and denoising…", max_entries=64)
+def _denoise_examples(path, stamp, spec, kind, level, n, seed):
+    from ae_core.models import reconstruct_array
+    from ae_core.noise import corrupt
+
+    entry = loaders._entry_for(path, stamp)
+    x = loaders.images(spec, "test", entry).x[:n]
+    noisy = corrupt(x, kind, level, seed=seed)
+    out = reconstruct_array(loaders.checkpoint(path, stamp).model, noisy)
+    m = _metrics()
+    return x, noisy, out, m.reconstruction_metrics(x, noisy), m.reconstruction_metrics(x, out)
+
+
+def denoise_examples(entry, spec, kind: str, level: float, n: int = 10, seed: int = 0):
+    """(clean, noisy, denoised, noisy metrics, denoised metrics) for the first n test images."""
+    return _denoise_examples(*_key(entry), spec, kind, float(level), int(n), int(seed))
+
+
+@st.cache_data(show_spinner="Measuring PSNR at each noise level (filters tuned once)…", max_entries=32)
+def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tuple, n: int):
+    models = {}
+    entry0 = None
+    for name, path, stamp in keys:
+        entry0 = entry0 or loaders._entry_for(path, stamp)
+        models[name] = loaders.checkpoint(path, stamp).model
+    train, test = loaders.split(spec, entry0)
+    return _metrics().denoising_table(models, test.x[:n], kinds=(kind,), levels=levels, seed=0,
+                                      filters=filters, tune_x=train.x)
+
+
+def denoise_curve(entries, spec, kind: str, levels, filters=("gaussian", "median", "tv", "nlm"),
+                  n: int = 200) -> list[dict]:
+    """Rows (method, type, level, psnr, ssim) for each model, the noisy input and each filter."""
+    keys = tuple((e.name, e.path, e.stamp) for e in entries)
+    return _denoise_curve(keys, spec, kind, tuple(float(v) for v in levels), tuple(filters), int(n))
+
+
+def denoise_upload(model, x: np.ndarray, kind: str, level: float, seed: int = 0):
+    """(noisy, denoised) of one prepared image (1, C, H, W); level 0 means 'as it is'."""
+    from ae_core.models import reconstruct_array
+    from ae_core.noise import corrupt
+
+    noisy = corrupt(x, kind, level, seed=seed) if level > 0 else x
+    return noisy, reconstruct_array(model, noisy)
+
+
+# ---------------------------------------------------------------- photos
+def photo_denoise(model, img: np.ndarray, progress=None) -> np.ndarray:
+    from ae_core.fcn_denoiser import denoise_image
+
+    return denoise_image(model, img, tile=256, overlap=32, progress=progress)
+
+
+def photo_noisy(img: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    from ae_core.photo_train import noisy_version
+
+    return noisy_version(img, sigma, seed)
+
+
+def photo_filter(name: str, noisy: np.ndarray, sigma: float) -> np.ndarray:
+    from ae_core.classical import apply_filter
+
+    return apply_filter(name, noisy, sigma)
+
+
+def photo_scores(clean: np.ndarray, test: np.ndarray) -> dict:
+    from ae_core.classical import psnr
+    from ae_core.photo_train import ssim
+
+    return {"psnr": psnr(clean, test), "ssim": ssim(clean, test)}
+
+
+def estimate_noise(img: np.ndarray) -> float:
+    """Noise std of a photo (pixel units), for the classical filters on real noise.
+
+    Immerkaer's estimate ("Fast noise variance estimation", 1996): the mean absolute response
+    to a 3x3 kernel that cancels smooth image structure, sqrt(pi/2) / 6 times it, averaged
+    over channels. (scikit-image's estimate_sigma would need PyWavelets.)
+    """
+    from scipy.ndimage import convolve
+
+    a = np.asarray(img, np.float64)
+    a = a[..., None] if a.ndim == 2 else a
+    if min(a.shape[:2]) < 3:
+        return 1 / 255
+    k = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float64)
+    sig = [np.sqrt(np.pi / 2) / 6 * np.abs(convolve(a[..., c], k)[1:-1, 1:-1]).mean() for c in range(a.shape[2])]
+    return float(np.clip(np.mean(sig), 1 / 255, 0.5))
+
+
+# ---------------------------------------------------------------- sparsity and features
+@st.cache_data(show_spinner="Measuring sparsity…", max_entries=64)
+def _sparsity(path, stamp, spec):
+    return _metrics().sparsity_stats(loaders.codes(path, stamp, spec, "test"))
+
+
+def sparsity(entry, spec) -> dict:
+    """ae_core.metrics.sparsity_stats of the test codes."""
+    return _sparsity(*_key(entry), spec)
+
+
+def _normalise_tiles(t: np.ndarray) -> np.ndarray:
+    flat = t.reshape(len(t), -1)
+    lo, hi = flat.min(1, keepdims=True), flat.max(1, keepdims=True)
+    return ((flat - lo) / np.maximum(hi - lo, 1e-8)).reshape(t.shape).astype(np.float32)
+
+
+@st.cache_data(show_spinner="Drawing the learned features…", max_entries=64)
+def _features(path, stamp, units: tuple, view: str, scale: float):
+    import torch
+
+    from ae_core.models import decode_array
+
+    model = loaders.checkpoint(path, stamp).model
+    shape = tuple(model.config.input_shape)
+    if view == "encoder":
+        first = next((m for m in model.modules() if isinstance(m, torch.nn.Linear)), None)
+        if first is None or first.in_features != int(np.prod(shape)):
+            return None
+        w = first.weight.detach().cpu().numpy()
+        if len(w) < max(units) + 1:  # hidden layer narrower than the code: show its units
+            units = tuple(u for u in units if u < len(w))
+        return _normalise_tiles(w[list(units)].reshape(len(units), *shape))
+    eye = np.zeros((len(units), model.config.code_dim), np.float32)
+    eye[np.arange(len(units)), list(units)] = scale
+    base = decode_array(model, np.zeros((1, model.config.code_dim), np.float32))
+    return _normalise_tiles(decode_array(model, eye) - base)
+
+
+def features(entry, units, view: str = "decoder", scale: float = 1.0):
+    """Images of units: the decoder's response to a one-hot code (minus its response to 0)
+    or the first encoder layer's weights; each tile min-max scaled. None if not drawable."""
+    return _features(*_key(entry), tuple(int(u) for u in units), view, float(scale))
+
+
+# ---------------------------------------------------------------- map helpers
+def neighbours(entry, spec, part: str, index: int, k: int = 8):
+    """(code-space, pixel-space) nearest images to `index` of `part`, itself first."""
+    ds = loaders.images(spec, part, entry)
+    return _metrics().nearest_neighbours(loaders.codes(*_key(entry), spec, part), ds.x, int(index), int(k))
+
+
+def nearest_to(query: np.ndarray, pool: np.ndarray, k: int = 8) -> np.ndarray:
+    """Indices of the k rows of `pool` nearest to `query` (Euclidean), nearest first."""
+    d = ((pool.reshape(len(pool), -1) - query.reshape(1, -1)) ** 2).sum(1)
+    return np.argsort(d, kind="stable")[:k]
+
+
+def interpolation(entry, spec, part: str, a: int, b: int, steps: int, method: str):
+    """(decoded images (steps, C, H, W), codes (steps, D)) between images a and b of `part`."""
+    from ae_core.models import decode_array
+
+    m = _metrics()
+    codes = loaders.codes(*_key(entry), spec, part)
+    h = m.interpolate_codes(codes[a], codes[b], steps, method).astype(np.float32)
+    return decode_array(loaders.model(entry), h), h
+
+
+def encode_one(entry, x: np.ndarray):
+    """(code (1, D), reconstruction (1, C, H, W)) of a prepared image."""
+    from ae_core.models import encode_array, reconstruct_array
+
+    model = loaders.model(entry)
+    return encode_array(model, x), reconstruct_array(model, x)
+
+
+# ---------------------------------------------------------------- comparison
+@st.cache_data(show_spinner="Evaluating (reconstruction, denoising, sparsity, probes)…", max_entries=32)
+def _evaluate_all(path, stamp, spec):
+    entry = loaders._entry_for(path, stamp)
+    train, test = loaders.split(spec, entry)
+    return _metrics().evaluate_all(loaders.checkpoint(path, stamp).model, train, test)
+
+
+# Keys only evaluate_all writes: a metrics.json with them is complete enough for Compare.
+FULL_KEYS = ("recon_mse", "psnr", "dead_units", "jacobian_norm")
+
+
+def all_metrics(entry, spec) -> tuple[dict, str]:
+    """(metrics, where from): the checkpoint's metrics.json when it is complete for this data, else computed."""
+    saved = entry.metrics or {}
+    if entry.dataset == spec and all(k in saved for k in FULL_KEYS):
+        return saved, "metrics.json"
+    return _evaluate_all(*_key(entry), spec), "computed now"

@@ -1,0 +1,243 @@
+"""Plotly figure builders and image tiles: plain functions, no Streamlit.
+
+    fig = map_figure(coords, ids=idx, labels=y, errors=err, color=y, categorical=True)
+    fig = loss_figure(history.epochs)
+    tile = grid_image(x[:16], ncols=8)          # uint8 (H, W, C) for st.image
+
+Every point trace of a map carries `customdata = [index, label, error]`, so a
+chart selection maps back to dataset indices whatever trace the point is in
+(see ui.selection); overlay traces (selection rings, interpolation path, an
+uploaded image) carry no customdata and are never "selected".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ae_core.images import image_grid, to_uint8
+
+PALETTE = ["#4361ee", "#f72585", "#4cc9f0", "#ff9f1c", "#2ec4b6", "#7209b7", "#e63946",
+           "#8ac926", "#6c757d", "#b5838d", "#3a0ca3", "#fb8500"]
+MUTED = ["#6c757d", "#adb5bd", "#bc6c25", "#99582a", "#495057", "#ced4da"]  # baselines: filters, noisy
+HOVER = "<b>#%{customdata[0]}</b><br>label %{customdata[1]}<br>error %{customdata[2]:.4f}<extra></extra>"
+
+
+def _layout(fig: go.Figure, title: str = "", height: int | None = None, **kw) -> go.Figure:
+    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      legend=dict(itemsizing="constant"), **kw)
+    return fig
+
+
+def _point_trace(xyz: np.ndarray, custom: np.ndarray, name: str, marker: dict, three_d: bool, **kw):
+    cls = go.Scatter3d if three_d else go.Scattergl
+    cols = dict(x=xyz[:, 0], y=xyz[:, 1])
+    if three_d:
+        cols["z"] = xyz[:, 2]
+    return cls(mode="markers", name=name, customdata=custom, hovertemplate=HOVER, marker=marker, **cols, **kw)
+
+
+def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, categorical: bool = True,
+               color_name: str = "label", class_names=None, highlight=(), path=None, marker=None,
+               title: str = "", height: int = 560) -> go.Figure:
+    """Scatter map of codes, 2D (`go.Scattergl`) or 3D (`go.Scatter3d`).
+
+    Parameters
+    ----------
+    coords : (n, 2) or (n, 3) map coordinates
+    ids : (n,) dataset indices of the points (default 0..n-1)
+    labels, errors : (n,) for the hover text (optional)
+    color : (n,) values to colour by; `categorical` draws one trace (legend entry) per value
+    highlight : positions (0..n-1) to ring, e.g. the current selection
+    path : (m, dims) coordinates of an interpolation, drawn as a line
+    marker : dict(coords=(dims,), name=str) for one extra point (an uploaded image)
+    """
+    xyz = np.asarray(coords, dtype=np.float32)
+    n, dims = xyz.shape
+    if dims not in (2, 3):
+        raise ValueError(f"coords must have 2 or 3 columns, got {dims}")
+    three_d = dims == 3
+    ids = np.arange(n) if ids is None else np.asarray(ids)
+    lab = np.full(n, "", object) if labels is None else np.asarray(labels)
+
+    def names(v):
+        return class_names[int(v)] if class_names and 0 <= int(v) < len(class_names) else str(v)
+
+    lab_text = np.array([names(v) for v in lab], object) if labels is not None else lab
+    err = np.full(n, np.nan) if errors is None else np.asarray(errors, dtype=np.float64)
+    custom = np.empty((n, 3), object)
+    custom[:, 0], custom[:, 1], custom[:, 2] = ids.astype(int), lab_text, err
+    size = 3 if three_d else 6
+    fig = go.Figure()
+    if color is None or categorical:
+        groups = np.zeros(n, int) if color is None else np.asarray(color)
+        for k, g in enumerate(np.unique(groups)):
+            m = groups == g
+            name = color_name if color is None else names(g) if color_name == "label" else str(g)
+            fig.add_trace(_point_trace(xyz[m], custom[m], name,
+                                       dict(size=size, color=PALETTE[k % len(PALETTE)], opacity=0.8),
+                                       three_d))
+    else:
+        c = np.asarray(color, dtype=np.float64)
+        lo, hi = np.nanpercentile(c, [1, 99]) if np.isfinite(c).any() else (0.0, 1.0)
+        fig.add_trace(_point_trace(xyz, custom, color_name, dict(
+            size=size, color=c, colorscale="Viridis", opacity=0.85, showscale=True,
+            cmin=float(lo), cmax=float(hi) if hi > lo else float(lo) + 1e-9,  # outliers do not wash out the rest
+            colorbar=dict(title=dict(text=color_name, side="right"), thickness=12)), three_d, showlegend=False))
+    hi = np.asarray(list(highlight), dtype=int)
+    if len(hi):
+        fig.add_trace(_overlay(xyz[hi], "selected", dict(size=size + 6, color="rgba(0,0,0,0)",
+                                                         line=dict(color="#111", width=2)), three_d))
+    if path is not None and len(path):
+        p = np.asarray(path, dtype=np.float32)
+        fig.add_trace(_overlay(p, "interpolation", dict(size=size + 2, color="#111"), three_d,
+                               mode="lines+markers", line=dict(color="#111", width=3)))
+    if marker is not None:
+        q = np.asarray(marker["coords"], dtype=np.float32).reshape(1, -1)
+        fig.add_trace(_overlay(q, marker.get("name", "your image"),
+                               dict(size=size + 12, color="#ffbe0b", symbol="diamond" if three_d else "star",
+                                    line=dict(color="#111", width=1.5)), three_d))
+    # no dragmode: Streamlit then pans by default and a click selects a point (in lasso or box
+    # mode it would not); the toolbar switches to box or lasso.
+    _layout(fig, title, height, legend_title_text=None)
+    if three_d:
+        axis = dict(title="", showticklabels=False)
+        fig.update_layout(scene=dict(xaxis=axis, yaxis=axis, zaxis=axis))
+    else:
+        fig.update_xaxes(showticklabels=False, title=None)
+        fig.update_yaxes(showticklabels=False, title=None)
+    return fig
+
+
+def _overlay(xyz, name, marker, three_d, mode="markers", **kw):
+    cls = go.Scatter3d if three_d else go.Scattergl
+    cols = dict(x=xyz[:, 0], y=xyz[:, 1])
+    if three_d:
+        cols["z"] = xyz[:, 2]
+    return cls(mode=mode, name=name, marker=marker, hoverinfo="name", **cols, **kw)
+
+
+def trace_ids(fig: go.Figure) -> list[np.ndarray | None]:
+    """For each trace, the dataset indices of its points (None for overlays)."""
+    out = []
+    for tr in fig.data:
+        cd = getattr(tr, "customdata", None)
+        out.append(None if cd is None else np.array([int(r[0]) for r in cd]))
+    return out
+
+
+def loss_figure(epochs: list[dict], title: str = "", log_y: bool = True, height: int = 320) -> go.Figure:
+    """One line per loss term in a History's epochs (train_* and val_loss), by epoch."""
+    fig = go.Figure()
+    keys = []
+    for e in epochs:
+        keys += [k for k in e if k != "epoch" and k not in keys and isinstance(e[k], (int, float))]
+    x = [int(e.get("epoch", i)) + 1 for i, e in enumerate(epochs)]
+    for i, k in enumerate(keys):
+        y = [e.get(k) for e in epochs]
+        name = k.replace("train_", "train ").replace("val_", "validation ").replace("_", " ")
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers" if len(x) < 30 else "lines", name=name,
+                                 line=dict(dash="dot" if k.startswith("val") else "solid",
+                                           color=PALETTE[i % len(PALETTE)])))
+    _layout(fig, title, height, xaxis_title="epoch", yaxis_title="loss", hovermode="x unified")
+    if log_y:
+        fig.update_yaxes(type="log", dtick="D2")  # label 1, 2 and 5 of each decade only
+    return fig
+
+
+def line_figure(rows: list[dict], x: str, y: str, group: str, title: str = "", x_title: str = "",
+                y_title: str = "", height: int = 380, dashed=()) -> go.Figure:
+    """Lines of `y` against `x`, one per value of `group` (e.g. PSNR vs noise level per method)."""
+    fig = go.Figure()
+    solid, muted = iter(PALETTE), iter(MUTED)
+    for g in dict.fromkeys(r[group] for r in rows):
+        pts = sorted((r[x], r[y]) for r in rows if r[group] == g)
+        is_dashed = g in dashed
+        colour = next(muted, "#999") if is_dashed else next(solid, "#333")
+        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
+                                 name=str(g), line=dict(dash="dash" if is_dashed else "solid", color=colour,
+                                                        width=1.5 if is_dashed else 2.5)))
+    return _layout(fig, title, height, xaxis_title=x_title or x, yaxis_title=y_title or y, hovermode="x unified")
+
+
+def histogram_figure(values, title: str = "", x_title: str = "", log_y: bool = False, bins: int = 50,
+                     height: int = 300) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=np.asarray(values).ravel(), nbinsx=bins, marker_color=PALETTE[0]))
+    _layout(fig, title, height, xaxis_title=x_title, yaxis_title="count", bargap=0.02)
+    if log_y:
+        fig.update_yaxes(type="log", dtick=1)
+    return fig
+
+
+def bar_figure(values, title: str = "", x_title: str = "unit", y_title: str = "", highlight=None,
+               height: int = 300, sort: bool = False) -> go.Figure:
+    """Bars for a vector (a code, per-unit rates); `highlight` (bool mask) draws those bars red."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    x = np.arange(len(v))
+    if sort:
+        order = np.argsort(-v)
+        v, x = v[order], x[order]
+        highlight = None if highlight is None else np.asarray(highlight)[order]
+    colors = PALETTE[0] if highlight is None else np.where(np.asarray(highlight), "#e63946", PALETTE[0])
+    fig = go.Figure(go.Bar(x=np.arange(len(v)) if sort else x, y=v, marker_color=colors,
+                           customdata=x, hovertemplate="unit %{customdata}: %{y:.4g}<extra></extra>"))
+    return _layout(fig, title, height, xaxis_title=x_title, yaxis_title=y_title, bargap=0.1)
+
+
+def upscale_for(image_side: int, target: int = 64) -> int:
+    """Pixel repetition that makes a tile about `target` px (8x8 digits -> 8x)."""
+    return max(1, int(round(target / max(1, image_side))))
+
+
+def grid_image(images, ncols: int = 10, target: int = 64, pad: int = 2) -> np.ndarray:
+    """(N, C, H, W) floats -> one uint8 picture of tiles, upscaled crisply for display."""
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[:, None]
+    up = upscale_for(x.shape[-2], target)
+    return to_uint8(image_grid(x, ncols=ncols, pad=pad, upscale=up, pad_value=1.0))
+
+
+def pairs_image(top, bottom, ncols: int = 10, target: int = 64) -> np.ndarray:
+    """Two rows per block: originals above their reconstructions (same count)."""
+    top, bottom = np.asarray(top, np.float32), np.asarray(bottom, np.float32)
+    ncols = max(1, min(ncols, len(top)))
+    blocks = []
+    for i in range(0, len(top), ncols):
+        blocks += [top[i:i + ncols], bottom[i:i + ncols]]
+        if len(top[i:i + ncols]) < ncols:  # pad the last block with white tiles
+            fill = np.ones((ncols - len(top[i:i + ncols]), *top.shape[1:]), np.float32)
+            blocks[-2], blocks[-1] = np.concatenate([blocks[-2], fill]), np.concatenate([blocks[-1], fill])
+    return grid_image(np.concatenate(blocks), ncols=ncols, target=target)
+
+
+COLOUR_CHOICES = ("label", "reconstruction error", "code norm", "unit activation")
+
+
+def colour_for(choice: str, labels=None, errors=None, codes=None, unit: int = 0):
+    """(values, categorical, name) to colour map points by, for one of COLOUR_CHOICES."""
+    if choice == "label":
+        return (None, True, "all") if labels is None else (np.asarray(labels), True, "label")
+    if choice == "reconstruction error":
+        return np.asarray(errors, dtype=np.float64), False, "recon MSE"
+    if choice == "code norm":
+        return np.linalg.norm(np.asarray(codes).reshape(len(codes), -1), axis=1), False, "‖h‖"
+    if choice == "unit activation":
+        return np.asarray(codes)[:, int(unit)], False, f"h[{int(unit)}]"
+    raise ValueError(f"colour must be one of {', '.join(COLOUR_CHOICES)}; got {choice!r}")
+
+
+def grouped_bar_figure(records: list[dict], x: str, y: str, group: str, title: str = "", y_title: str = "",
+                       height: int = 360, percent: bool = True) -> go.Figure:
+    """Bars of `y` per `x`, one colour per `group` (e.g. accuracy per measure, per method)."""
+    fig = go.Figure()
+    xs = list(dict.fromkeys(r[x] for r in records))
+    solid, muted = iter(PALETTE), iter(MUTED)
+    for g in dict.fromkeys(r[group] for r in records):
+        vals = {r[x]: r[y] for r in records if r[group] == g}
+        colour = next(muted, "#999") if "baseline" in str(g) else next(solid, "#333")
+        fig.add_trace(go.Bar(x=xs, y=[vals.get(v) for v in xs], name=str(g), marker_color=colour))
+    _layout(fig, title, height, barmode="group", yaxis_title=y_title)
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return fig

@@ -1,0 +1,195 @@
+"""Cached loaders shared by every session: models, data, codes, maps.
+
+`st.cache_resource` holds objects that are shared and never mutated after they
+are returned (loaded models, datasets, fitted projections); `st.cache_data`
+holds arrays derived from them (codes, reconstructions, errors), copied per
+caller. Every key includes the checkpoint's weights mtime (`entry.stamp`), so a
+replaced checkpoint is reloaded and a deleted one simply stops being asked for.
+
+A map comes from the checkpoint's own `map-<method>-<dims>d.npz` when the CLI
+saved one (no UMAP is computed on page load), else it is fitted once with a
+spinner and cached on disk under `.cache/maps/` and in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from ui import catalog, optional
+
+PARTS = ("test", "train", "all")
+
+
+def configure_runtime() -> None:
+    """One torch thread for the app: two cores are shared by UI, training and UMAP."""
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _entries(signature: tuple) -> list[catalog.ModelEntry]:
+    return catalog.read_entries()
+
+
+def entries() -> list[catalog.ModelEntry]:
+    """All checkpoints, re-read only when a folder is added, replaced or removed."""
+    return _entries(catalog.folders_signature(catalog.SHIPPED_DIR, catalog.USER_DIR) + (str(catalog.USER_DIR),))
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=24)
+def checkpoint(path: str, stamp: float):
+    """The loaded Checkpoint (model in eval mode on the CPU)."""
+    from ae_core.checkpoint import load_checkpoint
+
+    configure_runtime()
+    return load_checkpoint(path)
+
+
+def model(entry: catalog.ModelEntry):
+    return checkpoint(entry.path, entry.stamp).model
+
+
+@st.cache_resource(show_spinner="Loading the data…", max_entries=4)
+def dataset(spec: str):
+    """An ImageDataset by spec (digits, mnist, a folder, an .npz); raises DataError."""
+    from ae_core.data import load_dataset
+
+    return load_dataset(spec)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _split(spec: str, test_fraction: float, split_seed: int, n_train, n_test):
+    from ae_core.evaluate import split_for
+
+    record = {"spec": spec, "test_fraction": test_fraction, "split_seed": split_seed,
+              "n_train": n_train, "n_test": n_test}
+    return split_for(record, dataset(spec))
+
+
+def split(spec: str, entry: catalog.ModelEntry | None = None):
+    """(train, test) of `spec`: the model's own split when it was trained on this data."""
+    from ae_core.evaluate import DEFAULT_SPLIT_SEED, DEFAULT_TEST_FRACTION
+
+    rec = {}
+    if entry is not None and entry.dataset == spec:
+        rec = checkpoint(entry.path, entry.stamp).dataset or {}
+    return _split(spec, float(rec.get("test_fraction") or DEFAULT_TEST_FRACTION),
+                  int(rec.get("split_seed") or DEFAULT_SPLIT_SEED), rec.get("n_train"), rec.get("n_test"))
+
+
+def images(spec: str, part: str = "test", entry: catalog.ModelEntry | None = None):
+    """The ImageDataset of one part: "test", "train" or "all"."""
+    if part == "all":
+        return dataset(spec)
+    train, test = split(spec, entry)
+    return test if part == "test" else train
+
+
+@st.cache_data(show_spinner="Encoding…", max_entries=64)
+def codes(path: str, stamp: float, spec: str, part: str) -> np.ndarray:
+    from ae_core.models import encode_array
+
+    entry = _entry_for(path, stamp)
+    return encode_array(checkpoint(path, stamp).model, images(spec, part, entry).x)
+
+
+@st.cache_data(show_spinner="Reconstructing…", max_entries=64)
+def reconstructions(path: str, stamp: float, spec: str, part: str) -> np.ndarray:
+    from ae_core.models import reconstruct_array
+
+    entry = _entry_for(path, stamp)
+    return reconstruct_array(checkpoint(path, stamp).model, images(spec, part, entry).x)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def errors(path: str, stamp: float, spec: str, part: str) -> np.ndarray:
+    """Per-image reconstruction MSE, shape (N,)."""
+    x = images(spec, part, _entry_for(path, stamp)).x
+    xh = reconstructions(path, stamp, spec, part)
+    return ((xh - x) ** 2).reshape(len(x), -1).mean(1)
+
+
+def _entry_for(path: str, stamp: float) -> catalog.ModelEntry | None:
+    return next((e for e in entries() if e.path == path and e.stamp == stamp), None)
+
+
+# ---------------------------------------------------------------- maps
+@dataclass
+class MapResult:
+    """A fitted map over the images `index` of a part (all of them unless subsampled)."""
+
+    projector: object
+    coords: np.ndarray  # (n, dims)
+    index: np.ndarray  # (n,) positions in the part's images
+    part: str
+    source: str  # "saved with the checkpoint" | "cached" | "fitted now"
+    notice: str = ""
+
+
+def map_file(path: str, method: str, dims: int) -> Path:
+    return Path(path) / f"map-{method}-{dims}d.npz"
+
+
+def infer_part(n_fitted: int, sizes: dict[str, int]) -> str:
+    """Which part a saved map was fitted on, from how many points it was fitted on."""
+    for part in ("all", "test", "train"):
+        if sizes.get(part) == n_fitted:
+            return part
+    return "all"
+
+
+@st.cache_resource(show_spinner="Opening the saved map…", max_entries=32)
+def _load_saved(file: str, mtime: float):
+    proj = optional.get("projection")
+    return proj.Projector.load(file)
+
+
+@st.cache_resource(show_spinner="Fitting the map (first time only)…", max_entries=32)
+def _fit_map(path: str, stamp: float, spec: str, part: str, method: str, dims: int):
+    proj = optional.get("projection")
+    configure_runtime()
+    x = codes(path, stamp, spec, part)
+    ds = images(spec, part, _entry_for(path, stamp))
+    params = dict(method=method, n_components=dims, random_state=0)
+    cache_dir = catalog.CACHE_DIR / "maps" / Path(path).name
+    fitter = getattr(proj, "cached_fit", None)
+    if fitter is not None:
+        return fitter(x, params, cache_dir, y=ds.y)
+    return proj.Projector(**params).fit(x, ds.y)
+
+
+def _n_fitted(p) -> int:
+    n = getattr(p, "n_samples_", None) or getattr(p, "n_fitted_", None)
+    if n:
+        return int(n)
+    idx = getattr(p, "subsample_idx_", None)
+    if getattr(p, "subsampled_", False) and idx is not None and len(idx):
+        return int(np.max(idx)) + 1
+    return len(p.embedding_)
+
+
+def projection(entry: catalog.ModelEntry, spec: str, method: str, dims: int,
+               part: str = "all") -> MapResult | None:
+    """The map of `entry`'s codes; None when ae_core.projection is not installed yet."""
+    proj = optional.get("projection")
+    if proj is None:
+        return None
+    saved = map_file(entry.path, method, dims)
+    sizes = {"all": len(dataset(spec))}
+    sizes["train"], sizes["test"] = (len(d) for d in split(spec, entry))
+    if saved.is_file() and entry.dataset == spec:
+        p = _load_saved(str(saved), saved.stat().st_mtime)
+        where, found_part = "saved with the checkpoint", infer_part(_n_fitted(p), sizes)
+    else:
+        p = _fit_map(entry.path, entry.stamp, spec, part, method, dims)
+        where, found_part = "computed for this session and cached", part
+    emb = np.asarray(p.embedding_, dtype=np.float32)
+    idx = getattr(p, "subsample_idx_", None)
+    idx = np.arange(len(emb)) if idx is None or len(idx) != len(emb) else np.asarray(idx)
+    return MapResult(p, emb, idx, found_part, where, str(getattr(p, "notice_", "") or ""))

@@ -1,0 +1,104 @@
+"""The sidebar every page draws: the dataset, then the active model(s) for it.
+
+    sel = sidebar()                      # one model (most pages)
+    sel = sidebar(multi=True)            # 2-4 models (Compare)
+    sel.spec, sel.data, sel.entry, sel.chosen
+
+Only models whose input size matches the dataset are offered; the choice is
+kept in session state (ui.state) so it follows the user between pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from ae_core.data import BUILTIN
+from ui import catalog, loaders, state
+from ui.errors import show_error
+
+OTHER = "a folder or .npz file…"
+MAX_COMPARE = 4
+
+
+@dataclass
+class Selection:
+    spec: str
+    data: object  # ae_core.data.ImageDataset
+    entry: catalog.ModelEntry | None = None  # the active model (single mode)
+    chosen: list[catalog.ModelEntry] = field(default_factory=list)  # multi mode
+    entries: list[catalog.ModelEntry] = field(default_factory=list)  # all checkpoints
+    candidates: list[catalog.ModelEntry] = field(default_factory=list)  # those fitting the data
+
+
+def _dataset_picker(all_entries) -> tuple[str, object]:
+    specs = list(BUILTIN)
+    for e in all_entries:
+        if e.dataset and e.dataset not in specs and not e.is_photo:
+            specs.append(e.dataset)
+    current = st.session_state.get(state.DATASET) or "digits"
+    if current not in specs:
+        specs.append(current)
+    specs.append(OTHER)
+    choice = st.selectbox("Dataset", specs, key=state.bind(state.DATASET, specs),
+                          on_change=state.store, args=(state.DATASET,),
+                          help="digits is built in; MNIST-like sets load from local files or OpenML.")
+    if choice == OTHER:
+        path = st.text_input("Folder or .npz path", key="_w_dataset_path",
+                             placeholder="/data/my-images or images.npz")
+        if not path:
+            st.caption("Using digits until a path is given.")
+            return "digits", loaders.dataset("digits")
+        choice = path.strip()
+    try:
+        return choice, loaders.dataset(choice)
+    except (ValueError, OSError) as e:  # DataError is a ValueError
+        show_error(e)
+        st.caption("Showing the built-in digits instead.")
+        return "digits", loaders.dataset("digits")
+
+
+def _model_picker(cands, multi: bool):
+    paths = [e.path for e in cands]
+    labels = {e.path: e.label for e in cands}
+    if multi:
+        current = st.session_state.get(state.COMPARE_MODELS) or []
+        if not [p for p in current if p in paths]:
+            preferred = [e.path for e in cands if e.shipped and e.name in catalog.DEFAULT_COMPARE]
+            st.session_state[state.COMPARE_MODELS] = preferred if len(preferred) >= 2 else paths[:3]
+        picked = st.multiselect(f"Models to compare (2–{MAX_COMPARE})", paths,
+                                key=state.bind(state.COMPARE_MODELS, paths),
+                                on_change=state.store, args=(state.COMPARE_MODELS,),
+                                format_func=labels.get, max_selections=MAX_COMPARE)
+        return None, [catalog.by_path(cands, p) for p in picked]
+    if st.session_state.get(state.ACTIVE_MODEL) not in paths:
+        default = next((e.path for e in cands if e.name == catalog.DEFAULT_MODEL and e.shipped), paths[0])
+        st.session_state[state.ACTIVE_MODEL] = default
+    path = st.selectbox("Model", paths, key=state.bind(state.ACTIVE_MODEL, paths),
+                        on_change=state.store, args=(state.ACTIVE_MODEL,), format_func=labels.get)
+    entry = catalog.by_path(cands, path)
+    st.caption(entry.summary)
+    return entry, []
+
+
+def sidebar(multi: bool = False) -> Selection:
+    """Draw the shared sidebar and return what it selects."""
+    state.init_state()
+    all_entries = loaders.entries()
+    with st.sidebar:
+        st.markdown("### Data and model")
+        spec, data = _dataset_picker(all_entries)
+        shape = data.image_shape
+        st.caption(f"{len(data):,} images of {shape[1]}×{shape[2]}"
+                   f"{' × ' + str(shape[0]) if shape[0] > 1 else ''} · {data.source or data.name}")
+        cands = catalog.compatible(all_entries, shape)
+        entry, chosen = None, []
+        if cands:
+            entry, chosen = _model_picker(cands, multi)
+        else:
+            st.info(f"No model for {shape[1]}×{shape[2]} images yet: train one on the Train page.")
+        job = st.session_state.get(state.TRAIN_JOB)
+        if job is not None and job.running:
+            st.caption(f":material/model_training: Training **{job.name}**: {job.progress_text}")
+    return Selection(spec, data, entry, [c for c in chosen if c], all_entries, cands)

@@ -1,0 +1,68 @@
+"""Metric tables for the Compare page, built from evaluate_all-style dicts. No Streamlit.
+
+    rows = compare_rows({"undercomplete-16": m1, "sparse-kl-64": m2})
+
+One row per model, then the baselines the question is about: PCA at each
+model's code size and the raw pixels (same probes, same split). Missing keys
+(older metrics.json files) stay empty instead of failing.
+"""
+
+from __future__ import annotations
+
+# column -> key suffix in evaluate_all's dict (the model's own key; baselines add pca_/raw_)
+COLUMNS = {
+    "recon MSE": "recon_mse",
+    "PSNR": "psnr",
+    "SSIM": "ssim",
+    "denoise PSNR σ=0.2": "denoise_psnr_gaussian_0.2",
+    "kNN acc": "knn_acc",
+    "probe 100%": "probe_acc_100pct",
+    "probe 10%": "probe_acc_10pct",
+    "probe 1%": "probe_acc_1pct",
+    "kNN 1%": "knn_acc_1pct",
+    "dead units": "dead_units",
+    "lifetime": "lifetime_sparsity",
+    "population": "population_sparsity",
+    "‖J‖": "jacobian_norm",
+}
+ACCURACY = ("kNN acc", "probe 100%", "probe 10%", "probe 1%", "kNN 1%")
+# what each baseline can be measured on
+_BASELINE = {"pca": ("recon MSE", "PSNR", "SSIM", "denoise PSNR σ=0.2", *ACCURACY),
+             "raw": ACCURACY}
+
+
+def _value(m: dict, key: str):
+    v = m.get(key)
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def compare_rows(metrics: dict[str, dict]) -> list[dict]:
+    """Rows for a table: each model, PCA at each distinct code size, raw pixels, the best filter."""
+    rows, pca_done = [], set()
+    for name, m in metrics.items():
+        row = {"model": name, "code": m.get("code_dim")}
+        row.update({col: _value(m, key) for col, key in COLUMNS.items()})
+        rows.append(row)
+    for m in metrics.values():
+        k = m.get("pca_code_dim") or m.get("code_dim")
+        if k in pca_done or _value(m, "pca_recon_mse") is None:
+            continue
+        pca_done.add(k)
+        row = {"model": f"PCA-{k} (baseline)", "code": k}
+        row.update({col: _value(m, "pca_" + COLUMNS[col]) for col in _BASELINE["pca"]})
+        rows.append(row)
+    first = next(iter(metrics.values()), {})
+    if any(_value(first, "raw_" + COLUMNS[c]) is not None for c in ACCURACY):
+        row = {"model": "raw pixels (baseline)", "code": None}
+        row.update({col: _value(first, "raw_" + COLUMNS[col]) for col in _BASELINE["raw"]})
+        rows.append(row)
+    if _value(first, "best_filter_psnr_gaussian_0.2") is not None:
+        rows.append({"model": "best classical filter", "denoise PSNR σ=0.2":
+                     _value(first, "best_filter_psnr_gaussian_0.2")})
+    return rows
+
+
+def accuracy_long(rows: list[dict]) -> list[dict]:
+    """(method, measure, accuracy) records of the accuracy columns, for a grouped bar chart."""
+    return [{"method": r["model"], "measure": c, "accuracy": r[c]}
+            for r in rows for c in ACCURACY if r.get(c) is not None]

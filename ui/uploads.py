@@ -1,0 +1,67 @@
+"""Uploaded files -> arrays the models take. No Streamlit; errors are ae_core's ImageError.
+
+    shown, x = digit_input(uploaded.getvalue(), model.config.input_shape)   # x: (1, C, H, W)
+    photo = photo_input(uploaded.getvalue())                                # (H, W, C)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ae_core.images import decode_image, to_model_input
+
+
+def digit_input(data: bytes, input_shape, invert="auto") -> tuple[np.ndarray, np.ndarray]:
+    """Decode an upload and prepare it like the training data of a small-image model.
+
+    Returns the decoded picture (H, W, C) for display and the model input
+    (1, C, H, W) float32 in [0, 1].
+    """
+    img = decode_image(data, mode="L" if int(input_shape[0]) == 1 else "RGB")
+    x = to_model_input(img, tuple(int(v) for v in input_shape), invert=invert)
+    return img, x[None].astype(np.float32)
+
+
+def photo_input(data: bytes, channels: int = 3) -> np.ndarray:
+    """Decode a photograph of any size as (H, W, C) float32 in [0, 1] (grey kept grey)."""
+    img = decode_image(data, mode="auto")
+    if channels == 1 and img.shape[2] == 3:
+        img = decode_image(data, mode="L")
+    return img
+
+
+def center_crop_box(shape, size: int = 128) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of a centred square crop for a zoomed before/after view."""
+    h, w = int(shape[0]), int(shape[1])
+    s = max(1, min(size, h, w))
+    return (h - s) // 2, (w - s) // 2, s, s
+
+
+def crop(img: np.ndarray, box) -> np.ndarray:
+    top, left, h, w = box
+    return img[top:top + h, left:left + w]
+
+
+def display_copy(img: np.ndarray, max_side: int = 1024) -> np.ndarray:
+    """A copy no larger than `max_side` for showing in the page (downloads keep full size)."""
+    from PIL import Image
+
+    from ae_core.images import to_uint8
+
+    a = np.asarray(img)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    h, w = a.shape[:2]
+    if max(h, w) <= max_side:
+        return a
+    s = max_side / max(h, w)
+    u8 = to_uint8(a)
+    small = Image.fromarray(u8).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.LANCZOS)
+    return np.asarray(small)
+
+
+def zoom(img: np.ndarray, box, factor: int = 3) -> np.ndarray:
+    """The crop `box` enlarged by pixel repetition, to see noise and detail."""
+    c = crop(np.asarray(img), box)
+    c = c[..., 0] if c.ndim == 3 and c.shape[2] == 1 else c
+    return c.repeat(factor, axis=0).repeat(factor, axis=1)

@@ -1,0 +1,62 @@
+"""Small rendering helpers the pages share: page header, image tiles, links, chart display.
+
+    header("Latent space", "Where does each image land, and what lies nearby?")
+    tiles(x[:20], "Originals", ncols=10)
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import figures
+from ui.downloads import chart_config
+
+
+def page_setup(title: str, icon: str = "🧭") -> None:
+    st.set_page_config(page_title=f"{title} · Latent Space Explorer", page_icon=icon, layout="wide")
+
+
+def header(title: str, question: str) -> None:
+    """Title and the one-line question the page answers."""
+    st.title(title)
+    st.caption(question)
+
+
+def tiles(images, caption: str | None = None, ncols: int = 10, target: int = 64) -> None:
+    """A grid of (N, C, H, W) images, upscaled crisply (no blur)."""
+    if images is None or len(images) == 0:
+        st.caption("No images.")
+        return
+    st.image(figures.grid_image(images, ncols=ncols, target=target), caption=caption)
+
+
+def side_by_side(originals, reconstructions, ncols: int = 5, target: int = 64,
+                 captions=("originals", "reconstructions")) -> None:
+    """Two grids with the same layout: each original has its reconstruction at the same place."""
+    a, b = st.columns(2)
+    with a:
+        tiles(originals, captions[0], ncols=ncols, target=target)
+    with b:
+        tiles(reconstructions, captions[1], ncols=ncols, target=target)
+
+
+def chart(fig, name: str, key: str | None = None, **kw):
+    """st.plotly_chart with a PNG download on the chart's toolbar (camera button)."""
+    return st.plotly_chart(fig, key=key, config=chart_config(name), **kw)
+
+
+def link(page: str, label: str, icon: str | None = None) -> None:
+    """st.page_link that degrades to plain text where the page is unknown (e.g. in tests)."""
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except Exception:  # noqa: BLE001 - StreamlitAPIException when run outside the multipage app
+        st.markdown(f"{label}")
+
+
+def need_model(sel) -> bool:
+    """Tell the user what to do when no model fits the data; True when there is one."""
+    if sel.entry is None and not sel.chosen:
+        st.warning("No model is available for this dataset. Train one on the **Train** page "
+                   "or upload one on the **Models** page.", icon=":material/info:")
+        return False
+    return True
