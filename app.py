@@ -26,39 +26,40 @@ for e in sel.entries:
         row["kind"] = f"damaged: {e.error[:60]}"
     rows.append(row)
 
-left, right = st.columns([3, 2], gap="large")
-with left:
-    st.subheader("Models")
-    st.caption("Lower MSE than PCA at the same code size means the non-linear code reconstructs better; "
-               "kNN accuracy above the pixels' means neighbours in code space share labels more often.")
-    if rows:
-        df = pd.DataFrame(rows)
-        df = df.dropna(axis=1, how="all")
-        st.dataframe(df, hide_index=True, width="stretch", column_config={
-            "test MSE": st.column_config.NumberColumn(format="%.4f"),
-            "PCA MSE": st.column_config.NumberColumn(format="%.4f"),
-            "kNN acc": st.column_config.NumberColumn(format="percent"),
-            "pixels kNN": st.column_config.NumberColumn(format="percent"),
-            "probe 1% labels": st.column_config.NumberColumn(format="percent"),
-        })
-    else:
-        st.info("No checkpoints yet: run `ae-core zoo` or train one on the Train page.")
-with right:
-    st.subheader("In use")
-    shape = sel.data.image_shape
-    st.markdown(f"**Data:** {sel.data.name} — {len(sel.data):,} images of {shape[1]}×{shape[2]}  \n"
-                f"<small>{sel.data.source}</small>", unsafe_allow_html=True)
-    if sel.entry is not None:
-        m = sel.entry.metrics
-        st.markdown(f"**Model:** {sel.entry.name} ({sel.entry.kind}, code size {sel.entry.code_dim})")
-        c1, c2 = st.columns(2)
-        if m.get("recon_mse") is not None and m.get("pca_recon_mse"):
-            c1.metric("Test MSE", f"{m['recon_mse']:.4f}",
-                      f"{m['recon_mse'] / m['pca_recon_mse'] - 1:+.0%} vs PCA", delta_color="inverse")
-        if m.get("knn_acc") is not None and m.get("raw_knn_acc") is not None:
-            c2.metric("kNN accuracy", f"{m['knn_acc']:.1%}", f"{m['knn_acc'] - m['raw_knn_acc']:+.1%} vs pixels")
-    else:
-        st.markdown("**Model:** none for this dataset yet.")
+# what is in use first, then every model at full width: the headline metrics need the room
+st.subheader("In use")
+shape = sel.data.image_shape
+info, c1, c2 = st.columns([2, 1, 1], gap="large")
+info.markdown(f"**Data:** {sel.data.name} — {len(sel.data):,} images of {shape[1]}×{shape[2]}  \n"
+              f"<small>{sel.data.source}</small>", unsafe_allow_html=True)
+if sel.entry is not None:
+    m = sel.entry.metrics
+    info.markdown(f"**Model:** {sel.entry.name} ({sel.entry.kind}, code size {sel.entry.code_dim})")
+    if m.get("recon_mse") is not None and m.get("pca_recon_mse"):
+        c1.metric("Test MSE", f"{m['recon_mse']:.4f}",
+                  f"{m['recon_mse'] / m['pca_recon_mse'] - 1:+.0%} vs PCA", delta_color="inverse")
+    if m.get("knn_acc") is not None and m.get("raw_knn_acc") is not None:
+        c2.metric("kNN accuracy", f"{m['knn_acc']:.1%}", f"{m['knn_acc'] - m['raw_knn_acc']:+.1%} vs pixels")
+else:
+    info.markdown("**Model:** none for this dataset yet.")
+
+st.subheader("Models")
+st.caption("Lower MSE than PCA at the same code size means the non-linear code reconstructs better; "
+           "kNN accuracy above the pixels' means neighbours in code space share labels more often.")
+if rows:
+    df = pd.DataFrame(rows)
+    df = df.dropna(axis=1, how="all")
+    # columns that say the same for every model only push the metrics out of view
+    df = df.drop(columns=[c for c in ("trained on", "yours") if c in df and df[c].nunique(dropna=False) == 1])
+    st.dataframe(df, hide_index=True, width="stretch", column_config={
+        "test MSE": st.column_config.NumberColumn(format="%.4f"),
+        "PCA MSE": st.column_config.NumberColumn(format="%.4f"),
+        "kNN acc": st.column_config.NumberColumn(format="percent"),
+        "pixels kNN": st.column_config.NumberColumn(format="percent"),
+        "probe 1% labels": st.column_config.NumberColumn(format="percent"),
+    })
+else:
+    st.info("No checkpoints yet: run `ae-core zoo` or train one on the Train page.")
 
 st.subheader("Where next")
 PAGES = [

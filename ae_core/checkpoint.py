@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import struct
+import sys
 import time
 import uuid
 import zipfile
@@ -66,8 +67,15 @@ class Checkpoint:
 
 def sanitize_name(name: str, default: str = "model") -> str:
     """A safe folder name: letters, digits, '.', '_' and '-', no leading dot, at most 64 chars."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-_")[:64]
+    # Fix (hostile inputs): strip again after cutting to 64 (a cut could end the name in "." or "-"), and
+    # keep Windows device names (con, nul, com1.txt, ...) from naming a folder: "con" -> "model-con".
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-_")[:64].rstrip(".-_")
+    if slug.split(".")[0].lower() in _DEVICE_NAMES:
+        slug = f"model-{slug}"[:64].rstrip(".-_")
     return slug or default
+
+
+_DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
 def unique_path(root: str | Path, name: str) -> Path:
@@ -130,7 +138,9 @@ def save_checkpoint(path, model, train_config: TrainConfig | None = None, datase
         save_file(state, str(tmp / WEIGHTS), metadata={"format": FORMAT})
         _write_json(tmp / "history.json", history.to_dict() if history else {})
         _write_json(tmp / "metrics.json", metrics or {})
-        if path.exists():  # overwrite: move the old one aside first, delete after
+        if path.exists() and _exchange(tmp, path):  # overwrite in one step: tmp now holds the old one
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif path.exists():  # overwrite: move the old one aside first, delete after
             old = path.parent / f".old-{path.name}-{uuid.uuid4().hex[:8]}"
             os.replace(path, old)
             os.replace(tmp, path)
@@ -141,6 +151,25 @@ def save_checkpoint(path, model, train_config: TrainConfig | None = None, datase
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux renameat2 RENAME_EXCHANGE); False where that is unavailable.
+
+    Fix (hostile inputs): overwriting by two renames (old aside, new in) left a moment with no folder
+    under the name; a process killed there lost the checkpoint from every list though both copies
+    were on disk. With the exchange the name always holds a complete checkpoint, old or new.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def update_metrics(path, metrics: dict) -> None:
@@ -164,6 +193,8 @@ def _read_json(path: Path, required: bool = True):
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path.name} is not valid JSON ({e})") from None
+    except RecursionError:  # Fix (hostile inputs): "[[[[..." 100k deep escaped as a bare RecursionError
+        raise CheckpointError(f"{path.name} is nested too deeply to be a checkpoint file") from None
 
 
 def read_config(path) -> dict:
@@ -183,12 +214,61 @@ def read_config(path) -> dict:
     cfg["dataset"] = cfg.get("dataset") or {}
     if not isinstance(cfg["dataset"], dict):
         raise CheckpointError(f"{path.name}: bad config.json: dataset must be a JSON object")
+    _check_dataset_record(path.name, cfg["dataset"])
     try:
         cfg["model_config"] = ModelConfig.from_dict(cfg.get("model"))
         cfg["train_config"] = TrainConfig.from_dict(cfg["train"]) if cfg.get("train") else None
     except (ConfigError, TypeError) as e:
         raise CheckpointError(f"{path.name}: bad config.json: {e}") from None
     return cfg
+
+
+# Fix (hostile inputs): the dataset record feeds float()/int() and the train/test split on every page, so
+# a string test_fraction or a list split_seed in an uploaded config.json crashed them. Known keys are
+# type-checked (unknown ones, like the photo denoiser's lists of photos, are left alone).
+_RECORD_KEYS = {"name": "a short string", "spec": "a short string", "fingerprint": "a short string",
+                "n_images": "a whole number", "split_seed": "a whole number", "n_train": "a whole number",
+                "n_test": "a whole number", "test_fraction": "a number in (0, 1)",
+                "image_shape": "a list of 3 positive whole numbers"}
+
+
+def _check_dataset_record(name: str, rec: dict) -> None:
+    for key, want in _RECORD_KEYS.items():
+        v = rec.get(key)
+        if v is None:
+            continue
+        if want == "a short string":
+            ok = isinstance(v, str) and len(v) <= 4096
+        elif want == "a whole number":
+            ok = type(v) is int and 0 <= v <= 10**9
+        elif key == "test_fraction":
+            ok = type(v) in (int, float) and 0 < v < 1
+        else:
+            ok = isinstance(v, list) and len(v) == 3 and all(type(d) is int and 1 <= d <= 100_000 for d in v)
+        if not ok:
+            raise CheckpointError(f"{name}: bad config.json: dataset {key} must be {want}; got {v!r:.40}")
+
+
+def _check_history(name: str, hist) -> None:
+    """Fix (hostile inputs): history.json is drawn and formatted by the Models and Train pages; a string
+    where a number belongs ("seconds": "x") or epochs that are not objects of numbers crashed them."""
+    if hist is None or hist == {}:
+        return
+    bad = CheckpointError(f"{name}: history.json is malformed (per-epoch losses must be numbers)")
+    if not isinstance(hist, dict):
+        raise bad
+    epochs = hist.get("epochs", [])
+    if not isinstance(epochs, list) or len(epochs) > 1_000_000:
+        raise bad
+    for e in epochs:
+        if not isinstance(e, dict) or not all(isinstance(k, str) and type(v) in (int, float) for k, v in e.items()):
+            raise bad
+    for key in ("stopped", "message", "device"):
+        if not isinstance(hist.get(key, ""), str):
+            raise bad
+    for key in ("best_epoch", "seconds", "examples_per_second"):
+        if type(hist.get(key, 0)) not in (int, float):
+            raise bad
 
 
 def read_safetensors_header(file: Path) -> dict:
@@ -206,7 +286,7 @@ def read_safetensors_header(file: Path) -> dict:
                                   "are never loaded)")
         try:
             header = json.loads(f.read(n).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # Fix (hostile inputs): deep nesting
             raise CheckpointError(f"{file.name} is not a safetensors file (unreadable header)") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{file.name}: malformed safetensors header")
@@ -266,7 +346,11 @@ def load_checkpoint(path, map_location: str | torch.device = "cpu") -> Checkpoin
         raise CheckpointError(f"{path.name}: weights contain NaN or infinite values ({', '.join(bad[:3])})")
     model.load_state_dict({k: v.float() for k, v in state.items()})
     model.to(map_location).eval()
-    hist = _read_json(path / "history.json", required=False)
+    try:
+        hist = _read_json(path / "history.json", required=False)
+        _check_history(path.name, hist)
+    except CheckpointError:  # Fix (hostile inputs): a damaged history is not shown (uploads refuse it)
+        hist = None
     metrics = _read_json(path / "metrics.json", required=False)
     return Checkpoint(path=path, model=model, model_config=cfg["model_config"],
                       train_config=cfg["train_config"], dataset=cfg.get("dataset") or {},
@@ -307,8 +391,12 @@ def list_checkpoints(*roots) -> list[CheckpointInfo]:
                 cfg = read_config(p)
                 mc = cfg["model_config"]
                 metrics = _read_json(p / "metrics.json", required=False) or {}
+                # Fix (hostile inputs): the pages format these with :.4f and compare them, and a string or
+                # an object there (from an uploaded metrics.json) crashed them; only numbers are listed.
+                metrics = {k: v for k, v in metrics.items() if v is None or type(v) in (int, float, bool)} \
+                    if isinstance(metrics, dict) else {}
                 found.append(CheckpointInfo(p, mc.kind, mc.code_dim, str(cfg["dataset"].get("name", "")),
-                                            metrics if isinstance(metrics, dict) else {},
+                                            metrics,
                                             str(cfg.get("created", ""))))
             except CheckpointError as e:
                 found.append(CheckpointInfo(p, error=str(e)))
@@ -391,11 +479,50 @@ def import_zip(data: bytes, root, name: str | None = None) -> Path:
                         dst.write(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
             raise CheckpointError(f"the zip is damaged or encrypted ({e})") from None
-        load_checkpoint(tmp)  # full validation before it becomes visible
+        try:
+            load_checkpoint(tmp)  # full validation before it becomes visible
+            _check_history(tmp.name, _read_json(tmp / "history.json", required=False))
+            for base in files:
+                if base.startswith("map-"):
+                    _check_map(tmp / base)
+        except CheckpointError as e:  # Fix (hostile inputs): no hidden temporary folder name in the message
+            raise CheckpointError(str(e).replace(f"{tmp.name}: ", "")) from None
         top = Path(infos[0].filename).parts
-        dest = unique_path(root, name or (top[0] if len(top) > 1 else "upload"))
-        os.replace(tmp, dest)
+        # Fix (hostile inputs): claim the name atomically (mkdir) and rename onto that empty folder. A name
+        # chosen by unique_path could be taken before the rename by a concurrent import (an OSError
+        # traceback) or by a training run's reserved folder (whose save then failed: the run was lost).
+        dest = reserve_path(root, name or (top[0] if len(top) > 1 else "upload"))
+        try:
+            os.replace(tmp, dest)
+        except BaseException:
+            try:
+                dest.rmdir()
+            except OSError:
+                pass
+            raise
         return dest
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _check_map(file: Path) -> None:
+    """Fix (hostile inputs): a map-*.npz from an upload is read by the Latent space page, and an .npz is a
+    zip too: bound what it expands to (a 4 MB map could hold 4 GB of zeros), then read it as the page
+    will (pickled arrays refused), so a bad map is refused here instead of breaking the page later."""
+    try:
+        with zipfile.ZipFile(file) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise CheckpointError(f"{file.name} is not a map (.npz)") from None
+    if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES or any(
+            i.file_size > 100 * max(i.compress_size, 1) + 1_000_000 for i in infos):
+        raise CheckpointError(f"{file.name} expands too much (a zip bomb?); refused")
+    try:
+        from ae_core.projection import Projector
+    except ImportError:  # pragma: no cover - the map module is optional
+        return
+    try:
+        Projector.load(file)
+    except RecursionError:
+        raise CheckpointError(f"{file.name} is not a readable map") from None

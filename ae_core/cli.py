@@ -132,9 +132,54 @@ def cmd_project(a) -> int:
     return 0
 
 
+def cmd_denoise(a) -> int:
+    """Denoise a photograph of any size (tiled); with --sigma, add that noise first and score."""
+    from ae_core.checkpoint import load_checkpoint
+    from ae_core.fcn_denoiser import denoise_image
+    from ae_core.images import decode_image, encode_png
+    from ae_core.metrics import psnr, ssim
+    from ae_core.noise import corrupt
+
+    ck = load_checkpoint(a.model)
+    if ck.model_config.kind != "photo_denoiser":
+        raise AEError(f"{a.model} is a {ck.model_config.kind} model; use a photo_denoiser checkpoint")
+    clean = decode_image(Path(a.input).read_bytes(), max_bytes=200_000_000)
+    noisy = clean
+    if a.sigma is not None:
+        if not 0 <= a.sigma <= 255:
+            raise AEError(f"--sigma must be in [0, 255] (pixel levels); got {a.sigma}")
+        noisy = corrupt(clean, "gaussian", a.sigma / 255, seed=a.seed)
+    h, w = clean.shape[:2]
+    t0 = time.perf_counter()
+
+    def progress(done, total):
+        bar = "#" * int(30 * done / total)
+        print(f"\rdenoising {w}x{h} [{bar:<30}] {done}/{total} tiles", end="", file=sys.stderr, flush=True)
+
+    out = denoise_image(ck.model, noisy, tile=a.tile, progress=progress)
+    seconds = time.perf_counter() - t0
+    print(file=sys.stderr)
+    Path(a.output).write_bytes(encode_png(out))
+    print(f"saved {a.output}  ({w}x{h}, {seconds:.1f}s, {seconds / (w * h / 1e6):.2f} s/megapixel)")
+    if a.sigma is not None:
+        def as_batch(img):
+            return img.transpose(2, 0, 1)[None]
+
+        print(f"noisy    PSNR {psnr(as_batch(clean), as_batch(noisy)):6.2f} dB  "
+              f"SSIM {ssim(as_batch(clean), as_batch(noisy)):.4f}")
+        print(f"denoised PSNR {psnr(as_batch(clean), as_batch(out)):6.2f} dB  "
+              f"SSIM {ssim(as_batch(clean), as_batch(out)):.4f}")
+    return 0
+
+
 def cmd_zoo(a) -> int:
     from ae_core.zoo import ZOO, zoo_configs
 
+    if a.photo:  # its own, longer run: the quick zoo stays quick
+        from ae_core.photo_cli import main as photo_main
+
+        return photo_main(["--out", str(Path(a.out) / "photo-dncnn"), "--device", a.device,
+                           "--minutes", str(a.minutes)])
     out = Path(a.out)
     t0 = time.perf_counter()
     names = a.only or list(ZOO)
@@ -143,7 +188,7 @@ def cmd_zoo(a) -> int:
         path, history, m = train_and_save(mc, tc, "digits", out / name, overwrite=True, quiet=a.quiet)
         t_map = time.perf_counter()
         _, tw = project_checkpoint(path, "umap", 2)  # the Latent space page opens at once
-        print(f"{name:<26} recon {m['recon_mse']:.5f}  PCA-{mc.code_dim} {m['pca_recon_mse']:.5f}  "
+        print(f"{name:<26} recon {m['recon_mse']:.5f}  PCA-{m['pca_code_dim']} {m['pca_recon_mse']:.5f}  "
               f"kNN {m['knn_acc']:.3f} (PCA {m['pca_knn_acc']:.3f})  train {history.seconds:5.1f}s  "
               f"map {time.perf_counter() - t_map:4.1f}s (trust {tw:.3f})", flush=True)
     print(f"zoo: {len(names)} models in {time.perf_counter() - t0:.1f}s -> {out}")
@@ -151,6 +196,7 @@ def cmd_zoo(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ae_core.fcn_denoiser import DEFAULT_TILE
     from ae_core.config import MODEL_KINDS, ModelConfig, TrainConfig
     from ae_core.noise import NOISE_KINDS
 
@@ -205,7 +251,21 @@ def build_parser() -> argparse.ArgumentParser:
     zo.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "checkpoints"))
     zo.add_argument("--only", nargs="*", help="train only these zoo entries")
     zo.add_argument("--quiet", action="store_true", help="one line per model")
+    zo.add_argument("--photo", action="store_true",
+                    help="train the photo denoiser instead (checkpoints/photo-dncnn; minutes, not seconds)")
+    zo.add_argument("--minutes", type=float, default=25.0, help="--photo: training time budget")
+    zo.add_argument("--device", default="auto", help="--photo: auto, cpu, cuda or mps")
     zo.set_defaults(fn=cmd_zoo)
+
+    dn = sub.add_parser("denoise", help="denoise a photograph of any size up to 12 megapixels")
+    dn.add_argument("input", help="image file (PNG, JPEG, ...)")
+    dn.add_argument("output", help="where to write the denoised PNG")
+    dn.add_argument("--sigma", type=float, default=None,
+                    help="add Gaussian noise of this level (of 255) first, then print PSNR/SSIM")
+    dn.add_argument("--model", default=str(Path(__file__).resolve().parent.parent / "checkpoints" / "photo-dncnn"))
+    dn.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side; memory stays bounded by it")
+    dn.add_argument("--seed", type=int, default=0)
+    dn.set_defaults(fn=cmd_denoise)
     return p
 
 
@@ -215,6 +275,9 @@ def main(argv=None) -> int:
         return args.fn(args) or 0
     except (AEError, ValueError) as e:
         print(f"ae-core: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # missing input file, unwritable output folder, full disk
+        print(f"ae-core: error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ae-core: interrupted; nothing half-written was kept", file=sys.stderr)

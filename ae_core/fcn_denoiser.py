@@ -51,6 +51,9 @@ from torch import nn
 from ae_core.config import ConfigError, ModelConfig
 from ae_core.errors import ImageError
 
+# 512-pixel tiles: the halo recomputed around each tile costs 14% instead of 31% at 256,
+# and one tile's activations stay ~50 MB (48 maps of 512x512 float32).
+DEFAULT_TILE = 512
 MAX_MEGAPIXELS = 12.5  # a 4000x3000 photo plus a little slack
 
 
@@ -169,7 +172,7 @@ def n_tiles(height: int, width: int, tile: int, halo: int) -> int:
     return math.ceil(height / core) * math.ceil(width / core)
 
 
-def denoise_image(model: FCNDenoiser, img, tile: int = 256, overlap: int = 32,
+def denoise_image(model: FCNDenoiser, img, tile: int = DEFAULT_TILE, overlap: int = 32,
                   progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Denoise a whole photograph, tile by tile.
 

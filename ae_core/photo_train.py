@@ -95,7 +95,7 @@ def train_photo_denoiser(config: ModelConfig, steps: int = 20_000, batch_size: i
     history = History(device=str(dev))
     t0 = time.perf_counter()
     last_good = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    run_loss, run_n, step = 0.0, 0, 0
+    run_loss, run_n, step, cur_lr = 0.0, 0, 0, lr
     while step < steps:
         elapsed = time.perf_counter() - t0
         if time_limit is not None and elapsed >= time_limit:
@@ -111,20 +111,21 @@ def train_photo_denoiser(config: ModelConfig, steps: int = 20_000, batch_size: i
             noisy = model.add_noise(x)
             restored = model._restore(model.encode(noisy))
         loss = torch.mean((restored.float() - x) ** 2)
-        if not torch.isfinite(loss):
-            model.load_state_dict(last_good)
-            history.stopped = "non_finite"
-            history.message = (f"the loss became {loss.item()} at step {step + 1}; the weights from the last "
-                               f"log point were kept. Try a smaller learning rate (now {lr:g}).")
-            break
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        run_loss += loss.detach()
+        run_loss += loss.detach()  # stays on the device: no sync per step
         run_n += 1
         step += 1
         if step % log_every == 0 or step == steps:
+            if not torch.isfinite(run_loss):  # checked per interval, not per step (a sync)
+                model.load_state_dict(last_good)
+                history.stopped = "non_finite"
+                history.message = (f"the loss became non-finite before step {step}; the weights from the last "
+                                   f"log point were kept. Try a smaller learning rate (now {lr:g}).")
+                run_n = 0
+                break
             logs = _log(model, step, steps, run_loss / run_n, val_x, val_noisy, cur_lr, t0, use_amp)
             history.epochs.append(logs)
             run_loss, run_n = 0.0, 0
@@ -132,7 +133,10 @@ def train_photo_denoiser(config: ModelConfig, steps: int = 20_000, batch_size: i
             if callback is not None and callback(logs):
                 history.stopped, history.message = "cancelled", f"stopped by request at step {step}"
                 break
-    if run_n:  # the partial interval since the last log
+    if run_n and not torch.isfinite(torch.as_tensor(run_loss)):
+        model.load_state_dict(last_good)
+        history.stopped, history.message = "non_finite", "the loss became non-finite; last good weights kept"
+    elif run_n:  # the partial interval since the last log
         logs = _log(model, step, steps, run_loss / run_n, val_x, val_noisy, cur_lr, t0, use_amp)
         history.epochs.append(logs)
         if callback is not None:

@@ -124,10 +124,14 @@ class PatchSampler:
 
     Images are picked with probability proportional to their area, capped at
     512x512 so the one large photograph (retina) does not dominate. Each patch
-    gets a random flip and 90-degree rotation (the 8 dihedral transforms).
-    For a colour sampler, grayscale photographs are repeated over the three
-    channels, and with probability `gray_fraction` a colour patch is also
-    turned to gray that way.
+    gets a random flip and 90-degree rotation (one of the 8 dihedral
+    transforms). For a colour sampler, grayscale photographs are repeated over
+    the three channels, and with probability `gray_fraction` a colour patch is
+    also turned to gray that way.
+
+    All images live in one flat buffer on the device and a batch is a single
+    gather whose indices (image, position, transform) are drawn by a generator
+    on that device: no host round trip, so a GPU never waits on the sampler.
 
     Parameters
     ----------
@@ -143,60 +147,54 @@ class PatchSampler:
         if size < 1:
             raise ValueError(f"patch size must be >= 1; got {size}")
         items = images.items() if isinstance(images, dict) else enumerate(images)
-        self.names, self.tensors = [], []
+        self.names, flat, shapes = [], [], []
         for name, img in items:
             if img.shape[0] < size or img.shape[1] < size:
                 continue
             arr = to_channels(np.asarray(img, np.float32), channels)
             self.names.append(name)
-            self.tensors.append(torch.from_numpy(np.array(arr.transpose(2, 0, 1), np.float32)).to(device))
-        if not self.tensors:
+            flat.append(np.array(arr.reshape(-1, channels).T, np.float32))  # (C, H*W)
+            shapes.append(arr.shape[:2])
+        if not flat:
             raise DataError(f"no image is at least {size}x{size} pixels")
-        self.size, self.channels, self.device = size, channels, torch.device(device)
+        dev = torch.device(device)
+        self.size, self.channels, self.device = size, channels, dev
         self.gray_fraction = float(gray_fraction)
-        area = np.array([min(t.shape[1] * t.shape[2], 512 * 512) for t in self.tensors], np.float64)
+        self.pixels = torch.from_numpy(np.concatenate(flat, axis=1)).to(dev)  # (C, total pixels)
+        hw = np.array(shapes, np.int64)
+        offsets = np.concatenate([[0], np.cumsum(hw[:, 0] * hw[:, 1])[:-1]])
+        self._h, self._w = torch.from_numpy(hw[:, 0]).to(dev), torch.from_numpy(hw[:, 1]).to(dev)
+        self._offset = torch.from_numpy(offsets).to(dev)
+        area = np.minimum(hw[:, 0] * hw[:, 1], 512 * 512).astype(np.float64)
         self.probs = area / area.sum()
-        self.rng = np.random.default_rng(seed)
+        self._probs = torch.from_numpy(self.probs).to(dev)
+        # source (row, col) inside the crop for each of the 8 transforms of output (row, col)
+        r, c = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+        q = size - 1
+        maps = [(r, c), (c, q - r), (q - r, q - c), (q - c, r)]  # rotations by 0, 90, 180, 270
+        maps += [(y, q - x) for y, x in maps]  # and each mirrored
+        self._src_r = torch.from_numpy(np.stack([m[0] for m in maps])).to(dev)
+        self._src_c = torch.from_numpy(np.stack([m[1] for m in maps])).to(dev)
+        self.gen = torch.Generator(device=dev)
+        self.gen.manual_seed(int(seed))
 
     def sample(self, n: int) -> torch.Tensor:
-        """(n, channels, P, P) float32 patches on the sampler's device.
-
-        Vectorised: one gather per source image and one op per transform, so
-        a GPU is not left waiting on a Python loop over patches.
-        """
-        p, dev = self.size, self.device
-        which = self.rng.choice(len(self.tensors), size=n, p=self.probs)
-        tops = np.empty(n, np.int64)
-        lefts = np.empty(n, np.int64)
-        for k in np.unique(which):
-            sel = which == k
-            t = self.tensors[k]
-            tops[sel] = self.rng.integers(0, t.shape[1] - p + 1, size=int(sel.sum()))
-            lefts[sel] = self.rng.integers(0, t.shape[2] - p + 1, size=int(sel.sum()))
-        transform = self.rng.integers(0, 8, size=n)  # rot90 count (0..3) + 4 * flip
-        gray = self.rng.random(n) < self.gray_fraction if self.channels == 3 else np.zeros(n, bool)
-        out = torch.empty((n, self.channels, p, p), device=dev)
-        ar = torch.arange(p, device=dev)
-        for k in np.unique(which):
-            idx = np.flatnonzero(which == k)
-            ty = torch.as_tensor(tops[idx], device=dev)[:, None, None] + ar[None, :, None]
-            tx = torch.as_tensor(lefts[idx], device=dev)[:, None, None] + ar[None, None, :]
-            out[torch.as_tensor(idx, device=dev)] = self.tensors[k][:, ty, tx].transpose(0, 1)
-        for code in range(1, 8):
-            idx = np.flatnonzero(transform == code)
-            if len(idx) == 0:
-                continue
-            sel = torch.as_tensor(idx, device=dev)
-            patch = out[sel]
-            if code >= 4:
-                patch = patch.flip(3)
-            if code % 4:
-                patch = torch.rot90(patch, code % 4, dims=(2, 3))
-            out[sel] = patch
-        if gray.any():
-            sel = torch.as_tensor(np.flatnonzero(gray), device=dev)
-            w = torch.tensor([0.299, 0.587, 0.114], device=dev).view(1, 3, 1, 1)
-            out[sel] = (out[sel] * w).sum(1, keepdim=True).expand(-1, 3, -1, -1)
+        """(n, channels, P, P) float32 patches on the sampler's device."""
+        p, g = self.size, self.gen
+        which = torch.multinomial(self._probs, n, replacement=True, generator=g)
+        h, w = self._h[which], self._w[which]
+        top = (torch.rand(n, generator=g, device=self.device) * (h - p + 1)).long().clamp_(max=h - p)
+        left = (torch.rand(n, generator=g, device=self.device) * (w - p + 1)).long().clamp_(max=w - p)
+        t = torch.randint(0, 8, (n,), generator=g, device=self.device)
+        rows = top[:, None, None] + self._src_r[t]
+        cols = left[:, None, None] + self._src_c[t]
+        idx = self._offset[which][:, None, None] + rows * w[:, None, None] + cols  # (n, P, P)
+        out = self.pixels[:, idx].permute(1, 0, 2, 3).contiguous()  # (n, C, P, P)
+        if self.channels == 3 and self.gray_fraction > 0:
+            gray = torch.rand(n, generator=g, device=self.device) < self.gray_fraction
+            wts = torch.tensor([0.299, 0.587, 0.114], device=self.device).view(1, 3, 1, 1)
+            y = (out * wts).sum(1, keepdim=True).expand(-1, 3, -1, -1)
+            out = torch.where(gray.view(-1, 1, 1, 1), y, out)
         return out
 
 

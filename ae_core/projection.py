@@ -146,6 +146,20 @@ def _subsample(n: int, m: int, y, rng) -> np.ndarray:
     return np.sort(np.concatenate(parts))
 
 
+MAX_MAP_BYTES = 400_000_000  # uncompressed; a map file may come from an uploaded checkpoint
+
+
+def _check_unzipped_size(path: Path) -> None:
+    """Refuse a map whose members would expand past MAX_MAP_BYTES (a zip bomb in an .npz)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except zipfile.BadZipFile:
+        return  # np.load below gives the precise message
+    if total > MAX_MAP_BYTES:
+        raise ValueError(f"it would expand to {total:,} bytes (limit {MAX_MAP_BYTES:,})")
+
+
 class Projector:
     """A 2-D or 3-D map of codes by UMAP, PCA or t-SNE, with placement of new points.
 
@@ -312,7 +326,8 @@ class Projector:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+                # Compressed: ReLU codes are mostly zeros, which keeps the shipped zoo small.
+                np.savez_compressed(f, **arrays)
             os.replace(tmp, path)  # readers see the old file or the whole new one, never half
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -327,6 +342,7 @@ class Projector:
         """
         path = Path(path)
         try:
+            _check_unzipped_size(path)
             npz = np.load(path, allow_pickle=False)
             if not isinstance(npz, np.lib.npyio.NpzFile):
                 raise ValueError("a single array (.npy), not an .npz archive")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import analysis, downloads, figures, loaders, optional, state, widgets
 from ui.errors import guard
-from ui.selection import parse_event, percentile_of, positions_of, update_pair
+from ui.selection import ordinal, parse_event, percentile_of, positions_of, update_pair
 from ui.sidebar import sidebar
 from ui.uploads import digit_input
 
@@ -139,7 +139,7 @@ with tab_nn:
         by_code, by_pixel = analysis.neighbours(entry, spec, part, focus, 9)
         lab = "" if ds.y is None else f" (label {ds.label_name(int(ds.y[focus]))})"
         st.markdown(f"**#{focus}**{lab}: error {errs[focus]:.4f}, "
-                    f"{percentile_of(errs[focus], errs):.0f}th percentile")
+                    f"{ordinal(percentile_of(errs[focus], errs))} percentile")
         st.caption("Nearest in code space (the image itself first)")
         widgets.tiles(ds.x[by_code], ncols=9)
         st.caption("Nearest in pixel space")

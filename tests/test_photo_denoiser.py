@@ -178,6 +178,24 @@ def test_held_out_photos_never_train(monkeypatch):
         list_photos("validation")
 
 
+def test_patches_are_crops_of_the_images_under_the_8_transforms():
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    rng = np.random.default_rng(0)
+    images = {"a": rng.random((30, 41, 1), dtype=np.float32), "b": rng.random((25, 20, 1), dtype=np.float32)}
+    sampler = PatchSampler(images, 8, 1, seed=3)
+    transforms = [lambda q, k=k: np.rot90(q[:, ::-1] if k >= 4 else q, -(k % 4)) for k in range(8)]
+    used = set()
+    for patch in sampler.sample(100).numpy()[:, 0]:
+        hits = {(name, k) for name, img in images.items() for k, undo in enumerate(transforms)
+                if (np.abs(sliding_window_view(img[:, :, 0], (8, 8)) - undo(patch)).max(axis=(2, 3)) == 0).any()}
+        assert hits, "a patch that is no crop of any image"
+        used |= {k for _, k in hits}
+    assert used == set(range(8))
+    # seeded: the same seed gives the same patches
+    assert torch.equal(PatchSampler(images, 8, 1, seed=3).sample(5), PatchSampler(images, 8, 1, seed=3).sample(5))
+
+
 def test_training_uses_only_training_photos(monkeypatch):
     import ae_core.photo_train as pt
 

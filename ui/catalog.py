@@ -17,8 +17,10 @@ from ae_core.errors import CheckpointError
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DIR = ROOT / "checkpoints"
-USER_DIR = SHIPPED_DIR / "user"
-CACHE_DIR = ROOT / ".cache"  # fitted maps of shipped models that have none saved
+# Both can be moved by the environment (the browser tests and benchmarks point them at temporary
+# folders so a run neither sees nor leaves user checkpoints and cached maps).
+USER_DIR = Path(os.environ.get("LSE_USER_DIR") or SHIPPED_DIR / "user")
+CACHE_DIR = Path(os.environ.get("LSE_CACHE_DIR") or ROOT / ".cache")  # maps of models that have none saved
 PHOTO_KIND = "photo_denoiser"
 PHOTO_MODEL = SHIPPED_DIR / "photo-dncnn"
 DEFAULT_MODEL = "undercomplete-16"  # the first model a new session sees

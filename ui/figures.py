@@ -19,12 +19,14 @@ from ae_core.images import image_grid, to_uint8
 
 PALETTE = ["#4361ee", "#f72585", "#4cc9f0", "#ff9f1c", "#2ec4b6", "#7209b7", "#e63946",
            "#8ac926", "#6c757d", "#b5838d", "#3a0ca3", "#fb8500"]
-MUTED = ["#6c757d", "#adb5bd", "#bc6c25", "#99582a", "#495057", "#ced4da"]  # baselines: filters, noisy
+MUTED = ["#6c757d", "#adb5bd", "#bc6c25", "#588157", "#495057", "#ced4da"]  # baselines: filters, noisy
+DASHES = ["dash", "dot", "dashdot", "longdash", "longdashdot"]  # baselines that overlap stay apart
 HOVER = "<b>#%{customdata[0]}</b><br>label %{customdata[1]}<br>error %{customdata[2]:.4f}<extra></extra>"
 
 
 def _layout(fig: go.Figure, title: str = "", height: int | None = None, **kw) -> go.Figure:
-    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+    # the top margin leaves room for the toolbar (modebar), which would otherwise cover the legend
+    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 30, b=10),
                       legend=dict(itemsizing="constant"), **kw)
     return fig
 
@@ -149,14 +151,14 @@ def line_figure(rows: list[dict], x: str, y: str, group: str, title: str = "", x
                 y_title: str = "", height: int = 380, dashed=()) -> go.Figure:
     """Lines of `y` against `x`, one per value of `group` (e.g. PSNR vs noise level per method)."""
     fig = go.Figure()
-    solid, muted = iter(PALETTE), iter(MUTED)
+    solid, muted, dashes = iter(PALETTE), iter(MUTED), iter(DASHES * 2)
     for g in dict.fromkeys(r[group] for r in rows):
         pts = sorted((r[x], r[y]) for r in rows if r[group] == g)
         is_dashed = g in dashed
         colour = next(muted, "#999") if is_dashed else next(solid, "#333")
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                 name=str(g), line=dict(dash="dash" if is_dashed else "solid", color=colour,
-                                                        width=1.5 if is_dashed else 2.5)))
+                                 name=str(g), line=dict(dash=next(dashes, "dash") if is_dashed else "solid",
+                                                        color=colour, width=1.5 if is_dashed else 2.5)))
     return _layout(fig, title, height, xaxis_title=x_title or x, yaxis_title=y_title or y, hovermode="x unified")
 
 

@@ -79,8 +79,12 @@ def split(spec: str, entry: catalog.ModelEntry | None = None):
     rec = {}
     if entry is not None and entry.dataset == spec:
         rec = checkpoint(entry.path, entry.stamp).dataset or {}
-    return _split(spec, float(rec.get("test_fraction") or DEFAULT_TEST_FRACTION),
-                  int(rec.get("split_seed") or DEFAULT_SPLIT_SEED), rec.get("n_train"), rec.get("n_test"))
+    try:
+        return _split(spec, float(rec.get("test_fraction") or DEFAULT_TEST_FRACTION),
+                      int(rec.get("split_seed") or DEFAULT_SPLIT_SEED), rec.get("n_train"), rec.get("n_test"))
+    except ValueError:  # Fix (hostile inputs): a recorded split that does not fit this data (an uploaded
+        # config.json with n_train=10**9) raised on pages that show no error box: use the default split
+        return _split(spec, DEFAULT_TEST_FRACTION, DEFAULT_SPLIT_SEED, None, None)
 
 
 def images(spec: str, part: str = "test", entry: catalog.ModelEntry | None = None):

@@ -93,6 +93,13 @@ def percentile_of(value: float, values) -> float:
     return float(100.0 * np.count_nonzero(v <= value) / v.size)
 
 
+def ordinal(n: float) -> str:
+    """61 -> "61st", 12 -> "12th", 22.6 -> "23rd": for "the 61st percentile"."""
+    k = int(round(float(n)))
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
 def positions_of(indices, ids) -> np.ndarray:
     """Positions in `ids` (the map's dataset indices) of the given dataset indices, in order."""
     ids = np.asarray(ids)

@@ -1,4 +1,4 @@
-"""The sidebar every page draws: the dataset, then the active model(s) for it.
+"""The sidebar every page draws: the page links, the dataset, then the active model(s) for it.
 
     sel = sidebar()                      # one model (most pages)
     sel = sidebar(multi=True)            # 2-4 models (Compare)
@@ -6,6 +6,11 @@
 
 Only models whose input size matches the dataset are offered; the choice is
 kept in session state (ui.state) so it follows the user between pages.
+
+The page links are ours (`[client] showSidebarNavigation = false` in
+.streamlit/config.toml hides Streamlit's own): pages-folder navigation names the
+home page after its file ("app"), and st.navigation, which could rename it, does
+not mix with the pages folder.
 """
 
 from __future__ import annotations
@@ -15,11 +20,22 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from ae_core.data import BUILTIN
-from ui import catalog, loaders, state
+from ui import catalog, loaders, state, widgets
 from ui.errors import show_error
 
 OTHER = "a folder or .npz file…"
 MAX_COMPARE = 4
+# (script, label, icon) of every page, in the order of the pages folder.
+NAV = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Train.py", "Train", ":material/model_training:"),
+    ("pages/2_Models.py", "Models", ":material/inventory_2:"),
+    ("pages/3_Latent_space.py", "Latent space", ":material/scatter_plot:"),
+    ("pages/4_Reconstructions.py", "Reconstructions", ":material/compare:"),
+    ("pages/5_Denoising.py", "Denoising", ":material/blur_off:"),
+    ("pages/6_Sparsity.py", "Sparsity", ":material/grain:"),
+    ("pages/7_Compare.py", "Compare", ":material/leaderboard:"),
+)
 
 
 @dataclass
@@ -87,6 +103,9 @@ def sidebar(multi: bool = False) -> Selection:
     state.init_state()
     all_entries = loaders.entries()
     with st.sidebar:
+        for page, label, icon in NAV:
+            widgets.link(page, label, icon)
+        st.divider()
         st.markdown("### Data and model")
         spec, data = _dataset_picker(all_entries)
         shape = data.image_shape

@@ -36,7 +36,17 @@ def reserve_path(root: Path, name: str) -> Path:
     base = sanitize_name(name)
     with _LOCK:
         path, i = root / base, 2
-        while path.exists() or str(path) in _RESERVED:
+        # Fix (hostile inputs): claim the folder on disk too, atomically (mkdir; empty, so lists skip it).
+        # Reserved only in memory, an upload installed under the same name while the job ran, and the
+        # finished run's save then failed ("already exists"): the training was lost. The job saves into
+        # it with overwrite=True.
+        while True:
+            if str(path) not in _RESERVED:
+                try:
+                    path.mkdir(parents=True)
+                    break
+                except FileExistsError:
+                    pass
             path, i = root / f"{base}-{i}", i + 1
         _RESERVED.add(str(path))
     return path
@@ -45,6 +55,10 @@ def reserve_path(root: Path, name: str) -> Path:
 def release_path(path: Path) -> None:
     with _LOCK:
         _RESERVED.discard(str(path))
+        try:  # a run that failed before saving leaves its reserved folder empty
+            path.rmdir()
+        except OSError:
+            pass
 
 
 def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
@@ -154,7 +168,7 @@ class TrainJob:
         try:
             path, history, metrics = train_and_save(self.model_config, self.train_config, self.spec, self.out,
                                                     callbacks=[self], should_stop=self._stop.is_set,
-                                                    quiet=True)
+                                                    quiet=True, overwrite=True)  # into the reserved folder
             self.result = {"path": str(path), "stopped": history.stopped, "message": history.message,
                            "metrics": metrics, "seconds": history.seconds}
             if make_map:

@@ -1,0 +1,293 @@
+"""Helpers for driving the real dashboard in headless Chromium: start and stop a Streamlit
+server, launch Debian's Chromium through Playwright, wait for a page to settle, measure
+the server's memory. Used by tests/test_e2e_browser.py, tests/test_many_sessions.py and
+benchmarks/bench_pages.py. Not a test module (no `test_` prefix).
+
+    with StreamlitServer(tmp_dir) as srv:            # a free port, temporary user/map folders
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            page = browser.new_page()
+            open_page(page, srv.url("Latent_space"), ".js-plotly-plot")
+
+Never downloads a browser: without /usr/bin/chromium (or `chromium` on PATH) or the
+playwright package, `require_browser()` skips with the reason. `.ci/run` installs Chromium,
+so in CI these tests run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# (name in the sidebar, URL path, what shows that the page has drawn its main result)
+PLOT = ".js-plotly-plot"
+DATAFRAME = '[data-testid="stDataFrame"]'
+IMAGE = '[data-testid="stImage"]'
+PAGES = [
+    ("Home", "", DATAFRAME),
+    ("Train", "Train", '[data-testid="stForm"]'),
+    ("Models", "Models", PLOT),
+    ("Latent space", "Latent_space", PLOT),
+    ("Reconstructions", "Reconstructions", IMAGE),
+    ("Denoising", "Denoising", PLOT),
+    ("Sparsity", "Sparsity", PLOT),
+    ("Compare", "Compare", PLOT),
+]
+EXCEPTION = '[data-testid="stException"]'
+
+
+# ------------------------------------------------------------------ browser
+def chromium_path() -> str | None:
+    for cand in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[dev]')"
+    if chromium_path() is None:
+        return "no Chromium at /usr/bin/chromium (apt-get install chromium; .ci/run does this)"
+    return None
+
+
+def require_browser() -> None:
+    """pytest.skip with the reason when Chromium or Playwright is missing."""
+    import pytest
+
+    reason = browser_missing()
+    if reason:
+        pytest.skip(f"browser test skipped: {reason}")
+
+
+def launch_chromium(playwright, **kw):
+    """Debian's Chromium, headless; works for the sync and the async Playwright API."""
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, **kw)
+
+
+# ------------------------------------------------------------------ server
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _health(port: int, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=timeout) as r:
+            return r.status == 200 and r.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+class StreamlitServer:
+    """`streamlit run app.py` on a free loopback port, stopped (by its pid) on exit.
+
+    `work_dir` receives the server log and, unless given, empty folders for user
+    checkpoints (LSE_USER_DIR) and fitted maps (LSE_CACHE_DIR), so a run neither sees
+    other people's runs nor leaves files in the checkout.
+    """
+
+    def __init__(self, work_dir, port: int | None = None, user_dir=None, cache_dir=None,
+                 env: dict | None = None, start_timeout: float = 90.0):
+        self.work_dir = Path(work_dir)
+        self.port = port or free_port()
+        self.user_dir = Path(user_dir) if user_dir else self.work_dir / "user"
+        self.cache_dir = Path(cache_dir) if cache_dir else self.work_dir / "cache"
+        self.extra_env = dict(env or {})
+        self.start_timeout = start_timeout
+        self.log_path = self.work_dir / f"streamlit-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def start(self) -> StreamlitServer:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.user_dir.mkdir(parents=True, exist_ok=True)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "LSE_USER_DIR": str(self.user_dir), "LSE_CACHE_DIR": str(self.cache_dir),
+               "PYTHONUNBUFFERED": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **self.extra_env}
+        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+               "--server.address", "127.0.0.1", "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                log = self.log()
+                self.stop()
+                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{log[-3000:]}")
+            if _health(self.port):
+                return self
+            time.sleep(0.3)
+        log = self.log()
+        self.stop()
+        raise RuntimeError(f"streamlit did not answer /_stcore/health in {self.start_timeout:.0f} s:\n{log[-3000:]}")
+
+    def healthy(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and _health(self.port)
+
+    def cache_lookups(self) -> dict[tuple[str, str], int]:
+        """{(cached function, "hit" | "miss"): count} from Streamlit's own /_stcore/metrics."""
+        req = urllib.request.Request(self.url("_stcore/metrics"), headers={"Accept": "text/plain"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            text = r.read().decode()
+        out = {}
+        for m in re.finditer(r'^cache_lookups_total\{(.*?)\} (\d+)', text, re.M):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            out[(labels.get("cache", ""), labels.get("result", ""))] = int(m.group(2))
+        return out
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Terminate the server we started (by pid), kill it if it does not go within 10 s."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> StreamlitServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+# ------------------------------------------------------------------ memory
+def _children(pid: int) -> list[int]:
+    out = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def _vm_rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MiB (from /proc; Linux only)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        total += _vm_rss_kb(p)
+        todo += _children(p)
+    return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` so far, in seconds (from /proc; Linux only)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+# ------------------------------------------------------------------ pages (sync API)
+def wait_idle(page, timeout_ms: float = 60_000) -> None:
+    """Until the script of the page has finished a run (Streamlit's own run-state flag)."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           state="attached", timeout=timeout_ms)
+
+
+def exceptions(page) -> list[str]:
+    """Texts of every Streamlit exception box on the page."""
+    return [t[:500] for t in page.locator(EXCEPTION).all_inner_texts()]
+
+
+def open_page(page, url: str, main: str, timeout_ms: float = 90_000) -> float:
+    """Go to `url`, wait for its main element to be visible and the run to end; seconds taken."""
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
+    page.locator(main).first.wait_for(state="visible", timeout=timeout_ms)
+    took = time.perf_counter() - t0
+    wait_idle(page, timeout_ms)
+    return took
+
+
+def full_screenshot(page, path) -> Path:
+    """The whole page: Streamlit scrolls inside its main block, so the viewport is stretched to it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size or {"width": 1400, "height": 1000}
+    height = page.evaluate("""() => {
+        const els = [document.querySelector('[data-testid="stMain"]'),
+                     document.querySelector('[data-testid="stAppViewContainer"]'),
+                     document.scrollingElement];
+        return Math.max(...els.filter(Boolean).map(e => e.scrollHeight));
+    }""")
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(height, size["height"]), 8000))})
+    page.wait_for_timeout(300)  # let plotly redraw at the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    return path
+
+
+def digit_png(path, digit: str = "3", size: int = 96) -> Path:
+    """A PNG of a handwritten-looking digit, dark on white, drawn with Pillow."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("L", (size, size), 255)
+    draw = ImageDraw.Draw(img)
+    try:
+        font = ImageFont.load_default(size=int(size * 0.8))
+    except TypeError:  # Pillow < 10.1: a fixed bitmap font, drawn small then scaled up
+        small = Image.new("L", (12, 14), 255)
+        ImageDraw.Draw(small).text((3, 1), digit, fill=0)
+        img = small.resize((size, size))
+    else:
+        draw.text((size / 2, size / 2), digit, fill=0, font=font, anchor="mm")
+    path = Path(path)
+    img.save(path, format="PNG")
+    return path

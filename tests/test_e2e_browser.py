@@ -1,0 +1,227 @@
+"""The real dashboard in headless Chromium: every page draws its main element without an
+exception, the sidebar links lead to each page (the first reads "Home"), a click and a box
+selection on the Latent space map show images, and an uploaded digit is placed on the map
+and denoised. Full-page screenshots land in artifacts/e2e/ (ignored by git).
+
+One Streamlit server for the module, on a free loopback port, with empty temporary folders
+for user checkpoints and fitted maps (so the first map is fitted here, as on a fresh
+machine). Skips with the reason when Chromium or Playwright is missing; `.ci/run` installs
+Chromium. About a minute on two busy cores.
+
+    .venv/bin/python -m pytest tests/test_e2e_browser.py
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from browser_support import (
+    ARTIFACTS,
+    EXCEPTION,
+    IMAGE,
+    PAGES,
+    PLOT,
+    StreamlitServer,
+    digit_png,
+    exceptions,
+    full_screenshot,
+    launch_chromium,
+    open_page,
+    require_browser,
+    wait_idle,
+)
+
+pytestmark = pytest.mark.e2e
+
+TIMEOUT_MS = 90_000  # a first map fit or a first Compare on a busy two-core box
+ERROR_BOX = '[data-testid="stAlertContentError"]'
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# Pixel position (in the page) of the map point with the most neighbours within 25 px, in the
+# largest trace, from plotly's own axis transforms: a click lands on a point and a box around
+# it catches several, whatever the layout.
+POINT_JS = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const L = gd._fullLayout;
+  const traces = gd._fullData.filter(d => d.x && d.x.length > 1 && d.mode === 'markers');
+  const d = traces.reduce((a, b) => (b.x.length > a.x.length ? b : a));
+  const px = d.x.map(v => L.xaxis._offset + L.xaxis.d2p(v));
+  const py = d.y.map(v => L.yaxis._offset + L.yaxis.d2p(v));
+  let best = 0, most = -1;
+  for (let i = 0; i < px.length; i++) {
+    let k = 0;
+    for (let j = 0; j < px.length; j++) if ((px[i] - px[j]) ** 2 + (py[i] - py[j]) ** 2 < 625) k++;
+    if (k > most) { most = k; best = i; }
+  }
+  const r = gd.getBoundingClientRect();
+  return {x: r.left + px[best], y: r.top + py[best], near: most,
+          points: gd._fullData.reduce((s, t) => s + (t.mode === 'markers' && t.x ? t.x.length : 0), 0)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_browser()
+    srv = StreamlitServer(tmp_path_factory.mktemp("e2e-server"))
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    """One tab for the module: each test goes to its page (a fresh Streamlit session) itself."""
+    ctx = browser.new_context(viewport=VIEWPORT)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    pg = ctx.new_page()
+    try:
+        yield pg
+    finally:
+        ctx.close()
+
+
+def visit(page, server, name: str) -> None:
+    """Open a page by its sidebar name, wait for its main element and the end of the run."""
+    _, path, main = next(p for p in PAGES if p[0] == name)
+    try:
+        open_page(page, server.url(path), main, TIMEOUT_MS)
+    except Exception as e:  # playwright TimeoutError
+        full_screenshot(page, ARTIFACTS / f"FAILED-{name.replace(' ', '_')}.png")
+        pytest.fail(f"{name}: main element {main} did not appear ({type(e).__name__}); {problems(page)}")
+    assert_clean(page)
+    if name != "Home":
+        assert page.locator("h1").first.inner_text().strip() == name
+
+
+def problems(page) -> str:
+    """What the page shows that went wrong (exceptions and error boxes), for failure messages."""
+    errs = exceptions(page) + [t[:300] for t in page.locator(ERROR_BOX).all_inner_texts()]
+    return "; ".join(errs) or "no exception or error box on the page"
+
+
+def expect(page, locator, what: str, shot: str):
+    """Wait for `locator` to be visible; on timeout save a screenshot and say what the page showed."""
+    try:
+        locator.first.wait_for(state="visible", timeout=TIMEOUT_MS)
+    except Exception as e:  # playwright TimeoutError
+        full_screenshot(page, ARTIFACTS / f"FAILED-{shot}.png")
+        pytest.fail(f"{what} did not appear ({type(e).__name__}); {problems(page)}")
+    return locator
+
+
+def assert_clean(page) -> None:
+    assert page.locator(EXCEPTION).count() == 0, problems(page)
+    assert page.locator(ERROR_BOX).count() == 0, problems(page)
+
+
+def caption(page, pattern: str):
+    return page.locator('[data-testid="stCaptionContainer"]', has_text=re.compile(pattern))
+
+
+# Latent space and Denoising are visited (and photographed) by their own tests below.
+SIMPLE = [p for p in PAGES if p[0] not in ("Latent space", "Denoising")]
+
+
+@pytest.mark.parametrize("name", [p[0] for p in SIMPLE], ids=[p[1] or "Home" for p in SIMPLE])
+def test_page_draws_its_main_element(page, server, name):
+    visit(page, server, name)
+    full_screenshot(page, ARTIFACTS / f"{name.replace(' ', '_')}.png")
+
+
+def test_sidebar_links_read_home_and_navigate(page, server):
+    visit(page, server, "Home")
+    nav = page.get_by_test_id("stSidebar").get_by_role("link")
+    labels = [t.strip().splitlines()[-1] for t in nav.all_inner_texts()]  # after the icon's name
+    assert labels[: len(PAGES)] == [p[0] for p in PAGES], labels
+    assert "app" not in labels
+    assert page.get_by_test_id("stSidebarNav").count() == 0  # Streamlit's own list is hidden
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Train").click()
+    page.wait_for_url(re.compile(r"/Train$"))
+    expect(page, page.locator("h1", has_text="Train"), "the Train page after its sidebar link", "nav")
+    expect(page, page.get_by_test_id("stForm"), "the training form", "nav")
+    wait_idle(page, TIMEOUT_MS)
+    assert_clean(page)
+
+
+def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
+    visit(page, server, "Latent space")
+    full_screenshot(page, ARTIFACTS / "Latent_space.png")
+    pt = page.evaluate(POINT_JS)
+    assert pt["points"] >= 300, pt  # the map is drawn with its points (1,797 digits; 360 if test only)
+
+    # a click on a point: it becomes the focus, whose neighbours the Neighbours tab shows
+    page.mouse.move(pt["x"], pt["y"])
+    page.mouse.click(pt["x"], pt["y"])
+    expect(page, page.locator(".js-plotly-plot .legendtext", has_text="selected"),
+           "the ring around the clicked point", "latent_click")
+    wait_idle(page, TIMEOUT_MS)
+    page.get_by_role("tab", name="Neighbours").click()
+    expect(page, page.get_by_text("Nearest in code space"), "the neighbours of the clicked point", "latent_click")
+    panel = page.get_by_role("tabpanel").filter(has_text="Nearest in code space")
+    assert panel.locator(IMAGE).count() >= 2  # code-space and pixel-space neighbours
+    assert re.search(r"#\d+ \(label \d\)", panel.inner_text())
+    full_screenshot(page, ARTIFACTS / "Latent_space-click.png")
+
+    # a box around the same point: the Selection tab shows the images and their reconstructions
+    page.get_by_role("tab", name="Selection").click()
+    page.locator(PLOT).first.hover()
+    page.locator('.modebar-btn[data-title="Box Select"]').first.click()
+    pt = page.evaluate(POINT_JS)  # again: the screenshot resized the page
+    x, y = pt["x"], pt["y"]
+    page.mouse.move(x - 30, y - 30)
+    page.mouse.down()
+    page.mouse.move(x, y, steps=4)
+    page.mouse.move(x + 30, y + 30, steps=4)
+    page.mouse.up()
+    cap = expect(page, caption(page, r"^\d+ selected"), "the box selection's images", "latent_box")
+    wait_idle(page, TIMEOUT_MS)
+    n = int(re.match(r"(\d+) selected", cap.first.inner_text()).group(1))
+    assert n >= 2, cap.first.inner_text()
+    panel = page.get_by_role("tabpanel").filter(has=caption(page, r"^\d+ selected"))
+    assert panel.locator(IMAGE).count() == 2  # originals beside reconstructions
+    assert_clean(page)
+    full_screenshot(page, ARTIFACTS / "Latent_space-box.png")
+
+    # an uploaded digit: encoded, reconstructed, starred on the map, its neighbours shown
+    png = digit_png(tmp_path / "three.png", "3")
+    page.get_by_role("tab", name="Your image").click()
+    panel = page.get_by_role("tabpanel").filter(has_text="Drop a picture of a digit")
+    panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(png))
+    expect(page, page.get_by_text("as the model sees it"), "the encoded upload", "latent_upload")
+    expect(page, page.locator(".js-plotly-plot .legendtext", has_text="your image"),
+           "the uploaded image's star on the map", "latent_upload")
+    wait_idle(page, TIMEOUT_MS)
+    assert panel.locator(IMAGE).count() >= 3  # as seen, reconstruction, nearest images
+    assert "Reconstruction error" in panel.inner_text()
+    assert_clean(page)
+    full_screenshot(page, ARTIFACTS / "Latent_space-upload.png")
+
+
+def test_denoising_denoises_an_uploaded_digit(page, server, tmp_path):
+    visit(page, server, "Denoising")
+    full_screenshot(page, ARTIFACTS / "Denoising.png")
+    png = digit_png(tmp_path / "seven.png", "7")
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Image").first
+    uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(png))
+    expect(page, page.get_by_role("button", name="Download (PNG)"), "the denoised upload", "denoising_upload")
+    wait_idle(page, TIMEOUT_MS)
+    captions = page.locator('[data-testid="stImageCaption"]').all_inner_texts()
+    assert {"prepared", "denoised"} <= {c.strip() for c in captions}, captions
+    assert_clean(page)
+    full_screenshot(page, ARTIFACTS / "Denoising-upload.png")
