@@ -25,7 +25,7 @@ ZOO: dict[str, tuple[dict, dict]] = {
     "overcomplete-256": (dict(kind="undercomplete", code_dim=256, hidden=(), code_activation="relu"),
                          dict(epochs=60)),
     "sparse-overcomplete-256": (dict(kind="sparse", code_dim=256, hidden=(), code_activation="relu",
-                                     sparsity="l1", sparsity_weight=2e-3), dict(epochs=60)),
+                                     sparsity="l1", sparsity_weight=5e-4), dict(epochs=60)),
 }
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "checkpoints"

@@ -189,6 +189,13 @@ class StreamlitServer:
 
 
 # ------------------------------------------------------------------ memory
+def module_server(tmp_path_factory, name: str):
+    """Body of a module-scoped server fixture: `yield from module_server(tmp_path_factory, "x")`."""
+    require_browser()
+    with StreamlitServer(tmp_path_factory.mktemp(name)) as srv:
+        yield srv
+
+
 def _children(pid: int) -> list[int]:
     out = []
     try:

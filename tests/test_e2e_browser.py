@@ -23,13 +23,12 @@ from browser_support import (
     IMAGE,
     PAGES,
     PLOT,
-    StreamlitServer,
     digit_png,
     exceptions,
     full_screenshot,
     launch_chromium,
+    module_server,
     open_page,
-    require_browser,
     wait_idle,
 )
 
@@ -63,13 +62,7 @@ POINT_JS = """() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_browser()
-    srv = StreamlitServer(tmp_path_factory.mktemp("e2e-server"))
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from module_server(tmp_path_factory, "e2e-server")
 
 
 @pytest.fixture(scope="module")

@@ -561,7 +561,7 @@ def test_checkpoint_uploads_through_the_models_page(upload_env, user_dir, monkey
 
 # ----------------------------------------------------------------- killed saves
 KILL_SCRIPT = r'''
-import sys, threading, time
+import os, sys, threading, time
 from pathlib import Path
 import torch, safetensors.torch
 import ae_core.checkpoint as ck
@@ -575,7 +575,9 @@ real_save, real_replace = safetensors.torch.save_file, ck.os.replace
 
 
 def hang(what):
-    print(what, flush=True)
+    # one write(2) per line: print() writes the text and the newline separately, and the
+    # three saving threads' lines then interleave ("SWAPPEDHALF good")
+    os.write(1, (what + "\n").encode())
     time.sleep(120)  # the parent kills the whole process with SIGKILL
 
 

@@ -24,10 +24,9 @@ import pytest
 from browser_support import (
     EXCEPTION,
     PLOT,
-    StreamlitServer,
     cpu_seconds,
     launch_chromium,
-    require_browser,
+    module_server,
     rss_mb,
 )
 
@@ -130,13 +129,7 @@ async def _run_sessions(url: str, n: int):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    require_browser()
-    srv = StreamlitServer(tmp_path_factory.mktemp("sessions-server"))
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from module_server(tmp_path_factory, "sessions-server")
 
 
 def test_ten_sessions_at_once_share_models_and_maps(server):
