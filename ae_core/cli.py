@@ -137,7 +137,9 @@ def cmd_denoise(a) -> int:
     from ae_core.checkpoint import load_checkpoint
     from ae_core.fcn_denoiser import denoise_image
     from ae_core.images import decode_image, encode_png
-    from ae_core.metrics import psnr, ssim
+    # the whole-photo scores the Denoising page shows, so CLI and page report the same numbers
+    from ae_core.classical import psnr
+    from ae_core.photo_train import ssim
     from ae_core.noise import corrupt
 
     ck = load_checkpoint(a.model)
@@ -162,13 +164,8 @@ def cmd_denoise(a) -> int:
     Path(a.output).write_bytes(encode_png(out))
     print(f"saved {a.output}  ({w}x{h}, {seconds:.1f}s, {seconds / (w * h / 1e6):.2f} s/megapixel)")
     if a.sigma is not None:
-        def as_batch(img):
-            return img.transpose(2, 0, 1)[None]
-
-        print(f"noisy    PSNR {psnr(as_batch(clean), as_batch(noisy)):6.2f} dB  "
-              f"SSIM {ssim(as_batch(clean), as_batch(noisy)):.4f}")
-        print(f"denoised PSNR {psnr(as_batch(clean), as_batch(out)):6.2f} dB  "
-              f"SSIM {ssim(as_batch(clean), as_batch(out)):.4f}")
+        for label, img in (("noisy   ", noisy), ("denoised", out)):
+            print(f"{label} PSNR {psnr(clean, img):6.2f} dB  SSIM {ssim(clean, img):.4f}")
     return 0
 
 
