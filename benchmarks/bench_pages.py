@@ -15,7 +15,7 @@ checkpoint: from the Latent space caption ("map saved with the checkpoint" or "c
 this session"), and from the map cache folder, where every map fitted on load is written
 (it starts empty, so a file there is a fit made during this run).
 
-    .venv/bin/python benchmarks/bench_pages.py [--repeats 3] [--target 3.0]
+    .venv/bin/python benchmarks/bench_pages.py [--repeats 3] [--target 3.0] [--pages Compare Sparsity]
 
 Needs Chromium at /usr/bin/chromium and the playwright package (never downloads a browser).
 """
@@ -91,6 +91,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=3, help="timed visits per page after the cold one")
     ap.add_argument("--target", type=float, default=3.0, help="seconds to the main element")
+    ap.add_argument("--pages", nargs="*", metavar="NAME", help="only these pages (e.g. Compare Sparsity)")
     args = ap.parse_args()
     missing = browser_missing()
     if missing:
@@ -111,7 +112,7 @@ def main() -> int:
             browser = launch_chromium(p)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                for name, path, main in PAGES:
+                for name, path, main in [p for p in PAGES if not args.pages or p[0] in args.pages]:
                     url = srv.url(path)
                     cold = visit(page, url, main)
                     if name == "Latent space":

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui import analysis, figures, loaders, optional, tables, widgets
+from ui import analysis, downloads, figures, loaders, optional, tables, widgets
 from ui.errors import guard
 from ui.sidebar import sidebar
 
@@ -34,40 +34,55 @@ st.dataframe(pd.DataFrame(rows).dropna(axis=1, how="all"), hide_index=True, widt
 st.caption("Test split. kNN and probe (logistic regression) accuracy with 100%, 10% or 1% of the training "
            "labels: a code that beats the pixels with few labels has learned something about the classes. "
            f"Source: {', '.join(sorted(sources))}.")
-acc = tables.accuracy_long(rows)
-if acc:
-    widgets.chart(figures.grouped_bar_figure(acc, "measure", "accuracy", "method", y_title="test accuracy"),
-                  "compare-accuracy")
 
-st.subheader("Maps")
-if optional.get("projection") is None:
-    st.caption("Maps appear once `ae_core.projection` is installed.")
-else:
-    cols = st.columns(len(models))
-    for col, e in zip(cols, models):
-        with col, guard(f"{e.name}: "):
-            mp = loaders.projection(e, spec, "umap", 2)
-            ds = loaders.images(spec, mp.part, e)
-            y = None if ds.y is None else ds.y[mp.index]
-            err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index]
-            fig = figures.map_figure(mp.coords, ids=mp.index, labels=y, errors=err, color=y,
-                                     class_names=ds.class_names, title=e.name, height=340)
-            fig.update_layout(showlegend=False)
-            widgets.chart(fig, f"map-{e.name}", key=f"_w_cmp_map_{e.name}")
+# The three views below are lazy tabs: only the open one runs and reaches the browser. Three WebGL
+# maps drawn on every visit cost about a second of browser time (software WebGL), which kept the
+# page's first chart past 3 s; now each view is one click away, and the URL says which is open.
+tab_acc, tab_maps, tab_images = st.tabs(["Accuracy", "Maps", "Same images"], key="compare_tab",
+                                        on_change="rerun", bind="query-params")
+with tab_acc:
+    if tab_acc.open:
+        acc = tables.accuracy_long(rows)
+        if acc:
+            widgets.chart(figures.grouped_bar_figure(acc, "measure", "accuracy", "method", y_title="test accuracy"),
+                          "compare-accuracy")
+        else:
+            st.caption("No accuracy measured for these models on this data (no labels?).")
 
-st.subheader("The same images")
-level = st.slider("Gaussian noise σ for the denoising rows", 0.0, 0.6, 0.3, 0.05, key="_w_cmp_level")
-test = loaders.images(spec, "test", models[0])
-n = 12
-strip_rows = [("original", test.x[:n])]
-strip_rows += [(f"{e.name}: reconstruction", loaders.reconstructions(e.path, e.stamp, spec, "test")[:n])
-               for e in models]
-if level > 0:
-    strip_rows.append((f"noisy, σ = {level:g}", analysis.denoise_examples(models[0], spec, "gaussian", level, n=n)[1]))
-    for e in models:
-        _, _, out, _, m_out = analysis.denoise_examples(e, spec, "gaussian", level, n=n)
-        strip_rows.append((f"{e.name}: denoised ({m_out['psnr']:.1f} dB)", out))
-for label, imgs in strip_rows:
-    a, b = st.columns([1, 4], vertical_alignment="center")
-    a.markdown(label)
-    b.image(figures.grid_image(imgs, ncols=n, target=40))
+with tab_maps:
+    if tab_maps.open:
+        if optional.get("projection") is None:
+            st.caption("Maps appear once `ae_core.projection` is installed.")
+        else:
+            st.caption("UMAP of each model's test codes, coloured by label: tighter, better separated "
+                       "clusters mean classes are easier to tell apart from the code alone.")
+            cols = st.columns(len(models))
+            for col, e in zip(cols, models):
+                with col, guard(f"{e.name}: "):
+                    mp = loaders.projection(e, spec, "umap", 2)
+                    ds = loaders.images(spec, mp.part, e)
+                    y = None if ds.y is None else ds.y[mp.index]
+                    err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index]
+                    fig = figures.map_figure(mp.coords, ids=mp.index, labels=y, errors=err, color=y,
+                                             class_names=ds.class_names, title=e.name, height=340)
+                    fig.update_layout(showlegend=False)
+                    widgets.chart(fig, f"map-{e.name}", key=f"_w_cmp_map_{e.name}")
+
+with tab_images:
+    if tab_images.open:
+        level = st.slider("Gaussian noise σ for the denoising rows", 0.0, 0.6, 0.3, 0.05, key="_w_cmp_level")
+        test = loaders.images(spec, "test", models[0])
+        n = 12
+        strip_rows = [("original", test.x[:n])]
+        strip_rows += [(f"{e.name}: reconstruction", loaders.reconstructions(e.path, e.stamp, spec, "test")[:n])
+                       for e in models]
+        if level > 0:
+            strip_rows.append((f"noisy, σ = {level:g}",
+                               analysis.denoise_examples(models[0], spec, "gaussian", level, n=n)[1]))
+            for e in models:
+                _, _, out, _, m_out = analysis.denoise_examples(e, spec, "gaussian", level, n=n)
+                strip_rows.append((f"{e.name}: denoised ({m_out['psnr']:.1f} dB)", out))
+        picture = figures.labelled_rows_image(strip_rows, ncols=n, target=40)
+        st.image(picture, caption=f"The first {n} test images; denoising rows use the same noise for every model.")
+        st.download_button("Download PNG", downloads.png(picture), "compare-images.png", "image/png",
+                           icon=":material/download:", key="_w_cmp_png")

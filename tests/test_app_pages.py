@@ -259,5 +259,18 @@ def test_compare_two_models():
     ok(at)
     models = at.dataframe[0].value["model"].tolist()
     assert models[:2] == ["pca-16", "undercomplete-16"] and "raw pixels (baseline)" in models
-    at.slider(key="_w_cmp_level").set_value(0.0).run()
+    # Lazy tabs: only the open view runs. Accuracy first (one bar chart, no maps drawn).
+    assert [t.label for t in at.tabs] == ["Accuracy", "Maps", "Same images"]
+    assert len(charts(at)) == 1 and not at.get("image")
+    at.session_state["compare_tab"] = "Maps"
+    at.run()
     ok(at)
+    assert [c.proto.spec for c in charts(at)] and len(charts(at)) == 2  # one map per model
+    at.session_state["compare_tab"] = "Same images"
+    at.run()
+    ok(at)
+    assert not charts(at) and len(at.get("image")) == 1  # every strip in one picture
+    tall = at.get("image")[0]
+    at.slider(key="_w_cmp_level").set_value(0.0).run()  # no denoising rows: a shorter picture
+    ok(at)
+    assert len(at.get("image")) == 1 and at.get("image")[0].proto != tall.proto

@@ -218,3 +218,22 @@ def test_denoising_denoises_an_uploaded_digit(page, server, tmp_path):
     assert {"prepared", "denoised"} <= {c.strip() for c in captions}, captions
     assert_clean(page)
     full_screenshot(page, ARTIFACTS / "Denoising-upload.png")
+
+
+def test_compare_tabs_draw_maps_and_image_strips_on_demand(page, server):
+    visit(page, server, "Compare")  # Accuracy is open: its bar chart is the only chart
+    assert page.locator(".js-plotly-plot").count() == 1
+    page.get_by_role("tab", name="Maps").click()
+    page.wait_for_url(re.compile(r"compare_tab=Maps"))  # the open view is in the URL, to share
+    expect(page, page.locator(".js-plotly-plot canvas"), "the Compare maps", "compare_maps")
+    wait_idle(page, TIMEOUT_MS)
+    assert page.locator(".js-plotly-plot").count() >= 2  # one map per model compared
+    assert_clean(page)
+    full_screenshot(page, ARTIFACTS / "Compare-maps.png")
+    page.get_by_role("tab", name="Same images").click()
+    expect(page, page.get_by_role("button", name="Download PNG"), "the Compare image strips", "compare_images")
+    wait_idle(page, TIMEOUT_MS)
+    assert page.locator('[data-testid="stImage"]').count() == 1  # every row in one picture
+    assert page.locator(".js-plotly-plot").count() == 0
+    assert_clean(page)
+    full_screenshot(page, ARTIFACTS / "Compare-images.png")

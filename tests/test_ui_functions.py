@@ -133,6 +133,23 @@ def test_grid_images_are_uint8_and_sized():
     assert p.shape[0] == 4 * 64 + 5 * 2 and p.shape[1] == 3 * 64 + 4 * 2
 
 
+
+def test_labelled_rows_image_stacks_strips_beside_their_labels():
+    rng = np.random.default_rng(1)
+    gray, colour = rng.random((12, 1, 8, 8)), rng.random((12, 3, 8, 8))
+    rows = [("original", gray), ("a model name far too long to fit in the margin: reconstruction", colour)]
+    pic = figures.labelled_rows_image(rows, ncols=12, target=40, label_width=200)
+    strip_g, strip_c = figures.grid_image(gray, 12, 40), figures.grid_image(colour, 12, 40)
+    assert pic.dtype == np.uint8 and pic.shape == (strip_g.shape[0] + strip_c.shape[0], 200 + strip_g.shape[1], 3)
+    h = strip_g.shape[0]
+    np.testing.assert_array_equal(pic[:h, 200:], np.repeat(strip_g, 3, axis=-1))  # gray tiles as RGB
+    np.testing.assert_array_equal(pic[h:, 200:], strip_c)  # pixel for pixel, no resampling
+    for y0, y1 in ((0, h), (h, pic.shape[0])):
+        ink = np.nonzero((pic[y0:y1, :200] < 128).any(axis=(0, 2)))[0]
+        assert 0 < ink.min() and ink.max() < 200 - 4  # each label drawn, the long one cut short
+    only = figures.labelled_rows_image([("x", gray[:3])], ncols=12, target=40, label_width=50)
+    assert only.shape[1] == 50 + figures.grid_image(gray[:3], 12, 40).shape[1]
+
 # ---------------------------------------------------------------- uploads
 def test_digit_upload_becomes_model_input():
     img = np.full((120, 90), 255, np.uint8)
@@ -224,3 +241,22 @@ def test_noise_estimate_for_real_noise_photos():
     for sigma in (0.02, 0.05, 0.1):
         assert estimate_noise(corrupt(smooth, "gaussian", sigma, seed=1)) == pytest.approx(sigma, rel=0.15)
     assert estimate_noise(smooth) < 0.01
+
+
+def test_strip_labels_spell_sigma_without_a_system_font(monkeypatch):
+    from PIL import ImageFont
+
+    real = ImageFont.truetype
+
+    def missing(font, *a, **k):  # no font files on this system; Pillow's built-in font still loads
+        if isinstance(font, str):
+            raise OSError("cannot open resource")
+        return real(font, *a, **k)
+
+    gray = np.zeros((3, 1, 8, 8))
+    with_font = figures.labelled_rows_image([("σ", gray)], label_width=120)
+    monkeypatch.setattr(ImageFont, "truetype", missing)
+    assert figures._label_font(14)[1] is False
+    spelled = figures.labelled_rows_image([("σ", gray)], label_width=120)
+    ink = lambda pic: int((pic[:, :120] < 128).any(axis=(0, 2)).sum())  # noqa: E731 - columns with text
+    assert ink(spelled) > 2 * ink(with_font)  # "sigma", five letters, not one glyph (or an empty box)

@@ -213,6 +213,42 @@ def pairs_image(top, bottom, ncols: int = 10, target: int = 64) -> np.ndarray:
     return grid_image(np.concatenate(blocks), ncols=ncols, target=target)
 
 
+def _label_font(size: int):
+    """(font, draws Greek): DejaVu Sans where the system has it, else Pillow's own font, which has
+    no σ (it would draw an empty box, so callers spell it out)."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size), True
+    except OSError:
+        return ImageFont.load_default(size), False
+
+
+def labelled_rows_image(rows, ncols: int = 12, target: int = 40, label_width: int = 260,
+                        font_size: int = 14) -> np.ndarray:
+    """[(label, (N, C, H, W) images), ...] -> one uint8 picture: a row of tiles per entry, its label
+    on the left. One picture instead of one st.image per row: a single media request and a single
+    element for the browser to lay out (Compare's strips), and one PNG to keep."""
+    from PIL import Image, ImageDraw  # Pillow comes with streamlit and scikit-image
+
+    strips = [grid_image(np.asarray(imgs, np.float32)[:ncols], ncols=ncols, target=target) for _, imgs in rows]
+    if not strips:
+        return np.full((1, 1, 3), 255, np.uint8)
+    width = label_width + max(s.shape[1] for s in strips)
+    canvas = Image.new("RGB", (width, sum(s.shape[0] for s in strips)), "white")
+    draw, (font, greek) = ImageDraw.Draw(canvas), _label_font(font_size)
+    y = 0
+    for (label, _), strip in zip(rows, strips):
+        tile = Image.fromarray(strip if strip.shape[-1] == 3 else np.repeat(strip[..., :1], 3, axis=-1))
+        canvas.paste(tile, (label_width, y))
+        text = str(label) if greek else str(label).replace("σ", "sigma")
+        while len(text) > 4 and draw.textlength(text, font=font) > label_width - 12:
+            text = text[:-2].rstrip() + "…"  # a long model name is cut, not drawn over the tiles
+        draw.text((4, y + strip.shape[0] // 2), text, fill=(40, 40, 40), font=font, anchor="lm")
+        y += strip.shape[0]
+    return np.asarray(canvas)
+
+
 COLOUR_CHOICES = ("label", "reconstruction error", "code norm", "unit activation")
 
 
