@@ -406,7 +406,16 @@ def list_checkpoints(*roots) -> list[CheckpointInfo]:
 def delete_checkpoint(path) -> None:
     """Remove a checkpoint folder: renamed to a hidden name first so it vanishes from lists at once."""
     path = Path(path)
-    read_config(path)  # only delete what is really a checkpoint
+    # Only delete what is really a checkpoint folder, damaged ones included (they are what people
+    # need to delete): checkpoint files in it and no sub-folders, so a parent folder is never hit.
+    try:
+        children = list(path.iterdir())
+    except OSError as e:
+        raise CheckpointError(f"{path.name}: not a checkpoint folder ({e.strerror or e})") from None
+    names = {c.name for c in children}
+    if not names & {"config.json", WEIGHTS} or any(c.is_dir() and not c.is_symlink() for c in children):
+        raise CheckpointError(f"{path.name}: not a checkpoint folder (no config.json or model.safetensors, "
+                              "or it holds other folders); nothing deleted")
     trash = path.parent / f".deleted-{path.name}-{uuid.uuid4().hex[:8]}"
     os.replace(path, trash)
     shutil.rmtree(trash, ignore_errors=True)

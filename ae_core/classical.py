@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ae_core.quality import image_psnr
+
 FILTERS = ("gaussian", "median", "tv", "nlm")
 PARAM_NAMES = {
     "gaussian": "blur sigma (pixels)",
@@ -101,12 +103,6 @@ def apply_filter(name: str, noisy: np.ndarray, sigma: float) -> np.ndarray:
     return filter_image(name, noisy, best_param(name, sigma), sigma)
 
 
-def psnr(clean: np.ndarray, test: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB for images in [0, 1]."""
-    mse = float(np.mean((np.asarray(clean, np.float64) - np.asarray(test, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
-
-
 def tune_filters(images: dict[str, np.ndarray], sigmas=TUNE_SIGMAS, seed: int = 0,
                  crop: int = 160) -> dict[int, dict[str, float]]:
     """Grid-search each filter's parameter on centre crops of `images` (training photos only).
@@ -126,7 +122,7 @@ def tune_filters(images: dict[str, np.ndarray], sigmas=TUNE_SIGMAS, seed: int = 
         noisy = [corrupt(c, "gaussian", s, seed=seed + i) for i, c in enumerate(crops)]
         row = {}
         for name in FILTERS:
-            scores = [np.mean([psnr(c, filter_image(name, n, p, s)) for c, n in zip(crops, noisy)])
+            scores = [np.mean([image_psnr(c, filter_image(name, n, p, s)) for c, n in zip(crops, noisy)])
                       for p in GRIDS[name]]
             row[name] = GRIDS[name][int(np.argmax(scores))]
         table[int(s255)] = row

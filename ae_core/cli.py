@@ -138,9 +138,9 @@ def cmd_denoise(a) -> int:
     from ae_core.fcn_denoiser import denoise_image
     from ae_core.images import decode_image, encode_png
     # the whole-photo scores the Denoising page shows, so CLI and page report the same numbers
-    from ae_core.classical import psnr
-    from ae_core.photo_train import ssim
     from ae_core.noise import corrupt
+    from ae_core.quality import image_psnr as psnr
+    from ae_core.quality import image_ssim as ssim
 
     ck = load_checkpoint(a.model)
     if ck.model_config.kind != "photo_denoiser":

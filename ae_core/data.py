@@ -175,6 +175,9 @@ def load_idx_folder(folder: str | Path, name: str | None = None,
         y = read_idx(lab) if lab is not None else None
         if y is not None and y.shape != (len(x),):
             raise DataError(f"{lab.name}: {len(y)} labels for {len(x)} images")
+        if xs and x.shape[1:] != xs[0].shape[1:]:
+            raise DataError(f"{img.name}: images are {x.shape[1]}×{x.shape[2]} but the {found[0]} images are "
+                            f"{xs[0].shape[1]}×{xs[0].shape[2]}; both files must come from one dataset")
         xs.append(x)
         ys.append(y)
         found.append(prefix)
@@ -279,15 +282,30 @@ def load_npz(path: str | Path) -> ImageDataset:
         raise DataError(f"{path.name}: 'x' has shape {x.shape}; expected 2-4 dimensions")
     if not np.isfinite(x).all():
         raise DataError(f"{path.name}: 'x' contains NaN or infinite values")
-    if x.max() > 1.0:  # 0..255 data
-        x = x / 255.0
-    x = np.clip(x, 0.0, 1.0)
+    x, note = to_unit_range(x)
     names = None
     if y is not None:
         if y.dtype.kind not in "ui" or y.shape != (len(x),) or (len(y) and y.min() < 0):
             raise DataError(f"{path.name}: 'y' must hold one non-negative integer label per image")
         names = [str(i) for i in range(int(y.max()) + 1)]
-    return ImageDataset(np.ascontiguousarray(x), y, names, path.stem, f"npz file {path}")
+    return ImageDataset(np.ascontiguousarray(x), y, names, path.stem, f"npz file {path}{note}")
+
+
+def to_unit_range(x: np.ndarray) -> tuple[np.ndarray, str]:
+    """Pixel values into [0, 1] the way the data was most likely stored, never by clipping (which
+    would silently flatten every negative pixel of [-1, 1] or standardised data to black).
+    Returns the array and a note for the dataset's source line ("" when unchanged)."""
+    lo, hi = float(x.min()), float(x.max())
+    if lo >= 0.0 and hi <= 1.0:
+        return x, ""
+    if lo >= 0.0 and hi <= 255.0:
+        return x / 255.0, ""  # 0..255 bytes stored as numbers
+    if lo >= -1.0 and hi <= 1.0:
+        return (x + 1.0) / 2.0, " (values in [-1, 1], mapped to [0, 1])"
+    span = hi - lo
+    if not span > 0:  # one value everywhere (say 300): nothing to scale, so all black
+        return np.zeros_like(x), f" (every value {lo:.3g}, shown as 0)"
+    return (x - lo) / span, f" (values in [{lo:.3g}, {hi:.3g}], rescaled to [0, 1])"
 
 
 def load_dataset(spec: str, data_home: str | Path | None = None) -> ImageDataset:

@@ -10,267 +10,38 @@ images) and the raw pixels, and returns a flat, JSON-ready dict:
     m["knn_acc"], m["pca_knn_acc"], m["raw_knn_acc"], m["probe_acc_1pct"], ...
 
 Results that do not depend on the model (the raw-pixel probes, PCA of a given
-size, the classical filters) are memoised per process, keyed by a hash of the
-data, so evaluating a zoo of models on one split pays for them once.
+size, the classical filters) are memoised per process (`ae_core.memo`), keyed
+by a hash of the data, so evaluating a zoo of models on one split pays for
+them once. The measures themselves live in `ae_core.quality` (MSE, PSNR,
+SSIM), `ae_core.denoising` (model vs tuned filters) and `ae_core.latent`
+(interpolation, neighbours); this module re-exports them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import warnings
-from collections import OrderedDict
 
 import numpy as np
 import torch
 
 from ae_core.models import (
-    ContractiveAutoencoder, PCAModel, decode_array, encode_array, model_device, reconstruct_array,
+    ContractiveAutoencoder, PCAModel, encode_array, model_device, reconstruct_array,
 )
-from ae_core.noise import check_noise, corrupt
+from ae_core.memo import digest, memo
+# Re-exported: `metrics` stays the one place the app and the CLI import measures from.
+from ae_core.denoising import FILTERS, SMALL_GRIDS, denoising_table, filter_images, tune_filter  # noqa: F401
+from ae_core.latent import interpolate, interpolate_codes, nearest_neighbours, trustworthiness  # noqa: F401
+from ae_core.quality import (  # noqa: F401
+    PSNR_CAP_DB, _np, _pair, per_sample_mse, per_sample_psnr, per_sample_ssim, psnr, reconstruction_metrics, ssim,
+)
 
-FILTERS = ("gaussian", "median", "tv", "nlm")
-# Parameter grids for small images (8x8 digits, 28x28 MNIST). The photo tables in
-# ae_core.classical blur an 8x8 digit away (e.g. a 5x5 median), so each filter's
-# parameter is picked here per noise kind and level on separate tuning images.
-SMALL_GRIDS = {
-    "gaussian": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.5),  # blur sigma, pixels
-    "median": (1, 3, 5),  # window side; 1 = leave as is
-    "tv": (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3),  # Chambolle weight
-    "nlm": (0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0),  # h / sigma
-}
-PSNR_CAP_DB = 100.0  # PSNR of a perfect reconstruction (MSE floored at 1e-10)
 ACTIVITY_FRACTION = 0.1  # a unit is active when |h| > 0.1 * code scale (see sparsity_stats)
-_CACHE: OrderedDict = OrderedDict()  # model-independent results, see module docstring
-_CACHE_SIZE = 64
 
 
 # ---------------------------------------------------------------- helpers
-def _np(a) -> np.ndarray:
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    return np.asarray(a)
-
-
-def _pair(x, x_hat) -> tuple[np.ndarray, np.ndarray]:
-    x, x_hat = _np(x), _np(x_hat)
-    if x.shape != x_hat.shape or x.ndim < 2:
-        raise ValueError(f"x and x_hat must have the same shape (N, ...); got {x.shape} and {x_hat.shape}")
-    return x, x_hat
-
-
-def _digest(*arrays) -> str:
-    h = hashlib.sha1()
-    for a in arrays:
-        if a is None:
-            h.update(b"none")
-            continue
-        a = np.ascontiguousarray(a)
-        h.update(str((a.shape, a.dtype.str)).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def _memo(key, fn):
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    value = fn()
-    _CACHE[key] = value
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return value
-
-
 def _tag(fraction: float) -> str:
     """1.0 -> '100pct', 0.1 -> '10pct', 0.01 -> '1pct'."""
     return f"{round(fraction * 100, 6):g}pct"
-
-
-# ---------------------------------------------------------------- reconstruction
-def per_sample_mse(x, x_hat) -> np.ndarray:
-    """Mean squared error of each image.
-
-    Parameters
-    ----------
-    x, x_hat : array (N, ...) of the same shape
-
-    Returns
-    -------
-    np.ndarray, (N,) float64
-    """
-    x, x_hat = _pair(x, x_hat)
-    d = x.astype(np.float64) - x_hat.astype(np.float64)
-    return (d * d).reshape(len(x), -1).mean(1)
-
-
-def per_sample_psnr(x, x_hat) -> np.ndarray:
-    """PSNR of each image in dB, data range 1: 10 log10(1 / MSE), capped at PSNR_CAP_DB. (N,)."""
-    mse = np.maximum(per_sample_mse(x, x_hat), 10 ** (-PSNR_CAP_DB / 10))
-    return 10.0 * np.log10(1.0 / mse)
-
-
-def psnr(x, x_hat) -> float:
-    """Mean over images of the per-image PSNR (dB, data range 1); see `per_sample_psnr`."""
-    return float(per_sample_psnr(x, x_hat).mean())
-
-
-def per_sample_ssim(x, x_hat, win_size: int | None = None) -> np.ndarray:
-    """SSIM of each image, data range 1, as scikit-image's `structural_similarity` computes it.
-
-    Same definition as skimage's default (7x7 uniform window, K1=0.01, K2=0.03,
-    sample covariance, border of half a window left out, channels averaged),
-    computed for the whole batch at once. The window shrinks to the largest odd
-    size that fits images smaller than 7x7.
-
-    Parameters
-    ----------
-    x, x_hat : array (N, C, H, W) or (N, H, W), values in [0, 1]
-    win_size : odd int >= 3, default min(7, the image's smaller side)
-
-    Returns
-    -------
-    np.ndarray, (N,) float64
-    """
-    from scipy.ndimage import uniform_filter
-
-    x, x_hat = _pair(x, x_hat)
-    if x.ndim == 3:
-        x, x_hat = x[:, None], x_hat[:, None]
-    if x.ndim != 4:
-        raise ValueError(f"images must be (N, C, H, W) or (N, H, W); got {x.shape}")
-    n, c, h, w = x.shape
-    side = min(h, w)
-    win = win_size or min(7, side if side % 2 else side - 1)
-    if win < 3 or win % 2 == 0 or win > side:
-        raise ValueError(f"SSIM needs an odd window of at least 3 that fits the {h}x{w} images; got {win}")
-    a = x.reshape(n * c, h, w).astype(np.float64)
-    b = x_hat.reshape(n * c, h, w).astype(np.float64)
-
-    def filt(v):
-        return uniform_filter(v, size=(1, win, win))  # mode "reflect", as skimage
-
-    cov_norm = win * win / (win * win - 1)
-    ux, uy = filt(a), filt(b)
-    vx = cov_norm * (filt(a * a) - ux * ux)
-    vy = cov_norm * (filt(b * b) - uy * uy)
-    vxy = cov_norm * (filt(a * b) - ux * uy)
-    c1, c2 = 0.01**2, 0.03**2
-    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
-    p = (win - 1) // 2
-    s = s[:, p : h - p, p : w - p].mean((1, 2))
-    return s.reshape(n, c).mean(1)
-
-
-def ssim(x, x_hat) -> float:
-    """Mean SSIM over images (data range 1); see `per_sample_ssim`."""
-    return float(per_sample_ssim(x, x_hat).mean())
-
-
-def reconstruction_metrics(x, x_hat) -> dict:
-    """{"mse", "psnr", "ssim"}: each the mean over images of (N, C, H, W) arrays in [0, 1]."""
-    return {"mse": float(per_sample_mse(x, x_hat).mean()), "psnr": psnr(x, x_hat), "ssim": ssim(x, x_hat)}
-
-
-# ---------------------------------------------------------------- denoising
-def filter_images(name: str, noisy, param: float, sigma: float) -> np.ndarray:
-    """Classical filter `name` with parameter `param` on every image of (N, C, H, W) `noisy`.
-
-    gaussian: blur sigma in pixels; median: odd window side; tv: Chambolle
-    weight; nlm: h as a multiple of `sigma` (the noise level), with patches
-    of 3 (5 from 16 pixels a side up) searched within 3 (6) pixels.
-    Returns float32 (N, C, H, W) in [0, 1].
-    """
-    from scipy import ndimage
-    from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
-
-    if name not in FILTERS:
-        raise ValueError(f"filter must be one of {', '.join(FILTERS)}; got {name!r}")
-    x = _np(noisy).astype(np.float32)
-    if x.ndim != 4:
-        raise ValueError(f"noisy must be (N, C, H, W); got {x.shape}")
-    if name == "gaussian":  # skimage.filters.gaussian's settings, all images at once
-        out = ndimage.gaussian_filter(x, sigma=(0, 0, param, param), mode="nearest", truncate=4.0)
-    elif name == "median":
-        k = int(param)
-        out = ndimage.median_filter(x, size=(1, 1, k, k), mode="reflect") if k > 1 else x.copy()
-    else:
-        small = min(x.shape[-2:]) < 16
-        patch, dist = (3, 3) if small else (5, 6)
-        s = max(float(sigma), 1e-4)
-        out = np.empty_like(x)
-        for i in range(len(x)):
-            for ch in range(x.shape[1]):
-                img = x[i, ch]
-                if name == "tv":
-                    out[i, ch] = denoise_tv_chambolle(img, weight=param)
-                else:
-                    out[i, ch] = denoise_nl_means(img, h=param * s, sigma=s, patch_size=patch,
-                                                  patch_distance=dist, fast_mode=True)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def tune_filter(name: str, clean, noisy, sigma: float, grid=None) -> float:
-    """The parameter of `grid` (default SMALL_GRIDS[name]) with the highest mean PSNR on these images."""
-    grid = grid or SMALL_GRIDS[name]
-    if name == "median":
-        grid = [k for k in grid if k <= min(_np(clean).shape[-2:])]
-    scores = [psnr(clean, filter_images(name, noisy, p, sigma)) for p in grid]
-    return float(grid[int(np.argmax(scores))])
-
-
-def _noise_sigma(kind: str, level: float, clean, noisy) -> float:
-    """Noise scale given to non-local means: sigma for Gaussian noise, else the RMS change."""
-    if kind == "gaussian":
-        return float(level)
-    return float(np.sqrt(per_sample_mse(clean, noisy).mean()))
-
-
-def denoising_table(models: dict, x, kinds=("gaussian",), levels=(0.1, 0.2, 0.3), seed: int = 0,
-                    filters=FILTERS, tune_x=None, n_tune: int = 32) -> list[dict]:
-    """PSNR/SSIM against the clean images of noisy, model-denoised and filtered copies.
-
-    Parameters
-    ----------
-    models : {name: model}; a model denoises by reconstructing the noisy image
-    x : (N, C, H, W) clean images in [0, 1]
-    kinds, levels : noise kinds (ae_core.noise.NOISE_KINDS) and levels, every pair is a setting
-    seed : noise seed; every method sees the same noisy images
-    filters : classical filters among FILTERS, each at its best parameter from
-        SMALL_GRIDS for the setting, picked on `n_tune` images of `tune_x`
-        (pass training images); without `tune_x` the first `n_tune` images of
-        `x` are used, which favours the filters slightly.
-
-    Returns
-    -------
-    list of dict, one per (setting, method), with keys method (model name,
-    "noisy", or the filter name), type ("noisy" | "model" | "filter"),
-    noise_kind, level, psnr, ssim (means over images) and param (the filter's
-    parameter, None otherwise).
-    """
-    x = _np(x).astype(np.float32)
-    tune = _np(tune_x).astype(np.float32)[:n_tune] if tune_x is not None else x[:n_tune]
-    data_key = _digest(x, tune)
-    rows = []
-    for kind in kinds:
-        for level in levels:
-            check_noise(kind, level)
-            noisy = corrupt(x, kind, level, seed=seed)
-
-            def row(method, typ, out, param=None, kind=kind, level=level):
-                return {"method": method, "type": typ, "noise_kind": kind, "level": float(level),
-                        "psnr": psnr(x, out), "ssim": ssim(x, out), "param": param}
-
-            rows.append(row("noisy", "noisy", noisy))
-            for name, model in models.items():
-                rows.append(row(str(name), "model", reconstruct_array(model, noisy)))
-            for f in filters:
-                def run(f=f, kind=kind, level=level, noisy=noisy):
-                    noisy_t = corrupt(tune, kind, level, seed=seed + 1)
-                    p = tune_filter(f, tune, noisy_t, _noise_sigma(kind, level, tune, noisy_t))
-                    return row(f, "filter", filter_images(f, noisy, p, _noise_sigma(kind, level, x, noisy)), p)
-
-                rows.append(dict(_memo(("filter", data_key, f, kind, float(level), seed), run)))
-    return rows
 
 
 # ---------------------------------------------------------------- sparsity
@@ -470,81 +241,6 @@ def representation_quality(train_codes, train_y, test_codes, test_y, fractions=(
     return out
 
 
-# ---------------------------------------------------------------- interpolation, neighbours
-def interpolate_codes(h_a, h_b, steps: int = 8, method: str = "linear") -> np.ndarray:
-    """`steps` codes from h_a to h_b (both included), (steps, D).
-
-    "slerp" moves the direction along the great circle between the two codes
-    and the norm linearly, so ||h_t|| = (1 - t)||h_a|| + t||h_b|| (the classic
-    slerp when the norms are equal); nearly parallel codes fall back to linear.
-    """
-    if method not in ("linear", "slerp"):
-        raise ValueError(f"method must be 'linear' or 'slerp'; got {method!r}")
-    if int(steps) < 2:
-        raise ValueError(f"steps must be at least 2; got {steps}")
-    a, b = _np(h_a).astype(np.float64).ravel(), _np(h_b).astype(np.float64).ravel()
-    if a.shape != b.shape:
-        raise ValueError(f"codes must have the same size; got {a.shape} and {b.shape}")
-    t = np.linspace(0.0, 1.0, int(steps))[:, None]
-    lin = (1 - t) * a + t * b
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    if method == "linear" or na == 0 or nb == 0:
-        return lin
-    ua, ub = a / na, b / nb
-    omega = np.arccos(np.clip(ua @ ub, -1.0, 1.0))
-    if np.sin(omega) < 1e-6:
-        return lin
-    direction = (np.sin((1 - t) * omega) * ua + np.sin(t * omega) * ub) / np.sin(omega)
-    out = ((1 - t) * na + t * nb) * direction
-    out[0], out[-1] = a, b
-    return out
-
-
-def interpolate(model, x_a, x_b, steps: int = 8, method: str = "linear") -> np.ndarray:
-    """Decode `steps` codes between the codes of images x_a and x_b ((C, H, W) or (1, C, H, W)).
-
-    Returns (steps, C, H, W) float32 in [0, 1]; the ends are the reconstructions of x_a and x_b.
-    """
-    xa, xb = _np(x_a).astype(np.float32), _np(x_b).astype(np.float32)
-    xa, xb = (xa[None] if xa.ndim == 3 else xa), (xb[None] if xb.ndim == 3 else xb)
-    h = encode_array(model, np.concatenate([xa[:1], xb[:1]]))
-    return decode_array(model, interpolate_codes(h[0], h[1], steps, method).astype(np.float32))
-
-
-def nearest_neighbours(codes, pixels, index: int, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The k nearest images to image `index`, in code space and in pixel space (Euclidean).
-
-    codes : (N, D); pixels : (N, ...) images. Each result is (k,) int indices,
-    nearest first, starting with `index` itself.
-    """
-    z, p = _np(codes), _np(pixels)
-    n = len(z)
-    if len(p) != n:
-        raise ValueError(f"codes and pixels must have the same length; got {n} and {len(p)}")
-    if not 0 <= index < n:
-        raise ValueError(f"index must be in [0, {n - 1}]; got {index}")
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be in [1, {n}]; got {k}")
-
-    def nearest(a):
-        a = a.reshape(n, -1).astype(np.float64)
-        d = ((a - a[index]) ** 2).sum(1)
-        d[index] = -1.0  # the image itself first, even when it has exact duplicates
-        return np.argsort(d, kind="stable")[:k]
-
-    return nearest(z), nearest(p)
-
-
-def trustworthiness(high, low, n_neighbors: int = 10) -> float:
-    """How well a projection `low` (N, 2|3) keeps the neighbourhoods of `high` (N, D), in [0, 1].
-
-    scikit-learn's measure through `ae_core.projection.trustworthiness` (k clipped below N / 2).
-    """
-    from ae_core.projection import trustworthiness as tw
-
-    return tw(_np(high), _np(low), n_neighbors=n_neighbors)
-
-
 # ---------------------------------------------------------------- everything at once
 def _pca(train_x: np.ndarray, code_dim: int) -> PCAModel:
     from ae_core.config import ModelConfig
@@ -582,7 +278,7 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     xtr, xte = train.x, test.x
     code_dim = int(model.config.code_dim)
     out: dict = {"code_dim": code_dim, "n_train": len(train), "n_test": len(test)}
-    pca = _memo(("pca", _digest(xtr), code_dim), lambda: _pca(xtr, code_dim))
+    pca = memo(("pca", digest(xtr), code_dim), lambda: _pca(xtr, code_dim))
     out["pca_code_dim"] = int(pca.config.code_dim)
     rec = reconstruct_array(model, xte)
     r = reconstruction_metrics(xte, rec)
@@ -603,8 +299,8 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
         }
         for prefix, fn in baselines.items():
             size = out["pca_code_dim"] if prefix == "pca" else 0
-            key = (prefix, _digest(xtr, xte, ytr, yte), size, tuple(fractions), seed)
-            out.update({f"{prefix}_{k}": v for k, v in _memo(key, fn).items()})
+            key = (prefix, digest(xtr, xte, ytr, yte), size, tuple(fractions), seed)
+            out.update({f"{prefix}_{k}": v for k, v in memo(key, fn).items()})
     else:
         for prefix in ("", "pca_", "raw_"):
             for name in ("knn_acc", "probe_acc", *(f"{m}_{_tag(f)}" for f in fractions

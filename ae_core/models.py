@@ -66,7 +66,9 @@ class ConvDecoder(nn.Module):
         self.feature_shape = feature_shape
         self.fc = nn.Linear(cfg.code_dim, int(np.prod(feature_shape)))
         chans = (*reversed(cfg.conv_channels), cfg.input_shape[0])
-        layers: list[nn.Module] = [_ACT[cfg.activation]()]
+        # the activation after fc belongs to the first deconv's input; with no conv layers the fc
+        # output is the reconstruction itself and stays linear, as every other decoder's output
+        layers: list[nn.Module] = [_ACT[cfg.activation]()] if len(chans) > 1 else []
         for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
             layers.append(nn.ConvTranspose2d(a, b, 4, stride=2, padding=1))
             if i < len(chans) - 2:

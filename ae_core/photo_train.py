@@ -24,12 +24,13 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ae_core.classical import FILTERS, apply_filter, psnr
+from ae_core.classical import FILTERS, apply_filter
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.errors import TrainingError
 from ae_core.fcn_denoiser import FCNDenoiser, denoise_image
 from ae_core.noise import corrupt
 from ae_core.photos import TEST_PHOTOS, TRAIN_PHOTOS, PatchSampler, load_photo, load_photos
+from ae_core.quality import image_psnr, image_ssim
 from ae_core.train import History, pick_device
 
 VAL_SIGMA = 25 / 255  # fixed noise level of the monitoring patches
@@ -178,15 +179,6 @@ def noisy_version(img: np.ndarray, sigma: float, seed: int) -> np.ndarray:
     return corrupt(np.array(img, np.float32), "gaussian", sigma, seed=seed)  # a writable copy
 
 
-def ssim(clean: np.ndarray, test: np.ndarray) -> float:
-    from skimage.metrics import structural_similarity
-
-    a, b = np.asarray(clean, np.float64), np.asarray(test, np.float64)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a, b = a[:, :, 0], b[:, :, 0]
-    return float(structural_similarity(a, b, data_range=1.0, channel_axis=-1 if a.ndim == 3 else None))
-
-
 def evaluate_denoiser(model: FCNDenoiser | None, names=TEST_PHOTOS, sigmas=(15, 25, 50),
                       filters=FILTERS, seed: int = 0, with_ssim: bool = True, workers: int = 1,
                       progress: Callable[[str], None] | None = None) -> list[dict]:
@@ -222,8 +214,8 @@ def evaluate_denoiser(model: FCNDenoiser | None, names=TEST_PHOTOS, sigmas=(15, 
         rows = []
         for name, s255, method, clean, res in jobs:
             out, dt = res.result() if hasattr(res, "result") else res
-            rows.append({"photo": name, "sigma": int(s255), "method": method, "psnr": psnr(clean, out),
-                         "ssim": ssim(clean, out) if with_ssim else float("nan"), "seconds": dt})
+            rows.append({"photo": name, "sigma": int(s255), "method": method, "psnr": image_psnr(clean, out),
+                         "ssim": image_ssim(clean, out) if with_ssim else float("nan"), "seconds": dt})
             if progress is not None:
                 progress(f"{name} sigma={s255} {method}: {rows[-1]['psnr']:.2f} dB")
     return rows
@@ -261,7 +253,7 @@ def compare_colour_modes(colour_model: FCNDenoiser, gray_model: FCNDenoiser, nam
                 outs["gray_luminance"] = denoise_luminance(gray_model, noisy)
             for method, out in outs.items():
                 rows.append({"photo": name, "colour": is_colour, "sigma": int(s255), "method": method,
-                             "psnr": psnr(clean, out)})
+                             "psnr": image_psnr(clean, out)})
     return rows
 
 

@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from ae_core.checkpoint import load_checkpoint  # noqa: E402
-from ae_core.classical import FILTERS, best_param, psnr  # noqa: E402
+from ae_core.classical import FILTERS, best_param  # noqa: E402
+from ae_core.quality import image_psnr as psnr  # noqa: E402
 from ae_core.fcn_denoiser import DEFAULT_TILE, denoise_image  # noqa: E402
 from ae_core.photo_train import evaluate_denoiser, format_table, noisy_version, summarize  # noqa: E402
 from ae_core.photos import TEST_PHOTOS, TRAIN_PHOTOS, load_photo  # noqa: E402

@@ -21,6 +21,29 @@ rows = [{"model": e.name, "kind": e.kind or "—", "code": e.code_dim or None, "
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
              column_config={"test MSE": st.column_config.NumberColumn(format="%.4f")})
 
+
+def delete_controls(e: catalog.ModelEntry) -> None:
+    """Delete…, then a confirmation (typing the name for a shipped model)."""
+    if st.session_state.get(state.DELETE_PENDING) != e.path:
+        if st.button("Delete…", icon=":material/delete:", key="_w_models_del"):
+            st.session_state[state.DELETE_PENDING] = e.path
+            st.rerun()
+        return
+    st.warning(f"Delete **{e.name}** for good?" + (
+        " It is a shipped model: `ae-core zoo` rebuilds it. Type its name to confirm." if e.shipped else ""))
+    typed = st.text_input("Name", key="_w_models_typed") if e.shipped else e.name
+    yes, no = st.columns(2)
+    if yes.button("Delete", type="primary", disabled=typed != e.name, key="_w_models_yes"):
+        with guard():
+            delete_checkpoint(e.path)
+            st.session_state[state.DELETE_PENDING] = None
+            state.flash(f"Deleted {e.name}.")
+            st.rerun()
+    if no.button("Cancel", key="_w_models_no"):
+        st.session_state[state.DELETE_PENDING] = None
+        st.rerun()
+
+
 inspect_tab, upload_tab = st.tabs(["Inspect, download, delete", "Upload"])
 with inspect_tab:
     names = [e.path for e in entries]
@@ -28,8 +51,12 @@ with inspect_tab:
     path = st.selectbox("Checkpoint", names, index=default, key="_w_models_pick",
                         format_func=lambda p: catalog.by_path(entries, p).label) if names else None
     e = catalog.by_path(entries, path)
-    if e is not None and e.error:
-        st.error(e.error)
+    problem = loaders.load_problem(e) if e is not None else None
+    if problem:
+        # listed but not loadable (damaged on disk): say why, and still offer the way out
+        st.error(f"**{e.name}** cannot be loaded: {problem}", icon=":material/error:")
+        st.caption("Delete it here, or put back its files (`ae-core zoo` rebuilds the shipped models).")
+        delete_controls(e)
     elif e is not None:
         cfg = read_config(e.path)
         left, right = st.columns([3, 2], gap="large")
@@ -52,24 +79,7 @@ with inspect_tab:
             st.json({"train": cfg.get("train"), "dataset": cfg.get("dataset")}, expanded=1)
             st.download_button("Download (zip)", lambda: export_zip(e.path), f"{e.name}.zip", "application/zip",
                                on_click="ignore", icon=":material/download:", key="_w_models_zip")
-            if st.session_state.get(state.DELETE_PENDING) != e.path:
-                if st.button("Delete…", icon=":material/delete:", key="_w_models_del"):
-                    st.session_state[state.DELETE_PENDING] = e.path
-                    st.rerun()
-            else:
-                st.warning(f"Delete **{e.name}** for good?" + (
-                    " It is a shipped model: `ae-core zoo` rebuilds it. Type its name to confirm." if e.shipped else ""))
-                typed = st.text_input("Name", key="_w_models_typed") if e.shipped else e.name
-                yes, no = st.columns(2)
-                if yes.button("Delete", type="primary", disabled=typed != e.name, key="_w_models_yes"):
-                    with guard():
-                        delete_checkpoint(e.path)
-                        st.session_state[state.DELETE_PENDING] = None
-                        state.flash(f"Deleted {e.name}.")
-                        st.rerun()
-                if no.button("Cancel", key="_w_models_no"):
-                    st.session_state[state.DELETE_PENDING] = None
-                    st.rerun()
+            delete_controls(e)
 with upload_tab:
     st.caption("A zip of one checkpoint folder (config.json, model.safetensors, history.json, metrics.json, "
                "map-*.npz), as the download button makes. It is checked before it is installed; "

@@ -11,7 +11,7 @@ widgets.page_setup("Compare")
 widgets.header("Compare", "Is this code better than the raw pixels or PCA, and which model wins at what? "
                           "(Same data, same split, same noise for every model.)")
 sel = sidebar(multi=True)
-models = sel.chosen
+models = widgets.loadable(sel.chosen)
 if len(models) < 2:
     st.info("Pick at least two models in the sidebar.", icon=":material/info:")
     st.stop()

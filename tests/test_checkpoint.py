@@ -360,6 +360,20 @@ def test_delete_only_deletes_checkpoints(tmp_path):
     assert (other / "thesis.tex").exists()
     delete_checkpoint(path)
     assert sorted(p.name for p in root.iterdir()) == ["precious"]
+    with pytest.raises(CheckpointError):
+        delete_checkpoint(root)  # holds folders: a parent, never a checkpoint
+    assert (other / "thesis.tex").exists()
+
+
+def test_delete_removes_a_damaged_checkpoint(tmp_path):
+    """A folder whose config.json is broken cannot be read, but it must still be deletable."""
+    root = tmp_path / "models"
+    path, _ = save(root)
+    (path / "config.json").write_text("{not json")
+    (info,) = list_checkpoints(root)
+    assert info.error
+    delete_checkpoint(path)
+    assert list(root.iterdir()) == []
 
 
 # ----------------------------------------------------------------- zip export / import

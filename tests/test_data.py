@@ -219,6 +219,36 @@ def test_npz_uint8_is_scaled_from_0_255(tmp_path):
     assert ds.y is None and ds.x.max() == 1.0
 
 
+@pytest.mark.parametrize("lo,hi,expect_note", [(-1.0, 1.0, "[-1, 1]"), (-2.5, 3.0, "rescaled"),
+                                                (0.0, 1000.0, "rescaled")])
+def test_npz_out_of_range_values_are_rescaled_not_clipped(tmp_path, lo, hi, expect_note):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(lo, hi, (6, 4, 4)).astype(np.float32)
+    x[0, 0, 0], x[0, 0, 1] = lo, hi
+    np.savez(tmp_path / "r.npz", x=x)
+    ds = load_npz(tmp_path / "r.npz")
+    ref = (x - lo) / (hi - lo)  # an affine map: the order and the contrast of pixels are kept
+    np.testing.assert_allclose(ds.x[:, 0], ref, atol=1e-6)
+    assert ds.x.min() == 0.0 and ds.x.max() == 1.0
+    assert expect_note in ds.source  # the user is told, not left to wonder why pixels moved
+    assert len(np.unique(ds.x)) == len(np.unique(x))  # no two values merged (clipping would)
+
+
+def test_npz_constant_out_of_range_images_do_not_divide_by_zero(tmp_path):
+    np.savez(tmp_path / "c.npz", x=np.full((2, 3, 3), 300.0))
+    ds = load_npz(tmp_path / "c.npz")
+    assert np.isfinite(ds.x).all() and ds.x.max() == 0.0 and "300" in ds.source
+
+
+def test_idx_train_and_t10k_of_different_sizes_are_refused(tmp_path):
+    a, _ = synthetic_mnist(10, 6)
+    b, _ = synthetic_mnist(10, 8)
+    write_idx(tmp_path / "train-images-idx3-ubyte", a, False)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", b, False)
+    with pytest.raises(DataError, match=r"8×8 but the train images are 6×6"):
+        load_idx_folder(tmp_path)
+
+
 class _Payload:
     def __init__(self, target):
         self.target = target

@@ -24,6 +24,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -526,6 +527,70 @@ def test_checkpoint_uploads_through_import_zip(upload_env, user_dir, monkeypatch
     assert dest == user_dir / "ck" and load_checkpoint(dest).model is not None
     tally("checkpoint upload: import_zip", "valid checkpoint zip (control)", "ok")
     assert not upload_env["marker"].exists()
+
+
+def _damage(folder: Path, how: str) -> None:
+    """Spoil a copied checkpoint the way a hand copy or a full disk would."""
+    w = folder / WEIGHTS
+    if how == "weights truncated (half copied)":
+        w.write_bytes(w.read_bytes()[: w.stat().st_size // 2])
+    elif how == "weights of another architecture":
+        shutil.copyfile(catalog.SHIPPED_DIR / "vae-16" / WEIGHTS, w)
+    elif how == "NaN weights":
+        tensors = load_file(str(w))
+        tensors = {k: torch.full_like(v, float("nan")) for k, v in tensors.items()}
+        save_file(tensors, str(w))
+    elif how == "config.json not JSON":
+        (folder / "config.json").write_text("{not json")
+    else:
+        raise AssertionError(how)
+
+
+DAMAGE = ["weights truncated (half copied)", "weights of another architecture", "NaN weights",
+          "config.json not JSON"]
+MODEL_PAGES = ["pages/3_Latent_space.py", "pages/4_Reconstructions.py", "pages/5_Denoising.py",
+               "pages/6_Sparsity.py", "pages/7_Compare.py", "pages/2_Models.py", "app.py"]
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_checkpoint_damaged_on_disk_gets_a_message_on_every_page(how, user_dir):
+    """A checkpoint folder copied in by hand and broken (never through the upload check): listed,
+    then every page says it cannot be loaded instead of a traceback, and the Models page deletes it."""
+    user_dir.mkdir(parents=True, exist_ok=True)
+    folder = user_dir / "hand-copied"
+    shutil.copytree(catalog.SHIPPED_DIR / "undercomplete-16", folder)
+    _damage(folder, how)
+    before = digest(catalog.SHIPPED_DIR)
+    (entry,) = [e for e in catalog.read_entries(user_dir=user_dir) if e.name == "hand-copied"]
+    header_level = how in ("weights truncated (half copied)", "config.json not JSON")
+    assert bool(entry.error) == header_level  # found when listed, without loading any tensor
+    for page in MODEL_PAGES:
+        at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+        at.session_state["active_model"] = str(folder)
+        at.session_state["compare_models"] = [str(folder), str(catalog.SHIPPED_DIR / "pca-16"),
+                                              str(catalog.SHIPPED_DIR / "undercomplete-16")]
+        if page.endswith("2_Models.py"):
+            at.session_state["_w_models_pick"] = str(folder)
+        at.run()
+        crash = bool(at.exception)
+        errors = [e.value for e in at.error]
+        tally("checkpoint damaged on disk", f"{how}: {page}", "crash" if crash else
+              ("refused" if errors else "ok"), crash=crash)
+        assert not crash, (how, page, [e.value for e in at.exception])
+        if header_level and page not in ("pages/2_Models.py",):
+            # never offered: the pages fall back to a shipped model and run normally
+            assert not errors, (how, page, errors)
+        elif page != "app.py":
+            assert any("hand-copied" in e and "cannot be loaded" in e for e in errors), (how, page, errors)
+    # the way out: the Models page deletes it (a user model: no name to type)
+    at = AppTest.from_file(str(ROOT / "pages/2_Models.py"), default_timeout=TIMEOUT)
+    at.session_state["_w_models_pick"] = str(folder)
+    at.run()
+    assert any("hand-copied" in e.value and "cannot be loaded" in e.value for e in at.error)
+    at.button(key="_w_models_del").click().run()
+    at.button(key="_w_models_yes").click().run()
+    assert not at.exception and not folder.exists()
+    assert not changed(before)
 
 
 def test_checkpoint_uploads_through_the_models_page(upload_env, user_dir, monkeypatch):

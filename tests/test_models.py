@@ -339,3 +339,20 @@ def test_build_model_refuses_an_invalid_config():
 
     with pytest.raises(ConfigError, match="code_dim"):
         build_model(ModelConfig(code_dim=0))
+
+
+@pytest.mark.parametrize("arch,extra", [("mlp", dict(hidden=())), ("mlp", dict(hidden=(16,))),
+                                        ("conv", dict(conv_channels=())), ("conv", dict(conv_channels=(4,)))])
+def test_decoder_output_is_linear_logits_whatever_the_depth(arch, extra):
+    """The decoder ends in logits (the sigmoid comes in decode), so reconstructions reach both ends
+    of [0, 1]. A conv model without conv layers used to put its hidden ReLU on the logits, which
+    kept every pixel at 0.5 or above."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(**{**BASE, "arch": arch, "activation": "relu", **extra}))
+    last = [m for m in model.decoder.modules() if isinstance(m, (torch.nn.Linear, torch.nn.ConvTranspose2d))][-1]
+    with torch.no_grad():
+        last.bias.fill_(-6.0)  # strongly negative logits: dark pixels
+        dark = model.decode(torch.zeros(2, CODE))
+        last.bias.fill_(6.0)
+        light = model.decode(torch.zeros(2, CODE))
+    assert dark.shape == (2, *SHAPE) and dark.max() < 0.01 and light.min() > 0.99

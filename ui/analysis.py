@@ -120,13 +120,12 @@ def photo_filter(name: str, noisy: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def photo_scores(clean: np.ndarray, test: np.ndarray) -> dict:
-    from ae_core.classical import psnr
-    from ae_core.photo_train import ssim
+    from ae_core.quality import image_psnr, image_ssim
 
     # Fix (hostile inputs): SSIM's 7x7 window does not fit a 1x1, 1-pixel-wide or tiny upload (scikit-image
     # raised a ValueError shown as a cryptic error); such photos get no SSIM (NaN), their PSNR still counts.
     small = min(np.shape(clean)[:2]) < 7
-    return {"psnr": psnr(clean, test), "ssim": float("nan") if small else ssim(clean, test)}
+    return {"psnr": image_psnr(clean, test), "ssim": float("nan") if small else image_ssim(clean, test)}
 
 
 def estimate_noise(img: np.ndarray) -> float:

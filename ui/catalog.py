@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ae_core.checkpoint import list_checkpoints, read_config
+from ae_core.checkpoint import WEIGHTS, list_checkpoints, read_config, read_safetensors_header
 from ae_core.errors import CheckpointError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +85,10 @@ def read_entries(shipped_dir: Path | None = None, user_dir: Path | None = None) 
                 cfg = read_config(info.path)
                 e.input_shape = tuple(cfg["model_config"].input_shape)
                 e.dataset = str(cfg["dataset"].get("spec") or cfg["dataset"].get("name") or "")
-                e.stamp = (info.path / "model.safetensors").stat().st_mtime
+                e.stamp = (info.path / WEIGHTS).stat().st_mtime
+                # the header only (no tensors read): a truncated, half-copied or foreign weights
+                # file is listed as damaged instead of failing on the page that first loads it
+                read_safetensors_header(info.path / WEIGHTS)
             except (CheckpointError, OSError) as err:
                 e.error = str(err)
         out.append(e)

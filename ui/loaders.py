@@ -51,6 +51,21 @@ def checkpoint(path: str, stamp: float):
     return load_checkpoint(path)
 
 
+def load_problem(entry: catalog.ModelEntry) -> str | None:
+    """Why the entry's files cannot be loaded (a folder damaged on disk after it was listed:
+    weights of the wrong shape, NaN, a half-copied file), or None when they load. A failed load
+    is not cached, so a repaired folder works on the next run."""
+    from ae_core.errors import AEError
+
+    if entry.error:
+        return entry.error
+    try:
+        checkpoint(entry.path, entry.stamp)
+    except (AEError, OSError, ValueError) as e:
+        return str(e).strip() or type(e).__name__
+    return None
+
+
 def model(entry: catalog.ModelEntry):
     return checkpoint(entry.path, entry.stamp).model
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import figures
+from ui import figures, loaders
 from ui.downloads import chart_config
 
 
@@ -54,9 +54,27 @@ def link(page: str, label: str, icon: str | None = None) -> None:
 
 
 def need_model(sel) -> bool:
-    """Tell the user what to do when no model fits the data; True when there is one."""
+    """Tell the user what to do when no model fits the data or the chosen one cannot be loaded;
+    True when there is one to show."""
     if sel.entry is None and not sel.chosen:
         st.warning("No model is available for this dataset. Train one on the **Train** page "
                    "or upload one on the **Models** page.", icon=":material/info:")
         return False
+    problem = loaders.load_problem(sel.entry) if sel.entry is not None else None
+    if problem:
+        st.error(f"**{sel.entry.name}** cannot be loaded: {problem}  \nPick another model in the sidebar, "
+                 "or delete this one on the **Models** page.", icon=":material/error:")
+        return False
     return True
+
+
+def loadable(entries) -> list:
+    """The entries whose files load; an error box names each one that does not (Compare)."""
+    ok = []
+    for e in entries:
+        problem = loaders.load_problem(e)
+        if problem:
+            st.error(f"**{e.name}** cannot be loaded and is left out: {problem}", icon=":material/error:")
+        else:
+            ok.append(e)
+    return ok
