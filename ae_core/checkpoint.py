@@ -1,4 +1,4 @@
-"""Checkpoint folders: save, load, list, zip export/import. No pickle anywhere.
+"""Checkpoint folders: save, load, list, delete. No pickle anywhere (zips: ae_core.checkpoint_zip).
 
 A checkpoint is a folder:
 
@@ -17,17 +17,13 @@ and non-finite weights are refused. Anything else raises CheckpointError.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 import shutil
-import struct
 import sys
 import time
 import uuid
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,18 +31,15 @@ import torch
 
 from ae_core.config import ConfigError, ModelConfig, TrainConfig
 from ae_core.errors import CheckpointError
+from ae_core.folder_names import reserve_path, sanitize_name, unique_path  # noqa: F401 - public here too
+from ae_core.safetensors_header import MAX_WEIGHTS_BYTES, read_safetensors_header  # noqa: F401
 from ae_core.train import History
 
 FORMAT = "latent-space-explorer/checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
 MAX_JSON_BYTES = 2_000_000
-MAX_WEIGHTS_BYTES = 250_000_000
-MAX_HEADER_BYTES = 1_000_000
-MAX_ZIP_BYTES = 260_000_000  # compressed upload
-MAX_UNZIPPED_BYTES = 300_000_000
 ALLOWED_FILES = re.compile(r"^(config\.json|model\.safetensors|history\.json|metrics\.json|map-[A-Za-z0-9_.-]{1,80}\.npz)$")
-_DTYPES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
 
 
 @dataclass
@@ -63,48 +56,6 @@ class Checkpoint:
     @property
     def name(self) -> str:
         return self.path.name
-
-
-def sanitize_name(name: str, default: str = "model") -> str:
-    """A safe folder name: letters, digits, '.', '_' and '-', no leading dot, at most 64 chars."""
-    # Fix (hostile inputs): strip again after cutting to 64 (a cut could end the name in "." or "-"), and
-    # keep Windows device names (con, nul, com1.txt, ...) from naming a folder: "con" -> "model-con".
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-_")[:64].rstrip(".-_")
-    if slug.split(".")[0].lower() in _DEVICE_NAMES:
-        slug = f"model-{slug}"[:64].rstrip(".-_")
-    return slug or default
-
-
-_DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
-
-
-def unique_path(root: str | Path, name: str) -> Path:
-    root = Path(root)
-    base = sanitize_name(name)
-    path, i = root / base, 2
-    while path.exists():
-        path, i = root / f"{base}-{i}", i + 1
-    return path
-
-
-def reserve_path(root: str | Path, name: str) -> Path:
-    """Claim a fresh folder name under `root` atomically (mkdir fails if it exists).
-
-    Two sessions saving "my-model" at the same moment get my-model and my-model-2.
-    The empty folder holds no config.json, so lists skip it until the save lands
-    (save into it with overwrite=True).
-    """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    base = sanitize_name(name)
-    for i in range(1, 10_000):
-        path = root / (base if i == 1 else f"{base}-{i}")
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            continue
-    raise CheckpointError(f"no free folder name for {base!r} under {root}")
 
 
 def _write_json(path: Path, obj) -> None:
@@ -271,47 +222,6 @@ def _check_history(name: str, hist) -> None:
             raise bad
 
 
-def read_safetensors_header(file: Path) -> dict:
-    """Parse the header ourselves first, so a pickle or random bytes get a clear message."""
-    size = file.stat().st_size
-    if size > MAX_WEIGHTS_BYTES:
-        raise CheckpointError(f"{file.name} is {size:,} bytes; the limit is {MAX_WEIGHTS_BYTES:,}")
-    with open(file, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
-            raise CheckpointError(f"{file.name} is not a safetensors file (too short)")
-        (n,) = struct.unpack("<Q", head)
-        if n > min(MAX_HEADER_BYTES, size - 8) or n < 2:
-            raise CheckpointError(f"{file.name} is not a safetensors file (pickled and other formats "
-                                  "are never loaded)")
-        try:
-            header = json.loads(f.read(n).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # Fix (hostile inputs): deep nesting
-            raise CheckpointError(f"{file.name} is not a safetensors file (unreadable header)") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{file.name}: malformed safetensors header")
-    header.pop("__metadata__", None)
-    data_len = size - 8 - n
-    for name, info in header.items():
-        try:
-            dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
-            # Fix (tests): a non-integer shape or offset (or a list as dtype) used to escape as a
-            # bare TypeError/ValueError; every malformed entry is a CheckpointError now.
-            known = isinstance(dtype, str) and dtype in _DTYPES
-            if not all(type(v) is int for v in (*shape, start, end)):
-                raise TypeError
-        except (TypeError, KeyError, ValueError):
-            raise CheckpointError(f"{file.name}: malformed entry for tensor {name!r}") from None
-        if not known:
-            raise CheckpointError(f"{file.name}: tensor {name!r} has unsupported dtype {dtype}")
-        numel = 1
-        for d in shape:
-            numel *= int(d)
-        if not (0 <= start <= end <= data_len) or end - start != numel * _DTYPES[dtype]:
-            raise CheckpointError(f"{file.name}: tensor {name!r} does not fit in the file (truncated?)")
-    return header
-
-
 def load_checkpoint(path, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild the model from config.json, then load and check its weights."""
     from ae_core.models import build_model
@@ -419,119 +329,3 @@ def delete_checkpoint(path) -> None:
     trash = path.parent / f".deleted-{path.name}-{uuid.uuid4().hex[:8]}"
     os.replace(path, trash)
     shutil.rmtree(trash, ignore_errors=True)
-
-
-def export_zip(path) -> bytes:
-    """The checkpoint folder as zip bytes (for a download button)."""
-    path = Path(path)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in sorted(path.iterdir()):
-            if f.is_file() and ALLOWED_FILES.match(f.name):
-                z.write(f, f"{path.name}/{f.name}")
-    return buf.getvalue()
-
-
-def import_zip(data: bytes, root, name: str | None = None) -> Path:
-    """Validate an uploaded zip of a checkpoint folder and install it under `root`.
-
-    Only the known file names are accepted, from one folder level; paths with
-    '..', absolute paths, links, oversized or highly compressed entries are
-    refused. The files are extracted to a hidden folder, loaded and checked
-    like any checkpoint, then renamed into place under a sanitised name.
-    """
-    if len(data) > MAX_ZIP_BYTES:
-        raise CheckpointError(f"the zip is {len(data):,} bytes; the limit is {MAX_ZIP_BYTES:,}")
-    try:
-        z = zipfile.ZipFile(io.BytesIO(data))
-        infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise CheckpointError("the upload is not a zip file") from None
-    files = {}
-    total = 0
-    for info in infos:
-        n = info.filename
-        if n.endswith("/"):
-            continue
-        if n.startswith(("/", "\\")) or ".." in Path(n).parts or ":" in n or "\\" in n:
-            raise CheckpointError(f"the zip contains an unsafe path: {n!r}")
-        if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise CheckpointError(f"the zip contains a symbolic link: {n!r}")
-        parts = Path(n).parts
-        if len(parts) > 2:
-            raise CheckpointError(f"the zip should hold one checkpoint folder; {n!r} is nested deeper")
-        base = parts[-1]
-        if not ALLOWED_FILES.match(base):
-            raise CheckpointError(f"the zip contains {base!r}, which is not part of a checkpoint "
-                                  "(only config.json, model.safetensors, history.json, metrics.json, map-*.npz)")
-        if base in files:
-            raise CheckpointError(f"the zip contains {base!r} twice")
-        total += info.file_size
-        if total > MAX_UNZIPPED_BYTES or info.file_size > 100 * max(info.compress_size, 1) + 1_000_000:
-            raise CheckpointError("the zip expands too much (a zip bomb?); refused")
-        files[base] = info
-    if "config.json" not in files or WEIGHTS not in files:
-        raise CheckpointError("the zip must contain config.json and model.safetensors")
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".upload-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        try:
-            for base, info in files.items():
-                written = 0
-                with z.open(info) as src, open(tmp / base, "wb") as dst:
-                    while chunk := src.read(1 << 20):
-                        written += len(chunk)
-                        if written > info.file_size:
-                            raise CheckpointError("the zip expands beyond its declared size; refused")
-                        dst.write(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
-            raise CheckpointError(f"the zip is damaged or encrypted ({e})") from None
-        try:
-            load_checkpoint(tmp)  # full validation before it becomes visible
-            _check_history(tmp.name, _read_json(tmp / "history.json", required=False))
-            for base in files:
-                if base.startswith("map-"):
-                    _check_map(tmp / base)
-        except CheckpointError as e:  # Fix (hostile inputs): no hidden temporary folder name in the message
-            raise CheckpointError(str(e).replace(f"{tmp.name}: ", "")) from None
-        top = Path(infos[0].filename).parts
-        # Fix (hostile inputs): claim the name atomically (mkdir) and rename onto that empty folder. A name
-        # chosen by unique_path could be taken before the rename by a concurrent import (an OSError
-        # traceback) or by a training run's reserved folder (whose save then failed: the run was lost).
-        dest = reserve_path(root, name or (top[0] if len(top) > 1 else "upload"))
-        try:
-            os.replace(tmp, dest)
-        except BaseException:
-            try:
-                dest.rmdir()
-            except OSError:
-                pass
-            raise
-        return dest
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _check_map(file: Path) -> None:
-    """Fix (hostile inputs): a map-*.npz from an upload is read by the Latent space page, and an .npz is a
-    zip too: bound what it expands to (a 4 MB map could hold 4 GB of zeros), then read it as the page
-    will (pickled arrays refused), so a bad map is refused here instead of breaking the page later."""
-    try:
-        with zipfile.ZipFile(file) as z:
-            infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise CheckpointError(f"{file.name} is not a map (.npz)") from None
-    if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES or any(
-            i.file_size > 100 * max(i.compress_size, 1) + 1_000_000 for i in infos):
-        raise CheckpointError(f"{file.name} expands too much (a zip bomb?); refused")
-    try:
-        from ae_core.projection import Projector
-    except ImportError:  # pragma: no cover - the map module is optional
-        return
-    try:
-        Projector.load(file)
-    except RecursionError:
-        raise CheckpointError(f"{file.name} is not a readable map") from None

@@ -4,7 +4,8 @@
 import pandas as pd
 import streamlit as st
 
-from ae_core.checkpoint import delete_checkpoint, export_zip, import_zip, read_config
+from ae_core.checkpoint import delete_checkpoint, read_config
+from ae_core.checkpoint_zip import export_zip, import_zip
 from ui import catalog, figures, loaders, state, widgets
 from ui.errors import guard
 from ui.sidebar import sidebar

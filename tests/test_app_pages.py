@@ -120,7 +120,7 @@ def test_train_stop_keeps_what_was_trained(user_dir):
 
 
 def test_models_inspect_upload_and_delete(user_dir):
-    from ae_core.checkpoint import export_zip
+    from ae_core.checkpoint_zip import export_zip
 
     at = run("pages/2_Models.py")
     ok(at)

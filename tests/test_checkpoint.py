@@ -17,18 +17,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
 
-import ae_core.checkpoint as ckmod
+import ae_core.checkpoint_zip as zipmod
+import ae_core.safetensors_header as headermod
 from ae_core.checkpoint import (
     WEIGHTS,
     delete_checkpoint,
-    export_zip,
-    import_zip,
     list_checkpoints,
     load_checkpoint,
     sanitize_name,
     save_checkpoint,
     update_metrics,
 )
+from ae_core.checkpoint_zip import export_zip, import_zip
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.errors import CheckpointError
 from ae_core.models import build_model
@@ -245,7 +245,7 @@ def test_malformed_header_entries_are_refused(ck, entry):
 
 def test_oversized_weights_are_refused(ck, monkeypatch):
     path, _ = ck
-    monkeypatch.setattr(ckmod, "MAX_WEIGHTS_BYTES", 1000)
+    monkeypatch.setattr(headermod, "MAX_WEIGHTS_BYTES", 1000)
     refused(path, "limit")
 
 
@@ -471,7 +471,7 @@ def test_not_a_zip_is_refused(tmp_path, data):
 
 def test_oversized_zip_is_refused(ck, tmp_path, monkeypatch):
     path, _ = ck
-    monkeypatch.setattr(ckmod, "MAX_ZIP_BYTES", 100)
+    monkeypatch.setattr(zipmod, "MAX_ZIP_BYTES", 100)
     assert_zip_refused(export_zip(path), tmp_path, "limit")
 
 

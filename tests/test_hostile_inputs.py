@@ -4,7 +4,7 @@
   three uploaders of the Latent space and Denoising pages under AppTest (Streamlit 1.67's AppTest
   sets a file_uploader's bytes directly). Refusals must be a plain st.error naming the problem.
 * Checkpoints: every hostile zip through the Models page's upload (AppTest) and through
-  `ae_core.checkpoint.import_zip` called as the page calls it; after each refusal the user folder
+  `ae_core.checkpoint_zip.import_zip` called as the page calls it; after each refusal the user folder
   holds nothing new and every existing checkpoint is byte-identical (data lost = 0).
 * Saves killed with SIGKILL mid-write and mid-swap, NaN during training, two runs of one name at
   once, and hostile run names, all through ui/training.py and ae_core.checkpoint.
@@ -42,7 +42,8 @@ from streamlit.testing.v1 import AppTest
 
 import ae_core.evaluate
 import ae_core.models
-from ae_core.checkpoint import WEIGHTS, import_zip, list_checkpoints, load_checkpoint, save_checkpoint
+from ae_core.checkpoint import WEIGHTS, list_checkpoints, load_checkpoint, save_checkpoint
+from ae_core.checkpoint_zip import import_zip
 from ae_core.config import ModelConfig
 from ae_core.errors import AEError, CheckpointError
 from ae_core.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS

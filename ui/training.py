@@ -20,45 +20,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ae_core.checkpoint import sanitize_name
+from ae_core.checkpoint import reserve_path
 from ae_core.config import ModelConfig, TrainConfig
 from ui import catalog
-
-_RESERVED: set[str] = set()
-_LOCK = threading.Lock()
 
 # Which code activation each kind needs by default (the Train form's "auto").
 AUTO_CODE_ACTIVATION = {"contractive": "sigmoid", "sparse": "relu"}
 
 
-def reserve_path(root: Path, name: str) -> Path:
-    """A free folder under `root` for `name`, not taken on disk nor by a running job."""
-    base = sanitize_name(name)
-    with _LOCK:
-        path, i = root / base, 2
-        # Fix (hostile inputs): claim the folder on disk too, atomically (mkdir; empty, so lists skip it).
-        # Reserved only in memory, an upload installed under the same name while the job ran, and the
-        # finished run's save then failed ("already exists"): the training was lost. The job saves into
-        # it with overwrite=True.
-        while True:
-            if str(path) not in _RESERVED:
-                try:
-                    path.mkdir(parents=True)
-                    break
-                except FileExistsError:
-                    pass
-            path, i = root / f"{base}-{i}", i + 1
-        _RESERVED.add(str(path))
-    return path
-
-
 def release_path(path: Path) -> None:
-    with _LOCK:
-        _RESERVED.discard(str(path))
-        try:  # a run that failed before saving leaves its reserved folder empty
-            path.rmdir()
-        except OSError:
-            pass
+    """Give back a run's folder (from reserve_path) that no save filled: it is left empty when a
+    run fails before saving, and an empty folder is not a checkpoint."""
+    try:
+        path.rmdir()
+    except OSError:  # not empty (the save landed) or already gone
+        pass
 
 
 def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:

@@ -1,0 +1,144 @@
+"""A checkpoint folder as a zip: export for download, and the validated import of an upload.
+
+An uploaded zip is untrusted: only the known file names from one folder level are accepted;
+unsafe paths, links, oversized or highly compressed entries are refused before anything is
+written; the files are extracted to a hidden folder, loaded and checked like any checkpoint
+(maps included), and only then renamed into place under a fresh, sanitised name.
+
+    data = export_zip("checkpoints/pca-16")
+    dest = import_zip(data, "checkpoints/user")       # CheckpointError with the reason if refused
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import uuid
+import zipfile
+import zlib
+from pathlib import Path
+
+from ae_core.checkpoint import (
+    ALLOWED_FILES, WEIGHTS, _check_history, _read_json, load_checkpoint, reserve_path,
+)
+from ae_core.errors import CheckpointError
+
+MAX_ZIP_BYTES = 260_000_000  # compressed upload
+MAX_UNZIPPED_BYTES = 300_000_000
+
+
+def export_zip(path) -> bytes:
+    """The checkpoint folder as zip bytes (for a download button)."""
+    path = Path(path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(path.iterdir()):
+            if f.is_file() and ALLOWED_FILES.match(f.name):
+                z.write(f, f"{path.name}/{f.name}")
+    return buf.getvalue()
+
+
+def import_zip(data: bytes, root, name: str | None = None) -> Path:
+    """Validate an uploaded zip of a checkpoint folder and install it under `root`.
+
+    Only the known file names are accepted, from one folder level; paths with
+    '..', absolute paths, links, oversized or highly compressed entries are
+    refused. The files are extracted to a hidden folder, loaded and checked
+    like any checkpoint, then renamed into place under a sanitised name.
+    """
+    if len(data) > MAX_ZIP_BYTES:
+        raise CheckpointError(f"the zip is {len(data):,} bytes; the limit is {MAX_ZIP_BYTES:,}")
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise CheckpointError("the upload is not a zip file") from None
+    files = {}
+    total = 0
+    for info in infos:
+        n = info.filename
+        if n.endswith("/"):
+            continue
+        if n.startswith(("/", "\\")) or ".." in Path(n).parts or ":" in n or "\\" in n:
+            raise CheckpointError(f"the zip contains an unsafe path: {n!r}")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise CheckpointError(f"the zip contains a symbolic link: {n!r}")
+        parts = Path(n).parts
+        if len(parts) > 2:
+            raise CheckpointError(f"the zip should hold one checkpoint folder; {n!r} is nested deeper")
+        base = parts[-1]
+        if not ALLOWED_FILES.match(base):
+            raise CheckpointError(f"the zip contains {base!r}, which is not part of a checkpoint "
+                                  "(only config.json, model.safetensors, history.json, metrics.json, map-*.npz)")
+        if base in files:
+            raise CheckpointError(f"the zip contains {base!r} twice")
+        total += info.file_size
+        if total > MAX_UNZIPPED_BYTES or info.file_size > 100 * max(info.compress_size, 1) + 1_000_000:
+            raise CheckpointError("the zip expands too much (a zip bomb?); refused")
+        files[base] = info
+    if "config.json" not in files or WEIGHTS not in files:
+        raise CheckpointError("the zip must contain config.json and model.safetensors")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".upload-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        try:
+            for base, info in files.items():
+                written = 0
+                with z.open(info) as src, open(tmp / base, "wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > info.file_size:
+                            raise CheckpointError("the zip expands beyond its declared size; refused")
+                        dst.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
+            raise CheckpointError(f"the zip is damaged or encrypted ({e})") from None
+        try:
+            load_checkpoint(tmp)  # full validation before it becomes visible
+            _check_history(tmp.name, _read_json(tmp / "history.json", required=False))
+            for base in files:
+                if base.startswith("map-"):
+                    _check_map(tmp / base)
+        except CheckpointError as e:  # Fix (hostile inputs): no hidden temporary folder name in the message
+            raise CheckpointError(str(e).replace(f"{tmp.name}: ", "")) from None
+        top = Path(infos[0].filename).parts
+        # Fix (hostile inputs): claim the name atomically (mkdir) and rename onto that empty folder. A name
+        # chosen by unique_path could be taken before the rename by a concurrent import (an OSError
+        # traceback) or by a training run's reserved folder (whose save then failed: the run was lost).
+        dest = reserve_path(root, name or (top[0] if len(top) > 1 else "upload"))
+        try:
+            os.replace(tmp, dest)
+        except BaseException:
+            try:
+                dest.rmdir()
+            except OSError:
+                pass
+            raise
+        return dest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _check_map(file: Path) -> None:
+    """Fix (hostile inputs): a map-*.npz from an upload is read by the Latent space page, and an .npz is a
+    zip too: bound what it expands to (a 4 MB map could hold 4 GB of zeros), then read it as the page
+    will (pickled arrays refused), so a bad map is refused here instead of breaking the page later."""
+    try:
+        with zipfile.ZipFile(file) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise CheckpointError(f"{file.name} is not a map (.npz)") from None
+    if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES or any(
+            i.file_size > 100 * max(i.compress_size, 1) + 1_000_000 for i in infos):
+        raise CheckpointError(f"{file.name} expands too much (a zip bomb?); refused")
+    try:
+        from ae_core.projection import Projector
+    except ImportError:  # pragma: no cover - the map module is optional
+        return
+    try:
+        Projector.load(file)
+    except RecursionError:
+        raise CheckpointError(f"{file.name} is not a readable map") from None

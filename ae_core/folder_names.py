@@ -1,0 +1,55 @@
+"""Folder names for checkpoints from user text: safe on every OS, never clobbering, claimed
+atomically so two sessions saving "my-model" at once get my-model and my-model-2.
+
+    sanitize_name("../../My run!")   -> "My-run"
+    reserve_path(root, "my run")     -> root/my-run (created, empty), or root/my-run-2, ...
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ae_core.errors import CheckpointError
+
+
+def sanitize_name(name: str, default: str = "model") -> str:
+    """A safe folder name: letters, digits, '.', '_' and '-', no leading dot, at most 64 chars."""
+    # Fix (hostile inputs): strip again after cutting to 64 (a cut could end the name in "." or "-"), and
+    # keep Windows device names (con, nul, com1.txt, ...) from naming a folder: "con" -> "model-con".
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-_")[:64].rstrip(".-_")
+    if slug.split(".")[0].lower() in _DEVICE_NAMES:
+        slug = f"model-{slug}"[:64].rstrip(".-_")
+    return slug or default
+
+
+_DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def unique_path(root: str | Path, name: str) -> Path:
+    root = Path(root)
+    base = sanitize_name(name)
+    path, i = root / base, 2
+    while path.exists():
+        path, i = root / f"{base}-{i}", i + 1
+    return path
+
+
+def reserve_path(root: str | Path, name: str) -> Path:
+    """Claim a fresh folder name under `root` atomically (mkdir fails if it exists).
+
+    Two sessions saving "my-model" at the same moment get my-model and my-model-2.
+    The empty folder holds no config.json, so lists skip it until the save lands
+    (save into it with overwrite=True).
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    base = sanitize_name(name)
+    for i in range(1, 10_000):
+        path = root / (base if i == 1 else f"{base}-{i}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise CheckpointError(f"no free folder name for {base!r} under {root}")
