@@ -12,6 +12,8 @@ from ui.uploads import digit_input
 
 MAP_KEY = "latent_map"
 INDEX_KEY = "_w_map_index"
+PANEL_KEY = "_w_map_panel"  # the open tab beside the map; a click or a box opens the one that answers it
+PANELS = ["Selection", "Neighbours", "Interpolation", "Your image"]
 
 widgets.page_setup("Latent space")
 widgets.header("Latent space", "Where does each image land in the code, do neighbours in code space look "
@@ -26,6 +28,7 @@ def pick(index: int) -> None:
     """A point was chosen (click or index box): show its neighbours and make it an interpolation end."""
     st.session_state[state.MAP_FOCUS] = int(index)
     st.session_state[state.MAP_PAIR] = update_pair(st.session_state.get(state.MAP_PAIR), int(index))
+    st.session_state[PANEL_KEY] = "Neighbours"
 
 
 def on_map_select(ids_per_trace) -> None:
@@ -34,6 +37,8 @@ def on_map_select(ids_per_trace) -> None:
         st.session_state[state.MAP_CLICK] = ev.signature
         if ev.clicked is not None:
             pick(ev.clicked)
+        elif ev.indices:  # a box or lasso: show what it caught
+            st.session_state[PANEL_KEY] = "Selection"
 
 
 def on_index_box() -> None:
@@ -64,7 +69,8 @@ focus = st.session_state.get(state.MAP_FOCUS)
 focus = focus if focus is not None and 0 <= focus < len(ds) else None
 left, right = st.columns([3, 2], gap="medium")
 with right:
-    tab_sel, tab_nn, tab_int, tab_up = st.tabs(["Selection", "Neighbours", "Interpolation", "Your image"])
+    # tracked (a switch reruns) only so that callbacks can open a tab; every tab is still drawn
+    tab_sel, tab_nn, tab_int, tab_up = st.tabs(PANELS, key=PANEL_KEY, on_change="rerun")
 with tab_int:
     ic1, ic2 = st.columns(2)
     steps = ic1.slider("Steps", 3, 16, 8, key="_w_interp_steps")

@@ -148,9 +148,11 @@ def test_latent_space_map_neighbours_interpolation_upload():
         return
     ok(at)
     assert charts(at)
+    assert [t.label for t in at.tabs] == ["Selection", "Neighbours", "Interpolation", "Your image"]
     at.number_input(key="_w_map_index").set_value(5).run()
     ok(at)
     assert at.session_state["map_focus"] == 5
+    assert at.session_state["_w_map_panel"] == "Neighbours"  # a chosen point opens its neighbours
     at.number_input(key="_w_map_index").set_value(40).run()
     ok(at)
     assert at.session_state["map_pair"] == [5, 40]

@@ -164,15 +164,16 @@ def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
     expect(page, page.locator(".js-plotly-plot .legendtext", has_text="selected"),
            "the ring around the clicked point", "latent_click")
     wait_idle(page, TIMEOUT_MS)
-    page.get_by_role("tab", name="Neighbours").click()
+    # the click opened the Neighbours tab by itself
+    expect(page, page.get_by_role("tab", name="Neighbours", selected=True), "the Neighbours tab, opened", "latent_click")
     expect(page, page.get_by_text("Nearest in code space"), "the neighbours of the clicked point", "latent_click")
     panel = page.get_by_role("tabpanel").filter(has_text="Nearest in code space")
     assert panel.locator(IMAGE).count() >= 2  # code-space and pixel-space neighbours
     assert re.search(r"#\d+ \(label \d\)", panel.inner_text())
     full_screenshot(page, ARTIFACTS / "Latent_space-click.png")
 
-    # a box around the same point: the Selection tab shows the images and their reconstructions
-    page.get_by_role("tab", name="Selection").click()
+    # a box around the same point: the Selection tab opens by itself with the images and their
+    # reconstructions
     page.locator(PLOT).first.hover()
     page.locator('.modebar-btn[data-title="Box Select"]').first.click()
     pt = page.evaluate(POINT_JS)  # again: the screenshot resized the page
@@ -184,6 +185,7 @@ def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
     page.mouse.up()
     cap = expect(page, caption(page, r"^\d+ selected"), "the box selection's images", "latent_box")
     wait_idle(page, TIMEOUT_MS)
+    assert page.get_by_role("tab", name="Selection", selected=True).count() == 1
     n = int(re.match(r"(\d+) selected", cap.first.inner_text()).group(1))
     assert n >= 2, cap.first.inner_text()
     panel = page.get_by_role("tabpanel").filter(has=caption(page, r"^\d+ selected"))
