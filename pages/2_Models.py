@@ -16,9 +16,12 @@ sel = sidebar()
 entries = sel.entries
 state.flash()
 
+# every model is loaded (once, then cached) so that one damaged on disk says so here
+problems = {e.path: loaders.load_problem(e) for e in entries}
 rows = [{"model": e.name, "kind": e.kind or "—", "code": e.code_dim or None, "input": "×".join(map(str, e.input_shape)),
          "trained on": e.dataset, "test MSE": e.metrics.get("recon_mse"), "created": e.created,
-         "where": "shipped" if e.shipped else "yours", "status": e.error or "ok"} for e in entries]
+         "where": "shipped" if e.shipped else "yours",
+         "status": f"damaged: {problems[e.path]}" if problems[e.path] else "ok"} for e in entries]
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
              column_config={"test MSE": st.column_config.NumberColumn(format="%.4f")})
 
@@ -52,7 +55,7 @@ with inspect_tab:
     path = st.selectbox("Checkpoint", names, index=default, key="_w_models_pick",
                         format_func=lambda p: catalog.by_path(entries, p).label) if names else None
     e = catalog.by_path(entries, path)
-    problem = loaders.load_problem(e) if e is not None else None
+    problem = problems.get(e.path) if e is not None else None
     if problem:
         # listed but not loadable (damaged on disk): say why, and still offer the way out
         st.error(f"**{e.name}** cannot be loaded: {problem}", icon=":material/error:")

@@ -62,7 +62,8 @@ def load_problem(entry: catalog.ModelEntry) -> str | None:
     try:
         checkpoint(entry.path, entry.stamp)
     except (AEError, OSError, ValueError) as e:
-        return str(e).strip() or type(e).__name__
+        text = str(e).strip() or type(e).__name__
+        return text.removeprefix(f"{entry.name}: ")  # the caller names the model already
     return None
 
 
