@@ -6,7 +6,7 @@ Run with `streamlit run app.py` (or `make app`). The other pages live in pages/.
 import pandas as pd
 import streamlit as st
 
-from ui import widgets
+from ui import loaders, widgets
 from ui.sidebar import sidebar
 
 widgets.page_setup("Home")
@@ -80,3 +80,6 @@ for i, (page, label, icon, text) in enumerate(PAGES):
     with cols[i % 4], st.container(border=True, height=140):
         widgets.link(page, f"**{label}**", icon)
         st.caption(text)
+
+# Last, after the page is drawn: the heavy imports and the active model, for the next page.
+loaders.warm_up(sel.entry)

@@ -26,14 +26,16 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from ae_core.config import ConfigError, ModelConfig, TrainConfig
 from ae_core.errors import CheckpointError
 from ae_core.folder_names import reserve_path, sanitize_name, unique_path  # noqa: F401 - public here too
 from ae_core.safetensors_header import MAX_WEIGHTS_BYTES, read_safetensors_header  # noqa: F401
-from ae_core.train import History
+from ae_core.history import History
+
+if TYPE_CHECKING:  # torch is imported where weights are read or written: listing stays light
+    import torch
 
 FORMAT = "latent-space-explorer/checkpoint"
 FORMAT_VERSION = 1
@@ -245,6 +247,7 @@ def load_checkpoint(path, map_location: str | torch.device = "cpu") -> Checkpoin
     wrong = [f"{k} is {found[k]}, config needs {expected[k]}" for k in expected if found[k] != expected[k]]
     if wrong:
         raise CheckpointError(f"{path.name}: tensor shapes do not match the config: {'; '.join(wrong[:3])}")
+    import torch
     from safetensors.torch import load_file
 
     try:

@@ -14,7 +14,9 @@ import math
 from dataclasses import dataclass
 
 from ae_core.errors import AEError
-from ae_core.noise import NOISE_KINDS
+
+# Here rather than in ae_core.noise (which needs torch), so configs validate without importing torch.
+NOISE_KINDS = ("gaussian", "masking", "salt_pepper", "block")
 
 MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca", "photo_denoiser")
 ARCHS = ("mlp", "conv", "fcn")

@@ -17,7 +17,8 @@ import secrets
 import numpy as np
 import torch
 
-NOISE_KINDS = ("gaussian", "masking", "salt_pepper", "block")
+from ae_core.config import NOISE_KINDS  # the kinds are defined with the configs
+
 # What "level" means for each kind, for labels in the UI and CLI help.
 LEVEL_MEANING = {
     "gaussian": "standard deviation (pixel values are 0..1)",

@@ -14,34 +14,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from ae_core.config import TrainConfig
 from ae_core.data import ImageDataset
-
-
-@dataclass
-class History:
-    epochs: list[dict] = field(default_factory=list)  # one dict of losses per epoch
-    stopped: str = "completed"  # completed | early_stopping | cancelled | non_finite
-    message: str = ""
-    best_epoch: int = -1
-    seconds: float = 0.0
-    device: str = "cpu"
-    examples_per_second: float = 0.0
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> History:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
-
-    def series(self, key: str) -> list[float]:
-        return [e.get(key, float("nan")) for e in self.epochs]
+from ae_core.history import History  # noqa: F401 - long imported from here
 
 
 def pick_device(name: str = "auto") -> torch.device:

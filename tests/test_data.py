@@ -60,7 +60,31 @@ def test_digits(digits):
     from sklearn.datasets import load_digits as sk
 
     np.testing.assert_array_equal(digits.x[:, 0] * 16, sk().images)
+    np.testing.assert_array_equal(digits.y, sk().target)
     assert load_dataset("digits").fingerprint() == digits.fingerprint()
+
+
+def test_digits_read_without_scikit_learn_match_its_loader(monkeypatch):
+    """load_digits reads scikit-learn's CSV directly (fast); where the file is not found it asks
+    scikit-learn. Both give the same bytes, so checkpoints' dataset fingerprints still match."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    import ae_core.data as data_mod
+
+    fast = data_mod.load_digits()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)  # no CSV to be found
+    slow = data_mod.load_digits()
+    np.testing.assert_array_equal(fast.x, slow.x)
+    np.testing.assert_array_equal(fast.y, slow.y)
+    assert fast.y.dtype == slow.y.dtype and fast.fingerprint() == slow.fingerprint()
+    # the fast path imports neither scikit-learn nor torch (Home opens without them)
+    code = ("import sys; from ae_core.data import load_digits; import ui.catalog; load_digits(); "
+            "ui.catalog.read_entries(); print(sorted(m for m in ('sklearn', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(Path(data_mod.__file__).parent.parent))
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_image_dataset_refuses_bad_arrays():

@@ -67,6 +67,20 @@ def load_problem(entry: catalog.ModelEntry) -> str | None:
     return None
 
 
+def warm_up(entry: catalog.ModelEntry | None) -> None:
+    """Import what the analysis pages need (torch, scikit-learn's split and neighbours, the map
+    reader) and load the active model. Home calls it after drawing everything, so a fresh server
+    shows Home without waiting for torch, and the page opened next finds all of it loaded.
+    Cheap once done: modules and the model are cached per process."""
+    import importlib
+
+    for name in ("torch", "ae_core.models", "sklearn.model_selection", "sklearn.neighbors"):
+        importlib.import_module(name)
+    optional.get("projection")
+    if entry is not None:
+        load_problem(entry)  # loads it into the cache; a damaged one is reported on its pages
+
+
 def model(entry: catalog.ModelEntry):
     return checkpoint(entry.path, entry.stamp).model
 
