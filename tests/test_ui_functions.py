@@ -125,6 +125,22 @@ def test_line_bar_and_grouped_figures():
     assert len(g.data) == 2
 
 
+def test_histogram_is_binned_here_like_numpy():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(500, 64))
+    v[0, :3] = [np.nan, np.inf, -np.inf]  # left out, not an error
+    fig = figures.histogram_figure(v, bins=30, log_y=True)
+    (bar,) = fig.data
+    counts, edges = np.histogram(v[np.isfinite(v)], bins=30)
+    np.testing.assert_array_equal(bar.y, counts)
+    assert sum(bar.y) == v.size - 3 and len(bar.x) == 30  # 30 bars sent, not 32,000 values
+    np.testing.assert_allclose(bar.x, (edges[:-1] + edges[1:]) / 2)
+    np.testing.assert_allclose(bar.width, np.diff(edges))
+    assert fig.layout.yaxis.type == "log"
+    empty = figures.histogram_figure([np.nan], bins=10)
+    assert len(empty.data[0].y) == 0
+
+
 def test_grid_images_are_uint8_and_sized():
     x = np.random.default_rng(0).random((5, 1, 8, 8)).astype(np.float32)
     g = figures.grid_image(x, ncols=5, target=64)
