@@ -118,7 +118,8 @@ def load_digits() -> ImageDataset:
     import importlib.util
 
     spec = importlib.util.find_spec("sklearn")
-    csv = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz" if spec else None
+    roots = list(spec.submodule_search_locations or []) if spec else []
+    csv = Path(roots[0]) / "datasets" / "data" / "digits.csv.gz" if roots else None
     if csv is not None and csv.is_file():
         table = np.loadtxt(csv, delimiter=",", dtype=np.float64)
         images, target = table[:, :-1].reshape(-1, 8, 8), table[:, -1].astype(np.int64)

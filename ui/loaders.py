@@ -57,14 +57,13 @@ def load_problem(entry: catalog.ModelEntry) -> str | None:
     is not cached, so a repaired folder works on the next run."""
     from ae_core.errors import AEError
 
-    if entry.error:
-        return entry.error
-    try:
-        checkpoint(entry.path, entry.stamp)
-    except (AEError, OSError, ValueError) as e:
-        text = str(e).strip() or type(e).__name__
-        return text.removeprefix(f"{entry.name}: ")  # the caller names the model already
-    return None
+    text = entry.error
+    if not text:
+        try:
+            checkpoint(entry.path, entry.stamp)
+        except (AEError, OSError, ValueError) as e:
+            text = str(e).strip() or type(e).__name__
+    return text.removeprefix(f"{entry.name}: ") if text else None  # the caller names the model already
 
 
 def warm_up(entry: catalog.ModelEntry | None) -> None:
