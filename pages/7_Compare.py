@@ -77,11 +77,11 @@ with tab_images:
         strip_rows += [(f"{e.name}: reconstruction", loaders.reconstructions(e.path, e.stamp, spec, "test")[:n])
                        for e in models]
         if level > 0:
-            strip_rows.append((f"noisy, σ = {level:g}",
-                               analysis.denoise_examples(models[0], spec, "gaussian", level, n=n)[1]))
-            for e in models:
-                _, _, out, _, m_out = analysis.denoise_examples(e, spec, "gaussian", level, n=n)
-                strip_rows.append((f"{e.name}: denoised ({m_out['psnr']:.1f} dB)", out))
+            # (clean, noisy, denoised, noisy metrics, denoised metrics) per model; the noise is seeded,
+            # so every model gets the same noisy images and the first model's stand for all
+            examples = [analysis.denoise_examples(e, spec, "gaussian", level, n=n) for e in models]
+            strip_rows.append((f"noisy, σ = {level:g}", examples[0][1]))
+            strip_rows += [(f"{e.name}: denoised ({ex[4]['psnr']:.1f} dB)", ex[2]) for e, ex in zip(models, examples)]
         picture = figures.labelled_rows_image(strip_rows, ncols=n, target=40)
         st.image(picture, caption=f"The first {n} test images; denoising rows use the same noise for every model.")
         st.download_button("Download PNG", downloads.png(picture), "compare-images.png", "image/png",
