@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ui import analysis, figures, loaders, widgets
+from ui import analysis, figures, loaders, state, widgets
 from ui.sidebar import sidebar
 
 widgets.page_setup("Sparsity")
@@ -32,23 +32,36 @@ with left:
     st.markdown("**Activations**")
     st.caption("Every code value of every test image. A sparse code is a spike at zero with a long tail.")
     widgets.chart(figures.histogram_figure(codes, x_title="h", log_y=True, bins=60), f"activations-{entry.name}")
-    st.markdown("**Per image (population)**")
-    st.caption("Fraction of units active on each image.")
-    widgets.chart(figures.histogram_figure(s["population"], x_title="fraction of units active", bins=30),
-                  f"population-{entry.name}")
 with right:
-    st.markdown("**Per unit (lifetime)**")
-    st.caption("Fraction of images on which each unit is active, most active first; dead units (never active) form the flat tail.")
-    widgets.chart(figures.bar_figure(s["lifetime"], x_title="units, by activity", y_title="fraction active",
-                                     highlight=s["dead_mask"], sort=True), f"lifetime-{entry.name}")
-    st.markdown("**The code of one image**")
-    i = st.number_input("Test image", 0, len(test) - 1, 0, key="_w_sp_index")
-    ic, bc = st.columns([1, 4])
-    ic.image(figures.grid_image(test.x[i:i + 1], 1, target=96))
-    active = int((np.abs(codes[i]) > s["threshold"]).sum())
-    ic.caption(f"{active} of {s['n_units']} units active")
-    with bc:
-        widgets.chart(figures.bar_figure(codes[i], y_title="h", height=220), f"code-{entry.name}-{i}")
+    # Lazy tabs: only the open one is drawn. Four charts at once kept the page's first chart near 3 s
+    # (each plotly chart adds browser time); two are drawn on arrival, the others are one click away.
+    per_unit, per_image, one_code = st.tabs(["Per unit (lifetime)", "Per image (population)", "The code of one image"],
+                                            key="_w_sp_tab", on_change="rerun")
+    with per_unit:
+        if per_unit.open:
+            st.caption("Fraction of images on which each unit is active, most active first; dead units "
+                       "(never active) form the flat tail.")
+            widgets.chart(figures.bar_figure(s["lifetime"], x_title="units, by activity", y_title="fraction active",
+                                             highlight=s["dead_mask"], sort=True), f"lifetime-{entry.name}")
+    with per_image:
+        if per_image.open:
+            st.caption("Fraction of units active on each image.")
+            widgets.chart(figures.histogram_figure(s["population"], x_title="fraction of units active", bins=30),
+                          f"population-{entry.name}")
+    with one_code:
+        if one_code.open:
+            # the image index outlives the tab being closed (a widget's own value would not), and
+            # stays in range when the data changes under it
+            st.session_state[state.SPARSITY_IMAGE] = min(int(st.session_state.get(state.SPARSITY_IMAGE) or 0),
+                                                         len(test) - 1)
+            i = st.number_input("Test image", 0, len(test) - 1, key=state.bind(state.SPARSITY_IMAGE),
+                                on_change=state.store, args=(state.SPARSITY_IMAGE,))
+            ic, bc = st.columns([1, 4])
+            ic.image(figures.grid_image(test.x[i:i + 1], 1, target=96))
+            active = int((np.abs(codes[i]) > s["threshold"]).sum())
+            ic.caption(f"{active} of {s['n_units']} units active")
+            with bc:
+                widgets.chart(figures.bar_figure(codes[i], y_title="h", height=220), f"code-{entry.name}-{i}")
 
 st.subheader("Learned features")
 f1, f2 = st.columns([2, 3])

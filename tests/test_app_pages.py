@@ -246,7 +246,28 @@ def test_unreachable_dataset_is_reported_plainly():
 def test_sparsity_stats_and_features():
     at = run("pages/6_Sparsity.py")
     ok(at)
-    assert len(charts(at)) == 4
+    # the activations histogram, and of the lazy tabs beside it only the open one: four charts in all
+    assert len(charts(at)) == 2 and [t.label for t in at.tabs] == [
+        "Per unit (lifetime)", "Per image (population)", "The code of one image"]
+    at.session_state["_w_sp_tab"] = "Per image (population)"
+    at.run()
+    ok(at)
+    assert len(charts(at)) == 2 and not at.number_input
+    at.session_state["_w_sp_tab"] = "The code of one image"
+    at.run()
+    ok(at)
+    assert len(charts(at)) == 2 and len(at.main.get("image")) == 2  # the image beside its code; features
+    at.number_input(key="_w_sparsity_image").set_value(7).run()
+    at.session_state["_w_sp_tab"] = "Per unit (lifetime)"
+    at.run()
+    at.session_state["_w_sp_tab"] = "The code of one image"
+    at.run()
+    ok(at)
+    assert at.number_input(key="_w_sparsity_image").value == 7  # kept while the tab was closed
+    at.session_state["sparsity_image"] = 10_000  # chosen on a bigger dataset
+    at.run()
+    ok(at)
+    assert at.number_input(key="_w_sparsity_image").value == at.number_input(key="_w_sparsity_image").max
     at.selectbox(key="_w_active_model").select(str(catalog.SHIPPED_DIR / "sparse-overcomplete-256")).run()
     ok(at)
     assert at.metric[0].label == "Dead units" and at.metric[0].value.endswith("/ 256")

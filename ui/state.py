@@ -22,6 +22,7 @@ DELETE_PENDING = "delete_pending"  # folder waiting for a delete confirmation
 MAP_CLICK = "map_click"  # signature of the last chart click already handled
 MAP_PAIR = "map_pair"  # the two most recently clicked points (interpolation ends)
 MAP_FOCUS = "map_focus"  # the point whose neighbours are shown
+SPARSITY_IMAGE = "sparsity_image"  # test image whose code the Sparsity page draws
 
 DEFAULTS = {
     DATASET: "digits",
@@ -33,6 +34,7 @@ DEFAULTS = {
     MAP_CLICK: None,
     MAP_PAIR: [],
     MAP_FOCUS: None,
+    SPARSITY_IMAGE: 0,
 }
 
 
