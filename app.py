@@ -1,85 +1,14 @@
-"""Home page of Latent Space Explorer: the models available, the data in use, where to go next.
+"""Latent Space Explorer: the router and the frame every page shares.
 
-Run with `streamlit run app.py` (or `make app`). The other pages live in pages/.
+    streamlit run app.py        (or `make app`)
+
+st.navigation lists the pages of ui/navigation.py (scripts in pages/); ui.frame draws the
+frame once (page config, session defaults, sidebar, messages), then runs the chosen page,
+which reads the sidebar's selection with `frame.selection()`.
 """
 
-import pandas as pd
 import streamlit as st
 
-from ui import loaders, widgets
-from ui.sidebar import sidebar
+from ui import frame, navigation
 
-widgets.page_setup("Home")
-widgets.header("Latent Space Explorer",
-               "Train, load and look inside autoencoders: is the learned code better than the raw pixels, "
-               "or than PCA, and why?")
-sel = sidebar()
-
-HEADLINE = {"recon_mse": "test MSE", "pca_recon_mse": "PCA MSE", "knn_acc": "kNN acc",
-            "raw_knn_acc": "pixels kNN", "probe_acc_1pct": "probe 1% labels", "dead_units": "dead units"}
-rows = []
-for e in sel.entries:
-    row = {"model": e.name, "kind": e.kind or "damaged", "code": e.code_dim or None,
-           "trained on": e.dataset, "yours": not e.shipped}
-    row.update({label: e.metrics.get(k) for k, label in HEADLINE.items()})
-    if e.error:
-        row["kind"] = f"damaged: {e.error[:60]}"
-    rows.append(row)
-
-# what is in use first, then every model at full width: the headline metrics need the room
-st.subheader("In use")
-shape = sel.data.image_shape
-info, c1, c2 = st.columns([2, 1, 1], gap="large")
-info.markdown(f"**Data:** {sel.data.name} — {len(sel.data):,} images of {shape[1]}×{shape[2]}  \n"
-              f"<small>{sel.data.source}</small>", unsafe_allow_html=True)
-if sel.entry is not None:
-    m = sel.entry.metrics
-    info.markdown(f"**Model:** {sel.entry.name} ({sel.entry.kind}, code size {sel.entry.code_dim})")
-    if m.get("recon_mse") is not None and m.get("pca_recon_mse"):
-        c1.metric("Test MSE", f"{m['recon_mse']:.4f}",
-                  f"{m['recon_mse'] / m['pca_recon_mse'] - 1:+.0%} vs PCA", delta_color="inverse")
-    if m.get("knn_acc") is not None and m.get("raw_knn_acc") is not None:
-        c2.metric("kNN accuracy", f"{m['knn_acc']:.1%}", f"{m['knn_acc'] - m['raw_knn_acc']:+.1%} vs pixels")
-else:
-    info.markdown("**Model:** none for this dataset yet.")
-
-st.subheader("Models")
-st.caption("Lower MSE than PCA at the same code size means the non-linear code reconstructs better; "
-           "kNN accuracy above the pixels' means neighbours in code space share labels more often.")
-if rows:
-    df = pd.DataFrame(rows)
-    df = df.dropna(axis=1, how="all")
-    # columns that say the same for every model only push the metrics out of view
-    df = df.drop(columns=[c for c in ("trained on", "yours") if c in df and df[c].nunique(dropna=False) == 1])
-    st.dataframe(df, hide_index=True, width="stretch", column_config={
-        "test MSE": st.column_config.NumberColumn(format="%.4f"),
-        "PCA MSE": st.column_config.NumberColumn(format="%.4f"),
-        "kNN acc": st.column_config.NumberColumn(format="percent"),
-        "pixels kNN": st.column_config.NumberColumn(format="percent"),
-        "probe 1% labels": st.column_config.NumberColumn(format="percent"),
-    })
-else:
-    st.info("No checkpoints yet: run `ae-core zoo` or train one on the Train page.")
-
-st.subheader("Where next")
-PAGES = [
-    ("pages/1_Train.py", "Train", ":material/model_training:", "Train a model of any kind and watch its losses."),
-    ("pages/2_Models.py", "Models", ":material/inventory_2:", "Inspect, upload, download or delete checkpoints."),
-    ("pages/3_Latent_space.py", "Latent space", ":material/scatter_plot:",
-     "Where each image lands on a map of its code; neighbours, interpolations, your own image."),
-    ("pages/4_Reconstructions.py", "Reconstructions", ":material/compare:",
-     "What the decoder gives back; best and worst images."),
-    ("pages/5_Denoising.py", "Denoising", ":material/blur_off:",
-     "Remove noise from digits or your own photos; compare with classical filters."),
-    ("pages/6_Sparsity.py", "Sparsity", ":material/grain:", "How many units fire, which never do, what each one draws."),
-    ("pages/7_Compare.py", "Compare", ":material/leaderboard:",
-     "Several models side by side against PCA and raw pixels."),
-]
-cols = st.columns(4)
-for i, (page, label, icon, text) in enumerate(PAGES):
-    with cols[i % 4], st.container(border=True, height=140):
-        widgets.link(page, f"**{label}**", icon)
-        st.caption(text)
-
-# Last, after the page is drawn: the heavy imports and the active model, for the next page.
-loaders.warm_up(sel.entry)
+frame.run(st.navigation(navigation.st_pages()))

@@ -1,7 +1,47 @@
 """ae_core: autoencoders, their training, checkpoints and analysis.
 
-The library behind Latent Space Explorer. It never imports streamlit, so
-everything here runs from the CLI (`ae-core`), from tests and from notebooks.
+The library behind Latent Space Explorer. It never imports streamlit, so everything here runs
+from the CLI (`ae-core`), from tests and from notebooks. The map, by seam:
+
+The core: what a model is and how it learns
+    config        ModelConfig, TrainConfig (JSON round trip, validated ranges), the limits
+    data          ImageDataset; digits, MNIST-family IDX/OpenML, image folders, .npz; the split
+    noise         corruptions: Gaussian, masking, salt-and-pepper, block occlusion
+    models        the registry: undercomplete, denoising, sparse, contractive, VAE, PCA (+ photo)
+    train         fit(): the one training loop (arrays or a batch stream; epoch/step/time budgets)
+    history       History: per-epoch losses and how a run ended
+    errors        the error types front ends show as plain messages
+
+Runs: what the CLI and the Train page both call
+    runs          train-and-save, evaluate(-and-record), project-and-save, the zoos
+    zoo           the shipped digits zoo's configurations
+    cli           `ae-core`: argument parsing, then one call into runs
+
+io/: the file formats and their checks against hostile input
+    checkpoint        folders: config.json + model.safetensors + history/metrics; save, load, list, delete
+    checkpoint_zip    a checkpoint as a zip: export, validated import of uploads
+    map_file          a fitted map as a pickle-free .npz
+    safetensors_header  the weights header, read and checked without loading tensors
+    archive_limits    the one zip-bomb rule (uploaded zips and .npz maps)
+    folder_names      safe, atomically claimed folder names
+    image_files       decoding uploads safely; PNG encoding; image grids
+
+analysis/: the measurements
+    metrics       evaluate_all: reconstruction, probes, sparsity, Jacobian, denoising vs PCA and pixels
+    quality       MSE, PSNR, SSIM
+    sparsity      lifetime/population activity, dead units, Hoyer
+    denoising     small images: models against tuned classical filters
+    filters       the classical filters (Gaussian, median, TV, NLM) and their tuning
+    latent_walks  interpolation, nearest neighbours in code and pixel space
+    projection    Projector (UMAP, PCA, t-SNE), cached fits, trustworthiness
+    result_cache  per-process memo of model-independent results
+
+photo/: the photo denoiser
+    model         FCNDenoiser (DnCNN-style) and tiled inference on photos of any size
+    photographs   the bundled photographs, train/held-out split
+    patches       PatchSampler: random augmented patches drawn on the device
+    training      its batches, its validation and its checkpoint, trained by train.fit
+    evaluation    held-out photos against the classical filters, tables
 """
 
 __version__ = "0.1.0"

@@ -23,6 +23,7 @@ ARCHS = ("mlp", "conv", "fcn")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "linear")
 SPARSITY_PENALTIES = ("l1", "kl", "topk")
 JACOBIAN_MODES = ("auto", "closed", "exact", "jvp")
+LR_SCHEDULES = ("constant", "cosine")
 
 # Hard limits for anything built from a config, checked before allocation so a
 # hostile config.json (code size 10^9) cannot exhaust memory.
@@ -104,8 +105,7 @@ class ModelConfig:
         _choice("sparsity", self.sparsity, SPARSITY_PENALTIES)
         _float_range("sparsity_weight", self.sparsity_weight, 0.0, 100.0)
         _float_range("sparsity_target", self.sparsity_target, 1e-4, 0.9999)
-        # Fix (tests): top_k only binds the top-k sparse model; checking it against code_dim for
-        # every kind refused e.g. a plain AE with code_dim=4 because the default top_k is 8.
+        # top_k binds only the top-k sparse model: a plain AE with code_dim=4 keeps the default 8.
         topk_model = self.kind == "sparse" and self.sparsity == "topk"
         _int_range("top_k", self.top_k, 1, self.code_dim if topk_model else MAX_CODE_DIM)
         _float_range("contractive_weight", self.contractive_weight, 0.0, 100.0)
@@ -129,6 +129,18 @@ class ModelConfig:
         return self
 
 
+def default_code_activation(kind: str, sparsity: str = "l1") -> str:
+    """The code activation a kind needs when the user says "auto" (the CLI's and the Train page's
+    default, so the same settings build the same model from both): rates in (0, 1) for the KL
+    penalty and the closed-form contractive penalty, non-negative units that L1 or top-k can
+    switch off for the other sparse penalties, and a linear code otherwise."""
+    if kind == "contractive" or (kind == "sparse" and sparsity == "kl"):
+        return "sigmoid"
+    if kind == "sparse":
+        return "relu"
+    return "linear"
+
+
 def estimate_parameters(cfg: ModelConfig) -> int:
     """Parameter count from the config alone (an upper bound for conv), without allocating."""
     if cfg.kind == "pca":
@@ -144,7 +156,7 @@ def estimate_parameters(cfg: ModelConfig) -> int:
         for _ in cfg.conv_channels:
             h, w = math.ceil(h / 2), math.ceil(w / 2)
         flat = chans[-1] * h * w
-        # Fix (tests): "+ out_dim" counts the encoder fc bias, without which this was not an upper bound.
+        # "+ out_dim" is the encoder fc bias: without it this would not be an upper bound.
         return 2 * conv + flat * out_dim + out_dim + cfg.code_dim * flat + flat
     dims = (cfg.n_pixels, *cfg.hidden)
     enc = sum(a * b + b for a, b in zip(dims, (*cfg.hidden, out_dim)))
@@ -165,6 +177,10 @@ class TrainConfig:
     device: str = "auto"  # auto = cuda, then mps, then cpu
     threads: int = 0  # torch CPU threads; 0 = leave a core for the UI
     grad_clip: float = 10.0  # keeps a bad learning rate from blowing up at once
+    max_steps: int = 0  # optimiser steps at most; 0 = only the epochs bound the run
+    time_limit: float = 0.0  # seconds of training at most; 0 = no limit (the photo denoiser's budget)
+    lr_schedule: str = "constant"  # "cosine": decay to 2% along the budget, so a cut run ends slowly
+    amp: bool = False  # bfloat16 autocast on CUDA (ignored elsewhere)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -186,6 +202,11 @@ class TrainConfig:
         _choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
         _int_range("threads", self.threads, 0, 256)
         _float_range("grad_clip", self.grad_clip, 0.0, 1e6)
+        _int_range("max_steps", self.max_steps, 0, 10**9)
+        _float_range("time_limit", self.time_limit, 0.0, 7 * 24 * 3600.0)
+        _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if not isinstance(self.amp, bool):
+            raise ConfigError(f"amp must be true or false; got {self.amp!r}")
         return self
 
 

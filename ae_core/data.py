@@ -102,8 +102,8 @@ def train_test_split(ds: ImageDataset, test_fraction: float = 0.2, seed: int = 0
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1); got {test_fraction}")
     idx = np.arange(len(ds))
-    # Fix (tests): count only the labels present; bincount also counted absent ones (e.g. no
-    # class 0) as 0, which silently turned stratification off.
+    # Only the labels present count: a class absent from the data (no 0s) must not turn
+    # stratification off.
     strat = ds.y if ds.y is not None and np.unique(ds.y, return_counts=True)[1].min() >= 2 else None
     test_size = n_test if n_test is not None else test_fraction
     train_size = n_train if n_train is not None else None
@@ -139,7 +139,7 @@ def _open_maybe_gz(path: Path) -> bytes:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:  # Fix (tests): a corrupted stream raises zlib.error
+        except (OSError, EOFError, zlib.error) as e:  # a corrupted stream raises zlib.error
             raise DataError(f"{path.name}: damaged gzip file ({e})") from None
     return raw
 
@@ -236,7 +236,7 @@ def load_image_folder(folder: str | Path, max_side: int = MAX_FOLDER_SIDE) -> Im
     """One sub-folder per class; images are made grayscale and resized to a common size."""
     from PIL import Image
 
-    from ae_core.images import decode_image
+    from ae_core.io.image_files import decode_image
 
     folder = Path(folder)
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -340,3 +340,23 @@ def load_dataset(spec: str, data_home: str | Path | None = None) -> ImageDataset
         return load_image_folder(path)
     raise DataError(f"unknown dataset {spec!r}: use one of {', '.join(BUILTIN)}, "
                     f"a folder of IDX files or class sub-folders, or an .npz file")
+
+
+# ---------------------------------------------------------------- the split a checkpoint records
+DEFAULT_TEST_FRACTION = 0.2
+DEFAULT_SPLIT_SEED = 0
+
+
+def dataset_record(spec: str, ds: ImageDataset, test_fraction=DEFAULT_TEST_FRACTION,
+                   split_seed=DEFAULT_SPLIT_SEED, n_train=None, n_test=None) -> dict:
+    """What a checkpoint records of its data and split (config.json's "dataset"), for `split_for`."""
+    return {"name": ds.name, "spec": spec, "fingerprint": ds.fingerprint(), "n_images": len(ds),
+            "image_shape": list(ds.image_shape), "test_fraction": test_fraction,
+            "split_seed": split_seed, "n_train": n_train, "n_test": n_test}
+
+
+def split_for(record: dict, ds: ImageDataset | None = None) -> tuple[ImageDataset, ImageDataset]:
+    """The train/test split a checkpoint was trained with (on `ds` when given)."""
+    ds = ds if ds is not None else load_dataset(record.get("spec") or record.get("name") or "digits")
+    return train_test_split(ds, record.get("test_fraction") or DEFAULT_TEST_FRACTION,
+                            int(record.get("split_seed") or 0), record.get("n_train"), record.get("n_test"))

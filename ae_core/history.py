@@ -9,10 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+# How a run can end: every budget ran out as planned (epochs or max_steps), the validation loss
+# stopped improving, the user pressed Stop, the loss became NaN/inf (last good weights kept), or
+# the wall-clock budget (TrainConfig.time_limit) was spent.
+STOP_REASONS = ("completed", "early_stopping", "cancelled", "non_finite", "time_limit")
+
+
 @dataclass
 class History:
     epochs: list[dict] = field(default_factory=list)  # one dict of losses per epoch
-    stopped: str = "completed"  # completed | early_stopping | cancelled | non_finite
+    stopped: str = "completed"  # one of STOP_REASONS
     message: str = ""
     best_epoch: int = -1
     seconds: float = 0.0

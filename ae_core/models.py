@@ -312,7 +312,7 @@ REGISTRY: dict[str, type[nn.Module] | str] = {
     "vae": VariationalAutoencoder,
     "pca": PCAModel,
     # imported on first use: the photo denoiser pulls in its own helpers
-    "photo_denoiser": "ae_core.fcn_denoiser:FCNDenoiser",
+    "photo_denoiser": "ae_core.photo.model:FCNDenoiser",
 }
 
 # One line per kind, for CLI help and the Train page.

@@ -102,8 +102,8 @@ def corrupt(x, kind: str, level: float, seed: int | None = 0):
     seed : int or None; None draws a fresh seed
     """
     gen = torch.Generator()
-    # Fix (tests): a fresh seed comes from the OS; torch.seed() re-seeded torch's *global*
-    # generator as a side effect, breaking reproducibility of training running beside it.
+    # A fresh seed comes from the OS: torch.seed() would re-seed torch's *global* generator as a
+    # side effect and break the reproducibility of training running beside it.
     gen.manual_seed(int(seed) if seed is not None else secrets.randbits(63))
     if isinstance(x, torch.Tensor):
         return corrupt_tensor(x, kind, level, gen)

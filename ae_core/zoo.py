@@ -1,11 +1,10 @@
 """The default model zoo shipped in checkpoints/: one of each kind on digits,
 plus the lecture's contrast of an overcomplete plain AE beside an overcomplete
-sparse AE. `ae-core zoo` rebuilds it (under 2 minutes on 2 cores).
+sparse AE. `ae-core zoo` rebuilds it (under 2 minutes on 2 cores; see ae_core.runs.train_zoo).
+The photo denoiser is trained apart, by `ae-core photo train`.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from ae_core.config import ModelConfig, TrainConfig
 
@@ -27,9 +26,6 @@ ZOO: dict[str, tuple[dict, dict]] = {
     "sparse-overcomplete-256": (dict(kind="sparse", code_dim=256, hidden=(), code_activation="relu",
                                      sparsity="l1", sparsity_weight=5e-4), dict(epochs=60)),
 }
-
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
-
 
 def zoo_configs(name: str, image_shape=(1, 8, 8)) -> tuple[ModelConfig, TrainConfig]:
     m, t = ZOO[name]

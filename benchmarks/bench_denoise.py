@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/bench_denoise.py                       # checkpoints/photo-dncnn
     .venv/bin/python benchmarks/bench_denoise.py runs/my-photo-model --skip-large
 
-Prints, for the photographs held out of training (ae_core.photos.TEST_PHOTOS:
+Prints, for the photographs held out of training (ae_core.photo.photographs.TEST_PHOTOS:
 two grayscale, two colour) at sigma 15, 25 and 50 (of 255): mean PSNR and
 SSIM of the noisy input, each classical filter at its tuned setting for that
-sigma (ae_core.classical.BEST_PARAMS, tuned on training photographs) and
+sigma (ae_core.analysis.filters.BEST_PARAMS, tuned on training photographs) and
 ours; our margin over the best filter; seconds per megapixel of each method
 on this machine's CPU, as a ratio to ours; then a 12-megapixel (4000x3000
 colour) photograph denoised tile by tile, with its time per megapixel and the
@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from ae_core.checkpoint import load_checkpoint  # noqa: E402
-from ae_core.classical import FILTERS, best_param  # noqa: E402
-from ae_core.quality import image_psnr as psnr  # noqa: E402
-from ae_core.fcn_denoiser import DEFAULT_TILE, denoise_image  # noqa: E402
-from ae_core.photo_train import evaluate_denoiser, format_table, noisy_version, summarize  # noqa: E402
-from ae_core.photos import TEST_PHOTOS, TRAIN_PHOTOS, load_photo  # noqa: E402
+from ae_core.io.checkpoint import load_checkpoint  # noqa: E402
+from ae_core.analysis.filters import FILTERS, best_param  # noqa: E402
+from ae_core.analysis.quality import image_psnr as psnr  # noqa: E402
+from ae_core.photo.model import DEFAULT_TILE, denoise_image  # noqa: E402
+from ae_core.photo.evaluation import evaluate_denoiser, format_table, noisy_version, summarize  # noqa: E402
+from ae_core.photo.photographs import TEST_PHOTOS, TRAIN_PHOTOS, load_photo  # noqa: E402
 
 
 def peak_rss_mb() -> float:

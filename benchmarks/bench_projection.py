@@ -28,7 +28,7 @@ import numpy as np
 
 from threadpoolctl import threadpool_limits
 
-from ae_core.projection import (
+from ae_core.analysis.projection import (
     FIT_THREADS,
     UMAP_FAST,
     Projector,
@@ -49,7 +49,7 @@ def digits_codes(checkpoint: str | None) -> tuple[np.ndarray, np.ndarray, str]:
             import torch
 
             torch.set_num_threads(1)
-            from ae_core.checkpoint import load_checkpoint
+            from ae_core.io.checkpoint import load_checkpoint
             from ae_core.models import encode_array
 
             model = load_checkpoint(checkpoint).model

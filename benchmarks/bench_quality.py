@@ -3,7 +3,7 @@
 On digits (the zoo's configs and its 80/20 split) and on the MNIST test set in
 ../shared/data/mnist when present (8,000 train / 2,000 test, code size 32 for
 every kind), each model is trained in this run and evaluated with
-`ae_core.metrics.evaluate_all` on the test images:
+`ae_core.analysis.metrics.evaluate_all` on the test images:
 
 * reconstruction MSE, and its ratio to PCA with the same code size (fitted on the same
   training images); raw pixels reconstruct perfectly and have no row there;
@@ -34,10 +34,10 @@ from pathlib import Path
 
 import torch
 
-from ae_core.cli import train_and_save
+from ae_core.runs import train_and_save
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.data import default_mnist_dir
-from ae_core.metrics import FILTERS
+from ae_core.analysis.filters import FILTERS
 from ae_core.zoo import ZOO, zoo_configs
 
 SIGMAS = (0.1, 0.2, 0.3)

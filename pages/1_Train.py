@@ -2,137 +2,24 @@
 
 import streamlit as st
 
-from ae_core.data import BUILTIN
-from ae_core.models import DESCRIPTIONS
-from ae_core.noise import LEVEL_MEANING, NOISE_KINDS
-from ui import figures, loaders, state, widgets
-from ui.errors import guard, show_error
-from ui.sidebar import sidebar
+from ui import frame, loaders, state, widgets
+from ui.errors import guard
+from ui.train_form import show_job, train_form
 from ui.training import TrainJob, make_configs
 
-KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca")
-DEFAULT_CODE = {"sparse": 64}
-DEFAULT_HIDDEN = {"sparse": ""}  # one layer, as the zoo's L1 model: a deep ReLU code can die under L1
-PENALTY = {"sparse": ("Sparsity weight", 0.002, "L1: weight on Σ|h|; KL: weight on Σ KL(ρ‖ρ̂)"),
-           "contractive": ("Contractive weight λ", 0.01, "λ in λ‖J_f(x)‖²"),
-           "vae": ("β", 1.0, "weight of the KL term of the ELBO")}
-
-widgets.page_setup("Train")
-state.init_state()
-job = st.session_state.get(state.TRAIN_JOB)
-if job is not None and not job.running and job.result.get("path") and not job.result.get("adopted"):
-    # a run just finished: make it the active model before the sidebar is drawn
-    st.session_state[state.ACTIVE_MODEL] = job.result["path"]
-    st.session_state[state.DATASET] = job.spec
-    job.result["adopted"] = True
+sel = frame.selection("Train")
 widgets.header("Train", "Train an autoencoder and watch each loss term: does the penalty fight the "
                         "reconstruction, and when does it stop improving?")
-sel = sidebar()
+job = st.session_state.get(state.TRAIN_JOB)
 busy = job is not None and job.running
-
-kind = st.segmented_control("Model kind", KINDS, default="undercomplete", required=True, key="_w_tr_kind") \
-    or "undercomplete"
-st.caption(DESCRIPTIONS[kind])
-with st.form("train_form", border=True):
-    c1, c2, c3 = st.columns(3)
-    specs = list(dict.fromkeys([sel.spec, *BUILTIN]))
-    spec = c1.selectbox("Data", specs, key="_w_tr_data")
-    name = c2.text_input("Name", placeholder=f"{kind}-{DEFAULT_CODE.get(kind, 16)} (automatic)",
-                         key="_w_tr_name", max_chars=64)
-    code_dim = c3.number_input("Code size", 1, 4096, DEFAULT_CODE.get(kind, 16), key=f"_w_tr_code_{kind}",
-                               help="units in h; more than the pixels makes an overcomplete code")
-    v = {"kind": kind, "code_dim": code_dim}
-    if kind != "pca":
-        c1, c2, c3 = st.columns(3)
-        v["hidden"] = c1.text_input("Hidden widths", DEFAULT_HIDDEN.get(kind, "256"), key=f"_w_tr_hidden_{kind}",
-                                    help="MLP layers between pixels and code, e.g. 512,128; empty for none")
-        v["arch"] = c2.selectbox("Encoder", ["mlp", "conv"], key="_w_tr_arch")
-        v["code_activation"] = c3.selectbox("Code activation", ["auto", "linear", "relu", "sigmoid", "tanh"],
-                                            key="_w_tr_act", help="auto: sigmoid for KL and contractive, "
-                                                                   "relu for sparse, else linear")
-    if kind == "sparse":
-        c1, c2, c3 = st.columns(3)
-        v["sparsity"] = c1.selectbox("Penalty", ["l1", "kl", "topk"], key="_w_tr_sparsity",
-                                     format_func={"l1": "L1 on h", "kl": "KL to a target rate",
-                                                  "topk": "top-k (k-sparse)"}.get)
-        v["sparsity_target"] = c2.number_input("Target rate ρ (KL)", 0.001, 0.5, 0.05, format="%.3f",
-                                               key="_w_tr_rho")
-        v["top_k"] = c3.number_input("k (top-k)", 1, 4096, 8, key="_w_tr_topk")
-    if kind in PENALTY:
-        label, default, helptext = PENALTY[kind]
-        v["penalty_weight"] = st.number_input(label, 0.0, 100.0, default, format="%.4f", help=helptext,
-                                              key=f"_w_tr_pw_{kind}")
-    if kind == "denoising":
-        c1, c2 = st.columns(2)
-        v["noise_kind"] = c1.selectbox("Noise", NOISE_KINDS, key="_w_tr_noise")
-        v["noise_level"] = c2.slider("Noise level", 0.0, 0.9, 0.3, 0.05, key="_w_tr_level",
-                                     help=" · ".join(f"{k}: {m}" for k, m in LEVEL_MEANING.items()))
-    c1, c2, c3 = st.columns(3)
-    v["epochs"] = c1.number_input("Epochs", 1, 1000, 30, key="_w_tr_epochs")
-    v["batch_size"] = c2.selectbox("Batch size", [16, 32, 64, 128, 256, 512], index=2, key="_w_tr_batch")
-    v["lr"] = c3.number_input("Learning rate", 1e-6, 1.0, 3e-3, format="%.4f", step=1e-3, key="_w_tr_lr")
-    submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:", disabled=busy)
-
+submitted, values, spec, name = train_form(sel, busy)
 if submitted and not busy:
     with guard():
-        data = loaders.dataset(spec)
-        mc, tc = make_configs(v, data.image_shape)
-        run_name = name.strip() or f"{kind}-{mc.code_dim}"
+        mc, tc = make_configs(values, loaders.dataset(spec).image_shape)
+        run_name = name.strip() or f"{values['kind']}-{mc.code_dim}"
         st.session_state[state.TRAIN_JOB] = job = TrainJob.start(mc, tc, spec, run_name)
-        busy = True
 
-
-def render(job: TrainJob) -> None:
-    """Progress, live losses, the stop button while running; the outcome when done."""
-    st.subheader(f"Run: {job.out.name}")
-    if job.running:
-        st.progress(job.fraction, text=f"{job.progress_text} · on {job.spec}")
-        st.button("Stop (keep what was trained)", icon=":material/stop:", on_click=job.request_stop,
-                  disabled=job.stop_requested, key="_w_tr_stop")
-    if job.epochs:
-        st.caption("Each loss term per epoch (log scale); dotted: validation.")
-        widgets.chart(figures.loss_figure(job.epochs), f"loss-{job.out.name}", key="_w_tr_loss_chart")
-    elif job.running:
-        st.caption("Waiting for the first epoch…")
-    if job.running:
-        return
-    if job.error:
-        show_error(Exception(job.error))
-        return
-    r = job.result
-    if r.get("stopped") == "non_finite":
-        st.error(r["message"], icon=":material/warning:")
-    elif r.get("stopped") == "cancelled":
-        st.warning(r["message"], icon=":material/pan_tool:")
-    elif r.get("message"):
-        st.info(r["message"])
-    m = r.get("metrics", {})
-    st.success(f"Saved as **{job.out.name}** in {r.get('seconds', 0):.1f} s and selected in the sidebar."
-               + ("" if r.get("map") else " (Its map will be computed when you open Latent space.)"),
-               icon=":material/check_circle:")
-    if m.get("recon_mse") is not None and m.get("pca_recon_mse"):
-        c1, c2 = st.columns(2)
-        c1.metric("Test MSE", f"{m['recon_mse']:.4f}", f"{m['recon_mse'] / m['pca_recon_mse'] - 1:+.0%} vs PCA",
-                  delta_color="inverse")
-        c2.metric(f"PCA with {m.get('code_dim', '')} components", f"{m['pca_recon_mse']:.4f}")
-    l1, l2, l3 = st.columns(3)
-    with l1:
-        widgets.link("pages/3_Latent_space.py", "See its latent space", ":material/scatter_plot:")
-    with l2:
-        widgets.link("pages/4_Reconstructions.py", "See reconstructions", ":material/compare:")
-    with l3:
-        widgets.link("pages/2_Models.py", "Manage models", ":material/inventory_2:")
-
-
-@st.fragment(run_every=1.0)
-def live(job: TrainJob) -> None:
-    render(job)
-    if not job.running:
-        st.rerun()  # the whole page: the sidebar lists the new model
-
-
-job = st.session_state.get(state.TRAIN_JOB)
 if job is not None:
-    live(job) if job.running else render(job)
+    show_job(job)
 else:
     st.caption("Results appear here: a progress bar and every loss term, epoch by epoch.")

@@ -4,15 +4,13 @@
 import pandas as pd
 import streamlit as st
 
-from ae_core.checkpoint import delete_checkpoint, read_config
-from ae_core.checkpoint_zip import export_zip, import_zip
-from ui import catalog, figures, loaders, state, widgets
+from ae_core.io.checkpoint import delete_checkpoint, read_config
+from ae_core.io.checkpoint_zip import export_zip, import_zip
+from ui import catalog, figures, frame, loaders, state, widgets
 from ui.errors import guard
-from ui.sidebar import sidebar
 
-widgets.page_setup("Models")
 widgets.header("Models", "Which models are there, how were they trained, and how well do they do?")
-sel = sidebar()
+sel = frame.selection("Models")
 entries = sel.entries
 state.flash()
 
@@ -26,7 +24,7 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
              column_config={"test MSE": st.column_config.NumberColumn(format="%.4f")})
 
 
-def delete_controls(e: catalog.ModelEntry) -> None:
+def delete_controls(e: catalog.CheckpointInfo) -> None:
     """Delete…, then a confirmation (typing the name for a shipped model)."""
     if st.session_state.get(state.DELETE_PENDING) != e.path:
         if st.button("Delete…", icon=":material/delete:", key="_w_models_del"):

@@ -1,48 +1,18 @@
 """Latent space: a map (UMAP, PCA or t-SNE) of the codes, with selection, neighbours,
 interpolation and your own image placed on it."""
 
-import numpy as np
 import streamlit as st
 
-from ui import analysis, downloads, figures, loaders, optional, state, widgets
+from ui import analysis, downloads, figures, frame, latent_view, loaders, state, widgets
 from ui.errors import guard
-from ui.selection import ordinal, parse_event, percentile_of, positions_of, update_pair
-from ui.sidebar import sidebar
-from ui.uploads import digit_input
+from ui.selection import ordinal, parse_event, percentile_of, positions_of
 
-MAP_KEY = "latent_map"
-INDEX_KEY = "_w_map_index"
-PANEL_KEY = "_w_map_panel"  # the open tab beside the map; a click or a box opens the one that answers it
-PANELS = ["Selection", "Neighbours", "Interpolation", "Your image"]
-
-widgets.page_setup("Latent space")
 widgets.header("Latent space", "Where does each image land in the code, do neighbours in code space look "
                                "alike (more than in pixel space), and what lies between two images?")
-sel = sidebar()
-if not widgets.need_model(sel) or optional.require("projection", "The map") is None:
+sel = frame.selection("Latent space")
+if not widgets.need_model(sel):
     st.stop()
 entry, spec = sel.entry, sel.spec
-
-
-def pick(index: int) -> None:
-    """A point was chosen (click or index box): show its neighbours and make it an interpolation end."""
-    st.session_state[state.MAP_FOCUS] = int(index)
-    st.session_state[state.MAP_PAIR] = update_pair(st.session_state.get(state.MAP_PAIR), int(index))
-    st.session_state[PANEL_KEY] = "Neighbours"
-
-
-def on_map_select(ids_per_trace) -> None:
-    ev = parse_event(st.session_state.get(MAP_KEY), ids_per_trace)
-    if ev.is_new(st.session_state.get(state.MAP_CLICK)):
-        st.session_state[state.MAP_CLICK] = ev.signature
-        if ev.clicked is not None:
-            pick(ev.clicked)
-        elif ev.indices:  # a box or lasso: show what it caught
-            st.session_state[PANEL_KEY] = "Selection"
-
-
-def on_index_box() -> None:
-    pick(st.session_state[INDEX_KEY])
 
 
 c1, c2, c3, c4 = st.columns([1.2, 0.8, 1.6, 1])
@@ -63,27 +33,18 @@ ids = mp.index
 labels = None if ds.y is None else ds.y[ids]
 values, categorical, cname = figures.colour_for(colour, labels, errs[ids], codes[ids], int(unit))
 
-# the interpolation path and the uploaded image, placed with the map's own transform
-pair = [i for i in st.session_state.get(state.MAP_PAIR, []) if 0 <= i < len(ds)]
-focus = st.session_state.get(state.MAP_FOCUS)
-focus = focus if focus is not None and 0 <= focus < len(ds) else None
+focus, pair = latent_view.chosen_points(len(ds))
 left, right = st.columns([3, 2], gap="medium")
 with right:
     # tracked (a switch reruns) only so that callbacks can open a tab; every tab is still drawn
-    tab_sel, tab_nn, tab_int, tab_up = st.tabs(PANELS, key=PANEL_KEY, on_change="rerun")
+    tab_sel, tab_nn, tab_int, tab_up = st.tabs(latent_view.PANELS, key=state.MAP_PANEL, on_change="rerun")
 with tab_int:
     ic1, ic2 = st.columns(2)
     steps = ic1.slider("Steps", 3, 16, 8, key="_w_interp_steps")
     interp_method = ic2.segmented_control("Path", ["linear", "slerp"], default="linear", required=True,
                                           key="_w_interp_method") or "linear"
-path_xy, strip = None, None
-if len(pair) == 2:
-    strip, path_codes = analysis.interpolation(entry, spec, part, pair[0], pair[1], steps, interp_method)
-    try:
-        path_xy = np.asarray(mp.projector.transform(path_codes))
-    except Exception:  # noqa: BLE001 - a map without transform: show the strip only
-        path_xy = None
-upload_marker, upload_result = None, None
+strip, path_xy = latent_view.interpolation_path(entry, spec, mp, pair, steps, interp_method)
+upload = None
 with tab_up:
     st.caption("Drop a picture of a digit (any size, dark on light or light on dark): it is cropped, "
                "resized like the data, encoded and placed on the map.")
@@ -91,23 +52,17 @@ with tab_up:
                           key="_w_map_upload")
     if up is not None:
         with guard():
-            shown, x_in = digit_input(up.getvalue(), entry.input_shape)
-            code, recon = analysis.encode_one(entry, x_in)
-            err = float(((recon - x_in) ** 2).mean())
-            try:
-                upload_marker = {"coords": np.asarray(mp.projector.transform(code))[0], "name": "your image"}
-            except Exception:  # noqa: BLE001
-                upload_marker = None
-            upload_result = (x_in, recon, err, analysis.nearest_to(code[0], codes, 8))
+            upload = latent_view.place_upload(entry, mp, up.getvalue(), codes)
 
 focus_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
 fig = figures.map_figure(mp.coords, ids=ids, labels=labels, errors=errs[ids], color=values,
                          categorical=categorical, color_name=cname, class_names=ds.class_names,
-                         highlight=focus_pos, path=path_xy, marker=upload_marker, height=600)
+                         highlight=focus_pos, path=path_xy, marker=upload.marker if upload else None, height=600)
 with left:
     tids = figures.trace_ids(fig)
-    event = widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=MAP_KEY,
-                          on_select=lambda: on_map_select(tids), selection_mode=("points", "box", "lasso"))
+    event = widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=state.MAP_EVENT,
+                          on_select=lambda: latent_view.on_map_select(tids),
+                          selection_mode=("points", "box", "lasso"))
     what = {"all": "images (all of the data)", "test": "test images", "train": "training images"}[part]
     note = f"{len(ids):,} {what} · map {mp.source}"
     trust = entry.metrics.get(f"map_trustworthiness_{method}_{dims}d") if mp.source.startswith("saved") else None
@@ -138,8 +93,8 @@ with tab_sel:
         st.caption("Drag a box or lasso on the map (2D) to see those images beside their reconstructions.")
 with tab_nn:
     if focus is not None:
-        st.session_state[INDEX_KEY] = focus
-    st.number_input("Image index", 0, len(ds) - 1, key=INDEX_KEY, on_change=on_index_box,
+        st.session_state[state.MAP_INDEX] = focus
+    st.number_input("Image index", 0, len(ds) - 1, key=state.MAP_INDEX, on_change=latent_view.on_index_box,
                     help="Or click a point on the map")
     if focus is not None:
         by_code, by_pixel = analysis.neighbours(entry, spec, part, focus, 9)
@@ -164,12 +119,11 @@ with tab_int:
     else:
         st.caption("Click two points (or type two indices in Neighbours) to interpolate between them.")
 with tab_up:
-    if upload_result is not None:
-        x_in, recon, err, nn = upload_result
+    if upload is not None:
         u1, u2 = st.columns(2)
-        u1.image(figures.grid_image(x_in, 1, target=96), caption="as the model sees it")
-        u2.image(figures.grid_image(recon, 1, target=96), caption="reconstruction")
-        st.metric("Reconstruction error", f"{err:.4f}",
-                  f"worse than {percentile_of(err, errs):.0f}% of the data", delta_color="off")
+        u1.image(figures.grid_image(upload.x, 1, target=96), caption="as the model sees it")
+        u2.image(figures.grid_image(upload.recon, 1, target=96), caption="reconstruction")
+        st.metric("Reconstruction error", f"{upload.error:.4f}",
+                  f"worse than {percentile_of(upload.error, errs):.0f}% of the data", delta_color="off")
         st.caption("Nearest images in code space")
-        widgets.tiles(ds.x[nn], ncols=8)
+        widgets.tiles(ds.x[upload.neighbours], ncols=8)

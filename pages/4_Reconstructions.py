@@ -4,13 +4,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import analysis, figures, loaders, widgets
-from ui.sidebar import sidebar
+from ui import analysis, figures, frame, loaders, widgets
 
-widgets.page_setup("Reconstructions")
 widgets.header("Reconstructions", "What does the decoder give back from the code, and which images does "
                                   "it get most wrong? (Test split, never seen in training.)")
-sel = sidebar()
+sel = frame.selection("Reconstructions")
 if not widgets.need_model(sel):
     st.stop()
 entry, spec = sel.entry, sel.spec

@@ -4,22 +4,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ae_core.analysis.filters import FILTER_LABELS as FILTER_NAMES
+from ae_core.analysis.filters import FILTERS
 from ae_core.noise import LEVEL_MEANING, NOISE_KINDS
-from ui import analysis, catalog, downloads, figures, loaders, widgets
+from ui import analysis, catalog, downloads, figures, frame, loaders, widgets
 from ui.errors import guard
-from ui.sidebar import sidebar
-from ui.uploads import center_crop_box, digit_input, display_copy, photo_input, zoom
+from ui.photo_denoising import photo_tab
+from ui.uploads import IMAGE_TYPES, digit_input
 
-IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 LEVELS = {"gaussian": (0.05, 0.1, 0.2, 0.3, 0.4, 0.5), "masking": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
           "salt_pepper": (0.05, 0.1, 0.2, 0.3, 0.4), "block": (0.1, 0.2, 0.3, 0.4, 0.5)}
-FILTERS = ("gaussian", "median", "tv", "nlm")
-FILTER_NAMES = {"gaussian": "Gaussian blur", "median": "median", "tv": "total variation", "nlm": "non-local means"}
 
-widgets.page_setup("Denoising")
 widgets.header("Denoising", "Does the model remove noise better than a classical filter, and can it fill "
                             "in a missing part? (A denoising autoencoder was trained for exactly this.)")
-sel = sidebar()
+sel = frame.selection("Denoising")
 photo = catalog.photo_entry(sel.entries)
 tab_digits, tab_photo = st.tabs(["Small images", "Photographs"])
 
@@ -77,71 +75,7 @@ def digits_tab():
                                  on_click="ignore", icon=":material/download:")
 
 
-def photo_tab():
-    if photo is None:
-        st.info("The photo denoiser (`checkpoints/photo-dncnn`) is not available yet. Once it is, upload a "
-                "photograph of any size here.", icon=":material/hourglass_empty:")
-        return
-    st.caption(f"{photo.name}: a fully-convolutional denoiser that works on photographs of any size, "
-               "tile by tile.")
-    up = st.file_uploader("Photograph", type=IMAGE_TYPES, key="_w_ph_upload")
-    c1, c2, c3 = st.columns([2, 2, 3])
-    mode = c1.radio("Noise", ["add Gaussian noise", "as it is (real noise)"], key="_w_ph_mode")
-    synthetic = mode.startswith("add")
-    s255 = c2.slider("σ (of 255)", 5, 75, 25, 5, key="_w_ph_sigma", disabled=not synthetic)
-    filters = c3.multiselect("Compare with", FILTERS, default=["gaussian", "tv"], key="_w_ph_filters",
-                             format_func=FILTER_NAMES.get, help="non-local means is slow on large photos")
-    if up is None:
-        st.caption("Upload a photo to begin (PNG, JPEG, …).")
-        return
-    with guard(stop=False):
-        img = photo_input(up.getvalue(), photo.input_shape[0])
-        result_key = ("photo", up.file_id, synthetic, s255 if synthetic else 0, tuple(filters))
-        if st.session_state.get("_photo_result", {}).get("key") != result_key:
-            st.session_state["_photo_result"] = {"key": result_key, "data": None}
-        res = st.session_state["_photo_result"]
-        if res["data"] is None:
-            h, w = img.shape[:2]
-            st.caption(f"{w}×{h} pixels")
-            if not st.button("Denoise", type="primary", icon=":material/auto_fix_high:", key="_w_ph_go"):
-                return
-            bar = st.progress(0.0, "Denoising…")
-            noisy = analysis.photo_noisy(img, s255 / 255, seed=0) if synthetic else img
-            sigma = s255 / 255 if synthetic else analysis.estimate_noise(img)
-            out = analysis.photo_denoise(loaders.model(photo), noisy,
-                                         progress=lambda d, t: bar.progress(d / t, f"Denoising… tile {d}/{t}"))
-            filtered = {}
-            for f in filters:
-                bar.progress(1.0, f"Applying {FILTER_NAMES[f]}…")
-                filtered[f] = analysis.photo_filter(f, noisy, sigma)
-            bar.empty()
-            res["data"] = {"noisy": noisy, "out": out, "filtered": filtered, "sigma": sigma}
-        d = res["data"]
-        show = [("noisy" if synthetic else "as uploaded", d["noisy"]), (photo.name, d["out"])]
-        show += [(FILTER_NAMES[f], v) for f, v in d["filtered"].items()]
-        if synthetic:
-            rows = [{"method": name, **analysis.photo_scores(img, v)} for name, v in show]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
-                "psnr": st.column_config.NumberColumn("PSNR (dB)", format="%.2f"),
-                "ssim": st.column_config.NumberColumn("SSIM", format="%.3f")})
-        else:
-            st.caption(f"No clean original to score against; estimated noise σ ≈ {d['sigma'] * 255:.1f}/255 "
-                       "(used by the filters).")
-        cols = st.columns(2)
-        cols[0].image(display_copy(d["noisy"]), caption=show[0][0], clamp=True)
-        cols[1].image(display_copy(d["out"]), caption=f"denoised by {photo.name}", clamp=True)
-        box = center_crop_box(img.shape, 128)
-        st.caption("Centre crop, 3× zoom")
-        crops = ([("original", img)] if synthetic else []) + show
-        z = st.columns(len(crops))
-        for col, (name, v) in zip(z, crops):
-            col.image(zoom(v, box), caption=name, clamp=True)
-        st.download_button("Download the denoised photo (PNG)", downloads.png(d["out"]),
-                           f"denoised-{up.name.rsplit('.', 1)[0]}.png", "image/png", on_click="ignore",
-                           icon=":material/download:")
-
-
 with tab_digits:
     digits_tab()
 with tab_photo:
-    photo_tab()
+    photo_tab(photo)

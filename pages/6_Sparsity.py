@@ -3,14 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from ui import analysis, figures, loaders, state, widgets
-from ui.sidebar import sidebar
+from ui import analysis, figures, frame, loaders, state, widgets
 
-widgets.page_setup("Sparsity")
 widgets.header("Sparsity", "How many code units does each image use, and does each unit learn a feature? "
                            "(An overcomplete plain autoencoder can copy its input; a sparse one must pick "
                            "a few features.)")
-sel = sidebar()
+sel = frame.selection("Sparsity")
 if not widgets.need_model(sel):
     st.stop()
 entry, spec = sel.entry, sel.spec

@@ -3,14 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from ui import analysis, downloads, figures, loaders, optional, tables, widgets
+from ui import analysis, downloads, figures, frame, loaders, tables, widgets
 from ui.errors import guard
-from ui.sidebar import sidebar
 
-widgets.page_setup("Compare")
 widgets.header("Compare", "Is this code better than the raw pixels or PCA, and which model wins at what? "
                           "(Same data, same split, same noise for every model.)")
-sel = sidebar(multi=True)
+sel = frame.selection("Compare")
 models = widgets.loadable(sel.chosen)
 if len(models) < 2:
     st.info("Pick at least two models in the sidebar.", icon=":material/info:")
@@ -51,22 +49,19 @@ with tab_acc:
 
 with tab_maps:
     if tab_maps.open:
-        if optional.get("projection") is None:
-            st.caption("Maps appear once `ae_core.projection` is installed.")
-        else:
-            st.caption("UMAP of each model's test codes, coloured by label: tighter, better separated "
-                       "clusters mean classes are easier to tell apart from the code alone.")
-            cols = st.columns(len(models))
-            for col, e in zip(cols, models):
-                with col, guard(f"{e.name}: "):
-                    mp = loaders.projection(e, spec, "umap", 2)
-                    ds = loaders.images(spec, mp.part, e)
-                    y = None if ds.y is None else ds.y[mp.index]
-                    err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index]
-                    fig = figures.map_figure(mp.coords, ids=mp.index, labels=y, errors=err, color=y,
-                                             class_names=ds.class_names, title=e.name, height=340)
-                    fig.update_layout(showlegend=False)
-                    widgets.chart(fig, f"map-{e.name}", key=f"_w_cmp_map_{e.name}")
+        st.caption("UMAP of each model's test codes, coloured by label: tighter, better separated "
+                   "clusters mean classes are easier to tell apart from the code alone.")
+        cols = st.columns(len(models))
+        for col, e in zip(cols, models):
+            with col, guard(f"{e.name}: "):
+                mp = loaders.projection(e, spec, "umap", 2)
+                ds = loaders.images(spec, mp.part, e)
+                y = None if ds.y is None else ds.y[mp.index]
+                err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index]
+                fig = figures.map_figure(mp.coords, ids=mp.index, labels=y, errors=err, color=y,
+                                         class_names=ds.class_names, title=e.name, height=340)
+                fig.update_layout(showlegend=False)
+                widgets.chart(fig, f"map-{e.name}", key=f"_w_cmp_map_{e.name}")
 
 with tab_images:
     if tab_images.open:

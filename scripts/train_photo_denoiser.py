@@ -2,7 +2,7 @@
 
     python scripts/train_photo_denoiser.py --out checkpoints/photo-dncnn --device cuda --minutes 6
 
-Same as `ae-core zoo --photo`; see ae_core/photo_cli.py for the options.
+The same as `ae-core photo train ...` (see `ae-core photo train --help` for the options).
 """
 
 import sys
@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ae_core.photo_cli import main  # noqa: E402
+from ae_core.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["photo", "train", *sys.argv[1:]]))

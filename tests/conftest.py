@@ -7,6 +7,7 @@ laptop, in CI and on a shared two-core box.
 from __future__ import annotations
 
 import socket
+import sys
 
 import numpy as np
 import pytest
@@ -88,3 +89,10 @@ def tiny_digits(digits):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The hostile-inputs table, when that file's tests ran (see tests/test_hostile_inputs.py)."""
+    mod = sys.modules.get("test_hostile_inputs")
+    if mod is not None and getattr(mod, "LEDGER", None):
+        mod.write_report(terminalreporter.write_line)

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from ui import catalog, optional
+from ui import catalog, navigation
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -63,8 +63,14 @@ def test_home_lists_models_and_links_pages():
     at = run("app.py")
     ok(at)
     assert len(at.dataframe) == 1 and "undercomplete-16" in at.dataframe[0].value["model"].tolist()
-    assert len(at.main.get("page_link")) == 7  # "Where next"; the sidebar links every page too
-    assert [link.proto.label for link in at.sidebar.get("page_link")][:2] == ["Home", "Train"]
+    assert len(at.main.get("page_link")) == 7  # "Where next"
+    # app.py routes every page (st.navigation, Home first) inside the shared frame
+    assert [p.title for p in navigation.PAGES][:2] == ["Home", "Train"]
+    for p in navigation.PAGES[1:3]:
+        at.switch_page(p.script).run()
+        ok(at)
+        assert at.title[0].value == p.title and at.sidebar.selectbox(key="_w_active_model")
+    at.switch_page("pages/0_Home.py").run()
     at.selectbox(key="_w_active_model").select(str(catalog.SHIPPED_DIR / "vae-16")).run()
     ok(at)
     assert any("vae-16" in m.value for m in at.markdown)
@@ -86,8 +92,7 @@ def test_train_two_epochs_saves_and_selects(user_dir):
     at.run()
     ok(at)
     assert (user_dir / "app-test-run" / "model.safetensors").is_file()
-    if optional.get("projection") is not None:  # its map is saved with it: Latent space opens at once
-        assert (user_dir / "app-test-run" / "map-umap-2d.npz").is_file()
+    assert (user_dir / "app-test-run" / "map-umap-2d.npz").is_file()  # Latent space opens at once
     assert any("Saved as" in s.value for s in at.success)
     assert charts(at) and at.session_state["active_model"] == str(user_dir / "app-test-run")
     assert [m.value for m in at.metric]
@@ -120,7 +125,7 @@ def test_train_stop_keeps_what_was_trained(user_dir):
 
 
 def test_models_inspect_upload_and_delete(user_dir):
-    from ae_core.checkpoint_zip import export_zip
+    from ae_core.io.checkpoint_zip import export_zip
 
     at = run("pages/2_Models.py")
     ok(at)
@@ -143,9 +148,6 @@ def test_models_inspect_upload_and_delete(user_dir):
 
 def test_latent_space_map_neighbours_interpolation_upload():
     at = run("pages/3_Latent_space.py")
-    if optional.get("projection") is None:
-        assert any("not available yet" in i.value for i in at.info)
-        return
     ok(at)
     assert charts(at)
     assert [t.label for t in at.tabs] == ["Selection", "Neighbours", "Interpolation", "Your image"]
@@ -166,10 +168,8 @@ def test_latent_space_map_neighbours_interpolation_upload():
 def test_latent_space_uses_the_map_saved_with_the_checkpoint(user_dir):
     import shutil
 
-    projection = optional.get("projection")
-    if projection is None:
-        pytest.skip("ae_core.projection is not installed yet")
-    from ae_core.checkpoint import load_checkpoint
+    from ae_core.analysis import projection
+    from ae_core.io.checkpoint import load_checkpoint
     from ae_core.data import load_dataset
     from ae_core.models import encode_array
 
@@ -215,8 +215,8 @@ def test_denoising_curve_and_upload():
 
 def test_denoising_photo_path(user_dir):
     from ae_core.config import ModelConfig
-    from ae_core.fcn_denoiser import FCNDenoiser
-    from ae_core.photo_train import save_photo_denoiser
+    from ae_core.photo.model import FCNDenoiser
+    from ae_core.photo.training import save_photo_denoiser
 
     cfg = ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(3, 48, 48), width=8, depth=3)
     save_photo_denoiser(user_dir / "tiny-photo", FCNDenoiser(cfg))

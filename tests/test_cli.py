@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from ae_core.checkpoint import load_checkpoint
+from ae_core.io.checkpoint import load_checkpoint
 from ae_core.cli import main
 
 TINY = ["--dataset", "digits", "--hidden", "32", "--epochs", "3", "--batch-size", "128", "--threads", "1",
@@ -102,3 +102,36 @@ def test_argparse_errors_exit_2(capsys):
         main(["train", "--code-dim", "many", "--out", "x"])
     assert info.value.code == 2
     assert "--code-dim" in capsys.readouterr().err
+
+
+def test_eval_is_a_read_and_save_writes_metrics(trained, tmp_path, capsys):
+    import shutil
+
+    src, _ = trained
+    path = tmp_path / "copy"
+    shutil.copytree(src, path)
+    before = (path / "metrics.json").read_bytes()
+    assert main(["eval", str(path), "--json"]) == 0
+    assert (path / "metrics.json").read_bytes() == before  # nothing written
+    printed = json.loads(capsys.readouterr().out)[str(path)]
+    (path / "metrics.json").write_text("{}")
+    assert main(["eval", str(path), "--json", "--save"]) == 0
+    saved = json.loads((path / "metrics.json").read_text())
+    assert saved["recon_mse"] == pytest.approx(printed["recon_mse"]) and "knn_acc" in saved
+
+
+def test_train_and_the_train_page_build_the_same_model_from_the_same_settings(tmp_path):
+    """The CLI's default code activation and the Train form's "auto" are one rule."""
+    from ae_core.config import default_code_activation
+    from ui.training import make_configs
+
+    for kind, sparsity, expected in (("sparse", "l1", "relu"), ("contractive", "l1", "sigmoid"),
+                                     ("undercomplete", "l1", "linear")):
+        out = tmp_path / kind
+        assert main(["train", "--kind", kind, "--sparsity", sparsity, "--code-dim", "8", "--out", str(out),
+                     *TINY, "--epochs", "1"]) == 0
+        mc, _ = make_configs({"kind": kind, "code_dim": 8, "hidden": "32", "sparsity": sparsity, "epochs": 1,
+                              "batch_size": 128, "lr": 3e-3}, (1, 8, 8))
+        assert load_checkpoint(out).model_config.code_activation == mc.code_activation == expected
+        assert default_code_activation(kind, sparsity) == expected
+    assert default_code_activation("sparse", "kl") == "sigmoid"

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from ae_core.cli import main
-from ae_core.images import decode_image
+from ae_core.io.image_files import decode_image
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "checkpoints" / "photo-dncnn"
@@ -51,3 +51,24 @@ def test_denoise_refuses_a_digit_model(photo_png, tmp_path, capsys):
                  "--model", str(ROOT / "checkpoints" / "undercomplete-16")])
     assert code == 2
     assert "photo_denoiser" in capsys.readouterr().err
+
+
+def test_eval_scores_the_photo_denoiser_on_its_held_out_photos(tmp_path, capsys, monkeypatch):
+    """`ae-core eval` takes the photo denoiser too, with its own keys, and writes nothing."""
+    import json
+    import shutil
+
+    import ae_core.photo.evaluation as ev
+
+    real = ev.load_photo
+    monkeypatch.setattr(ev, "load_photo", lambda name: real(name)[:64, :64])  # small crops: a fast test
+    path = tmp_path / "photo-dncnn"
+    shutil.copytree(PHOTO, path)
+    before = (path / "metrics.json").read_bytes()
+    assert main(["eval", str(path), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)[str(path)]
+    assert res["test_photos"] == ["astronaut", "camera", "china", "coins"]
+    for s in ("15", "25", "50"):
+        row = res["heldout_psnr"][s]
+        assert row["ours"] == res[f"psnr_sigma{s}"] and row["ours"] > row["noisy"] + 3
+    assert (path / "metrics.json").read_bytes() == before

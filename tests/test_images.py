@@ -1,4 +1,4 @@
-"""Tests for ae_core.images: every bad upload gets its own test, built in memory."""
+"""Tests for ae_core.io.image_files: every bad upload gets its own test, built in memory."""
 
 import io
 import struct
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFile
 
 from ae_core.errors import ImageError
-from ae_core.images import decode_image, encode_png, image_grid, to_model_input, to_uint8
+from ae_core.io.image_files import decode_image, encode_png, image_grid, to_model_input, to_uint8
 
 
 def save(img: Image.Image, fmt: str, **kw) -> bytes:

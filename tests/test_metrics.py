@@ -1,4 +1,4 @@
-"""ae_core.metrics against references: hand formulas, scikit-image, finite differences."""
+"""ae_core.analysis.metrics against references: hand formulas, scikit-image, finite differences."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ae_core import metrics as M
+from ae_core.analysis import denoising, filters, latent_walks, metrics, projection, quality, sparsity
 from ae_core.config import ModelConfig
 from ae_core.models import build_model, encode_array
 
@@ -29,9 +29,9 @@ def test_psnr_matches_hand_formula(rng):
     x = rng.random((5, 1, 8, 8)).astype(np.float32)
     y = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0, 1).astype(np.float32)
     mse = ((x.astype(np.float64) - y) ** 2).reshape(5, -1).mean(1)
-    np.testing.assert_allclose(M.per_sample_mse(x, y), mse, rtol=1e-12)
-    assert M.psnr(x, y) == pytest.approx(np.mean(10 * np.log10(1 / mse)), rel=1e-9)
-    assert M.psnr(x, x) == M.PSNR_CAP_DB  # finite for a perfect copy
+    np.testing.assert_allclose(quality.per_sample_mse(x, y), mse, rtol=1e-12)
+    assert quality.psnr(x, y) == pytest.approx(np.mean(10 * np.log10(1 / mse)), rel=1e-9)
+    assert quality.psnr(x, x) == quality.PSNR_CAP_DB  # finite for a perfect copy
 
 
 def test_per_sample_mse_of_known_errors():
@@ -39,37 +39,37 @@ def test_per_sample_mse_of_known_errors():
     y = x.copy()
     y[1] = 0.5
     y[2, 0, 0, 0] = 1.0
-    np.testing.assert_allclose(M.per_sample_mse(x, y), [0.0, 0.25, 0.25])
+    np.testing.assert_allclose(quality.per_sample_mse(x, y), [0.0, 0.25, 0.25])
     with pytest.raises(ValueError, match="same shape"):
-        M.per_sample_mse(x, y[:2])
+        quality.per_sample_mse(x, y[:2])
 
 
 def test_ssim_identical_is_one_and_matches_skimage(digits):
     from skimage.metrics import structural_similarity
 
     x = digits.x[:20]
-    assert M.ssim(x, x) == pytest.approx(1.0)
+    assert quality.ssim(x, x) == pytest.approx(1.0)
     noisy = np.clip(x + 0.2 * np.random.default_rng(1).standard_normal(x.shape), 0, 1).astype(np.float32)
     ref = [structural_similarity(a[0], b[0], data_range=1.0) for a, b in zip(x, noisy)]
-    np.testing.assert_allclose(M.per_sample_ssim(x, noisy), ref, atol=1e-6)
-    r = M.reconstruction_metrics(x, noisy)
+    np.testing.assert_allclose(quality.per_sample_ssim(x, noisy), ref, atol=1e-6)
+    r = quality.reconstruction_metrics(x, noisy)
     assert set(r) == {"mse", "psnr", "ssim"} and r["ssim"] < 1
 
 
 def test_ssim_refuses_images_smaller_than_a_window():
     with pytest.raises(ValueError, match="window"):
-        M.ssim(np.zeros((2, 1, 2, 2)), np.zeros((2, 1, 2, 2)))
+        quality.ssim(np.zeros((2, 1, 2, 2)), np.zeros((2, 1, 2, 2)))
 
 
 # ---------------------------------------------------------------- denoising
 def test_denoising_table_rows(tiny_digits):
     x = tiny_digits.x[:40]
-    rows = M.denoising_table({"ae": _model()}, x, kinds=("gaussian",), levels=(0.2,),
+    rows = denoising.denoising_table({"ae": _model()}, x, kinds=("gaussian",), levels=(0.2,),
                              filters=("gaussian", "median"), tune_x=tiny_digits.x[100:140])
     assert [r["method"] for r in rows] == ["noisy", "ae", "gaussian", "median"]
     assert {r["type"] for r in rows} == {"noisy", "model", "filter"}
     noisy, blur = rows[0], rows[2]
-    assert noisy["param"] is None and blur["param"] in M.SMALL_GRIDS["gaussian"]
+    assert noisy["param"] is None and blur["param"] in filters.SMALL_GRIDS["gaussian"]
     assert all(r["noise_kind"] == "gaussian" and r["level"] == 0.2 for r in rows)
     assert blur["psnr"] >= noisy["psnr"] - 0.5  # tuned on other images, so not guaranteed better
     assert all(np.isfinite(r["psnr"]) and -1 <= r["ssim"] <= 1 for r in rows)
@@ -82,7 +82,7 @@ def test_sparsity_stats_on_hand_made_codes():
     codes[:2, 1] = 1.0  # on for half the images
     codes[0, 2] = 1.0  # once
     # units 3 and 4 never fire; unit 4 is constant
-    s = M.sparsity_stats(codes)
+    s = sparsity.sparsity_stats(codes)
     np.testing.assert_allclose(s["lifetime"], [1, 0.5, 0.25, 0, 0])
     np.testing.assert_allclose(s["population"], [3 / 5, 2 / 5, 1 / 5, 1 / 5])
     assert s["dead_units"] == 2 and s["dead_mask"].tolist() == [False, False, False, True, True]
@@ -95,16 +95,16 @@ def test_sparsity_stats_on_hand_made_codes():
 def test_constant_unit_is_dead_and_threshold_follows_scale():
     rng = np.random.default_rng(0)
     codes = np.column_stack([rng.normal(size=100), np.full(100, 3.0)]) * 1000.0
-    s = M.sparsity_stats(codes)
+    s = sparsity.sparsity_stats(codes)
     assert s["dead_mask"].tolist() == [False, True]
-    assert s["threshold"] == pytest.approx(M.ACTIVITY_FRACTION * s["scale"])
-    assert M.sparsity_stats(codes / 1000.0)["lifetime"] == pytest.approx(s["lifetime"])
+    assert s["threshold"] == pytest.approx(sparsity.ACTIVITY_FRACTION * s["scale"])
+    assert sparsity.sparsity_stats(codes / 1000.0)["lifetime"] == pytest.approx(s["lifetime"])
 
 
 def test_hoyer_one_hot_and_constant():
-    assert M.hoyer(np.eye(6)).tolist() == pytest.approx([1.0] * 6)
-    assert M.hoyer(np.full((2, 6), 0.3)).tolist() == pytest.approx([0.0, 0.0], abs=1e-12)
-    assert M.sparsity_stats(np.eye(6))["hoyer"] == pytest.approx(1.0)
+    assert sparsity.hoyer(np.eye(6)).tolist() == pytest.approx([1.0] * 6)
+    assert sparsity.hoyer(np.full((2, 6), 0.3)).tolist() == pytest.approx([0.0, 0.0], abs=1e-12)
+    assert sparsity.sparsity_stats(np.eye(6))["hoyer"] == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- contraction
@@ -134,12 +134,12 @@ def _fd_jacobian_norm(model, x, eps=1e-3):
 def test_jacobian_norm_matches_finite_differences(tiny_digits, kind, extra):
     model = _model(kind, **extra)
     x = tiny_digits.x[:3]
-    assert M.jacobian_norm(model, x) == pytest.approx(_fd_jacobian_norm(model, x), rel=1e-4)
+    assert metrics.jacobian_norm(model, x) == pytest.approx(_fd_jacobian_norm(model, x), rel=1e-4)
 
 
 def test_jacobian_norm_of_pca_is_sqrt_code_dim(tiny_digits):
     pca = build_model(ModelConfig(kind="pca", code_dim=5, input_shape=(1, 8, 8))).fit(tiny_digits.x)
-    assert M.jacobian_norm(pca, tiny_digits.x[:10]) == pytest.approx(np.sqrt(5), rel=1e-4)
+    assert metrics.jacobian_norm(pca, tiny_digits.x[:10]) == pytest.approx(np.sqrt(5), rel=1e-4)
 
 
 # ---------------------------------------------------------------- representation quality
@@ -152,48 +152,48 @@ def _clusters(rng, n_per=60, n_classes=5, dim=8):
 def test_separable_clusters_score_one_random_labels_chance(rng):
     xs, ys = _clusters(rng, n_per=120)
     tr, te = np.arange(0, len(xs), 2), np.arange(1, len(xs), 2)
-    q = M.representation_quality(xs[tr], ys[tr], xs[te], ys[te], fractions=(1.0, 0.1, 0.01))
+    q = metrics.representation_quality(xs[tr], ys[tr], xs[te], ys[te], fractions=(1.0, 0.1, 0.01))
     for key in ("knn_acc", "probe_acc_100pct", "probe_acc_10pct", "probe_acc_1pct", "knn_acc_1pct"):
         assert q[key] >= 0.97, key
     shuffled = rng.permutation(ys)
-    q = M.representation_quality(xs[tr], shuffled[tr], xs[te], shuffled[te], fractions=(1.0,))
+    q = metrics.representation_quality(xs[tr], shuffled[tr], xs[te], shuffled[te], fractions=(1.0,))
     assert abs(q["knn_acc"] - 0.2) < 0.12 and abs(q["probe_acc"] - 0.2) < 0.12
 
 
 def test_one_percent_subset_keeps_every_class(rng):
     y = np.concatenate([np.zeros(500), np.ones(40), np.full(3, 2)]).astype(int)
-    idx = M.label_subset(y, 0.01, seed=3)
+    idx = metrics.label_subset(y, 0.01, seed=3)
     assert set(y[idx]) == {0, 1, 2}
     assert np.bincount(y[idx]).tolist() == [5, 1, 1]
     assert len(np.unique(idx)) == len(idx)
     with pytest.raises(ValueError, match="fraction"):
-        M.label_subset(y, 0.0)
+        metrics.label_subset(y, 0.0)
 
 
 # ---------------------------------------------------------------- interpolation, neighbours
 def test_slerp_endpoints_and_norms(rng):
     a, b = rng.normal(size=6), rng.normal(size=6)
     for method in ("linear", "slerp"):
-        path = M.interpolate_codes(a, b, steps=9, method=method)
+        path = latent_walks.interpolate_codes(a, b, steps=9, method=method)
         assert path.shape == (9, 6)
         np.testing.assert_allclose(path[0], a)
         np.testing.assert_allclose(path[-1], b)
-    slerp = M.interpolate_codes(a, b, steps=9, method="slerp")
+    slerp = latent_walks.interpolate_codes(a, b, steps=9, method="slerp")
     t = np.linspace(0, 1, 9)
     np.testing.assert_allclose(np.linalg.norm(slerp, axis=1),
                                (1 - t) * np.linalg.norm(a) + t * np.linalg.norm(b), rtol=1e-10)
     b_same = b / np.linalg.norm(b) * np.linalg.norm(a)  # equal norms: classic slerp keeps the norm
-    np.testing.assert_allclose(np.linalg.norm(M.interpolate_codes(a, b_same, 7, "slerp"), axis=1),
+    np.testing.assert_allclose(np.linalg.norm(latent_walks.interpolate_codes(a, b_same, 7, "slerp"), axis=1),
                                np.linalg.norm(a))
-    lin = M.interpolate_codes(a, -a, 5)  # linear passes through 0; slerp falls back to it here
+    lin = latent_walks.interpolate_codes(a, -a, 5)  # linear passes through 0; slerp falls back to it here
     assert np.linalg.norm(lin[2]) == pytest.approx(0)
     with pytest.raises(ValueError, match="method"):
-        M.interpolate_codes(a, b, method="cubic")
+        latent_walks.interpolate_codes(a, b, method="cubic")
 
 
 def test_interpolate_decodes_the_path(tiny_digits):
     model = _model()
-    out = M.interpolate(model, tiny_digits.x[0], tiny_digits.x[1], steps=5, method="slerp")
+    out = latent_walks.interpolate(model, tiny_digits.x[0], tiny_digits.x[1], steps=5, method="slerp")
     assert out.shape == (5, 1, 8, 8) and out.min() >= 0 and out.max() <= 1
     from ae_core.models import reconstruct_array
 
@@ -203,16 +203,27 @@ def test_interpolate_decodes_the_path(tiny_digits):
 def test_nearest_neighbours_first_hit_is_itself(tiny_digits):
     x = np.concatenate([tiny_digits.x[:30], tiny_digits.x[:1]])  # image 0 has an exact duplicate
     codes = encode_array(_model(), x)
-    ci, pi = M.nearest_neighbours(codes, x, index=0, k=4)
+    ci, pi = latent_walks.nearest_neighbours(codes, x, index=0, k=4)
     assert ci[0] == 0 and pi[0] == 0 and pi[1] == 30 and ci[1] == 30
     assert len(set(ci)) == 4 and len(set(pi)) == 4
     with pytest.raises(ValueError, match="index"):
-        M.nearest_neighbours(codes, x, index=99)
+        latent_walks.nearest_neighbours(codes, x, index=99)
 
 
-def test_trustworthiness_of_identity_is_one(rng):
+def test_trustworthiness_rewards_kept_neighbourhoods(rng):
+    """1 for the identity; a 2-D PCA of data lying near a plane keeps almost every neighbourhood,
+    a random shuffle of the same points keeps almost none; and it is sklearn's formula."""
+    from sklearn.manifold import trustworthiness as sk_tw
+
     x = rng.normal(size=(60, 2))
-    assert M.trustworthiness(x, x) == pytest.approx(1.0)
+    assert projection.trustworthiness(x, x) == pytest.approx(1.0)
+    plane = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 10)) + 0.01 * rng.normal(size=(300, 10))
+    centred = plane - plane.mean(0)
+    pca_2d = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+    shuffled = pca_2d[rng.permutation(len(pca_2d))]
+    good, bad = projection.trustworthiness(plane, pca_2d), projection.trustworthiness(plane, shuffled)
+    assert good > 0.99 and bad < 0.6
+    assert good == pytest.approx(sk_tw(plane, pca_2d, n_neighbors=10))
 
 
 # ---------------------------------------------------------------- everything
@@ -220,7 +231,7 @@ def test_evaluate_all_returns_every_key_finite(digits_split):
     train, test = digits_split
     train = train.subset(np.arange(0, len(train), 3))
     test = test.subset(np.arange(0, len(test), 2))
-    m = M.evaluate_all(_model(), train, test, noise_levels=(0.2,))
+    m = metrics.evaluate_all(_model(), train, test, noise_levels=(0.2,))
     for key in (*REQUIRED_KEYS, "probe_acc_100pct", "probe_acc_10pct", "pca_probe_acc_1pct",
                 "hoyer", "frac_near_zero", "denoise_psnr_gaussian_0.2", "best_filter_psnr_gaussian_0.2"):
         assert key in m, key
@@ -231,7 +242,8 @@ def test_evaluate_all_returns_every_key_finite(digits_split):
 
 
 def test_cli_eval_json_has_every_required_key(tmp_path, capsys):
-    from ae_core.cli import main, train_and_save
+    from ae_core.cli import main
+    from ae_core.runs import train_and_save
     from ae_core.config import TrainConfig
 
     mc = ModelConfig(kind="undercomplete", code_dim=4, hidden=(16,))

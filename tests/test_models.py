@@ -20,31 +20,7 @@ from ae_core.models import (
     reconstruct_array,
 )
 
-SHAPE = (1, 8, 8)
-CODE = 6
-BASE = dict(input_shape=SHAPE, code_dim=CODE, hidden=(16,), conv_channels=(4, 8), top_k=3)
-
-# variant id -> (config fields, the loss part names it must report)
-VARIANTS = {
-    "undercomplete": (dict(kind="undercomplete"), {"reconstruction"}),
-    "undercomplete-bce": (dict(kind="undercomplete", recon_loss="bce"), {"reconstruction"}),
-    "denoising-gaussian": (dict(kind="denoising", noise_kind="gaussian", noise_level=0.2), {"reconstruction"}),
-    "denoising-block": (dict(kind="denoising", noise_kind="block", noise_level=0.25), {"reconstruction"}),
-    "sparse-l1": (dict(kind="sparse", sparsity="l1", sparsity_weight=0.01), {"reconstruction", "sparsity"}),
-    "sparse-kl": (dict(kind="sparse", sparsity="kl", code_activation="sigmoid", sparsity_weight=0.1),
-                  {"reconstruction", "sparsity"}),
-    "sparse-topk": (dict(kind="sparse", sparsity="topk"), {"reconstruction"}),
-    "contractive-exact": (dict(kind="contractive", jacobian="exact", code_activation="sigmoid"),
-                          {"reconstruction", "contractive"}),
-    "contractive-jvp": (dict(kind="contractive", jacobian="jvp", n_projections=2), {"reconstruction", "contractive"}),
-    "contractive-closed": (dict(kind="contractive", jacobian="closed", hidden=(), code_activation="sigmoid"),
-                           {"reconstruction", "contractive"}),
-    "vae": (dict(kind="vae", beta=0.5), {"reconstruction", "kl"}),
-    "pca": (dict(kind="pca"), {"reconstruction"}),
-}
-MLP_ONLY = {"contractive-closed", "pca"}  # closed form needs one linear layer; PCA has no arch
-CASES = [(v, arch) for v in VARIANTS for arch in ("mlp", "conv") if arch == "mlp" or v not in MLP_ONLY]
-IDS = [f"{v}-{a}" for v, a in CASES]
+from every_model import BASE, CASES, CODE, IDS, SHAPE, VARIANTS  # noqa: E402 - the shared table
 
 
 def make(variant: str, arch: str = "mlp", seed: int = 0, **kw) -> torch.nn.Module:

@@ -6,12 +6,20 @@ import numpy as np
 import pytest
 import torch
 
-from ae_core import classical
+from ae_core.analysis import filters as classical
 from ae_core.config import ConfigError, ModelConfig
 from ae_core.errors import ImageError
-from ae_core.fcn_denoiser import FCNDenoiser, denoise_image, n_tiles
-from ae_core.photos import PHOTOS, TEST_PHOTOS, TRAIN_PHOTOS, PatchSampler, list_photos, load_photo, load_photos
-from ae_core.quality import image_psnr
+from ae_core.photo.model import FCNDenoiser, denoise_image, n_tiles
+from ae_core.photo.photographs import (
+    PHOTOS,
+    TEST_PHOTOS,
+    TRAIN_PHOTOS,
+    list_photos,
+    load_photo,
+    load_photos,
+)
+from ae_core.photo.patches import PatchSampler
+from ae_core.analysis.quality import image_psnr
 
 
 def _model(channels=3, width=12, depth=5, seed=0) -> FCNDenoiser:
@@ -119,7 +127,7 @@ def test_gray_patches_get_the_same_noise_in_every_channel(colour_model):
 
 
 def test_training_lowers_the_loss():
-    from ae_core.photo_train import train_photo_denoiser
+    from ae_core.photo.training import train_photo_denoiser
 
     cfg = ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(3, 20, 20), width=16, depth=4)
     images = {n: load_photo(n) for n in ("chelsea", "brick")}
@@ -145,8 +153,8 @@ def test_training_lowers_the_loss():
 
 
 def test_checkpoint_round_trip(tmp_path, colour_model):
-    from ae_core.checkpoint import load_checkpoint
-    from ae_core.photo_train import save_photo_denoiser
+    from ae_core.io.checkpoint import load_checkpoint
+    from ae_core.photo.training import save_photo_denoiser
 
     path = save_photo_denoiser(tmp_path / "photo", colour_model)
     ck = load_checkpoint(path)
@@ -156,7 +164,7 @@ def test_checkpoint_round_trip(tmp_path, colour_model):
 
 
 def test_held_out_photos_never_train(monkeypatch):
-    import ae_core.photos as photos
+    import ae_core.photo.photographs as photos
 
     assert not set(TEST_PHOTOS) & set(TRAIN_PHOTOS)
     assert set(TEST_PHOTOS) | set(TRAIN_PHOTOS) == set(PHOTOS)
@@ -198,7 +206,7 @@ def test_patches_are_crops_of_the_images_under_the_8_transforms():
 
 
 def test_training_uses_only_training_photos(monkeypatch):
-    import ae_core.photo_train as pt
+    import ae_core.photo.training as pt
 
     seen = []
     real = pt.load_photos
@@ -215,7 +223,7 @@ def test_training_uses_only_training_photos(monkeypatch):
 
 @pytest.mark.parametrize("name", ["camera", "astronaut"])
 def test_classical_filters_beat_the_noisy_input(name):
-    from ae_core.photo_train import noisy_version
+    from ae_core.photo.evaluation import noisy_version
 
     clean = load_photo(name)[200:296, 200:296]
     sigma = 25 / 255

@@ -1,4 +1,4 @@
-"""ae_core.projection: maps against references (SVD, trustworthiness), placement of new points,
+"""ae_core.analysis.projection: maps against references (SVD, trustworthiness), placement of new points,
 the pickle-free map file, the disk cache, subsampling and every refused input."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from ae_core.errors import CheckpointError
-from ae_core.projection import (
+from ae_core.analysis.projection import (
     Projector,
     cached_fit,
     cached_map_path,
@@ -357,7 +357,7 @@ def test_bad_labels_and_bad_transform_input(X):
 
 
 def test_import_is_light_and_sets_numba_cache_dir():
-    code = ("import sys, os, ae_core.projection as p; "
+    code = ("import sys, os, ae_core.analysis.projection as p; "
             "print(sorted(m for m in ('umap', 'numba', 'sklearn') if m in sys.modules)); "
             "print(os.environ['NUMBA_CACHE_DIR'])")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}

@@ -1,4 +1,4 @@
-"""Image quality measures (ae_core.quality) on whole photographs against scikit-image and the
+"""Image quality measures (ae_core.analysis.quality) on whole photographs against scikit-image and the
 hand formula: the one implementation the CLI, the Denoising page and the benchmarks share."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ae_core import quality
-from ae_core.photos import load_photo
+from ae_core.analysis import quality
+from ae_core.photo.photographs import load_photo
 
 
 @pytest.fixture(scope="module")

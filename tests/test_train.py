@@ -12,7 +12,8 @@ import torch
 import ae_core.train as train_mod
 from ae_core.config import ConfigError, ModelConfig, TrainConfig
 from ae_core.models import build_model
-from ae_core.train import History, fit, pick_device
+from ae_core.history import History
+from ae_core.train import fit, pick_device
 
 
 def small_model(seed=0, **kw):
@@ -216,7 +217,7 @@ def test_pca_is_fitted_in_closed_form(tiny_digits):
 
 
 def test_trained_undercomplete_ae_beats_pca_at_the_same_code_size(digits_split):
-    from ae_core.evaluate import pca_baseline, recon_mse
+    from ae_core.analysis.metrics import pca_baseline, recon_mse
     from ae_core.zoo import zoo_configs
 
     train, test = digits_split
@@ -225,7 +226,7 @@ def test_trained_undercomplete_ae_beats_pca_at_the_same_code_size(digits_split):
     torch.manual_seed(tcfg.seed)
     model = build_model(mc)
     h = fit(model, train, tcfg)
-    pca = pca_baseline(train, 16)
+    pca = pca_baseline(train.x, 16)
     assert h.stopped in ("completed", "early_stopping") and pca.code_dim == 16
     # measured 0.66-0.72 of PCA's test MSE over seeds 0-3 at 30 epochs
     assert recon_mse(model.cpu(), test.x) < 0.85 * recon_mse(pca, test.x)

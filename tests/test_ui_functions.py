@@ -121,8 +121,14 @@ def test_line_bar_and_grouped_figures():
     assert list(fig.data[1].y) == [25, 20]
     bar = figures.bar_figure([0.1, 0.0, 0.5], highlight=[False, True, False], sort=True)
     assert list(bar.data[0].y) == [0.5, 0.1, 0.0] and list(bar.data[0].customdata) == [2, 0, 1]
-    g = figures.grouped_bar_figure([{"m": "a", "k": "x", "v": 0.5}, {"m": "b", "k": "x", "v": 0.7}], "k", "v", "m")
-    assert len(g.data) == 2
+    recs = [{"m": "a", "k": "kNN", "v": 0.5}, {"m": "b", "k": "kNN", "v": 0.7}, {"m": "a", "k": "probe", "v": 0.9},
+            {"m": "PCA (baseline)", "k": "probe", "v": 0.4}]
+    g = figures.grouped_bar_figure(recs, "k", "v", "m")
+    assert [t.name for t in g.data] == ["a", "b", "PCA (baseline)"] and g.layout.barmode == "group"
+    # every group has a bar at every x, None where it was not measured, in the order first seen
+    assert [list(t.x) for t in g.data] == [["kNN", "probe"]] * 3
+    assert [list(t.y) for t in g.data] == [[0.5, 0.9], [0.7, None], [None, 0.4]]
+    assert g.data[2].marker.color in figures.MUTED and g.data[0].marker.color in figures.PALETTE
 
 
 def test_histogram_is_binned_here_like_numpy():
@@ -226,8 +232,28 @@ def test_catalog_lists_shipped_models_and_filters_by_shape():
     assert {"undercomplete-16", "pca-16"} <= names
     digits = catalog.compatible(entries, (1, 8, 8))
     assert digits and all(e.input_shape == (1, 8, 8) and not e.is_photo for e in digits)
-    assert all(e.input_shape == (1, 28, 28) for e in catalog.compatible(entries, (1, 28, 28)))
     assert all(e.shipped for e in entries if e.name == "undercomplete-16")
+
+
+def test_compatible_offers_only_loadable_models_of_the_image_shape(tmp_path):
+    from ae_core.config import ModelConfig
+    from ae_core.io.checkpoint import WEIGHTS, save_checkpoint
+    from ae_core.models import build_model
+
+    user = tmp_path / "user"
+    for name, shape in (("mnist-16", (1, 28, 28)), ("rgb-16", (3, 28, 28)), ("broken-16", (1, 28, 28))):
+        cfg = ModelConfig(kind="undercomplete", input_shape=shape, code_dim=16, hidden=(32,))
+        save_checkpoint(user / name, build_model(cfg), dataset={"name": "x"})
+    (user / "broken-16" / WEIGHTS).write_bytes(b"truncated")
+    entries = catalog.read_entries(user_dir=user)
+    assert [e.name for e in catalog.compatible(entries, (1, 28, 28))] == ["mnist-16"]
+    assert [e.name for e in catalog.compatible(entries, (3, 28, 28))] == ["rgb-16"]
+    assert catalog.compatible(entries, (1, 32, 32)) == []
+    photo = [e for e in entries if e.is_photo]  # the shipped photo denoiser is listed, never offered
+    assert photo and not any(e.is_photo for shape in ((3, 48, 48), (3, 28, 28)) for e in
+                             catalog.compatible(entries, shape))
+    assert {e.name: e.shipped for e in entries if e.name in ("mnist-16", "undercomplete-16")} == {
+        "mnist-16": False, "undercomplete-16": True}
 
 
 def test_make_configs_and_reserved_names(tmp_path):

@@ -16,14 +16,8 @@ import streamlit as st
 from ui import catalog, loaders
 
 
-def _key(entry: catalog.ModelEntry) -> tuple[str, float]:
+def _key(entry: catalog.CheckpointInfo) -> tuple[str, float]:
     return entry.path, entry.stamp
-
-
-def _metrics():
-    from ae_core import metrics
-
-    return metrics
 
 
 # ---------------------------------------------------------------- reconstruction
@@ -31,7 +25,9 @@ def _metrics():
 def _recon_metrics(path, stamp, spec) -> dict:
     entry = loaders._entry_for(path, stamp)
     x = loaders.images(spec, "test", entry).x
-    return _metrics().reconstruction_metrics(x, loaders.reconstructions(path, stamp, spec, "test"))
+    from ae_core.analysis.quality import reconstruction_metrics
+
+    return reconstruction_metrics(x, loaders.reconstructions(path, stamp, spec, "test"))
 
 
 def recon_metrics(entry, spec) -> dict:
@@ -44,8 +40,9 @@ def _per_image(path, stamp, spec) -> dict:
     entry = loaders._entry_for(path, stamp)
     x = loaders.images(spec, "test", entry).x
     xh = loaders.reconstructions(path, stamp, spec, "test")
-    m = _metrics()
-    return {"mse": m.per_sample_mse(x, xh), "psnr": m.per_sample_psnr(x, xh), "ssim": m.per_sample_ssim(x, xh)}
+    from ae_core.analysis.quality import per_sample_mse, per_sample_psnr, per_sample_ssim
+
+    return {"mse": per_sample_mse(x, xh), "psnr": per_sample_psnr(x, xh), "ssim": per_sample_ssim(x, xh)}
 
 
 def per_image(entry, spec) -> dict:
@@ -56,6 +53,7 @@ def per_image(entry, spec) -> dict:
 # ---------------------------------------------------------------- denoising
 @st.cache_data(show_spinner="Adding noise and denoising…", max_entries=64)
 def _denoise_examples(path, stamp, spec, kind, level, n, seed):
+    from ae_core.analysis.quality import reconstruction_metrics
     from ae_core.models import reconstruct_array
     from ae_core.noise import corrupt
 
@@ -63,8 +61,7 @@ def _denoise_examples(path, stamp, spec, kind, level, n, seed):
     x = loaders.images(spec, "test", entry).x[:n]
     noisy = corrupt(x, kind, level, seed=seed)
     out = reconstruct_array(loaders.checkpoint(path, stamp).model, noisy)
-    m = _metrics()
-    return x, noisy, out, m.reconstruction_metrics(x, noisy), m.reconstruction_metrics(x, out)
+    return x, noisy, out, reconstruction_metrics(x, noisy), reconstruction_metrics(x, out)
 
 
 def denoise_examples(entry, spec, kind: str, level: float, n: int = 10, seed: int = 0):
@@ -80,7 +77,9 @@ def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tu
         entry0 = entry0 or loaders._entry_for(path, stamp)
         models[name] = loaders.checkpoint(path, stamp).model
     train, test = loaders.split(spec, entry0)
-    return _metrics().denoising_table(models, test.x[:n], kinds=(kind,), levels=levels, seed=0,
+    from ae_core.analysis.denoising import denoising_table
+
+    return denoising_table(models, test.x[:n], kinds=(kind,), levels=levels, seed=0,
                                       filters=filters, tune_x=train.x)
 
 
@@ -102,28 +101,28 @@ def denoise_upload(model, x: np.ndarray, kind: str, level: float, seed: int = 0)
 
 # ---------------------------------------------------------------- photos
 def photo_denoise(model, img: np.ndarray, progress=None) -> np.ndarray:
-    from ae_core.fcn_denoiser import denoise_image
+    from ae_core.photo.model import denoise_image
 
     return denoise_image(model, img, progress=progress)
 
 
 def photo_noisy(img: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
-    from ae_core.photo_train import noisy_version
+    from ae_core.photo.evaluation import noisy_version
 
     return noisy_version(img, sigma, seed)
 
 
 def photo_filter(name: str, noisy: np.ndarray, sigma: float) -> np.ndarray:
-    from ae_core.classical import apply_filter
+    from ae_core.analysis.filters import apply_filter
 
     return apply_filter(name, noisy, sigma)
 
 
 def photo_scores(clean: np.ndarray, test: np.ndarray) -> dict:
-    from ae_core.quality import image_psnr, image_ssim
+    from ae_core.analysis.quality import image_psnr, image_ssim
 
-    # Fix (hostile inputs): SSIM's 7x7 window does not fit a 1x1, 1-pixel-wide or tiny upload (scikit-image
-    # raised a ValueError shown as a cryptic error); such photos get no SSIM (NaN), their PSNR still counts.
+    # SSIM's 7x7 window does not fit a tiny upload (1x1, one pixel wide): such photos get no SSIM
+    # (NaN) rather than scikit-image's cryptic error; their PSNR still counts.
     small = min(np.shape(clean)[:2]) < 7
     return {"psnr": image_psnr(clean, test), "ssim": float("nan") if small else image_ssim(clean, test)}
 
@@ -149,11 +148,13 @@ def estimate_noise(img: np.ndarray) -> float:
 # ---------------------------------------------------------------- sparsity and features
 @st.cache_data(show_spinner="Measuring sparsity…", max_entries=64)
 def _sparsity(path, stamp, spec):
-    return _metrics().sparsity_stats(loaders.codes(path, stamp, spec, "test"))
+    from ae_core.analysis.sparsity import sparsity_stats
+
+    return sparsity_stats(loaders.codes(path, stamp, spec, "test"))
 
 
 def sparsity(entry, spec) -> dict:
-    """ae_core.metrics.sparsity_stats of the test codes."""
+    """ae_core.analysis.sparsity.sparsity_stats of the test codes."""
     return _sparsity(*_key(entry), spec)
 
 
@@ -195,22 +196,18 @@ def features(entry, units, view: str = "decoder", scale: float = 1.0):
 def neighbours(entry, spec, part: str, index: int, k: int = 8):
     """(code-space, pixel-space) nearest images to `index` of `part`, itself first."""
     ds = loaders.images(spec, part, entry)
-    return _metrics().nearest_neighbours(loaders.codes(*_key(entry), spec, part), ds.x, int(index), int(k))
+    from ae_core.analysis.latent_walks import nearest_neighbours
 
-
-def nearest_to(query: np.ndarray, pool: np.ndarray, k: int = 8) -> np.ndarray:
-    """Indices of the k rows of `pool` nearest to `query` (Euclidean), nearest first."""
-    d = ((pool.reshape(len(pool), -1) - query.reshape(1, -1)) ** 2).sum(1)
-    return np.argsort(d, kind="stable")[:k]
+    return nearest_neighbours(loaders.codes(*_key(entry), spec, part), ds.x, int(index), int(k))
 
 
 def interpolation(entry, spec, part: str, a: int, b: int, steps: int, method: str):
     """(decoded images (steps, C, H, W), codes (steps, D)) between images a and b of `part`."""
+    from ae_core.analysis.latent_walks import interpolate_codes
     from ae_core.models import decode_array
 
-    m = _metrics()
     codes = loaders.codes(*_key(entry), spec, part)
-    h = m.interpolate_codes(codes[a], codes[b], steps, method).astype(np.float32)
+    h = interpolate_codes(codes[a], codes[b], steps, method).astype(np.float32)
     return decode_array(loaders.model(entry), h), h
 
 
@@ -227,7 +224,9 @@ def encode_one(entry, x: np.ndarray):
 def _evaluate_all(path, stamp, spec):
     entry = loaders._entry_for(path, stamp)
     train, test = loaders.split(spec, entry)
-    return _metrics().evaluate_all(loaders.checkpoint(path, stamp).model, train, test)
+    from ae_core.analysis.metrics import evaluate_all
+
+    return evaluate_all(loaders.checkpoint(path, stamp).model, train, test)
 
 
 # Keys only evaluate_all writes: a metrics.json with them is complete enough for Compare.

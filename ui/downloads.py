@@ -11,7 +11,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from ae_core.images import encode_png
+from ae_core.io.image_files import encode_png
 
 
 def chart_config(filename: str, scale: int = 2) -> dict:

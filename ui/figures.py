@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ae_core.images import image_grid, to_uint8
+from ae_core.io.image_files import image_grid, to_uint8
 
 PALETTE = ["#4361ee", "#f72585", "#4cc9f0", "#ff9f1c", "#2ec4b6", "#7209b7", "#e63946",
            "#8ac926", "#6c757d", "#b5838d", "#3a0ca3", "#fb8500"]

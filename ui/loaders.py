@@ -19,9 +19,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ui import catalog, optional
-
-PARTS = ("test", "train", "all")
+from ui import catalog
 
 
 def configure_runtime() -> None:
@@ -33,11 +31,11 @@ def configure_runtime() -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _entries(signature: tuple) -> list[catalog.ModelEntry]:
+def _entries(signature: tuple) -> list[catalog.CheckpointInfo]:
     return catalog.read_entries()
 
 
-def entries() -> list[catalog.ModelEntry]:
+def entries() -> list[catalog.CheckpointInfo]:
     """All checkpoints, re-read only when a folder is added, replaced or removed."""
     return _entries(catalog.folders_signature(catalog.SHIPPED_DIR, catalog.USER_DIR) + (str(catalog.USER_DIR),))
 
@@ -45,13 +43,13 @@ def entries() -> list[catalog.ModelEntry]:
 @st.cache_resource(show_spinner="Loading the model…", max_entries=24)
 def checkpoint(path: str, stamp: float):
     """The loaded Checkpoint (model in eval mode on the CPU)."""
-    from ae_core.checkpoint import load_checkpoint
+    from ae_core.io.checkpoint import load_checkpoint
 
     configure_runtime()
     return load_checkpoint(path)
 
 
-def load_problem(entry: catalog.ModelEntry) -> str | None:
+def load_problem(entry: catalog.CheckpointInfo) -> str | None:
     """Why the entry's files cannot be loaded (a folder damaged on disk after it was listed:
     weights of the wrong shape, NaN, a half-copied file), or None when they load. A failed load
     is not cached, so a repaired folder works on the next run."""
@@ -66,21 +64,21 @@ def load_problem(entry: catalog.ModelEntry) -> str | None:
     return text.removeprefix(f"{entry.name}: ") if text else None  # the caller names the model already
 
 
-def warm_up(entry: catalog.ModelEntry | None) -> None:
+def warm_up(entry: catalog.CheckpointInfo | None) -> None:
     """Import what the analysis pages need (torch, scikit-learn's split and neighbours, the map
     reader) and load the active model. Home calls it after drawing everything, so a fresh server
     shows Home without waiting for torch, and the page opened next finds all of it loaded.
     Cheap once done: modules and the model are cached per process."""
     import importlib
 
-    for name in ("torch", "ae_core.models", "sklearn.model_selection", "sklearn.neighbors"):
+    for name in ("torch", "ae_core.models", "sklearn.model_selection", "sklearn.neighbors",
+                 "ae_core.analysis.projection"):
         importlib.import_module(name)
-    optional.get("projection")
     if entry is not None:
         load_problem(entry)  # loads it into the cache; a damaged one is reported on its pages
 
 
-def model(entry: catalog.ModelEntry):
+def model(entry: catalog.CheckpointInfo):
     return checkpoint(entry.path, entry.stamp).model
 
 
@@ -94,16 +92,16 @@ def dataset(spec: str):
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _split(spec: str, test_fraction: float, split_seed: int, n_train, n_test):
-    from ae_core.evaluate import split_for
+    from ae_core.data import split_for
 
     record = {"spec": spec, "test_fraction": test_fraction, "split_seed": split_seed,
               "n_train": n_train, "n_test": n_test}
     return split_for(record, dataset(spec))
 
 
-def split(spec: str, entry: catalog.ModelEntry | None = None):
+def split(spec: str, entry: catalog.CheckpointInfo | None = None):
     """(train, test) of `spec`: the model's own split when it was trained on this data."""
-    from ae_core.evaluate import DEFAULT_SPLIT_SEED, DEFAULT_TEST_FRACTION
+    from ae_core.data import DEFAULT_SPLIT_SEED, DEFAULT_TEST_FRACTION
 
     rec = {}
     if entry is not None and entry.dataset == spec:
@@ -111,12 +109,12 @@ def split(spec: str, entry: catalog.ModelEntry | None = None):
     try:
         return _split(spec, float(rec.get("test_fraction") or DEFAULT_TEST_FRACTION),
                       int(rec.get("split_seed") or DEFAULT_SPLIT_SEED), rec.get("n_train"), rec.get("n_test"))
-    except ValueError:  # Fix (hostile inputs): a recorded split that does not fit this data (an uploaded
-        # config.json with n_train=10**9) raised on pages that show no error box: use the default split
+    except ValueError:  # a recorded split that does not fit this data (an uploaded config.json
+        # with n_train=10**9) must not break pages that show no error box: the default split
         return _split(spec, DEFAULT_TEST_FRACTION, DEFAULT_SPLIT_SEED, None, None)
 
 
-def images(spec: str, part: str = "test", entry: catalog.ModelEntry | None = None):
+def images(spec: str, part: str = "test", entry: catalog.CheckpointInfo | None = None):
     """The ImageDataset of one part: "test", "train" or "all"."""
     if part == "all":
         return dataset(spec)
@@ -143,12 +141,13 @@ def reconstructions(path: str, stamp: float, spec: str, part: str) -> np.ndarray
 @st.cache_data(show_spinner=False, max_entries=64)
 def errors(path: str, stamp: float, spec: str, part: str) -> np.ndarray:
     """Per-image reconstruction MSE, shape (N,)."""
+    from ae_core.analysis.quality import per_sample_mse
+
     x = images(spec, part, _entry_for(path, stamp)).x
-    xh = reconstructions(path, stamp, spec, part)
-    return ((xh - x) ** 2).reshape(len(x), -1).mean(1)
+    return per_sample_mse(x, reconstructions(path, stamp, spec, part))
 
 
-def _entry_for(path: str, stamp: float) -> catalog.ModelEntry | None:
+def _entry_for(path: str, stamp: float) -> catalog.CheckpointInfo | None:
     return next((e for e in entries() if e.path == path and e.stamp == stamp), None)
 
 
@@ -179,50 +178,33 @@ def infer_part(n_fitted: int, sizes: dict[str, int]) -> str:
 
 @st.cache_resource(show_spinner="Opening the saved map…", max_entries=32)
 def _load_saved(file: str, mtime: float):
-    proj = optional.get("projection")
-    return proj.Projector.load(file)
+    from ae_core.io.map_file import read_map
+
+    return read_map(file)
 
 
 @st.cache_resource(show_spinner="Fitting the map (first time only)…", max_entries=32)
 def _fit_map(path: str, stamp: float, spec: str, part: str, method: str, dims: int):
-    proj = optional.get("projection")
+    from ae_core.analysis.projection import cached_fit
+
     configure_runtime()
     x = codes(path, stamp, spec, part)
     ds = images(spec, part, _entry_for(path, stamp))
     params = dict(method=method, n_components=dims, random_state=0)
-    cache_dir = catalog.CACHE_DIR / "maps" / Path(path).name
-    fitter = getattr(proj, "cached_fit", None)
-    if fitter is not None:
-        return fitter(x, params, cache_dir, y=ds.y)
-    return proj.Projector(**params).fit(x, ds.y)
+    return cached_fit(x, params, catalog.CACHE_DIR / "maps" / Path(path).name, y=ds.y)
 
 
-def _n_fitted(p) -> int:
-    n = getattr(p, "n_samples_", None) or getattr(p, "n_fitted_", None)
-    if n:
-        return int(n)
-    idx = getattr(p, "subsample_idx_", None)
-    if getattr(p, "subsampled_", False) and idx is not None and len(idx):
-        return int(np.max(idx)) + 1
-    return len(p.embedding_)
-
-
-def projection(entry: catalog.ModelEntry, spec: str, method: str, dims: int,
+def projection(entry: catalog.CheckpointInfo, spec: str, method: str, dims: int,
                part: str = "all") -> MapResult | None:
-    """The map of `entry`'s codes; None when ae_core.projection is not installed yet."""
-    proj = optional.get("projection")
-    if proj is None:
-        return None
+    """The map of `entry`'s codes; None when ae_core.analysis.projection is not installed yet."""
     saved = map_file(entry.path, method, dims)
     sizes = {"all": len(dataset(spec))}
     sizes["train"], sizes["test"] = (len(d) for d in split(spec, entry))
     if saved.is_file() and entry.dataset == spec:
         p = _load_saved(str(saved), saved.stat().st_mtime)
-        where, found_part = "saved with the checkpoint", infer_part(_n_fitted(p), sizes)
+        where, found_part = "saved with the checkpoint", infer_part(p.n_samples_, sizes)
     else:
         p = _fit_map(entry.path, entry.stamp, spec, part, method, dims)
         where, found_part = "computed for this session and cached", part
-    emb = np.asarray(p.embedding_, dtype=np.float32)
-    idx = getattr(p, "subsample_idx_", None)
-    idx = np.arange(len(emb)) if idx is None or len(idx) != len(emb) else np.asarray(idx)
-    return MapResult(p, emb, idx, found_part, where, str(getattr(p, "notice_", "") or ""))
+    return MapResult(p, np.asarray(p.embedding_, dtype=np.float32), np.asarray(p.subsample_idx_), found_part,
+                     where, p.notice_ or "")

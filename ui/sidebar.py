@@ -1,4 +1,5 @@
-"""The sidebar every page draws: the page links, the dataset, then the active model(s) for it.
+"""The sidebar under the page links (st.navigation, app.py): the dataset, then the active
+model(s) for it. Drawn once per run by ui.frame.
 
     sel = sidebar()                      # one model (most pages)
     sel = sidebar(multi=True)            # 2-4 models (Compare)
@@ -6,11 +7,6 @@
 
 Only models whose input size matches the dataset are offered; the choice is
 kept in session state (ui.state) so it follows the user between pages.
-
-The page links are ours (`[client] showSidebarNavigation = false` in
-.streamlit/config.toml hides Streamlit's own): pages-folder navigation names the
-home page after its file ("app"), and st.navigation, which could rename it, does
-not mix with the pages folder.
 """
 
 from __future__ import annotations
@@ -20,32 +16,21 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from ae_core.data import BUILTIN
-from ui import catalog, loaders, state, widgets
+from ui import catalog, loaders, navigation, state
 from ui.errors import show_error
 
 OTHER = "a folder or .npz file…"
 MAX_COMPARE = 4
-# (script, label, icon) of every page, in the order of the pages folder.
-NAV = (
-    ("app.py", "Home", ":material/home:"),
-    ("pages/1_Train.py", "Train", ":material/model_training:"),
-    ("pages/2_Models.py", "Models", ":material/inventory_2:"),
-    ("pages/3_Latent_space.py", "Latent space", ":material/scatter_plot:"),
-    ("pages/4_Reconstructions.py", "Reconstructions", ":material/compare:"),
-    ("pages/5_Denoising.py", "Denoising", ":material/blur_off:"),
-    ("pages/6_Sparsity.py", "Sparsity", ":material/grain:"),
-    ("pages/7_Compare.py", "Compare", ":material/leaderboard:"),
-)
 
 
 @dataclass
 class Selection:
     spec: str
     data: object  # ae_core.data.ImageDataset
-    entry: catalog.ModelEntry | None = None  # the active model (single mode)
-    chosen: list[catalog.ModelEntry] = field(default_factory=list)  # multi mode
-    entries: list[catalog.ModelEntry] = field(default_factory=list)  # all checkpoints
-    candidates: list[catalog.ModelEntry] = field(default_factory=list)  # those fitting the data
+    entry: catalog.CheckpointInfo | None = None  # the active model (single mode)
+    chosen: list[catalog.CheckpointInfo] = field(default_factory=list)  # multi mode
+    entries: list[catalog.CheckpointInfo] = field(default_factory=list)  # all checkpoints
+    candidates: list[catalog.CheckpointInfo] = field(default_factory=list)  # those fitting the data
 
 
 def _dataset_picker(all_entries) -> tuple[str, object]:
@@ -103,9 +88,6 @@ def sidebar(multi: bool = False) -> Selection:
     state.init_state()
     all_entries = loaders.entries()
     with st.sidebar:
-        for page, label, icon in NAV:
-            widgets.link(page, label, icon)
-        st.divider()
         st.markdown("### Data and model")
         spec, data = _dataset_picker(all_entries)
         shape = data.image_shape
@@ -117,6 +99,7 @@ def sidebar(multi: bool = False) -> Selection:
             entry, chosen = _model_picker(cands, multi)
         else:
             st.info(f"No model for {shape[1]}×{shape[2]} images yet: train one on the Train page.")
+            navigation.link("Train")
         job = st.session_state.get(state.TRAIN_JOB)
         if job is not None and job.running:
             st.caption(f":material/model_training: Training **{job.name}**: {job.progress_text}")

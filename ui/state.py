@@ -23,6 +23,11 @@ MAP_CLICK = "map_click"  # signature of the last chart click already handled
 MAP_PAIR = "map_pair"  # the two most recently clicked points (interpolation ends)
 MAP_FOCUS = "map_focus"  # the point whose neighbours are shown
 SPARSITY_IMAGE = "sparsity_image"  # test image whose code the Sparsity page draws
+SELECTION = "selection"  # ui.sidebar.Selection of the frame app.py drew, during the page's run only
+MAP_PANEL = "_w_map_panel"  # the open tab beside the Latent space map (a click opens Neighbours)
+MAP_INDEX = "_w_map_index"  # the Latent space index box
+MAP_EVENT = "latent_map"  # the Latent space map's selection event (st.plotly_chart key)
+PHOTO_RESULT = "_photo_result"  # {"key": what was asked, "data": the denoised photo and filters}
 
 DEFAULTS = {
     DATASET: "digits",

@@ -4,9 +4,10 @@
     job.epochs, job.done_steps / job.total_steps, job.running, job.result
     job.request_stop()          # keeps what was trained so far
 
-The thread runs `ae_core.cli.train_and_save` (train, evaluate against PCA,
-save atomically) into `checkpoints/user/<sanitised name>` and then saves the
-UMAP map beside it when `ae_core.projection` is there. Folder names are
+The thread runs `ae_core.runs.train_and_save` (train, evaluate against PCA,
+save atomically) into `checkpoints/user/<sanitised name>` and then
+`ae_core.runs.project_checkpoint` (the UMAP map beside it), exactly what
+`ae-core train` and `ae-core project` do. Folder names are
 reserved while a job runs, so two sessions training "my-model" at once get
 `my-model` and `my-model-2`. The thread never calls Streamlit: the page reads
 the job's fields. No Streamlit import here.
@@ -20,12 +21,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ae_core.checkpoint import reserve_path
 from ae_core.config import ModelConfig, TrainConfig
+from ae_core.io.folder_names import reserve_path
 from ui import catalog
-
-# Which code activation each kind needs by default (the Train form's "auto").
-AUTO_CODE_ACTIVATION = {"contractive": "sigmoid", "sparse": "relu"}
 
 
 def release_path(path: Path) -> None:
@@ -37,6 +35,18 @@ def release_path(path: Path) -> None:
         pass
 
 
+def adopt_finished_run(session) -> None:
+    """A run that just finished becomes the active model (and its dataset the active one), once:
+    called before the sidebar is drawn, so the sidebar lists and selects it."""
+    from ui import state
+
+    job = session.get(state.TRAIN_JOB)
+    if job is not None and not job.running and job.result.get("path") and not job.result.get("adopted"):
+        session[state.ACTIVE_MODEL] = job.result["path"]
+        session[state.DATASET] = job.spec
+        job.result["adopted"] = True
+
+
 def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
     """Form values -> validated configs; raises ConfigError naming the bad field.
 
@@ -44,7 +54,7 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
     code_activation ("auto" or a name), sparsity, penalty_weight, sparsity_target,
     top_k, noise_kind, noise_level, epochs, batch_size, lr, seed.
     """
-    from ae_core.config import ConfigError
+    from ae_core.config import ConfigError, default_code_activation
 
     kind = values["kind"]
     hidden_text = str(values.get("hidden", "")).replace(" ", "")
@@ -54,9 +64,8 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
         raise ConfigError(f"hidden widths must be integers separated by commas, like 256 or 512,128; "
                           f"got {hidden_text!r}") from None
     act = values.get("code_activation", "auto")
-    if act == "auto":
-        act = "sigmoid" if kind == "sparse" and values.get("sparsity") == "kl" else \
-            AUTO_CODE_ACTIVATION.get(kind, "linear")
+    if act == "auto":  # the same rule as `ae-core train --code-activation auto`
+        act = default_code_activation(kind, values.get("sparsity", "l1"))
     w = float(values.get("penalty_weight", 0.0))
     mc = ModelConfig(kind=kind, arch=values.get("arch", "mlp"), input_shape=tuple(image_shape),
                      code_dim=int(values["code_dim"]), hidden=hidden, code_activation=act,
@@ -138,8 +147,8 @@ class TrainJob:
 
     # -- the thread
     def _run(self, make_map: bool) -> None:
-        from ae_core.cli import train_and_save
         from ae_core.errors import AEError
+        from ae_core.runs import project_checkpoint, train_and_save
 
         try:
             path, history, metrics = train_and_save(self.model_config, self.train_config, self.spec, self.out,
@@ -149,7 +158,7 @@ class TrainJob:
                            "metrics": metrics, "seconds": history.seconds}
             if make_map:
                 self.stage = "mapping"
-                self.result["map"] = save_map(path)
+                self.result["map"] = str(project_checkpoint(path, "umap", 2)[0])
         except (AEError, ValueError) as e:
             self.error = str(e)
         except Exception as e:  # noqa: BLE001 - shown on the page instead of dying silently
@@ -158,16 +167,3 @@ class TrainJob:
             release_path(self.out)
             self.stage = "finished"
             self.running = False
-
-
-def save_map(path: Path, method: str = "umap", dims: int = 2) -> str:
-    """Save the checkpoint's map as `ae-core project` does (map-<method>-<dims>d.npz over its whole
-    dataset, trustworthiness into metrics.json), so Latent space opens at once. '' if unavailable."""
-    from ui import optional
-
-    if optional.get("projection") is None:
-        return ""
-    from ae_core.cli import project_checkpoint
-
-    out, _ = project_checkpoint(path, method, dims)
-    return str(out)

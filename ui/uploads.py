@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ae_core.images import decode_image, to_model_input
+from ae_core.io.image_files import decode_image, to_model_input
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]  # what the uploaders offer
 
 
 def digit_input(data: bytes, input_shape, invert="auto") -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +48,7 @@ def display_copy(img: np.ndarray, max_side: int = 1024) -> np.ndarray:
     """A copy no larger than `max_side` for showing in the page (downloads keep full size)."""
     from PIL import Image
 
-    from ae_core.images import to_uint8
+    from ae_core.io.image_files import to_uint8
 
     a = np.asarray(img)
     if a.ndim == 3 and a.shape[2] == 1:

@@ -1,4 +1,5 @@
-"""Small rendering helpers the pages share: page header, image tiles, links, chart display.
+"""Small rendering helpers the pages share: page header, image tiles, chart display, the
+"no model here" notice.
 
     header("Latent space", "Where does each image land, and what lies nearby?")
     tiles(x[:20], "Originals", ncols=10)
@@ -8,12 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import figures, loaders
+from ui import figures, loaders, navigation
 from ui.downloads import chart_config
-
-
-def page_setup(title: str, icon: str = "🧭") -> None:
-    st.set_page_config(page_title=f"{title} · Latent Space Explorer", page_icon=icon, layout="wide")
 
 
 def header(title: str, question: str) -> None:
@@ -45,25 +42,23 @@ def chart(fig, name: str, key: str | None = None, **kw):
     return st.plotly_chart(fig, key=key, config=chart_config(name), **kw)
 
 
-def link(page: str, label: str, icon: str | None = None) -> None:
-    """st.page_link that degrades to plain text where the page is unknown (e.g. in tests)."""
-    try:
-        st.page_link(page, label=label, icon=icon)
-    except Exception:  # noqa: BLE001 - StreamlitAPIException when run outside the multipage app
-        st.markdown(f"{label}")
-
-
 def need_model(sel) -> bool:
     """Tell the user what to do when no model fits the data or the chosen one cannot be loaded;
     True when there is one to show."""
     if sel.entry is None and not sel.chosen:
-        st.warning("No model is available for this dataset. Train one on the **Train** page "
-                   "or upload one on the **Models** page.", icon=":material/info:")
+        st.warning("No model is available for this dataset. Train one on the Train page "
+                   "or upload one on the Models page.", icon=":material/info:")
+        c1, c2, _ = st.columns([1, 1, 3])
+        with c1:
+            navigation.link("Train")
+        with c2:
+            navigation.link("Models")
         return False
     problem = loaders.load_problem(sel.entry) if sel.entry is not None else None
     if problem:
         st.error(f"**{sel.entry.name}** cannot be loaded: {problem}  \nPick another model in the sidebar, "
-                 "or delete this one on the **Models** page.", icon=":material/error:")
+                 "or delete this one on the Models page.", icon=":material/error:")
+        navigation.link("Models")
         return False
     return True
 

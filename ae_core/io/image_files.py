@@ -43,7 +43,7 @@ DEFAULT_MAX_PIXELS = 40_000_000
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "ICO")
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 _ALPHA_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's "L"
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's "L" and rgb2gray
 _INK_THRESHOLD = 0.2  # fraction of the stroke contrast that counts as ink for cropping
 _MIN_CONTRAST = 0.02  # below this (about 5 grey levels) the picture counts as blank
 
@@ -132,7 +132,7 @@ def decode_image(
                 f"({type(e).__name__}). Try saving or downloading it again."
             ) from None
     if mode == "L" and arr.shape[2] == 3:
-        arr = (arr @ _LUMA)[..., None]
+        arr = (arr @ LUMA)[..., None]
     elif mode == "RGB" and arr.shape[2] == 1:
         arr = np.repeat(arr, 3, axis=2)
     arr = np.ascontiguousarray(arr, dtype=np.float32)
@@ -225,7 +225,7 @@ def to_model_input(
         out = np.stack([_resize(a[..., k], th, tw) for k in range(3)])
         return np.clip(1.0 - out if invert is True else out, 0.0, 1.0).astype(np.float32)
 
-    g = (a @ _LUMA) if a.shape[2] == 3 else a[..., 0]
+    g = (a @ LUMA) if a.shape[2] == 3 else a[..., 0]
     border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
     bg = float(np.median(border))
     if invert is True or (invert == "auto" and bg - g.min() > g.max() - bg):

@@ -1,5 +1,5 @@
-"""Walks in code space: interpolation between two codes, nearest neighbours in code and pixel
-space, and how well a 2-D map keeps the code's neighbourhoods (trustworthiness).
+"""Walks in code space: interpolation between two codes, and nearest neighbours in code and pixel
+space (of a dataset's own image, or of a new code such as an uploaded image's).
 
     strip = interpolate(model, x[3:4], x[7:8], steps=8, method="slerp")   # decoded images
 """
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ae_core.analysis.quality import _np
 from ae_core.models import decode_array, encode_array
-from ae_core.quality import _np
+
 
 def interpolate_codes(h_a, h_b, steps: int = 8, method: str = "linear") -> np.ndarray:
     """`steps` codes from h_a to h_b (both included), (steps, D).
@@ -75,11 +76,8 @@ def nearest_neighbours(codes, pixels, index: int, k: int = 8) -> tuple[np.ndarra
     return nearest(z), nearest(p)
 
 
-def trustworthiness(high, low, n_neighbors: int = 10) -> float:
-    """How well a projection `low` (N, 2|3) keeps the neighbourhoods of `high` (N, D), in [0, 1].
-
-    scikit-learn's measure through `ae_core.projection.trustworthiness` (k clipped below N / 2).
-    """
-    from ae_core.projection import trustworthiness as tw
-
-    return tw(_np(high), _np(low), n_neighbors=n_neighbors)
+def nearest_to(query, pool, k: int = 8) -> np.ndarray:
+    """Indices of the k rows of `pool` (N, ...) nearest to `query` (Euclidean), nearest first."""
+    pool = _np(pool)
+    d = ((pool.reshape(len(pool), -1).astype(np.float64) - _np(query).reshape(1, -1)) ** 2).sum(1)
+    return np.argsort(d, kind="stable")[: max(1, min(int(k), len(pool)))]

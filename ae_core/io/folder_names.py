@@ -15,8 +15,8 @@ from ae_core.errors import CheckpointError
 
 def sanitize_name(name: str, default: str = "model") -> str:
     """A safe folder name: letters, digits, '.', '_' and '-', no leading dot, at most 64 chars."""
-    # Fix (hostile inputs): strip again after cutting to 64 (a cut could end the name in "." or "-"), and
-    # keep Windows device names (con, nul, com1.txt, ...) from naming a folder: "con" -> "model-con".
+    # Stripped again after the cut to 64 (a cut could end the name in "." or "-"); Windows device
+    # names (con, nul, com1.txt, ...) cannot name a folder there: "con" -> "model-con".
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-_")[:64].rstrip(".-_")
     if slug.split(".")[0].lower() in _DEVICE_NAMES:
         slug = f"model-{slug}"[:64].rstrip(".-_")

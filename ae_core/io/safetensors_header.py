@@ -33,7 +33,7 @@ def read_safetensors_header(file: Path) -> dict:
                                   "are never loaded)")
         try:
             header = json.loads(f.read(n).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # Fix (hostile inputs): deep nesting
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # deep nesting too
             raise CheckpointError(f"{file.name} is not a safetensors file (unreadable header)") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{file.name}: malformed safetensors header")
@@ -42,8 +42,7 @@ def read_safetensors_header(file: Path) -> dict:
     for name, info in header.items():
         try:
             dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
-            # Fix (tests): a non-integer shape or offset (or a list as dtype) used to escape as a
-            # bare TypeError/ValueError; every malformed entry is a CheckpointError now.
+            # A non-integer shape or offset, or a list as dtype, is a malformed entry like any other.
             known = isinstance(dtype, str) and dtype in _DTYPES
             if not all(type(v) is int for v in (*shape, start, end)):
                 raise TypeError

@@ -9,12 +9,11 @@ images) and the raw pixels, and returns a flat, JSON-ready dict:
     m = evaluate_all(model, train, test)
     m["knn_acc"], m["pca_knn_acc"], m["raw_knn_acc"], m["probe_acc_1pct"], ...
 
-Results that do not depend on the model (the raw-pixel probes, PCA of a given
-size, the classical filters) are memoised per process (`ae_core.memo`), keyed
-by a hash of the data, so evaluating a zoo of models on one split pays for
-them once. The measures themselves live in `ae_core.quality` (MSE, PSNR,
-SSIM), `ae_core.denoising` (model vs tuned filters) and `ae_core.latent`
-(interpolation, neighbours); this module re-exports them.
+Results that do not depend on the model (the raw-pixel probes, the PCA baseline of
+a given size, the classical filters) are memoised per process
+(`ae_core.analysis.result_cache`), keyed by a hash of the data, so evaluating a zoo
+of models on one split pays for them once. The measures it combines live beside it:
+`quality` (MSE, PSNR, SSIM), `sparsity`, `denoising` (model vs tuned filters).
 """
 
 from __future__ import annotations
@@ -24,103 +23,19 @@ import warnings
 import numpy as np
 import torch
 
-from ae_core.models import (
-    ContractiveAutoencoder, PCAModel, encode_array, model_device, reconstruct_array,
-)
-from ae_core.memo import digest, memo
-# Re-exported: `metrics` stays the one place the app and the CLI import measures from.
-from ae_core.denoising import FILTERS, SMALL_GRIDS, denoising_table, filter_images, tune_filter  # noqa: F401
-from ae_core.latent import interpolate, interpolate_codes, nearest_neighbours, trustworthiness  # noqa: F401
-from ae_core.quality import (  # noqa: F401
-    PSNR_CAP_DB, _np, _pair, per_sample_mse, per_sample_psnr, per_sample_ssim, psnr, reconstruction_metrics, ssim,
-)
-
-ACTIVITY_FRACTION = 0.1  # a unit is active when |h| > 0.1 * code scale (see sparsity_stats)
+from ae_core.analysis.denoising import denoising_table
+from ae_core.analysis.filters import FILTERS
+from ae_core.analysis.quality import _np, per_sample_mse, reconstruction_metrics
+from ae_core.analysis.result_cache import digest, memo
+from ae_core.analysis.sparsity import sparsity_stats
+from ae_core.config import ModelConfig
+from ae_core.models import ContractiveAutoencoder, PCAModel, encode_array, model_device, reconstruct_array
 
 
 # ---------------------------------------------------------------- helpers
 def _tag(fraction: float) -> str:
     """1.0 -> '100pct', 0.1 -> '10pct', 0.01 -> '1pct'."""
     return f"{round(fraction * 100, 6):g}pct"
-
-
-# ---------------------------------------------------------------- sparsity
-def code_scale(codes) -> float:
-    """The 99th percentile of |h| over the non-zero entries: a robust size of the code's values."""
-    a = np.abs(_np(codes)).ravel()
-    a = a[a > 0]
-    return float(np.percentile(a, 99)) if a.size else 0.0
-
-
-def hoyer(codes) -> np.ndarray:
-    """Hoyer sparsity of each row: (sqrt(n) - L1/L2) / (sqrt(n) - 1), 1 for one-hot, 0 for constant.
-
-    An all-zero row counts as 1 (nothing active); with one unit (n = 1) it is 0.
-    codes : (N, n) -> (N,)
-    """
-    a = np.abs(_np(codes).astype(np.float64))
-    if a.ndim == 1:
-        a = a[None]
-    n = a.shape[1]
-    if n < 2:
-        return np.zeros(len(a))
-    l1, l2 = a.sum(1), np.sqrt((a * a).sum(1))
-    ratio = np.divide(l1, l2, out=np.ones_like(l1), where=l2 > 0)
-    return (np.sqrt(n) - ratio) / (np.sqrt(n) - 1)
-
-
-def sparsity_stats(codes, threshold: float | None = None, bins: int = 50) -> dict:
-    """How sparse a code is, per unit and per image.
-
-    A unit is *active* on an image when |h| > threshold. By default the
-    threshold is ACTIVITY_FRACTION (0.1) of `code_scale` (the 99th percentile of
-    the non-zero |h|), so it follows the code's own scale: exact zeros of
-    ReLU/top-k codes are always inactive, a sigmoid unit near 0 is inactive, and
-    for a signed linear code "inactive" means near zero. A unit is *dead* when it
-    is never active, or constant (std below 1e-3 of the code scale): it carries
-    no information about the image.
-
-    Parameters
-    ----------
-    codes : (N, U) array
-    threshold : float, optional; absolute activity threshold
-    bins : histogram bins over all activations
-
-    Returns
-    -------
-    dict with
-        hist_counts (bins,), hist_edges (bins + 1,): histogram of all activations
-        lifetime (U,): fraction of images on which each unit is active
-        population (N,): fraction of units active on each image
-        hoyer_per_image (N,), hoyer: Hoyer sparsity of |h| per image and its mean
-        dead_mask (U,) bool, dead_units int
-        frac_near_zero: fraction of all activations with |h| <= threshold
-        lifetime_sparsity: mean lifetime of the live units (averaged over all
-            units it would equal population_sparsity)
-        population_sparsity: mean of population
-        threshold, scale, n_units
-    Lower lifetime/population values mean a sparser code.
-    """
-    h = _np(codes).astype(np.float64)
-    if h.ndim != 2 or h.shape[0] < 1 or h.shape[1] < 1:
-        raise ValueError(f"codes must be a non-empty (N, units) array; got {h.shape}")
-    if not np.isfinite(h).all():
-        raise ValueError("codes contain NaN or infinite values")
-    scale = code_scale(h)
-    thr = float(threshold) if threshold is not None else ACTIVITY_FRACTION * scale
-    active = np.abs(h) > thr
-    lifetime, population = active.mean(0), active.mean(1)
-    dead = (lifetime == 0) | (h.std(0) <= 1e-3 * max(scale, 1e-12))
-    counts, edges = np.histogram(h.ravel(), bins=bins)
-    hp = hoyer(h)
-    return {
-        "hist_counts": counts, "hist_edges": edges, "lifetime": lifetime, "population": population,
-        "hoyer_per_image": hp, "hoyer": float(hp.mean()), "dead_mask": dead, "dead_units": int(dead.sum()),
-        "frac_near_zero": float(1.0 - active.mean()),
-        "lifetime_sparsity": float(lifetime[~dead].mean()) if (~dead).any() else 0.0,
-        "population_sparsity": float(population.mean()),
-        "threshold": thr, "scale": scale, "n_units": int(h.shape[1]),
-    }
 
 
 # ---------------------------------------------------------------- contraction
@@ -242,11 +157,31 @@ def representation_quality(train_codes, train_y, test_codes, test_y, fractions=(
 
 
 # ---------------------------------------------------------------- everything at once
-def _pca(train_x: np.ndarray, code_dim: int) -> PCAModel:
-    from ae_core.config import ModelConfig
+def pca_baseline(train_x: np.ndarray, code_dim: int) -> PCAModel:
+    """PCA with `code_dim` components (at most the images or pixels there are), fitted on all of
+    `train_x`: the linear baseline every model is measured against. Memoised per training set."""
+    train_x = _np(train_x)
 
-    k = min(code_dim, len(train_x), int(np.prod(train_x.shape[1:])))
-    return PCAModel(ModelConfig(kind="pca", input_shape=tuple(train_x.shape[1:]), code_dim=k)).fit(train_x)
+    def fit():
+        k = min(code_dim, len(train_x), int(np.prod(train_x.shape[1:])))
+        return PCAModel(ModelConfig(kind="pca", input_shape=tuple(train_x.shape[1:]), code_dim=k)).fit(train_x)
+
+    return memo(("pca", digest(train_x), int(code_dim)), fit)
+
+
+def evaluate(model, train, test, full: bool = True) -> dict:
+    """Test metrics of `model` beside PCA at the same code size: `evaluate_all` when `full`,
+    else only the reconstruction MSE of both (a quick check for tests and smoke runs)."""
+    if full:
+        return evaluate_all(model, train, test)
+    pca = pca_baseline(train.x, model.config.code_dim)
+    return {"recon_mse": recon_mse(model, test.x), "pca_recon_mse": recon_mse(pca, test.x),
+            "n_train": len(train), "n_test": len(test), "code_dim": model.config.code_dim}
+
+
+def recon_mse(model, x: np.ndarray) -> float:
+    """Mean squared reconstruction error of `model` over the images x."""
+    return float(per_sample_mse(x, reconstruct_array(model, x)).mean())
 
 
 def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_levels=(0.1, 0.2, 0.3),
@@ -278,7 +213,7 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     xtr, xte = train.x, test.x
     code_dim = int(model.config.code_dim)
     out: dict = {"code_dim": code_dim, "n_train": len(train), "n_test": len(test)}
-    pca = memo(("pca", digest(xtr), code_dim), lambda: _pca(xtr, code_dim))
+    pca = pca_baseline(xtr, code_dim)
     out["pca_code_dim"] = int(pca.config.code_dim)
     rec = reconstruct_array(model, xte)
     r = reconstruction_metrics(xte, rec)

@@ -19,13 +19,13 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from ae_core.checkpoint import (
-    ALLOWED_FILES, WEIGHTS, _check_history, _read_json, load_checkpoint, reserve_path,
-)
+from ae_core.io.checkpoint import ALLOWED_FILES, WEIGHTS, _check_history, _read_json, load_checkpoint
+from ae_core.io.folder_names import reserve_path
 from ae_core.errors import CheckpointError
+from ae_core.io.archive_limits import check_expansion
+from ae_core.io.map_file import read_map
 
 MAX_ZIP_BYTES = 260_000_000  # compressed upload
-MAX_UNZIPPED_BYTES = 300_000_000
 
 
 def export_zip(path) -> bytes:
@@ -55,7 +55,6 @@ def import_zip(data: bytes, root, name: str | None = None) -> Path:
     except (zipfile.BadZipFile, OSError, ValueError):
         raise CheckpointError("the upload is not a zip file") from None
     files = {}
-    total = 0
     for info in infos:
         n = info.filename
         if n.endswith("/"):
@@ -73,10 +72,8 @@ def import_zip(data: bytes, root, name: str | None = None) -> Path:
                                   "(only config.json, model.safetensors, history.json, metrics.json, map-*.npz)")
         if base in files:
             raise CheckpointError(f"the zip contains {base!r} twice")
-        total += info.file_size
-        if total > MAX_UNZIPPED_BYTES or info.file_size > 100 * max(info.compress_size, 1) + 1_000_000:
-            raise CheckpointError("the zip expands too much (a zip bomb?); refused")
         files[base] = info
+    check_expansion(list(files.values()))
     if "config.json" not in files or WEIGHTS not in files:
         raise CheckpointError("the zip must contain config.json and model.safetensors")
     root = Path(root)
@@ -101,12 +98,12 @@ def import_zip(data: bytes, root, name: str | None = None) -> Path:
             for base in files:
                 if base.startswith("map-"):
                     _check_map(tmp / base)
-        except CheckpointError as e:  # Fix (hostile inputs): no hidden temporary folder name in the message
+        except CheckpointError as e:  # the hidden temporary folder's name means nothing to the user
             raise CheckpointError(str(e).replace(f"{tmp.name}: ", "")) from None
         top = Path(infos[0].filename).parts
-        # Fix (hostile inputs): claim the name atomically (mkdir) and rename onto that empty folder. A name
-        # chosen by unique_path could be taken before the rename by a concurrent import (an OSError
-        # traceback) or by a training run's reserved folder (whose save then failed: the run was lost).
+        # Claim the name atomically (mkdir) and rename onto that empty folder: a name merely checked
+        # as free could be taken before the rename by a concurrent import or a training run's
+        # reserved folder.
         dest = reserve_path(root, name or (top[0] if len(top) > 1 else "upload"))
         try:
             os.replace(tmp, dest)
@@ -123,22 +120,9 @@ def import_zip(data: bytes, root, name: str | None = None) -> Path:
 
 
 def _check_map(file: Path) -> None:
-    """Fix (hostile inputs): a map-*.npz from an upload is read by the Latent space page, and an .npz is a
-    zip too: bound what it expands to (a 4 MB map could hold 4 GB of zeros), then read it as the page
-    will (pickled arrays refused), so a bad map is refused here instead of breaking the page later."""
+    """An uploaded map is read as the Latent space page will read it (expansion bounded, no
+    pickles, arrays consistent), so a bad map is refused here instead of breaking the page later."""
     try:
-        with zipfile.ZipFile(file) as z:
-            infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise CheckpointError(f"{file.name} is not a map (.npz)") from None
-    if sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES or any(
-            i.file_size > 100 * max(i.compress_size, 1) + 1_000_000 for i in infos):
-        raise CheckpointError(f"{file.name} expands too much (a zip bomb?); refused")
-    try:
-        from ae_core.projection import Projector
-    except ImportError:  # pragma: no cover - the map module is optional
-        return
-    try:
-        Projector.load(file)
+        read_map(file)
     except RecursionError:
         raise CheckpointError(f"{file.name} is not a readable map") from None

@@ -1,7 +1,8 @@
 """2-D/3-D maps of autoencoder codes: UMAP, PCA and t-SNE behind one estimator.
 
-Owns `Projector` (fit / transform / save / load, scikit-learn style), the pickle-free `.npz`
-map format, `cached_fit` (a content-addressed disk cache of maps) and `trustworthiness`.
+Owns `Projector` (fit / transform, scikit-learn style; its pickle-free `.npz` file format and
+the checks on hostile files are in `ae_core.io.map_file`), `cached_fit` (a content-addressed
+disk cache of maps) and `trustworthiness`.
 Never imports streamlit; umap-learn and scikit-learn are imported lazily (umap takes seconds).
 
     proj = Projector(method="umap").fit(codes, y=labels)   # codes: (N, D) float
@@ -16,14 +17,13 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ae_core.errors import CheckpointError
+from ae_core.io.map_file import FORMAT_VERSION
 
 # numba reads its cache folder once, when it is first imported: set it before umap pulls numba in.
 NUMBA_CACHE_DIR = Path.home() / ".cache" / "latent-space-explorer" / "numba"
@@ -33,7 +33,6 @@ METHODS = ("umap", "pca", "tsne")
 METRICS = ("euclidean", "cosine", "manhattan", "correlation")  # same meaning in umap and sklearn
 PARAM_NAMES = ("method", "n_components", "n_neighbors", "min_dist", "metric", "random_state",
                "max_points")
-FORMAT, FORMAT_VERSION = "ae_core.projection", 1
 MIN_SAMPLES = 10  # fewer points make no map worth drawing (and t-SNE needs perplexity < n)
 
 # Our fast UMAP, measured by benchmarks/bench_projection.py on the 1,797 digits (one busy 2-core
@@ -144,20 +143,6 @@ def _subsample(n: int, m: int, y, rng) -> np.ndarray:
     parts = [rng.choice(np.flatnonzero(inverse == c), size=t, replace=False)
              for c, t in enumerate(take)]
     return np.sort(np.concatenate(parts))
-
-
-MAX_MAP_BYTES = 400_000_000  # uncompressed; a map file may come from an uploaded checkpoint
-
-
-def _check_unzipped_size(path: Path) -> None:
-    """Refuse a map whose members would expand past MAX_MAP_BYTES (a zip bomb in an .npz)."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            total = sum(i.file_size for i in z.infolist())
-    except zipfile.BadZipFile:
-        return  # np.load below gives the precise message
-    if total > MAX_MAP_BYTES:
-        raise ValueError(f"it would expand to {total:,} bytes (limit {MAX_MAP_BYTES:,})")
 
 
 class Projector:
@@ -312,105 +297,20 @@ class Projector:
         return np.einsum("nk,nkc->nc", w, self.embedding_[ind]).astype(np.float32)
 
     def save(self, path) -> Path:
-        """Write the map to `path` (.npz, no pickles), atomically (temp file + os.replace)."""
-        if not hasattr(self, "embedding_"):
-            raise RuntimeError("this Projector is not fitted yet: nothing to save")
-        meta = dict(format=FORMAT, format_version=FORMAT_VERSION, params=self._checked_params(),
-                    n_samples=int(self.n_samples_), n_features=int(self.n_features_in_),
-                    notice=self.notice_)
-        arrays = dict(meta=np.array(json.dumps(meta)), embedding=self.embedding_,
-                      subsample_idx=self.subsample_idx_.astype(np.int64), X_fit=self.X_fit_)
-        if self.method == "pca":
-            arrays.update(mean=self.mean_, components=self.components_)
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                # Compressed: ReLU codes are mostly zeros, which keeps the shipped zoo small.
-                np.savez_compressed(f, **arrays)
-            os.replace(tmp, path)  # readers see the old file or the whole new one, never half
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        """Write the map to `path` (.npz, no pickles), atomically; see ae_core.io.map_file."""
+        from ae_core.io.map_file import write_map
+
+        return write_map(self, path)
 
     @classmethod
     def load(cls, path) -> Projector:
-        """Read a map written by `save`; any malformed or pickled file raises CheckpointError.
+        """Read a map written by `save`; a malformed or pickled file raises CheckpointError.
 
         The loaded map has no `reducer_`: UMAP's `transform` uses kNN placement.
         """
-        path = Path(path)
-        try:
-            _check_unzipped_size(path)
-            npz = np.load(path, allow_pickle=False)
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ValueError("a single array (.npy), not an .npz archive")
-            with npz:
-                arrays = {key: npz[key] for key in npz.files}
-        except FileNotFoundError as e:
-            raise CheckpointError(f"no map file at {path}") from e
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as e:
-            raise CheckpointError(f"{path.name} is not a readable map (.npz without pickles): "
-                                  f"{e}") from e
-        try:
-            return cls._from_arrays(arrays)
-        except CheckpointError as e:
-            raise CheckpointError(f"{path.name}: {e}") from None
+        from ae_core.io.map_file import read_map
 
-    @classmethod
-    def _from_arrays(cls, a: dict) -> Projector:
-        meta = a.get("meta")
-        if meta is None or meta.dtype.kind != "U" or meta.ndim != 0:
-            raise CheckpointError("the 'meta' entry must be a JSON string")
-        try:
-            info = json.loads(str(meta))
-        except json.JSONDecodeError as e:
-            raise CheckpointError(f"the 'meta' entry is not valid JSON ({e})") from None
-        if not isinstance(info, dict) or info.get("format") != FORMAT:
-            raise CheckpointError(f"not a projection map (format must be {FORMAT!r})")
-        if info.get("format_version") != FORMAT_VERSION:
-            raise CheckpointError(f"unsupported map format_version {info.get('format_version')!r}"
-                                  f" (this version reads {FORMAT_VERSION})")
-        params, n, d = info.get("params"), info.get("n_samples"), info.get("n_features")
-        if not isinstance(params, dict) or set(params) != set(PARAM_NAMES):
-            raise CheckpointError(f"'params' must have exactly the keys {sorted(PARAM_NAMES)}")
-        if not (_is_int(n) and _is_int(d) and n >= 1 and d >= 1):
-            raise CheckpointError("'n_samples' and 'n_features' must be positive integers")
-        proj = cls(**params)
-        try:
-            proj._checked_params()
-        except ValueError as e:
-            raise CheckpointError(f"invalid saved parameters: {e}") from None
-        want = {"meta", "embedding", "subsample_idx", "X_fit"}
-        want |= {"mean", "components"} if proj.method == "pca" else set()
-        if set(a) != want:
-            raise CheckpointError(f"entries must be {sorted(want)}, got {sorted(a)}")
-        m, c = a["embedding"].shape[0] if a["embedding"].ndim else 0, proj.n_components
-        for key, kind, shape in [("embedding", "f", (m, c)), ("subsample_idx", "iu", (m,)),
-                                 ("X_fit", "f", (m, d)), ("mean", "f", (d,)),
-                                 ("components", "f", (c, d))]:
-            arr = a.get(key)
-            if arr is None:  # mean and components exist for PCA only
-                continue
-            if arr.dtype.kind not in kind or arr.shape != shape:
-                raise CheckpointError(f"'{key}' must be a {'float' if kind == 'f' else 'integer'} "
-                                      f"array of shape {shape}, got {arr.dtype} {arr.shape}")
-            if kind == "f" and not np.isfinite(arr).all():
-                raise CheckpointError(f"'{key}' contains NaN or infinite values")
-        idx = a["subsample_idx"].astype(np.int64)
-        if m < 1 or m > n or idx[0] < 0 or idx[-1] >= n or np.any(np.diff(idx) <= 0):
-            raise CheckpointError(f"'subsample_idx' must be increasing indices in [0, {n})")
-        proj.embedding_, proj.subsample_idx_ = a["embedding"].astype(np.float32), idx
-        proj.subsampled_, proj.n_samples_, proj.n_features_in_ = m < n, int(n), int(d)
-        proj.notice_ = None
-        if proj.subsampled_:
-            proj.notice_ = str(info.get("notice") or f"Showing a sample of {m:,} of {n:,} points")
-        proj.X_fit_ = np.ascontiguousarray(a["X_fit"], dtype=np.float32)
-        proj.mean_ = a["mean"].astype(np.float32) if "mean" in a else None
-        proj.components_ = a["components"].astype(np.float32) if "components" in a else None
-        proj.reducer_ = None
-        return proj
+        return read_map(path)
 
 
 _FITTERS = {"umap": Projector._fit_umap, "pca": Projector._fit_pca, "tsne": Projector._fit_tsne}

@@ -5,7 +5,7 @@ A checkpoint is a folder:
     config.json        format + version, model config, train config, dataset
     model.safetensors  weights only
     history.json       per-epoch losses          metrics.json   evaluation results
-    map-*.npz          saved projections (written by ae_core.projection)
+    map-*.npz          saved projections (ae_core.io.map_file)
 
 Saving writes a hidden temporary folder beside the target and renames it into
 place, so a process killed mid-save leaves only a dot-folder that listing
@@ -30,8 +30,7 @@ from typing import TYPE_CHECKING
 
 from ae_core.config import ConfigError, ModelConfig, TrainConfig
 from ae_core.errors import CheckpointError
-from ae_core.folder_names import reserve_path, sanitize_name, unique_path  # noqa: F401 - public here too
-from ae_core.safetensors_header import MAX_WEIGHTS_BYTES, read_safetensors_header  # noqa: F401
+from ae_core.io.safetensors_header import read_safetensors_header
 from ae_core.history import History
 
 if TYPE_CHECKING:  # torch is imported where weights are read or written: listing stays light
@@ -109,9 +108,9 @@ def save_checkpoint(path, model, train_config: TrainConfig | None = None, datase
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two folders atomically (Linux renameat2 RENAME_EXCHANGE); False where that is unavailable.
 
-    Fix (hostile inputs): overwriting by two renames (old aside, new in) left a moment with no folder
-    under the name; a process killed there lost the checkpoint from every list though both copies
-    were on disk. With the exchange the name always holds a complete checkpoint, old or new.
+    Overwriting by two renames (old aside, new in) leaves a moment with no folder under the name;
+    a process killed there would lose the checkpoint from every list though both copies are on
+    disk. With the exchange the name always holds a complete checkpoint, old or new.
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -146,7 +145,7 @@ def _read_json(path: Path, required: bool = True):
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path.name} is not valid JSON ({e})") from None
-    except RecursionError:  # Fix (hostile inputs): "[[[[..." 100k deep escaped as a bare RecursionError
+    except RecursionError:  # "[[[[..." 100k deep: json gives up by recursion, not by a decode error
         raise CheckpointError(f"{path.name} is nested too deeply to be a checkpoint file") from None
 
 
@@ -162,8 +161,7 @@ def read_config(path) -> dict:
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{path.name}: checkpoint format version {version!r} is not supported "
                               f"(this version reads {FORMAT_VERSION})")
-    # Fix (tests): "dataset" is optional but must be an object; a missing one raised KeyError and a
-    # string AttributeError in list_checkpoints, which crashed the whole model list.
+    # "dataset" is optional but must be an object: the model list reads it for every folder.
     cfg["dataset"] = cfg.get("dataset") or {}
     if not isinstance(cfg["dataset"], dict):
         raise CheckpointError(f"{path.name}: bad config.json: dataset must be a JSON object")
@@ -176,9 +174,9 @@ def read_config(path) -> dict:
     return cfg
 
 
-# Fix (hostile inputs): the dataset record feeds float()/int() and the train/test split on every page, so
-# a string test_fraction or a list split_seed in an uploaded config.json crashed them. Known keys are
-# type-checked (unknown ones, like the photo denoiser's lists of photos, are left alone).
+# The dataset record feeds float()/int() and the train/test split on every page, and it may come
+# from an uploaded config.json: known keys are type-checked (unknown ones, like the photo
+# denoiser's lists of photos, are left alone).
 _RECORD_KEYS = {"name": "a short string", "spec": "a short string", "fingerprint": "a short string",
                 "n_images": "a whole number", "split_seed": "a whole number", "n_train": "a whole number",
                 "n_test": "a whole number", "test_fraction": "a number in (0, 1)",
@@ -203,8 +201,8 @@ def _check_dataset_record(name: str, rec: dict) -> None:
 
 
 def _check_history(name: str, hist) -> None:
-    """Fix (hostile inputs): history.json is drawn and formatted by the Models and Train pages; a string
-    where a number belongs ("seconds": "x") or epochs that are not objects of numbers crashed them."""
+    """history.json is drawn and formatted by the Models and Train pages: every loss and timing
+    must be a number ("seconds": "x" or epochs that are not objects of numbers are refused)."""
     if hist is None or hist == {}:
         return
     bad = CheckpointError(f"{name}: history.json is malformed (per-epoch losses must be numbers)")
@@ -262,7 +260,7 @@ def load_checkpoint(path, map_location: str | torch.device = "cpu") -> Checkpoin
     try:
         hist = _read_json(path / "history.json", required=False)
         _check_history(path.name, hist)
-    except CheckpointError:  # Fix (hostile inputs): a damaged history is not shown (uploads refuse it)
+    except CheckpointError:  # a damaged history is not shown; the weights are still good (uploads refuse it)
         hist = None
     metrics = _read_json(path / "metrics.json", required=False)
     return Checkpoint(path=path, model=model, model_config=cfg["model_config"],
@@ -273,46 +271,74 @@ def load_checkpoint(path, map_location: str | torch.device = "cpu") -> Checkpoin
 
 @dataclass
 class CheckpointInfo:
-    """What the model list shows, read without loading weights."""
+    """One checkpoint folder as the model lists show it, read without loading weights."""
 
-    path: Path
+    path: str  # the folder, as text: the key the app's session state and caches use
     kind: str = ""
     code_dim: int = 0
-    dataset: str = ""
-    metrics: dict = field(default_factory=dict)
+    input_shape: tuple[int, ...] = ()
+    dataset: str = ""  # the dataset spec it was trained on ("digits", a path, ...)
+    metrics: dict = field(default_factory=dict)  # numbers only
     created: str = ""
+    stamp: float = 0.0  # the weights' mtime: a cache key that changes when the file does
+    shipped: bool = False  # under the shipped root (see list_checkpoints)
     error: str = ""  # non-empty: the folder is damaged and cannot be loaded
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return Path(self.path).name
+
+    @property
+    def is_photo(self) -> bool:
+        return self.kind == "photo_denoiser"
+
+    @property
+    def label(self) -> str:
+        return self.name if self.shipped else f"{self.name} (yours)"
+
+    @property
+    def summary(self) -> str:
+        if self.is_photo:
+            return "photo denoiser (fully convolutional) · photographs of any size"
+        return f"{self.kind} · code size {self.code_dim} · trained on {self.dataset or '?'}"
 
 
-def list_checkpoints(*roots) -> list[CheckpointInfo]:
-    """Checkpoint folders under each root (one level, then one more for user runs)."""
+def read_info(path, shipped: bool = False) -> CheckpointInfo:
+    """The listing of one folder: config.json read once, the weights' header checked (so a
+    truncated, half-copied or foreign weights file is listed as damaged, not found broken by the
+    page that first loads it); a damaged folder gets `error` instead of raising."""
+    path = Path(path)
+    try:
+        cfg = read_config(path)
+        mc = cfg["model_config"]
+        metrics = _read_json(path / "metrics.json", required=False) or {}
+        # Pages format these with :.4f and compare them: only numbers are listed.
+        metrics = {k: v for k, v in metrics.items() if v is None or type(v) in (int, float, bool)} \
+            if isinstance(metrics, dict) else {}
+        weights = path / WEIGHTS
+        read_safetensors_header(weights)
+        return CheckpointInfo(str(path), mc.kind, mc.code_dim, tuple(mc.input_shape),
+                              str(cfg["dataset"].get("spec") or cfg["dataset"].get("name") or ""), metrics,
+                              str(cfg.get("created", "")), weights.stat().st_mtime, shipped)
+    except (CheckpointError, OSError) as e:
+        return CheckpointInfo(str(path), shipped=shipped, error=str(e))
+
+
+def list_checkpoints(*roots, shipped_root=None) -> list[CheckpointInfo]:
+    """Checkpoint folders directly under each root, in root order then by name. Hidden folders
+    (saves in progress or killed) and folders without config.json (a reserved name whose save has
+    not landed) are skipped; those under `shipped_root` are marked `shipped`."""
+    shipped_at = Path(shipped_root).resolve() if shipped_root is not None else None
     found: list[CheckpointInfo] = []
     for root in roots:
         root = Path(root)
         if not root.is_dir():
             continue
+        shipped = shipped_at is not None and root.resolve() == shipped_at
         for p in sorted(root.iterdir()):
-            if p.name.startswith(".") or not p.is_dir():
-                continue  # hidden: temporary folders of saves in progress or killed
-            if not (p / "config.json").exists():
+            if p.name.startswith(".") or not p.is_dir() or not (p / "config.json").exists():
                 continue
-            try:
-                cfg = read_config(p)
-                mc = cfg["model_config"]
-                metrics = _read_json(p / "metrics.json", required=False) or {}
-                # Fix (hostile inputs): the pages format these with :.4f and compare them, and a string or
-                # an object there (from an uploaded metrics.json) crashed them; only numbers are listed.
-                metrics = {k: v for k, v in metrics.items() if v is None or type(v) in (int, float, bool)} \
-                    if isinstance(metrics, dict) else {}
-                found.append(CheckpointInfo(p, mc.kind, mc.code_dim, str(cfg["dataset"].get("name", "")),
-                                            metrics,
-                                            str(cfg.get("created", ""))))
-            except CheckpointError as e:
-                found.append(CheckpointInfo(p, error=str(e)))
+            found.append(read_info(p, shipped))
     return found
 
 

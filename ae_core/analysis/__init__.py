@@ -1,0 +1,1 @@
+"""The measurements: metrics, image quality, sparsity, denoising, filters, latent walks, maps (see ae_core)."""

@@ -1,0 +1,27 @@
+"""How far a zip may expand: the one zip-bomb rule for uploaded checkpoints and map files (an
+`.npz` is a zip too).
+
+A real checkpoint compresses little (float weights), so an entry that expands more than
+MAX_RATIO times (plus MAX_SLACK for small, zero-heavy files such as a ReLU code's map) or an
+archive past MAX_UNZIPPED_BYTES in all is refused before anything is inflated.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+from ae_core.errors import CheckpointError
+
+MAX_UNZIPPED_BYTES = 300_000_000  # all entries together, uncompressed
+MAX_RATIO = 100  # uncompressed / compressed size of one entry
+MAX_SLACK = 1_000_000  # bytes allowed above the ratio (a small file of zeros compresses ~1000x)
+
+
+def check_expansion(infos: list[zipfile.ZipInfo], what: str = "the zip") -> int:
+    """Raise CheckpointError when the entries `infos` expand too much; else their total size."""
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > MAX_UNZIPPED_BYTES or info.file_size > MAX_RATIO * max(info.compress_size, 1) + MAX_SLACK:
+            raise CheckpointError(f"{what} expands too much (a zip bomb?); refused")
+    return total

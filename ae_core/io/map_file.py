@@ -1,0 +1,139 @@
+"""The map file: a fitted `Projector` as a pickle-free `.npz`, and the checks that make reading
+one from an uploaded checkpoint safe.
+
+    write_map(projector, "checkpoints/vae-16/map-umap-2d.npz")
+    projector = read_map(path)          # CheckpointError naming what is wrong
+
+Entries: `meta` (a JSON string: format, version, the Projector's parameters, the shape of the
+codes it was fitted on, the notice shown to users), `embedding` (n, 2|3), `subsample_idx` (n,),
+`X_fit` (n, d) for placing new points, and for PCA `mean` and `components`. A file is read only
+after its expansion is bounded (`ae_core.io.archive_limits`), with `allow_pickle=False`, and
+every array's dtype, shape and finiteness is checked against `meta` before it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ae_core.errors import CheckpointError
+from ae_core.io.archive_limits import check_expansion
+
+FORMAT, FORMAT_VERSION = "ae_core.projection", 1  # the name maps were first written under: kept
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def write_map(proj, path) -> Path:
+    """Write the fitted Projector `proj` to `path` atomically (temp file + os.replace)."""
+    if not hasattr(proj, "embedding_"):
+        raise RuntimeError("this Projector is not fitted yet: nothing to save")
+    meta = dict(format=FORMAT, format_version=FORMAT_VERSION, params=proj._checked_params(),
+                n_samples=int(proj.n_samples_), n_features=int(proj.n_features_in_), notice=proj.notice_)
+    arrays = dict(meta=np.array(json.dumps(meta)), embedding=proj.embedding_,
+                  subsample_idx=proj.subsample_idx_.astype(np.int64), X_fit=proj.X_fit_)
+    if proj.method == "pca":
+        arrays.update(mean=proj.mean_, components=proj.components_)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            # Compressed: ReLU codes are mostly zeros, which keeps the shipped zoo small.
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)  # readers see the old file or the whole new one, never half
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_map(path):
+    """Read a map written by `write_map` as a Projector; any malformed or pickled file, or one
+    that would expand too much, raises CheckpointError."""
+    path = Path(path)
+    try:
+        try:
+            with zipfile.ZipFile(path) as z:
+                check_expansion(z.infolist(), path.name)
+        except zipfile.BadZipFile:
+            pass  # np.load below gives the precise message
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ValueError("a single array (.npy), not an .npz archive")
+        with npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except FileNotFoundError as e:
+        raise CheckpointError(f"no map file at {path}") from e
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(f"{path.name} is not a readable map (.npz without pickles): {e}") from e
+    try:
+        return _from_arrays(arrays)
+    except CheckpointError as e:
+        raise CheckpointError(f"{path.name}: {e}") from None
+
+
+def _from_arrays(a: dict):
+    from ae_core.analysis.projection import PARAM_NAMES, Projector
+
+    meta = a.get("meta")
+    if meta is None or meta.dtype.kind != "U" or meta.ndim != 0:
+        raise CheckpointError("the 'meta' entry must be a JSON string")
+    try:
+        info = json.loads(str(meta))
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"the 'meta' entry is not valid JSON ({e})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise CheckpointError(f"not a projection map (format must be {FORMAT!r})")
+    if info.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"unsupported map format_version {info.get('format_version')!r}"
+                              f" (this version reads {FORMAT_VERSION})")
+    params, n, d = info.get("params"), info.get("n_samples"), info.get("n_features")
+    if not isinstance(params, dict) or set(params) != set(PARAM_NAMES):
+        raise CheckpointError(f"'params' must have exactly the keys {sorted(PARAM_NAMES)}")
+    if not (_is_int(n) and _is_int(d) and n >= 1 and d >= 1):
+        raise CheckpointError("'n_samples' and 'n_features' must be positive integers")
+    proj = Projector(**params)
+    try:
+        proj._checked_params()
+    except ValueError as e:
+        raise CheckpointError(f"invalid saved parameters: {e}") from None
+    want = {"meta", "embedding", "subsample_idx", "X_fit"}
+    want |= {"mean", "components"} if proj.method == "pca" else set()
+    if set(a) != want:
+        raise CheckpointError(f"entries must be {sorted(want)}, got {sorted(a)}")
+    m, c = a["embedding"].shape[0] if a["embedding"].ndim else 0, proj.n_components
+    for key, kind, shape in [("embedding", "f", (m, c)), ("subsample_idx", "iu", (m,)),
+                             ("X_fit", "f", (m, d)), ("mean", "f", (d,)),
+                             ("components", "f", (c, d))]:
+        arr = a.get(key)
+        if arr is None:  # mean and components exist for PCA only
+            continue
+        if arr.dtype.kind not in kind or arr.shape != shape:
+            raise CheckpointError(f"'{key}' must be a {'float' if kind == 'f' else 'integer'} "
+                                  f"array of shape {shape}, got {arr.dtype} {arr.shape}")
+        if kind == "f" and not np.isfinite(arr).all():
+            raise CheckpointError(f"'{key}' contains NaN or infinite values")
+    idx = a["subsample_idx"].astype(np.int64)
+    if m < 1 or m > n or idx[0] < 0 or idx[-1] >= n or np.any(np.diff(idx) <= 0):
+        raise CheckpointError(f"'subsample_idx' must be increasing indices in [0, {n})")
+    proj.embedding_, proj.subsample_idx_ = a["embedding"].astype(np.float32), idx
+    proj.subsampled_, proj.n_samples_, proj.n_features_in_ = m < n, int(n), int(d)
+    proj.notice_ = None
+    if proj.subsampled_:
+        proj.notice_ = str(info.get("notice") or f"Showing a sample of {m:,} of {n:,} points")
+    proj.X_fit_ = np.ascontiguousarray(a["X_fit"], dtype=np.float32)
+    proj.mean_ = a["mean"].astype(np.float32) if "mean" in a else None
+    proj.components_ = a["components"].astype(np.float32) if "components" in a else None
+    proj.reducer_ = None
+    return proj
+
+

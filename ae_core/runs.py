@@ -1,0 +1,215 @@
+"""The runs: train-and-save, evaluate-and-record, project-and-save, the zoos. The CLI and the
+Train page both call these, so the same settings give the same model and the same files.
+
+    path, history, metrics = train_and_save(model_cfg, train_cfg, "digits", Path("checkpoints/user/x"))
+    metrics = evaluate_checkpoint("checkpoints/vae-16")                  # a read: nothing written
+    metrics = evaluate_checkpoint("checkpoints/vae-16", save=True)       # ... merged into metrics.json
+    map_path, trust = project_checkpoint("checkpoints/vae-16", "umap", 2)
+    train_zoo(Path("checkpoints"))                                       # the digits zoo, with maps
+    train_photo(Path("checkpoints/photo-dncnn"), minutes=25)             # the photo denoiser
+
+Progress goes to `log` (print by default), training progress to fit's callbacks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ae_core.config import ModelConfig, TrainConfig
+
+PHOTO_KIND = "photo_denoiser"
+
+
+def train_and_save(model_cfg: ModelConfig, train_cfg: TrainConfig, spec: str, out: Path, *, n_train=None,
+                   n_test=None, callbacks=(), should_stop=None, overwrite=False, quiet=False, full_eval=True):
+    """Load data, split, train, evaluate against PCA and raw pixels, save. (path, history, metrics).
+
+    `full_eval=False` records only the reconstruction MSE beside PCA's (smoke runs, tests).
+    """
+    from ae_core.analysis.metrics import evaluate
+    from ae_core.data import dataset_record, load_dataset, split_for
+    from ae_core.io.checkpoint import save_checkpoint
+    from ae_core.models import build_model
+    from ae_core.train import PrintProgress, fit, seed_everything
+
+    ds = load_dataset(spec)
+    record = dataset_record(spec, ds, n_train=n_train, n_test=n_test)
+    train, test = split_for(record, ds)
+    model_cfg.input_shape = train.image_shape
+    model_cfg.validate()
+    seed_everything(train_cfg.seed)
+    model = build_model(model_cfg)
+    cbs = list(callbacks) + ([] if quiet else [PrintProgress(prefix=f"{out.name} ")])
+    history = fit(model, train, train_cfg, callbacks=cbs, should_stop=should_stop)
+    metrics = evaluate(model.cpu(), train, test, full=full_eval)
+    path = save_checkpoint(out, model, train_cfg, record, history, metrics, overwrite=overwrite)
+    return path, history, metrics
+
+
+def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False) -> dict:
+    """Every metric of a checkpoint on its own test split (or on `dataset`, same image size).
+
+    The photo denoiser is scored on its held-out photographs (PSNR/SSIM per noise level beside
+    the classical filters, keys `psnr_sigma<s>`, `heldout_psnr`, `heldout_ssim`). With `save`,
+    the figures are merged into the checkpoint's metrics.json (never when `dataset` is another one).
+    """
+    from ae_core.io.checkpoint import load_checkpoint, update_metrics
+
+    ck = load_checkpoint(path)
+    if ck.model_config.kind == PHOTO_KIND:
+        if dataset:
+            raise ValueError("the photo denoiser is evaluated on its held-out photographs; drop --dataset")
+        res = photo_metrics(ck.model)
+    else:
+        from ae_core.analysis.metrics import evaluate
+        from ae_core.data import load_dataset, split_for
+
+        record = dict(ck.dataset)
+        if dataset:
+            record.update(spec=dataset)
+        train, test = split_for(record, load_dataset(dataset) if dataset else None)
+        res = evaluate(ck.model, train, test)
+    if save and not dataset:
+        update_metrics(path, res)
+    if not dataset:  # map quality, measured by `ae-core project` when the map was made
+        res.update({k: v for k, v in ck.metrics.items() if k.startswith("map_trustworthiness_")})
+    return res
+
+
+def photo_metrics(model, sigmas=(15, 25, 50), workers: int = 1) -> dict:
+    """The photo denoiser's held-out figures, as metrics.json records them."""
+    from ae_core.photo.evaluation import evaluate_denoiser, summarize
+    from ae_core.photo.photographs import TEST_PHOTOS
+
+    rows = evaluate_denoiser(model, TEST_PHOTOS, tuple(sigmas), workers=workers)
+    psnr_t, ssim_t = summarize(rows, "psnr"), summarize(rows, "ssim")
+    return {"test_photos": list(TEST_PHOTOS),
+            "heldout_psnr": {str(s): d for s, d in psnr_t.items()},
+            "heldout_ssim": {str(s): d for s, d in ssim_t.items()},
+            **{f"psnr_sigma{s}": d["ours"] for s, d in psnr_t.items()}}
+
+
+def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: int = 5000) -> tuple[Path, float]:
+    """Fit and save the map of a checkpoint's codes as `map-<method>-<dims>d.npz` in its folder.
+
+    The map covers the checkpoint's whole dataset (train and test, in load order; a stratified
+    sample of `max_points` when larger, see Projector.subsample_idx_). Its trustworthiness (10
+    neighbours, on at most 2,000 of the mapped points) is merged into metrics.json as
+    `map_trustworthiness_<method>_<dims>d`. Returns (map path, trustworthiness).
+    """
+    import numpy as np
+
+    from ae_core.analysis.projection import Projector, trustworthiness
+    from ae_core.data import load_dataset
+    from ae_core.io.checkpoint import load_checkpoint, update_metrics
+    from ae_core.models import encode_array
+
+    ck = load_checkpoint(path)
+    if ck.model_config.kind == PHOTO_KIND:
+        raise ValueError(f"{ck.name} is the photo denoiser: its code is an image, not a point to map")
+    ds = load_dataset(ck.dataset.get("spec") or ck.dataset.get("name") or "digits")
+    codes = encode_array(ck.model, ds.x)
+    proj = Projector(method=method, n_components=dims, max_points=max_points).fit(codes, y=ds.y)
+    out = proj.save(Path(path) / f"map-{method}-{dims}d.npz")
+    kept = codes[proj.subsample_idx_]
+    pick = np.random.default_rng(0).permutation(len(kept))[:2000]
+    tw = trustworthiness(kept[pick], proj.embedding_[pick])
+    update_metrics(path, {f"map_trustworthiness_{method}_{dims}d": tw})
+    return out, tw
+
+
+def train_zoo(out: Path, names=None, quiet: bool = False, log: Callable[[str], None] = print) -> list[Path]:
+    """Train the digits zoo (ae_core.zoo.ZOO) into `out`, each with its UMAP map; the folders."""
+    from ae_core.zoo import ZOO, zoo_configs
+
+    t0 = time.perf_counter()
+    names = list(names or ZOO)
+    paths = []
+    for name in names:
+        mc, tc = zoo_configs(name)
+        path, history, m = train_and_save(mc, tc, "digits", out / name, overwrite=True, quiet=quiet)
+        t_map = time.perf_counter()
+        _, tw = project_checkpoint(path, "umap", 2)  # the Latent space page opens at once
+        log(f"{name:<26} recon {m['recon_mse']:.5f}  PCA-{m['pca_code_dim']} {m['pca_recon_mse']:.5f}  "
+            f"kNN {m['knn_acc']:.3f} (PCA {m['pca_knn_acc']:.3f})  train {history.seconds:5.1f}s  "
+            f"map {time.perf_counter() - t_map:4.1f}s (trust {tw:.3f})")
+        paths.append(path)
+    log(f"zoo: {len(names)} models in {time.perf_counter() - t0:.1f}s -> {out}")
+    return paths
+
+
+def train_photo(out: Path, *, device: str = "auto", minutes: float = 25.0, steps: int = 200_000,
+                batch_size: int | None = None, patch: int = 48, width: int = 48, depth: int = 12,
+                channels: int = 3, lr: float = 1e-3, seed: int = 0, amp: bool = True, save_every: float = 1.0,
+                sigmas=(15, 25, 50), evaluate: bool = True, log: Callable[[str], None] = print) -> Path:
+    """Train the photo denoiser within `minutes`, save it to `out` (also every `save_every` minutes
+    while training, so a run cut short leaves weights), then score it on the held-out photographs
+    into its metrics.json. A failed evaluation leaves the saved checkpoint as it is."""
+    import os
+
+    import torch
+
+    from ae_core.io.checkpoint import update_metrics
+    from ae_core.photo.model import FCNDenoiser
+    from ae_core.photo.photographs import TEST_PHOTOS, TRAIN_PHOTOS
+    from ae_core.photo.training import save_photo_denoiser, train_photo_denoiser
+    from ae_core.train import pick_device
+
+    dev = pick_device(device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True  # fixed patch shape: let cuDNN pick the fastest kernels
+    batch = batch_size or (128 if dev.type == "cuda" else 32)
+    cfg = ModelConfig(kind=PHOTO_KIND, arch="fcn", input_shape=(channels, patch, patch), width=width, depth=depth,
+                      max_sigma=50 / 255).validate()
+    torch.manual_seed(seed)
+    model = FCNDenoiser(cfg)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"device={dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
+        f"torch {torch.__version__}, threads={torch.get_num_threads()}")
+    log(f"model: DnCNN width={width} depth={depth} channels={channels} params={n_params:,} "
+        f"(~{4 * n_params / 1e6:.2f} MB float32)")
+    log(f"training photos ({len(TRAIN_PHOTOS)}): {', '.join(TRAIN_PHOTOS)}; held out: {', '.join(TEST_PHOTOS)}")
+    log(f"patches {patch}x{patch}, batch {batch}, lr {lr:g}, sigma ~ U(0, 50/255), "
+        f"budget {minutes:g} min / {steps} steps")
+    extra = {"minutes": minutes, "patch": patch, "batch_size": batch, "amp": amp and dev.type == "cuda"}
+    last_save = [time.perf_counter()]
+
+    def report(logs):
+        rate = logs["step"] / max(logs["seconds"], 1e-9)
+        log(f"step {logs['step']:>6}  {rate:6.1f} steps/s  loss {logs['train_loss']:.3e}  "
+            f"val PSNR(sigma 25) {logs['val_psnr']:.2f} dB  lr {logs['lr']:.2e}  {logs['seconds']:.0f} s")
+        if save_every > 0 and time.perf_counter() - last_save[0] > 60 * save_every:
+            try:
+                save_photo_denoiser(out, model, None, {"partial": True, "step": logs["step"]},
+                                    batch_size=batch, lr=lr, seed=seed, extra=extra)
+            except OSError as e:  # a failed intermediate save must not end the run
+                log(f"(intermediate save failed: {e})")
+            last_save[0] = time.perf_counter()
+
+    model, history = train_photo_denoiser(cfg, steps=steps, batch_size=batch, lr=lr, device=str(dev), seed=seed,
+                                          callback=report, time_limit=60 * minutes,
+                                          log_every=500 if dev.type == "cuda" else 20, amp=amp, model=model)
+    torch.backends.cudnn.benchmark = False  # inference tiles come in many shapes: do not re-tune for each
+    steps_done = history.epochs[-1]["step"] if history.epochs else 0
+    log(f"trained {steps_done} steps in {history.seconds:.0f} s ({history.stopped}) on {history.device}")
+    metrics = {"steps": steps_done, "train_seconds": round(history.seconds, 1),
+               "val_psnr_sigma25": history.epochs[-1]["val_psnr"] if history.epochs else None}
+    path = save_photo_denoiser(out, model, history, metrics, batch_size=batch, lr=lr, seed=seed, extra=extra)
+    log(f"saved {path} (model.safetensors {(path / 'model.safetensors').stat().st_size / 1e6:.2f} MB)")
+    if evaluate:
+        try:
+            t = time.perf_counter()
+            scores = photo_metrics(model.cpu(), sigmas, workers=min(12, os.cpu_count() or 1))
+            for s, d in scores["heldout_psnr"].items():
+                best = max((m for m in d if m not in ("noisy", "ours")), key=d.get)
+                log(f"sigma {s}: ours {d['ours']:.2f} dB vs best classical ({best}) {d[best]:.2f} dB: "
+                    f"{d['ours'] - d[best]:+.2f} dB")
+            update_metrics(path, scores)
+            log(f"held-out evaluation in {time.perf_counter() - t:.0f} s")
+        except (ValueError, OSError, RuntimeError) as e:
+            log(f"evaluation failed ({e}); the checkpoint at {path} is saved and usable")
+    return path

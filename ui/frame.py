@@ -1,0 +1,43 @@
+"""The frame every page shares, drawn once per run by app.py before the chosen page runs:
+page config, session defaults, a finished training run made the active model, the sidebar,
+and the queued message. Pages take what the sidebar selected from `selection()`.
+
+    frame.run(st.navigation(navigation.st_pages()))    # the page calls sel = frame.selection()
+
+A page script run on its own (AppTest.from_file on one page) draws the frame itself on its
+first `selection()` call, so every page still works alone.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import navigation, state, training
+from ui.sidebar import Selection, sidebar
+
+
+def draw(title: str | None) -> Selection:
+    """Draw the shared frame for the page titled `title`; returns (and keeps) its Selection."""
+    page = navigation.spec_for(title)
+    st.set_page_config(page_title=f"{title or 'Latent Space Explorer'} · Latent Space Explorer",
+                       page_icon="🧭", layout="wide")
+    state.init_state()
+    training.adopt_finished_run(st.session_state)  # before the sidebar, which then lists it
+    sel = sidebar(multi=bool(page and page.multi_model))
+    state.flash()
+    return sel
+
+
+def run(page) -> None:
+    """Draw the frame, then run the page with the selection held for it (this run only)."""
+    st.session_state[state.SELECTION] = draw(page.title)
+    try:
+        page.run()
+    finally:  # st.stop and st.rerun end a page by raising: a later run never sees this selection
+        st.session_state.pop(state.SELECTION, None)
+
+
+def selection(title: str | None = None) -> Selection:
+    """What this run's sidebar selected; draws the frame first when app.py did not."""
+    held = st.session_state.get(state.SELECTION)
+    return held if held is not None else draw(title)

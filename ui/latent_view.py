@@ -1,0 +1,86 @@
+"""The Latent space page's logic: what a click, a box or the index box does, the interpolation
+path placed on the map, and an uploaded image encoded and placed. The page only lays it out.
+
+    on_map_select(trace_ids)                 # the map's on_select callback
+    strip, path_xy = interpolation_path(entry, spec, mp, pair, steps, "slerp")
+    upload = place_upload(entry, mp, data, codes)    # None without an upload
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from ui import analysis, state
+from ui.selection import parse_event, update_pair
+from ui.uploads import digit_input
+
+PANELS = ["Selection", "Neighbours", "Interpolation", "Your image"]
+
+
+def pick(index: int) -> None:
+    """A point was chosen (click or index box): show its neighbours and make it an interpolation end."""
+    st.session_state[state.MAP_FOCUS] = int(index)
+    st.session_state[state.MAP_PAIR] = update_pair(st.session_state.get(state.MAP_PAIR), int(index))
+    st.session_state[state.MAP_PANEL] = "Neighbours"
+
+
+def on_map_select(ids_per_trace) -> None:
+    """A click picks its point; a box or lasso opens the Selection tab (each event acted on once)."""
+    ev = parse_event(st.session_state.get(state.MAP_EVENT), ids_per_trace)
+    if ev.is_new(st.session_state.get(state.MAP_CLICK)):
+        st.session_state[state.MAP_CLICK] = ev.signature
+        if ev.clicked is not None:
+            pick(ev.clicked)
+        elif ev.indices:
+            st.session_state[state.MAP_PANEL] = "Selection"
+
+
+def on_index_box() -> None:
+    pick(st.session_state[state.MAP_INDEX])
+
+
+def chosen_points(n_images: int) -> tuple[int | None, list[int]]:
+    """(the focused point or None, the interpolation ends), dropping any out of this data's range."""
+    pair = [i for i in st.session_state.get(state.MAP_PAIR, []) if 0 <= i < n_images]
+    focus = st.session_state.get(state.MAP_FOCUS)
+    return (focus if focus is not None and 0 <= focus < n_images else None), pair
+
+
+def _place(projector, codes: np.ndarray):
+    """Map coordinates of new codes, or None for a map that cannot place points."""
+    try:
+        return np.asarray(projector.transform(codes))
+    except Exception:  # noqa: BLE001 - a map without transform: the caller shows no marker
+        return None
+
+
+def interpolation_path(entry, spec: str, mp, pair: list[int], steps: int, method: str):
+    """(decoded strip (steps, C, H, W), path on the map (steps, dims) or None); (None, None)
+    until two points are chosen."""
+    if len(pair) != 2:
+        return None, None
+    strip, path_codes = analysis.interpolation(entry, spec, mp.part, pair[0], pair[1], steps, method)
+    return strip, _place(mp.projector, path_codes)
+
+
+@dataclass
+class PlacedUpload:
+    x: np.ndarray  # (1, C, H, W) as the model sees it
+    recon: np.ndarray
+    error: float
+    neighbours: np.ndarray  # indices of the nearest images in code space
+    marker: dict | None  # {"coords", "name"} for the map, None when the map cannot place it
+
+
+def place_upload(entry, mp, data: bytes, codes: np.ndarray) -> PlacedUpload:
+    """Decode, prepare like the data, encode and place an uploaded picture; ImageError if bad."""
+    from ae_core.analysis.latent_walks import nearest_to
+
+    _, x_in = digit_input(data, entry.input_shape)
+    code, recon = analysis.encode_one(entry, x_in)
+    xy = _place(mp.projector, code)
+    return PlacedUpload(x_in, recon, float(((recon - x_in) ** 2).mean()), nearest_to(code[0], codes, 8),
+                        None if xy is None else {"coords": xy[0], "name": "your image"})
