@@ -87,10 +87,10 @@ with upload_tab:
                "map-*.npz), as the download button makes. It is checked before it is installed; "
                "pickled weights are never loaded.")
     up = st.file_uploader("Checkpoint zip", type=["zip"], key="_w_models_upload")
-    if up is not None and st.session_state.get("_models_done") != up.file_id:
+    if up is not None and st.session_state.get(state.MODELS_UPLOAD_DONE) != up.file_id:
         with guard("Upload refused: "):
             dest = import_zip(up.getvalue(), catalog.USER_DIR)
-            st.session_state["_models_done"] = up.file_id
+            st.session_state[state.MODELS_UPLOAD_DONE] = up.file_id
             st.session_state[state.ACTIVE_MODEL] = str(dest)
             state.flash(f"Installed {dest.name} and selected it.")
             st.rerun()

@@ -27,6 +27,7 @@ SELECTION = "selection"  # ui.sidebar.Selection of the frame app.py drew, during
 MAP_PANEL = "_w_map_panel"  # the open tab beside the Latent space map (a click opens Neighbours)
 MAP_INDEX = "_w_map_index"  # the Latent space index box
 MAP_EVENT = "latent_map"  # the Latent space map's selection event (st.plotly_chart key)
+MODELS_UPLOAD_DONE = "_models_done"  # file_id of the checkpoint zip already installed (install once)
 PHOTO_RESULT = "_photo_result"  # {"key": what was asked, "data": the denoised photo and filters}
 
 DEFAULTS = {

@@ -26,15 +26,6 @@ def sanitize_name(name: str, default: str = "model") -> str:
 _DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
-def unique_path(root: str | Path, name: str) -> Path:
-    root = Path(root)
-    base = sanitize_name(name)
-    path, i = root / base, 2
-    while path.exists():
-        path, i = root / f"{base}-{i}", i + 1
-    return path
-
-
 def reserve_path(root: str | Path, name: str) -> Path:
     """Claim a fresh folder name under `root` atomically (mkdir fails if it exists).
 

@@ -68,42 +68,6 @@ def evaluate_denoiser(model: FCNDenoiser | None, names=TEST_PHOTOS, sigmas=(15, 
     return rows
 
 
-def denoise_luminance(gray_model: FCNDenoiser, img: np.ndarray) -> np.ndarray:
-    """Colour photo -> YCbCr, the gray model on Y only, back to RGB (chroma left as it is).
-
-    Only for measuring the option; denoise_image runs a gray model per channel.
-    """
-    from skimage.color import rgb2ycbcr, ycbcr2rgb
-
-    ycc = rgb2ycbcr(np.asarray(img, np.float64))
-    y = ((ycc[:, :, 0] - 16.0) / 219.0).astype(np.float32)  # Y in [16, 235] for RGB in [0, 1]
-    ycc[:, :, 0] = denoise_image(gray_model, np.clip(y, 0, 1)) * 219.0 + 16.0
-    return np.clip(ycbcr2rgb(ycc), 0, 1).astype(np.float32)
-
-
-def compare_colour_modes(colour_model: FCNDenoiser, gray_model: FCNDenoiser, names=TEST_PHOTOS,
-                         sigmas=(15, 25, 50), seed: int = 0) -> list[dict]:
-    """PSNR of a colour model vs a gray model (per channel, and on luminance only) on the same noisy photos.
-
-    Rows {"photo", "colour" (bool), "sigma", "method", "psnr"} with method in
-    colour_model, gray_per_channel, gray_luminance (colour photos only).
-    """
-    rows = []
-    for i, name in enumerate(names):
-        clean = load_photo(name)
-        is_colour = clean.shape[2] == 3
-        for s255 in sigmas:
-            noisy = noisy_version(clean, s255 / 255.0, seed + 1000 * i + int(s255))
-            outs = {"colour_model": denoise_image(colour_model, noisy),
-                    "gray_per_channel": denoise_image(gray_model, noisy)}
-            if is_colour:
-                outs["gray_luminance"] = denoise_luminance(gray_model, noisy)
-            for method, out in outs.items():
-                rows.append({"photo": name, "colour": is_colour, "sigma": int(s255), "method": method,
-                             "psnr": image_psnr(clean, out)})
-    return rows
-
-
 def summarize(rows: list[dict], key: str = "psnr") -> dict[int, dict[str, float]]:
     """{sigma: {method: mean of `key` over photos}}."""
     out: dict[int, dict[str, float]] = {}
