@@ -78,9 +78,10 @@ class PlacedUpload:
 def place_upload(entry, mp, data: bytes, codes: np.ndarray) -> PlacedUpload:
     """Decode, prepare like the data, encode and place an uploaded picture; ImageError if bad."""
     from ae_core.analysis.latent_walks import nearest_to
+    from ae_core.analysis.quality import per_sample_mse
 
     _, x_in = digit_input(data, entry.input_shape)
     code, recon = analysis.encode_one(entry, x_in)
     xy = _place(mp.projector, code)
-    return PlacedUpload(x_in, recon, float(((recon - x_in) ** 2).mean()), nearest_to(code[0], codes, 8),
+    return PlacedUpload(x_in, recon, float(per_sample_mse(x_in, recon)[0]), nearest_to(code[0], codes, 8),
                         None if xy is None else {"coords": xy[0], "name": "your image"})
