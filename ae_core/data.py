@@ -359,4 +359,5 @@ def split_for(record: dict, ds: ImageDataset | None = None) -> tuple[ImageDatase
     """The train/test split a checkpoint was trained with (on `ds` when given)."""
     ds = ds if ds is not None else load_dataset(record.get("spec") or record.get("name") or "digits")
     return train_test_split(ds, record.get("test_fraction") or DEFAULT_TEST_FRACTION,
-                            int(record.get("split_seed") or 0), record.get("n_train"), record.get("n_test"))
+                            int(record.get("split_seed") or DEFAULT_SPLIT_SEED), record.get("n_train"),
+                            record.get("n_test"))

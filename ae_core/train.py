@@ -87,10 +87,6 @@ class ArrayBatches:
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
 
-    @property
-    def n_examples(self) -> int:
-        return len(self.x)
-
     def __iter__(self):
         order = torch.randperm(len(self.x), generator=self.gen).to(self.device)
         for i in range(0, len(self.x), self.batch_size):
@@ -282,6 +278,10 @@ def _loop(model, source, config, device, callbacks, should_stop, validate, histo
                 history.message = f"Early stopping: no validation improvement for {config.patience} epochs."
                 break
         if out_of_budget:
+            break
+        if should_stop is not None and should_stop():  # asked during validation or a callback
+            history.stopped = "cancelled"
+            history.message = f"Stopped by request after epoch {epoch + 1}; the weights trained so far were kept."
             break
     if step == 0:
         raise TrainingError("no training step ran (is the time limit too small?)")

@@ -12,7 +12,6 @@ from ui.errors import guard
 widgets.header("Models", "Which models are there, how were they trained, and how well do they do?")
 sel = frame.selection("Models")
 entries = sel.entries
-state.flash()
 
 # every model is loaded (once, then cached) so that one damaged on disk says so here
 problems = {e.path: loaders.load_problem(e) for e in entries}

@@ -6,6 +6,7 @@ import streamlit as st
 from ui import analysis, downloads, figures, frame, latent_view, loaders, state, widgets
 from ui.errors import guard
 from ui.selection import ordinal, parse_event, percentile_of, positions_of
+from ui.uploads import IMAGE_TYPES
 
 widgets.header("Latent space", "Where does each image land in the code, do neighbours in code space look "
                                "alike (more than in pixel space), and what lies between two images?")
@@ -48,8 +49,7 @@ upload = None
 with tab_up:
     st.caption("Drop a picture of a digit (any size, dark on light or light on dark): it is cropped, "
                "resized like the data, encoded and placed on the map.")
-    up = st.file_uploader("Your image", type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"],
-                          key="_w_map_upload")
+    up = st.file_uploader("Your image", type=IMAGE_TYPES, key="_w_map_upload")
     if up is not None:
         with guard():
             upload = latent_view.place_upload(entry, mp, up.getvalue(), codes)

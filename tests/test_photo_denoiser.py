@@ -152,6 +152,18 @@ def test_training_lowers_the_loss():
     assert after < 0.8 * before, (before, after)
 
 
+def test_a_callback_that_returns_true_stops_at_that_log_point():
+    from ae_core.photo.training import train_photo_denoiser
+
+    cfg = ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(1, 12, 12), width=4, depth=2)
+    images = {"a": np.random.default_rng(0).random((40, 40, 1), dtype=np.float32)}
+    seen = []
+    _, history = train_photo_denoiser(cfg, steps=50, batch_size=4, device="cpu", log_every=5, images=images,
+                                      callback=lambda logs: seen.append(logs["step"]) or logs["step"] >= 10)
+    assert seen == [5, 10] and [e["step"] for e in history.epochs] == [5, 10]
+    assert history.stopped == "cancelled" and "step 10" in history.message
+
+
 def test_checkpoint_round_trip(tmp_path, colour_model):
     from ae_core.io.checkpoint import load_checkpoint
     from ae_core.photo.training import save_photo_denoiser

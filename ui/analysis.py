@@ -23,10 +23,10 @@ def _key(entry: catalog.CheckpointInfo) -> tuple[str, float]:
 # ---------------------------------------------------------------- reconstruction
 @st.cache_data(show_spinner="Scoring reconstructions…", max_entries=64)
 def _recon_metrics(path, stamp, spec) -> dict:
-    entry = loaders._entry_for(path, stamp)
-    x = loaders.images(spec, "test", entry).x
     from ae_core.analysis.quality import reconstruction_metrics
 
+    entry = loaders._entry_for(path, stamp)
+    x = loaders.images(spec, "test", entry).x
     return reconstruction_metrics(x, loaders.reconstructions(path, stamp, spec, "test"))
 
 
@@ -37,11 +37,11 @@ def recon_metrics(entry, spec) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _per_image(path, stamp, spec) -> dict:
+    from ae_core.analysis.quality import per_sample_mse, per_sample_psnr, per_sample_ssim
+
     entry = loaders._entry_for(path, stamp)
     x = loaders.images(spec, "test", entry).x
     xh = loaders.reconstructions(path, stamp, spec, "test")
-    from ae_core.analysis.quality import per_sample_mse, per_sample_psnr, per_sample_ssim
-
     return {"mse": per_sample_mse(x, xh), "psnr": per_sample_psnr(x, xh), "ssim": per_sample_ssim(x, xh)}
 
 
@@ -71,16 +71,16 @@ def denoise_examples(entry, spec, kind: str, level: float, n: int = 10, seed: in
 
 @st.cache_data(show_spinner="Measuring PSNR at each noise level (filters tuned once)…", max_entries=32)
 def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tuple, n: int):
+    from ae_core.analysis.denoising import denoising_table
+
     models = {}
     entry0 = None
     for name, path, stamp in keys:
         entry0 = entry0 or loaders._entry_for(path, stamp)
         models[name] = loaders.checkpoint(path, stamp).model
     train, test = loaders.split(spec, entry0)
-    from ae_core.analysis.denoising import denoising_table
-
-    return denoising_table(models, test.x[:n], kinds=(kind,), levels=levels, seed=0,
-                                      filters=filters, tune_x=train.x)
+    return denoising_table(models, test.x[:n], kinds=(kind,), levels=levels, seed=0, filters=filters,
+                           tune_x=train.x)
 
 
 def denoise_curve(entries, spec, kind: str, levels, filters=("gaussian", "median", "tv", "nlm"),
@@ -195,9 +195,9 @@ def features(entry, units, view: str = "decoder", scale: float = 1.0):
 # ---------------------------------------------------------------- map helpers
 def neighbours(entry, spec, part: str, index: int, k: int = 8):
     """(code-space, pixel-space) nearest images to `index` of `part`, itself first."""
-    ds = loaders.images(spec, part, entry)
     from ae_core.analysis.latent_walks import nearest_neighbours
 
+    ds = loaders.images(spec, part, entry)
     return nearest_neighbours(loaders.codes(*_key(entry), spec, part), ds.x, int(index), int(k))
 
 
@@ -222,10 +222,10 @@ def encode_one(entry, x: np.ndarray):
 # ---------------------------------------------------------------- comparison
 @st.cache_data(show_spinner="Evaluating (reconstruction, denoising, sparsity, probes)…", max_entries=32)
 def _evaluate_all(path, stamp, spec):
-    entry = loaders._entry_for(path, stamp)
-    train, test = loaders.split(spec, entry)
     from ae_core.analysis.metrics import evaluate_all
 
+    entry = loaders._entry_for(path, stamp)
+    train, test = loaders.split(spec, entry)
     return evaluate_all(loaders.checkpoint(path, stamp).model, train, test)
 
 

@@ -12,20 +12,30 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import navigation, state, training
+from ui import navigation, state
 from ui.sidebar import Selection, sidebar
 
 
 def draw(title: str | None) -> Selection:
-    """Draw the shared frame for the page titled `title`; returns (and keeps) its Selection."""
+    """Draw the shared frame for the page titled `title`; returns what its sidebar selected."""
     page = navigation.spec_for(title)
     st.set_page_config(page_title=f"{title or 'Latent Space Explorer'} · Latent Space Explorer",
                        page_icon="🧭", layout="wide")
     state.init_state()
-    training.adopt_finished_run(st.session_state)  # before the sidebar, which then lists it
+    _adopt_finished_run()  # before the sidebar, which then lists and selects it
     sel = sidebar(multi=bool(page and page.multi_model))
     state.flash()
     return sel
+
+
+def _adopt_finished_run() -> None:
+    """A training run that just finished becomes the active model, and its data the active
+    dataset, once."""
+    job = st.session_state.get(state.TRAIN_JOB)
+    if job is not None and not job.running and job.result.get("path") and not job.result.get("adopted"):
+        st.session_state[state.ACTIVE_MODEL] = job.result["path"]
+        st.session_state[state.DATASET] = job.spec
+        job.result["adopted"] = True
 
 
 def run(page) -> None:

@@ -195,8 +195,8 @@ def _fit_map(path: str, stamp: float, spec: str, part: str, method: str, dims: i
 
 
 def projection(entry: catalog.CheckpointInfo, spec: str, method: str, dims: int,
-               part: str = "all") -> MapResult | None:
-    """The map of `entry`'s codes; None when ae_core.analysis.projection is not installed yet."""
+               part: str = "all") -> MapResult:
+    """The map of `entry`'s codes: the one saved with the checkpoint, else fitted once and cached."""
     saved = map_file(entry.path, method, dims)
     sizes = {"all": len(dataset(spec))}
     sizes["train"], sizes["test"] = (len(d) for d in split(spec, entry))

@@ -85,7 +85,6 @@ def _model_picker(cands, multi: bool):
 
 def sidebar(multi: bool = False) -> Selection:
     """Draw the shared sidebar and return what it selects."""
-    state.init_state()
     all_entries = loaders.entries()
     with st.sidebar:
         st.markdown("### Data and model")

@@ -35,18 +35,6 @@ def release_path(path: Path) -> None:
         pass
 
 
-def adopt_finished_run(session) -> None:
-    """A run that just finished becomes the active model (and its dataset the active one), once:
-    called before the sidebar is drawn, so the sidebar lists and selects it."""
-    from ui import state
-
-    job = session.get(state.TRAIN_JOB)
-    if job is not None and not job.running and job.result.get("path") and not job.result.get("adopted"):
-        session[state.ACTIVE_MODEL] = job.result["path"]
-        session[state.DATASET] = job.spec
-        job.result["adopted"] = True
-
-
 def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
     """Form values -> validated configs; raises ConfigError naming the bad field.
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ae_core.analysis.filters import FILTERS, filter_images, tune_filter
+from ae_core.analysis.quality import _np, per_sample_mse, psnr, ssim
 from ae_core.analysis.result_cache import digest, memo
 from ae_core.models import reconstruct_array
 from ae_core.noise import check_noise, corrupt
-from ae_core.analysis.filters import FILTERS, filter_images, tune_filter
-from ae_core.analysis.quality import _np, per_sample_mse, psnr, ssim
+
 
 def _noise_sigma(kind: str, level: float, clean, noisy) -> float:
     """Noise scale given to non-local means: sigma for Gaussian noise, else the RMS change."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ae_core.analysis.quality import image_psnr
+from ae_core.analysis.quality import image_psnr, psnr
 
 FILTERS = ("gaussian", "median", "tv", "nlm")
 FILTER_LABELS = {"gaussian": "Gaussian blur", "median": "median", "tv": "total variation",
@@ -137,8 +137,6 @@ def filter_images(name: str, noisy, param: float, sigma: float) -> np.ndarray:
 
 def tune_filter(name: str, clean, noisy, sigma: float, grid=None) -> float:
     """The parameter of `grid` (default SMALL_GRIDS[name]) with the highest mean PSNR on these images."""
-    from ae_core.analysis.quality import psnr
-
     grid = grid or SMALL_GRIDS[name]
     if name == "median":
         grid = [k for k in grid if k <= min(np.shape(clean)[-2:])]

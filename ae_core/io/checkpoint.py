@@ -1,4 +1,4 @@
-"""Checkpoint folders: save, load, list, delete. No pickle anywhere (zips: ae_core.checkpoint_zip).
+"""Checkpoint folders: save, load, list, delete. No pickle anywhere (zips: ae_core.io.checkpoint_zip).
 
 A checkpoint is a folder:
 

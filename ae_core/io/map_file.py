@@ -71,9 +71,9 @@ def read_map(path):
             arrays = {key: npz[key] for key in npz.files}
     except FileNotFoundError as e:
         raise CheckpointError(f"no map file at {path}") from e
+    except CheckpointError:  # from check_expansion: its message is already the user's
+        raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as e:
-        if isinstance(e, CheckpointError):
-            raise
         raise CheckpointError(f"{path.name} is not a readable map (.npz without pickles): {e}") from e
     try:
         return _from_arrays(arrays)

@@ -103,9 +103,10 @@ def train_photo_denoiser(config: ModelConfig, steps: int = 20_000, batch_size: i
     sampler = PatchSampler(imgs, p, c, seed=seed, device=dev)
     # fixed monitoring batch: training photos (never the held-out ones), fixed noise
     val_x = PatchSampler(imgs, p, c, seed=seed + 1, device=dev).sample(min(256, 4 * batch_size))
-    log_every = max(1, min(log_every, steps))
+    # TrainConfig allows 10,000 epochs at most: longer runs log less often rather than stop early
+    log_every = max(1, min(log_every, steps), math.ceil(steps / 10_000))
     source = StreamBatches(sampler.sample, batch_size, steps_per_epoch=log_every)
-    tc = TrainConfig(epochs=min(10_000, math.ceil(steps / log_every)), batch_size=batch_size, lr=lr, seed=seed,
+    tc = TrainConfig(epochs=math.ceil(steps / log_every), batch_size=batch_size, lr=lr, seed=seed,
                      device=dev.type, threads=torch.get_num_threads(), val_fraction=0.0, patience=0,
                      grad_clip=GRAD_CLIP, max_steps=steps, time_limit=float(time_limit or 0.0),
                      lr_schedule="cosine", amp=amp)
