@@ -14,7 +14,7 @@ HEADLINE = {"recon_mse": "test MSE", "pca_recon_mse": "PCA MSE", "knn_acc": "kNN
             "raw_knn_acc": "pixels kNN", "probe_acc_1pct": "probe 1% labels", "dead_units": "dead units"}
 rows = []
 for e in sel.entries:
-    row = {"model": e.name, "kind": e.kind or "damaged", "code": e.code_dim or None,
+    row = {"model": e.name, "kind": e.kind or "damaged", "code": None if e.is_photo else e.code_dim or None,
            "trained on": e.dataset, "yours": not e.shipped}
     row.update({label: e.metrics.get(k) for k, label in HEADLINE.items()})
     if e.error:
@@ -46,7 +46,7 @@ if rows:
     df = df.dropna(axis=1, how="all")
     # columns that say the same for every model only push the metrics out of view
     df = df.drop(columns=[c for c in ("trained on", "yours") if c in df and df[c].nunique(dropna=False) == 1])
-    st.dataframe(df, hide_index=True, width="stretch", column_config={
+    widgets.table(df, column_config={
         "test MSE": st.column_config.NumberColumn(format="%.4f"),
         "PCA MSE": st.column_config.NumberColumn(format="%.4f"),
         "kNN acc": st.column_config.NumberColumn(format="percent"),

@@ -15,12 +15,13 @@ entries = sel.entries
 
 # every model is loaded (once, then cached) so that one damaged on disk says so here
 problems = {e.path: loaders.load_problem(e) for e in entries}
-rows = [{"model": e.name, "kind": e.kind or "—", "code": e.code_dim or None, "input": "×".join(map(str, e.input_shape)),
+# the photo denoiser has no code vector and takes photographs of any size
+rows = [{"model": e.name, "kind": e.kind or None, "code": None if e.is_photo else e.code_dim or None,
+         "input": "any size" if e.is_photo else "×".join(map(str, e.input_shape)) or None,
          "trained on": e.dataset, "test MSE": e.metrics.get("recon_mse"), "created": e.created,
          "where": "shipped" if e.shipped else "yours",
          "status": f"damaged: {problems[e.path]}" if problems[e.path] else "ok"} for e in entries]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-             column_config={"test MSE": st.column_config.NumberColumn(format="%.4f")})
+widgets.table(pd.DataFrame(rows), column_config={"test MSE": st.column_config.NumberColumn(format="%.4f")})
 
 
 def delete_controls(e: catalog.CheckpointInfo) -> None:
@@ -71,8 +72,8 @@ with inspect_tab:
             if e.metrics:
                 st.markdown("**Metrics** (test split)")
                 scalar = {k: v for k, v in e.metrics.items() if isinstance(v, (int, float)) or v is None}
-                st.dataframe(pd.DataFrame({"metric": list(scalar), "value": list(scalar.values())}),
-                             hide_index=True, width="stretch", height=min(420, 35 * len(scalar) + 38))
+                widgets.table(pd.DataFrame({"metric": list(scalar), "value": list(scalar.values())}),
+                              height=min(420, 35 * len(scalar) + 38))
         with right:
             st.markdown("**Model config**")
             st.json(cfg["model"], expanded=True)

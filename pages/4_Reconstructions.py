@@ -54,7 +54,7 @@ with tabs[4]:
         r = analysis.recon_metrics(e, spec)
         rows.append({"model": e.name, "kind": e.kind, "code": e.code_dim, "MSE": r["mse"],
                      "PSNR (dB)": r["psnr"], "SSIM": r["ssim"]})
-    st.dataframe(pd.DataFrame(rows).sort_values("MSE"), hide_index=True, width="stretch",
-                 column_config={"MSE": st.column_config.NumberColumn(format="%.4f"),
-                                "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
-                                "SSIM": st.column_config.NumberColumn(format="%.3f")})
+    widgets.table(pd.DataFrame(rows).sort_values("MSE"),
+                  column_config={"MSE": st.column_config.NumberColumn(format="%.4f"),
+                                 "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
+                                 "SSIM": st.column_config.NumberColumn(format="%.3f")})

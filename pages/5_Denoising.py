@@ -59,7 +59,7 @@ def digits_tab():
                                       y_title="PSNR (dB)", dashed=("noisy", *(FILTER_NAMES[f] for f in filters)))
             widgets.chart(fig, f"psnr-vs-{kind}")
             with st.expander("Table"):
-                st.dataframe(pd.DataFrame(rows).drop(columns=["noise_kind"]), hide_index=True, width="stretch")
+                widgets.table(pd.DataFrame(rows).drop(columns=["noise_kind"]))
 
     st.subheader("Your own image")
     st.caption("A picture of a digit (any size): prepared like the data, noised as above, then denoised.")

@@ -24,7 +24,7 @@ for e in models:
         sources.add(where)
 rows = tables.compare_rows(named)
 pct = {c: st.column_config.NumberColumn(format="percent") for c in (*tables.ACCURACY, "lifetime", "population")}
-st.dataframe(pd.DataFrame(rows).dropna(axis=1, how="all"), hide_index=True, width="stretch", column_config={
+widgets.table(pd.DataFrame(rows).dropna(axis=1, how="all"), column_config={
     "recon MSE": st.column_config.NumberColumn(format="%.4f"), "PSNR": st.column_config.NumberColumn(format="%.2f"),
     "SSIM": st.column_config.NumberColumn(format="%.3f"),
     "denoise PSNR σ=0.2": st.column_config.NumberColumn(format="%.2f"),

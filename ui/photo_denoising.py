@@ -11,7 +11,7 @@ import streamlit as st
 
 from ae_core.analysis.filters import FILTER_LABELS as FILTER_NAMES
 from ae_core.analysis.filters import FILTERS
-from ui import analysis, downloads, loaders, state
+from ui import analysis, downloads, loaders, state, widgets
 from ui.errors import guard
 from ui.uploads import IMAGE_TYPES, center_crop_box, display_copy, photo_input, zoom
 
@@ -62,7 +62,7 @@ def photo_tab(photo) -> None:
         show += [(FILTER_NAMES[f], v) for f, v in d["filtered"].items()]
         if synthetic:
             rows = [{"method": name, **analysis.photo_scores(img, v)} for name, v in show]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+            widgets.table(pd.DataFrame(rows), column_config={
                 "psnr": st.column_config.NumberColumn("PSNR (dB)", format="%.2f"),
                 "ssim": st.column_config.NumberColumn("SSIM", format="%.3f")})
         else:

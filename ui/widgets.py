@@ -37,6 +37,14 @@ def side_by_side(originals, reconstructions, ncols: int = 5, target: int = 64,
         tiles(reconstructions, captions[1], ncols=ncols, target=target)
 
 
+MISSING = "—"  # what a table shows where a figure does not apply or was not measured
+
+
+def table(data, **kw):
+    """st.dataframe without the index, full width, and a dash (not "None") in empty cells."""
+    return st.dataframe(data, **{"hide_index": True, "width": "stretch", "placeholder": MISSING, **kw})
+
+
 def chart(fig, name: str, key: str | None = None, **kw):
     """st.plotly_chart with a PNG download on the chart's toolbar (camera button)."""
     return st.plotly_chart(fig, key=key, config=chart_config(name), **kw)
