@@ -15,9 +15,10 @@ checkpoint: from the Latent space caption ("map saved with the checkpoint" or "c
 this session"), and from the map cache folder, where every map fitted on load is written
 (it starts empty, so a file there is a fit made during this run).
 
-    .venv/bin/python benchmarks/bench_pages.py [--repeats 3] [--target 3.0] [--pages Compare Sparsity]
+    .venv-dev/bin/python benchmarks/bench_pages.py [--repeats 3] [--target 3.0] [--pages Compare Sparsity]
 
-Needs Chromium at /usr/bin/chromium and the playwright package (never downloads a browser).
+Needs Chromium at /usr/bin/chromium and the playwright package (never downloads a browser), so it
+runs from the test environment (.venv-dev, `make test` builds it); the app's .venv has no playwright.
 """
 
 from __future__ import annotations

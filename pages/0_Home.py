@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import frame, loaders, navigation, widgets
+from ui.safe_text import md
 
 sel = frame.selection("Home")
 widgets.header("Latent Space Explorer",
@@ -25,11 +26,11 @@ for e in sel.entries:
 st.subheader("In use")
 shape = sel.data.image_shape
 info, c1, c2 = st.columns([2, 1, 1], gap="large")
-info.markdown(f"**Data:** {sel.data.name} — {len(sel.data):,} images of {shape[1]}×{shape[2]}  \n"
-              f"<small>{sel.data.source}</small>", unsafe_allow_html=True)
+info.markdown(f"**Data:** {md(sel.data.name)} — {len(sel.data):,} images of {shape[1]}×{shape[2]}")
+info.caption(md(sel.data.source))
 if sel.entry is not None:
     m = sel.entry.metrics
-    info.markdown(f"**Model:** {sel.entry.name} ({sel.entry.kind}, code size {sel.entry.code_dim})")
+    info.markdown(f"**Model:** {md(sel.entry.name)} ({md(sel.entry.kind)}, code size {sel.entry.code_dim})")
     if m.get("recon_mse") is not None and m.get("pca_recon_mse"):
         c1.metric("Test MSE", f"{m['recon_mse']:.4f}",
                   f"{m['recon_mse'] / m['pca_recon_mse'] - 1:+.0%} vs PCA", delta_color="inverse")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import frame, loaders, state, widgets
+from ui import frame, hosting, loaders, ownership, state, visitor, widgets
 from ui.errors import guard
 from ui.train_form import show_job, train_form
 from ui.training import TrainJob, make_configs
@@ -16,8 +16,11 @@ submitted, values, spec, name = train_form(sel, busy)
 if submitted and not busy:
     with guard():
         mc, tc = make_configs(values, loaders.dataset(spec).image_shape)
+        ownership.check_quota(visitor.owner())
         run_name = name.strip() or f"{values['kind']}-{mc.code_dim}"
-        st.session_state[state.TRAIN_JOB] = job = TrainJob.start(mc, tc, spec, run_name)
+        st.session_state[state.TRAIN_JOB] = job = TrainJob.start(
+            mc, tc, spec, run_name, owner=visitor.owner(),
+            connected=visitor.connected_check() if hosting.hosted() else None)  # local: runs on unwatched
 
 if job is not None:
     show_job(job)

@@ -7,6 +7,7 @@ from ui import analysis, downloads, figures, frame, latent_view, loaders, state,
 from ui.errors import guard
 from ui.selection import ordinal, parse_event, percentile_of, positions_of
 from ui.uploads import IMAGE_TYPES
+from ui.safe_text import md
 
 widgets.header("Latent space", "Where does each image land in the code, do neighbours in code space look "
                                "alike (more than in pixel space), and what lies between two images?")
@@ -68,7 +69,7 @@ with left:
     trust = entry.metrics.get(f"map_trustworthiness_{method}_{dims}d") if mp.source.startswith("saved") else None
     if trust is not None:
         note += f" · trustworthiness {trust:.3f} (1 = neighbours on the map are neighbours in the code)"
-    st.caption(note + (f" · {mp.notice}" if mp.notice else "") +
+    st.caption(note + (f" · {md(mp.notice)}" if mp.notice else "") +
                (" · 3D: pick points by index (box and lasso work in 2D)" if dims == 3 else
                 " · click a point, or drag a box or lasso"))
     d1, d2, d3 = st.columns([1, 1, 2], vertical_alignment="center")
@@ -98,7 +99,7 @@ with tab_nn:
                     help="Or click a point on the map")
     if focus is not None:
         by_code, by_pixel = analysis.neighbours(entry, spec, part, focus, 9)
-        lab = "" if ds.y is None else f" (label {ds.label_name(int(ds.y[focus]))})"
+        lab = "" if ds.y is None else f" (label {md(ds.label_name(int(ds.y[focus])))})"
         st.markdown(f"**#{focus}**{lab}: error {errs[focus]:.4f}, "
                     f"{ordinal(percentile_of(errs[focus], errs))} percentile")
         st.caption("Nearest in code space (the image itself first)")

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import analysis, figures, frame, loaders, widgets
+from ui.safe_text import md
 
 widgets.header("Reconstructions", "What does the decoder give back from the code, and which images does "
                                   "it get most wrong? (Test split, never seen in training.)")
@@ -38,7 +39,7 @@ for t, idx in views.items():
         st.caption(notes[t] + f" Mean error of these: {per['mse'][idx].mean():.4f}.")
         widgets.side_by_side(test.x[idx], recon[idx], ncols=10, target=48)
         if test.y is not None and t > 0:
-            st.caption("Labels: " + " ".join(test.label_name(int(v)) for v in test.y[idx]))
+            st.caption("Labels: " + md(" ".join(test.label_name(int(v)) for v in test.y[idx])))
 with tabs[3]:
     st.caption("How the per-image error is spread: a long tail means a few images are badly described.")
     widgets.chart(figures.histogram_figure(per["mse"], x_title="per-image MSE", log_y=True),

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import os
+import resource
 import struct
+import sys
+import threading
+import time
+import zipfile
 from pathlib import Path
 from urllib.error import URLError
 
@@ -14,7 +21,11 @@ import pytest
 from PIL import Image
 
 from ae_core.data import (
+    BUILTIN,
+    MAX_IMAGES,
     ImageDataset,
+    data_roots,
+    dataset_names,
     default_mnist_dir,
     load_dataset,
     load_idx_folder,
@@ -294,7 +305,7 @@ def test_npz_pickled_object_array_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "arrays,words",
-    [(dict(images=np.zeros((2, 4, 4))), ["no array named 'x'", "images"]),
+    [(dict(images=np.zeros((2, 4, 4))), ["no array named 'x'"]),
      (dict(x=np.zeros((2, 5))), ["not square"]),
      (dict(x=np.zeros((2, 2, 2, 2, 2))), ["expected 2-4 dimensions"]),
      (dict(x=np.array([[[np.nan]]])), ["NaN"]),
@@ -414,7 +425,7 @@ def test_offline_mnist_mentions_lse_mnist_dir(tmp_path, monkeypatch):
 def test_unknown_dataset_is_refused(tmp_path):
     with pytest.raises(DataError, match="unknown dataset") as info:
         load_dataset(str(tmp_path / "nope"))
-    assert "digits" in str(info.value)
+    assert "digits" in str(info.value) and "folder" in str(info.value)
 
 
 def test_the_suite_cannot_reach_the_network():
@@ -425,3 +436,290 @@ def test_the_suite_cannot_reach_the_network():
         urllib.request.urlopen("http://openml.org/", timeout=1)
     with pytest.raises(OSError, match="offline"):
         socket.create_connection(("93.184.216.34", 80), timeout=1)
+
+
+# ----------------------------------------------------------------- server paths (hosting the app)
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this OS")
+
+
+def within(seconds, fn, *args, unblock: Path | None = None, **kwargs):
+    """fn(...) in a thread: (result, exception) when it ends within `seconds`, else the test fails
+    (after opening the FIFO `unblock` for writing, so a thread stuck opening it can finish)."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn(*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - handed to the test
+            out["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        if unblock is not None:
+            os.close(os.open(unblock, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail(f"still loading after {seconds} s: blocked on a FIFO?")
+    return out.get("value"), out.get("error")
+
+
+def peak_rss_mb() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / 2**20 if sys.platform == "darwin" else r / 1024
+
+
+def image_folder(root: Path, classes=("a", "b"), n=2) -> Path:
+    for c in classes:
+        (root / c).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            Image.fromarray(np.full((6, 6), 40 * i, np.uint8)).save(root / c / f"{i}.png")
+    return root
+
+
+def refusal(spec: str, **kw) -> str:
+    """The refusal's text with the spec itself cut out (it is echoed back, quoted)."""
+    _, err = within(5, load_dataset, spec, **kw)
+    assert isinstance(err, DataError), (spec, err)
+    return str(err).replace(repr(spec.strip()), "SPEC")
+
+
+@needs_fifo
+def test_a_fifo_named_like_an_image_neither_hangs_nor_counts(tmp_path):
+    root = image_folder(tmp_path / "set", classes=("a",), n=2)
+    fifo = root / "a" / "a.png"
+    os.mkfifo(fifo)
+    ds, err = within(5, load_dataset, str(root), unblock=fifo)
+    assert err is None and len(ds) == 2  # skipped: never opened
+    ds, err = within(5, load_image_folder, root, unblock=fifo)
+    assert err is None and len(ds) == 2
+    only = tmp_path / "only-fifo" / "a"
+    only.mkdir(parents=True)
+    os.mkfifo(only / "0.png")
+    assert refusal(str(tmp_path / "only-fifo")) == refusal(str(tmp_path / "missing"))
+
+
+@needs_fifo
+def test_a_fifo_given_as_an_npz_or_idx_file_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "d.npz")
+    assert refusal(str(tmp_path / "d.npz")) == refusal(str(tmp_path / "missing.npz"))
+    _, err = within(5, load_npz, tmp_path / "d.npz", unblock=tmp_path / "d.npz")
+    assert isinstance(err, DataError) and "cannot read" in str(err)
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    os.mkfifo(idx / "t10k-images-idx3-ubyte")
+    assert refusal(str(idx)) == refusal(str(tmp_path / "missing"))
+    _, err = within(5, read_idx, idx / "t10k-images-idx3-ubyte", unblock=idx / "t10k-images-idx3-ubyte")
+    assert isinstance(err, DataError) and "cannot read" in str(err)
+    monkey_dir = tmp_path / "mn"
+    monkey_dir.mkdir()
+    os.mkfifo(monkey_dir / "t10k-images-idx3-ubyte.gz")
+    os.environ["LSE_MNIST_DIR"] = str(monkey_dir)
+    try:
+        assert default_mnist_dir() != monkey_dir  # a FIFO is not an IDX file
+    finally:
+        del os.environ["LSE_MNIST_DIR"]
+
+
+@pytest.mark.parametrize("kind", ["idx", "idx.gz", "image", "npz"])
+def test_a_sparse_3_gb_file_is_refused_before_it_is_read(tmp_path, kind):
+    big = 3 * 2**30
+    if kind.startswith("idx"):
+        (tmp_path / "set").mkdir()
+        path = tmp_path / "set" / ("t10k-images-idx3-ubyte" + (".gz" if kind == "idx.gz" else ""))
+    elif kind == "image":
+        image_folder(tmp_path / "set", classes=("a",), n=1)
+        path = tmp_path / "set" / "a" / "big.png"
+    else:
+        path = tmp_path / "set.npz"
+    with open(path, "wb") as f:
+        f.truncate(big)  # a hole: stat says 3 GB, the disk holds nothing
+    spec = str(path if kind == "npz" else tmp_path / "set")
+    before, t0 = peak_rss_mb(), time.perf_counter()
+    _, err = within(20, load_dataset, spec)
+    assert isinstance(err, DataError) and "too large" in str(err), err
+    assert time.perf_counter() - t0 < 5 and peak_rss_mb() - before < 200
+    assert path.name in str(err) and str(tmp_path) not in str(err)
+
+
+def test_every_path_that_is_not_a_dataset_reads_the_same(tmp_path):
+    (tmp_path / "notes.txt").write_text("not data")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "with-sub" / "empty-class").mkdir(parents=True)
+    (tmp_path / "texts" / "a").mkdir(parents=True)
+    (tmp_path / "texts" / "a" / "x.txt").write_text("x")
+    specs = [str(tmp_path / "missing"), str(tmp_path / "notes.txt"), str(tmp_path / "empty"),
+             str(tmp_path / "with-sub"), str(tmp_path / "texts"), str(tmp_path / "missing.npz"), "/dev/null"]
+    texts = {refusal(s) for s in specs}
+    assert len(texts) == 1, texts
+    text = texts.pop()
+    assert text.startswith("unknown dataset SPEC: ") and "digits" in text
+
+
+def test_without_paths_only_names_are_accepted(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    root = image_folder(tmp_path / "faces")
+    monkeypatch.setenv("LSE_DATA_ROOTS", str(root))
+    image_folder(tmp_path / "elsewhere")
+    for spec in (str(tmp_path / "elsewhere"), "~", "~/elsewhere", "/", str(tmp_path / "missing"), "..",
+                 str(tmp_path / "elsewhere" / "a" / "0.png"), "faces/../elsewhere", "FACES-2"):
+        text = refusal(spec, allow_paths=False)
+        assert text == "unknown dataset SPEC: choose one of digits, mnist, fashion-mnist, kmnist, faces", spec
+    # names still load, whatever the case
+    assert load_dataset("faces", allow_paths=False).name == "faces"
+    assert len(load_dataset("Faces", allow_paths=False)) == 4
+    assert len(load_dataset("digits", allow_paths=False)) == 1797
+    # the same paths do load where paths are allowed (local mode)
+    assert len(load_dataset(str(tmp_path / "elsewhere"))) == 4
+    assert len(load_dataset("~/elsewhere")) == 4
+
+
+def test_data_roots_names_are_unique_and_bad_entries_are_skipped(tmp_path):
+    a = image_folder(tmp_path / "one" / "faces")
+    b = tmp_path / "two" / "faces"
+    b.mkdir(parents=True)
+    images, labels = synthetic_mnist(10)
+    write_idx(b / "t10k-images-idx3-ubyte.gz", images, True)
+    write_idx(b / "t10k-labels-idx1-ubyte.gz", labels, True)
+    np.savez(tmp_path / "faces.npz", x=np.zeros((3, 4, 4)))
+    mn = image_folder(tmp_path / "mnist")  # a host's folder named like a built-in
+    odd = image_folder(tmp_path / "my data!")
+    (tmp_path / "notes.txt").write_text("x")
+    entries = [str(a), str(tmp_path / "missing"), str(b), str(tmp_path / "faces.npz"), "", str(mn),
+               str(tmp_path / "notes.txt"), str(odd), str(a), "a\x00b", "~nosuchuser-xyz/x"]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.npz")
+        entries.append(str(tmp_path / "fifo.npz"))
+    roots = data_roots({"LSE_DATA_ROOTS": os.pathsep.join(entries)})
+    assert roots == {"faces": a.resolve(), "faces-2": b.resolve(), "mnist-2": mn.resolve(),
+                     "faces-3": (tmp_path / "faces.npz").resolve(), "my-data": odd.resolve()}
+    assert list(roots) == ["faces", "faces-2", "faces-3", "mnist-2", "my-data"]  # in the host's order
+    assert data_roots({}) == {} and data_roots({"LSE_DATA_ROOTS": ""}) == {}
+    assert dataset_names({"LSE_DATA_ROOTS": str(a)}) == [*BUILTIN, "faces"]
+
+
+def test_load_dataset_loads_a_root_by_name(tmp_path, monkeypatch):
+    a = image_folder(tmp_path / "one" / "faces")
+    b = tmp_path / "two" / "faces"
+    b.mkdir(parents=True)
+    images, labels = synthetic_mnist(10)
+    write_idx(b / "t10k-images-idx3-ubyte", images, False)
+    write_idx(b / "t10k-labels-idx1-ubyte", labels, False)
+    np.savez(tmp_path / "sets.npz", x=np.zeros((3, 4, 4)), y=np.array([0, 1, 1]))
+    monkeypatch.setenv("LSE_DATA_ROOTS", os.pathsep.join([str(a), str(b), str(tmp_path / "sets.npz")]))
+    assert dataset_names() == [*BUILTIN, "faces", "faces-2", "sets"]
+    first, second, third = (load_dataset(n, allow_paths=False) for n in ("faces", "faces-2", "sets"))
+    assert len(first) == 4 and first.name == "faces" and first.class_names == ["a", "b"]
+    assert len(second) == 10 and second.name == "faces-2"
+    assert len(third) == 3 and third.name == "sets" and third.y.tolist() == [0, 1, 1]
+    for ds in (first, second, third):
+        assert str(tmp_path) not in ds.source
+
+
+def test_sources_and_messages_hold_no_absolute_path(tmp_path):
+    images, labels = synthetic_mnist(10)
+    (tmp_path / "mnist").mkdir()
+    write_idx(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz", images, True)
+    write_idx(tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz", labels, True)
+    image_folder(tmp_path / "pics")
+    np.savez(tmp_path / "faces.npz", x=np.zeros((3, 4, 4)))
+    sources = [load_dataset(str(tmp_path / n)).source for n in ("mnist", "pics", "faces.npz")]
+    assert sources == ["IDX files in mnist/ (t10k)", "image folder pics/", "npz file faces.npz"]
+    # content errors name the file by its class folder and name, not by where it lies
+    (tmp_path / "pics" / "b" / "bad.png").write_bytes(b"not a png at all")
+    with pytest.raises(DataError) as info:
+        load_dataset(str(tmp_path / "pics"))
+    assert str(info.value).startswith("b/bad.png: ") and str(tmp_path) not in str(info.value)
+    for bad in (tmp_path / "empty", tmp_path / "idx-empty"):
+        bad.mkdir()
+        for fn in (load_image_folder, load_idx_folder):
+            with pytest.raises(DataError) as info:
+                fn(bad)
+            assert str(tmp_path) not in str(info.value) and bad.name in str(info.value)
+
+
+def test_openml_source_and_errors_hold_no_cache_path(tmp_path, monkeypatch):
+    import sklearn.datasets
+
+    def denied(*a, data_home=None, **k):
+        raise PermissionError(13, "Permission denied", os.path.join(data_home, "openml", "x.arff"))
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", denied)
+    with pytest.raises(DataError) as info:
+        load_openml("kmnist", data_home=tmp_path)
+    assert str(tmp_path) not in str(info.value) and "x.arff" in str(info.value)
+
+    class Bunch:
+        data = np.zeros((2, 784))
+        target = np.array(["1", "2"])
+
+    monkeypatch.setattr(sklearn.datasets, "fetch_openml", lambda *a, **k: Bunch())
+    ds = load_openml("mnist", data_home=tmp_path)
+    assert ds.source == "OpenML mnist_784 (cached on disk)"
+
+
+def test_an_npz_refusal_does_not_list_its_arrays(tmp_path):
+    np.savez(tmp_path / "d.npz", secret_array_one=np.zeros(2), another_hidden=np.ones(3))
+    with pytest.raises(DataError, match="no array named 'x'") as info:
+        load_npz(tmp_path / "d.npz")
+    assert "secret_array_one" not in str(info.value) and "another_hidden" not in str(info.value)
+
+
+def npy_header(shape, descr="|u1") -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()  # the magic string, then the header
+
+
+@pytest.mark.parametrize("shape,words", [((10**9, 784), ["1,000,000,000 images", f"{MAX_IMAGES:,}"]),
+                                         ((100_000, 784), ["damaged", "78,400,000 bytes", "1,000 bytes"])])
+def test_an_npz_whose_header_declares_a_huge_array_is_refused_before_loading(tmp_path, shape, words):
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("x.npy", npy_header(shape) + bytes(1000))  # the body is cut short
+    before, t0 = peak_rss_mb(), time.perf_counter()
+    with pytest.raises(DataError) as info:
+        load_dataset(str(tmp_path / "huge.npz"))
+    assert time.perf_counter() - t0 < 5 and peak_rss_mb() - before < 200
+    for w in words:
+        assert w in str(info.value)
+
+
+def test_an_npz_that_expands_too_much_is_refused_before_inflating(tmp_path):
+    np.savez_compressed(tmp_path / "bomb.npz", x=np.zeros((100_000, 28, 28), np.uint8))  # 78 MB of zeros
+    assert (tmp_path / "bomb.npz").stat().st_size < 1_000_000
+    before = peak_rss_mb()
+    with pytest.raises(DataError, match="expands too much") as info:
+        load_npz(tmp_path / "bomb.npz")
+    assert peak_rss_mb() - before < 50 and "bomb.npz" in str(info.value)
+
+
+def test_an_npz_of_too_many_images_is_refused_from_its_header(tmp_path):
+    with zipfile.ZipFile(tmp_path / "many.npz", "w") as z:
+        z.writestr("x.npy", npy_header((MAX_IMAGES + 1, 1)) + bytes(MAX_IMAGES + 1))
+    with pytest.raises(DataError, match=f"{MAX_IMAGES + 1:,} images"):
+        load_npz(tmp_path / "many.npz")
+
+
+def test_an_idx_header_declaring_too_much_is_refused_before_inflating(tmp_path):
+    p = tmp_path / "t10k-images-idx3-ubyte.gz"
+    p.write_bytes(gzip.compress(b"\x00\x00\x08\x03" + struct.pack(">III", 150_000, 64, 64) + bytes(100)))
+    with pytest.raises(DataError, match="more than the 400 MB"):
+        read_idx(p)
+    p.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + struct.pack(">I", MAX_IMAGES + 1) + bytes(10)))
+    with pytest.raises(DataError, match=f"{MAX_IMAGES + 1:,} images"):
+        read_idx(p)
+
+
+def test_gunzip_output_is_bounded(tmp_path, monkeypatch):
+    """Output past the limit is refused without inflating the rest (a small limit here: the real
+    one, MAX_IDX_BYTES, is 400 MB)."""
+    import ae_core.data as data_mod
+
+    monkeypatch.setattr(data_mod, "MAX_IDX_BYTES", 1000)
+    p = tmp_path / "t10k-images-idx3-ubyte.gz"
+    p.write_bytes(gzip.compress(idx_bytes(np.zeros((1, 10, 10), np.uint8)) + bytes(5_000_000)))
+    with pytest.raises(DataError, match="unzips to more than"):
+        read_idx(p)
+    # two gzip members, as `cat a.gz b.gz` makes, still read as one file
+    raw = idx_bytes(np.arange(20, dtype=np.uint8).reshape(1, 4, 5))
+    p.write_bytes(gzip.compress(raw[:10]) + gzip.compress(raw[10:]))
+    np.testing.assert_array_equal(read_idx(p), np.arange(20).reshape(1, 4, 5))

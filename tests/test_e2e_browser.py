@@ -8,7 +8,7 @@ for user checkpoints and fitted maps (so the first map is fitted here, as on a f
 machine). Skips with the reason when Chromium or Playwright is missing; `.ci/run` installs
 Chromium. About a minute on two busy cores.
 
-    .venv/bin/python -m pytest tests/test_e2e_browser.py
+    .venv-dev/bin/python -m pytest tests/test_e2e_browser.py
 """
 
 from __future__ import annotations

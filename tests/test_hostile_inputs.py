@@ -49,6 +49,7 @@ from ae_core.errors import AEError, CheckpointError
 from ae_core.io.image_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from ae_core.models import build_model
 from ui import catalog
+from ui.safe_text import plain as shown
 from ui.training import TrainJob, release_path, reserve_path
 from ui.uploads import digit_input, photo_input
 
@@ -617,7 +618,7 @@ def test_checkpoint_uploads_through_the_models_page(upload_env, user_dir, monkey
     for case, (data, words) in upload_env["cases"].items():
         at.file_uploader(key="_w_models_upload").set_value((f"{case[:20]}.zip", data, "application/zip")).run()
         crash = bool(at.exception)
-        errors = [e.value for e in at.error]
+        errors = [shown(e.value) for e in at.error]
         lost = assert_nothing_changed(upload_env, user_dir, case)
         tally("checkpoint upload: Models page", case, "crash" if crash else ("refused" if errors else "ok"),
               crash=crash, lost=lost)

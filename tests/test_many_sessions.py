@@ -10,7 +10,7 @@ a first session, the ten add hits and no misses. The server's resident memory (t
 and any children, from /proc) is sampled every 0.2 s. Prints the sessions, errors, peak
 memory and cache lookups. About a minute and a half on two busy cores.
 
-    .venv/bin/python -m pytest tests/test_many_sessions.py -s
+    .venv-dev/bin/python -m pytest tests/test_many_sessions.py -s
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from ui import catalog, loaders
+from ui.cache_budget import ARRAYS_MAX_SIZE
 
 
 def _key(entry: catalog.CheckpointInfo) -> tuple[str, float]:
@@ -21,7 +22,7 @@ def _key(entry: catalog.CheckpointInfo) -> tuple[str, float]:
 
 
 # ---------------------------------------------------------------- reconstruction
-@st.cache_data(show_spinner="Scoring reconstructions…", max_entries=64)
+@st.cache_data(show_spinner="Scoring reconstructions…", max_entries=64, max_size=ARRAYS_MAX_SIZE)
 def _recon_metrics(path, stamp, spec) -> dict:
     from ae_core.analysis.quality import reconstruction_metrics
 
@@ -35,7 +36,7 @@ def recon_metrics(entry, spec) -> dict:
     return _recon_metrics(*_key(entry), spec)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, max_size=ARRAYS_MAX_SIZE)
 def _per_image(path, stamp, spec) -> dict:
     from ae_core.analysis.quality import per_sample_mse, per_sample_psnr, per_sample_ssim
 
@@ -51,7 +52,7 @@ def per_image(entry, spec) -> dict:
 
 
 # ---------------------------------------------------------------- denoising
-@st.cache_data(show_spinner="Adding noise and denoising…", max_entries=64)
+@st.cache_data(show_spinner="Adding noise and denoising…", max_entries=64, max_size=ARRAYS_MAX_SIZE)
 def _denoise_examples(path, stamp, spec, kind, level, n, seed):
     from ae_core.analysis.quality import reconstruction_metrics
     from ae_core.models import reconstruct_array
@@ -69,7 +70,7 @@ def denoise_examples(entry, spec, kind: str, level: float, n: int = 10, seed: in
     return _denoise_examples(*_key(entry), spec, kind, float(level), int(n), int(seed))
 
 
-@st.cache_data(show_spinner="Measuring PSNR at each noise level (filters tuned once)…", max_entries=32)
+@st.cache_data(show_spinner="Measuring PSNR at each noise level (filters tuned once)…", max_entries=32, max_size=ARRAYS_MAX_SIZE)
 def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tuple, n: int):
     from ae_core.analysis.denoising import denoising_table
 
@@ -146,7 +147,7 @@ def estimate_noise(img: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------- sparsity and features
-@st.cache_data(show_spinner="Measuring sparsity…", max_entries=64)
+@st.cache_data(show_spinner="Measuring sparsity…", max_entries=64, max_size=ARRAYS_MAX_SIZE)
 def _sparsity(path, stamp, spec):
     from ae_core.analysis.sparsity import sparsity_stats
 
@@ -164,7 +165,7 @@ def _normalise_tiles(t: np.ndarray) -> np.ndarray:
     return ((flat - lo) / np.maximum(hi - lo, 1e-8)).reshape(t.shape).astype(np.float32)
 
 
-@st.cache_data(show_spinner="Drawing the learned features…", max_entries=64)
+@st.cache_data(show_spinner="Drawing the learned features…", max_entries=64, max_size=ARRAYS_MAX_SIZE)
 def _features(path, stamp, units: tuple, view: str, scale: float):
     import torch
 
@@ -220,7 +221,7 @@ def encode_one(entry, x: np.ndarray):
 
 
 # ---------------------------------------------------------------- comparison
-@st.cache_data(show_spinner="Evaluating (reconstruction, denoising, sparsity, probes)…", max_entries=32)
+@st.cache_data(show_spinner="Evaluating (reconstruction, denoising, sparsity, probes)…", max_entries=32, max_size=ARRAYS_MAX_SIZE)
 def _evaluate_all(path, stamp, spec):
     from ae_core.analysis.metrics import evaluate_all
 

@@ -12,6 +12,8 @@ uploaded image) carry no customdata and are never "selected".
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -26,7 +28,7 @@ HOVER = "<b>#%{customdata[0]}</b><br>label %{customdata[1]}<br>error %{customdat
 
 def _layout(fig: go.Figure, title: str = "", height: int | None = None, **kw) -> go.Figure:
     # the top margin leaves room for the toolbar (modebar), which would otherwise cover the legend
-    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 30, b=10),
+    fig.update_layout(title=html.escape(title) if title else None, height=height, margin=dict(l=10, r=10, t=40 if title else 30, b=10),
                       legend=dict(itemsizing="constant"), **kw)
     return fig
 
@@ -62,8 +64,8 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
     ids = np.arange(n) if ids is None else np.asarray(ids)
     lab = np.full(n, "", object) if labels is None else np.asarray(labels)
 
-    def names(v):
-        return class_names[int(v)] if class_names and 0 <= int(v) < len(class_names) else str(v)
+    def names(v):  # Plotly reads tags in text (<a href>): class names come from folder names
+        return html.escape(class_names[int(v)] if class_names and 0 <= int(v) < len(class_names) else str(v))
 
     lab_text = np.array([names(v) for v in lab], object) if labels is not None else lab
     err = np.full(n, np.nan) if errors is None else np.asarray(errors, dtype=np.float64)

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import navigation, state
+from ui import hosting, navigation, ownership, state
 from ui.sidebar import Selection, sidebar
 
 
 def draw(title: str | None) -> Selection:
     """Draw the shared frame for the page titled `title`; returns what its sidebar selected."""
     page = navigation.spec_for(title)
+    if hosting.hosted():  # a bug's traceback names the server's files: visitors see a plain box
+        st.set_option("client.showErrorDetails", "none")
     st.set_page_config(page_title=f"{title or 'Latent Space Explorer'} · Latent Space Explorer",
                        page_icon="🧭", layout="wide")
     state.init_state()
+    ownership.sweep_once_in_a_while()
     _adopt_finished_run()  # before the sidebar, which then lists and selects it
     sel = sidebar(multi=bool(page and page.multi_model))
     state.flash()

@@ -1,9 +1,11 @@
 """Cached loaders shared by every session: models, data, codes, maps.
 
-`st.cache_resource` holds objects that are shared and never mutated after they
-are returned (loaded models, datasets, fitted projections); `st.cache_data`
-holds arrays derived from them (codes, reconstructions, errors), copied per
-caller. Every key includes the checkpoint's weights mtime (`entry.stamp`), so a
+`bounded_resource` (st.cache_resource under one byte budget, ui.cache_budget)
+holds objects that are shared and never mutated after they are returned (loaded
+models, datasets, fitted projections); `st.cache_data` with a `max_size` holds
+arrays derived from them (codes, reconstructions, errors), copied per caller. So
+what all visitors together keep in memory is bounded in bytes, not only in
+entries. Every key includes the checkpoint's weights mtime (`entry.stamp`), so a
 replaced checkpoint is reloaded and a deleted one simply stops being asked for.
 
 A map comes from the checkpoint's own `map-<method>-<dims>d.npz` when the CLI
@@ -19,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ui import catalog
+from ui import catalog, hosting
+from ui.cache_budget import ARRAYS_MAX_SIZE, bounded_resource
 
 
 def configure_runtime() -> None:
@@ -30,17 +33,20 @@ def configure_runtime() -> None:
         torch.set_num_threads(1)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _entries(signature: tuple) -> list[catalog.CheckpointInfo]:
-    return catalog.read_entries()
+@st.cache_data(show_spinner=False, max_entries=64)
+def _entries(signature: tuple, user_dir: str) -> list[catalog.CheckpointInfo]:
+    return catalog.read_entries(user_dir=Path(user_dir))
 
 
-def entries() -> list[catalog.CheckpointInfo]:
-    """All checkpoints, re-read only when a folder is added, replaced or removed."""
-    return _entries(catalog.folders_signature(catalog.SHIPPED_DIR, catalog.USER_DIR) + (str(catalog.USER_DIR),))
+def entries(user_dir: Path | None = None) -> list[catalog.CheckpointInfo]:
+    """The shipped checkpoints and those in `user_dir` (default USER_DIR: local mode; hosted,
+    the visitor's own folder, ui.visitor.folder()), re-read only when a folder is added,
+    replaced or removed."""
+    user_dir = Path(user_dir or catalog.USER_DIR)
+    return _entries(catalog.folders_signature(catalog.SHIPPED_DIR, user_dir), str(user_dir))
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=24)
+@bounded_resource(show_spinner="Loading the model…", max_entries=64)
 def checkpoint(path: str, stamp: float):
     """The loaded Checkpoint (model in eval mode on the CPU)."""
     from ae_core.io.checkpoint import load_checkpoint
@@ -82,15 +88,20 @@ def model(entry: catalog.CheckpointInfo):
     return checkpoint(entry.path, entry.stamp).model
 
 
-@st.cache_resource(show_spinner="Loading the data…", max_entries=4)
 def dataset(spec: str):
-    """An ImageDataset by spec (digits, mnist, a folder, an .npz); raises DataError."""
+    """An ImageDataset by spec (digits, mnist, a host's data root by name; in local mode also a
+    folder or an .npz path); raises DataError, the same words whatever a refused path is."""
+    return _dataset(spec, not hosting.hosted())
+
+
+@bounded_resource(show_spinner="Loading the data…", max_entries=16)
+def _dataset(spec: str, allow_paths: bool):
     from ae_core.data import load_dataset
 
-    return load_dataset(spec)
+    return load_dataset(spec, allow_paths=allow_paths)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@bounded_resource(show_spinner=False, max_entries=32)
 def _split(spec: str, test_fraction: float, split_seed: int, n_train, n_test):
     from ae_core.data import split_for
 
@@ -122,7 +133,7 @@ def images(spec: str, part: str = "test", entry: catalog.CheckpointInfo | None =
     return test if part == "test" else train
 
 
-@st.cache_data(show_spinner="Encoding…", max_entries=64)
+@st.cache_data(show_spinner="Encoding…", max_entries=64, max_size=ARRAYS_MAX_SIZE)
 def codes(path: str, stamp: float, spec: str, part: str) -> np.ndarray:
     from ae_core.models import encode_array
 
@@ -130,7 +141,7 @@ def codes(path: str, stamp: float, spec: str, part: str) -> np.ndarray:
     return encode_array(checkpoint(path, stamp).model, images(spec, part, entry).x)
 
 
-@st.cache_data(show_spinner="Reconstructing…", max_entries=64)
+@st.cache_data(show_spinner="Reconstructing…", max_entries=64, max_size=ARRAYS_MAX_SIZE)
 def reconstructions(path: str, stamp: float, spec: str, part: str) -> np.ndarray:
     from ae_core.models import reconstruct_array
 
@@ -138,7 +149,7 @@ def reconstructions(path: str, stamp: float, spec: str, part: str) -> np.ndarray
     return reconstruct_array(checkpoint(path, stamp).model, images(spec, part, entry).x)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, max_size=ARRAYS_MAX_SIZE)
 def errors(path: str, stamp: float, spec: str, part: str) -> np.ndarray:
     """Per-image reconstruction MSE, shape (N,)."""
     from ae_core.analysis.quality import per_sample_mse
@@ -148,7 +159,11 @@ def errors(path: str, stamp: float, spec: str, part: str) -> np.ndarray:
 
 
 def _entry_for(path: str, stamp: float) -> catalog.CheckpointInfo | None:
-    return next((e for e in entries() if e.path == path and e.stamp == stamp), None)
+    """The listing of one checkpoint folder (config.json and the weights' header, no weights)."""
+    from ae_core.io.checkpoint import read_info
+
+    entry = read_info(path)
+    return entry if not entry.error and entry.stamp == stamp else None
 
 
 # ---------------------------------------------------------------- maps
@@ -176,14 +191,16 @@ def infer_part(n_fitted: int, sizes: dict[str, int]) -> str:
     return "all"
 
 
-@st.cache_resource(show_spinner="Opening the saved map…", max_entries=32)
-def _load_saved(file: str, mtime: float):
+@bounded_resource(show_spinner="Opening the saved map…", max_entries=64)
+def _load_saved(file: str, mtime: float, code_dim: int, max_points: int):
+    """A saved map, refused from its headers when it does not fit the model's code size or
+    holds more points than the data (ae_core.io.map_file)."""
     from ae_core.io.map_file import read_map
 
-    return read_map(file)
+    return read_map(file, n_features=code_dim, max_points=max_points)
 
 
-@st.cache_resource(show_spinner="Fitting the map (first time only)…", max_entries=32)
+@bounded_resource(show_spinner="Fitting the map (first time only)…", max_entries=64)
 def _fit_map(path: str, stamp: float, spec: str, part: str, method: str, dims: int):
     from ae_core.analysis.projection import cached_fit
 
@@ -201,7 +218,7 @@ def projection(entry: catalog.CheckpointInfo, spec: str, method: str, dims: int,
     sizes = {"all": len(dataset(spec))}
     sizes["train"], sizes["test"] = (len(d) for d in split(spec, entry))
     if saved.is_file() and entry.dataset == spec:
-        p = _load_saved(str(saved), saved.stat().st_mtime)
+        p = _load_saved(str(saved), saved.stat().st_mtime, int(entry.code_dim), sizes["all"])
         where, found_part = "saved with the checkpoint", infer_part(p.n_samples_, sizes)
     else:
         p = _fit_map(entry.path, entry.stamp, spec, part, method, dims)

@@ -14,6 +14,7 @@ from ae_core.analysis.filters import FILTERS
 from ui import analysis, downloads, loaders, state, widgets
 from ui.errors import guard
 from ui.uploads import IMAGE_TYPES, center_crop_box, display_copy, photo_input, zoom
+from ui.safe_text import md
 
 
 def photo_tab(photo) -> None:
@@ -23,7 +24,7 @@ def photo_tab(photo) -> None:
         st.info("The photo denoiser (`checkpoints/photo-dncnn`) is not available yet. Once it is, upload a "
                 "photograph of any size here.", icon=":material/hourglass_empty:")
         return
-    st.caption(f"{photo.name}: a fully-convolutional denoiser that works on photographs of any size, "
+    st.caption(f"{md(photo.name)}: a fully-convolutional denoiser that works on photographs of any size, "
                "tile by tile.")
     up = st.file_uploader("Photograph", type=IMAGE_TYPES, key="_w_ph_upload")
     c1, c2, c3 = st.columns([2, 2, 3])

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from ae_core.data import BUILTIN
-from ui import catalog, loaders, navigation, state
+from ae_core.data import dataset_names
+from ui import catalog, hosting, loaders, navigation, state, visitor
 from ui.errors import show_error
+from ui.safe_text import md
 
 OTHER = "a folder or .npz file…"
 MAX_COMPARE = 4
@@ -33,18 +34,28 @@ class Selection:
     candidates: list[catalog.CheckpointInfo] = field(default_factory=list)  # those fitting the data
 
 
-def _dataset_picker(all_entries) -> tuple[str, object]:
-    specs = list(BUILTIN)
+def dataset_choices(all_entries, hosted: bool) -> list[str]:
+    """What the Dataset box offers. Hosted: the built-in sets and the host's data roots, by name
+    only (no path of the server's, and nothing another visitor typed). Local: also the data the
+    listed models were trained on, the current choice, and a free path."""
+    specs = list(dataset_names())
+    if hosted:
+        return specs
     for e in all_entries:
         if e.dataset and e.dataset not in specs and not e.is_photo:
             specs.append(e.dataset)
     current = st.session_state.get(state.DATASET) or "digits"
     if current not in specs:
         specs.append(current)
-    specs.append(OTHER)
+    return [*specs, OTHER]
+
+
+def _dataset_picker(all_entries) -> tuple[str, object]:
+    specs = dataset_choices(all_entries, hosting.hosted())
     choice = st.selectbox("Dataset", specs, key=state.bind(state.DATASET, specs),
                           on_change=state.store, args=(state.DATASET,),
-                          help="digits is built in; MNIST-like sets load from local files or OpenML.")
+                          help="digits is built in; MNIST-like sets load from local files or OpenML."
+                               + ("" if OTHER in specs else " Other data: the folders this server's host provides."))
     if choice == OTHER:
         path = st.text_input("Folder or .npz path", key="_w_dataset_path",
                              placeholder="/data/my-images or images.npz")
@@ -79,19 +90,19 @@ def _model_picker(cands, multi: bool):
     path = st.selectbox("Model", paths, key=state.bind(state.ACTIVE_MODEL, paths),
                         on_change=state.store, args=(state.ACTIVE_MODEL,), format_func=labels.get)
     entry = catalog.by_path(cands, path)
-    st.caption(entry.summary)
+    st.caption(md(entry.summary))
     return entry, []
 
 
 def sidebar(multi: bool = False) -> Selection:
     """Draw the shared sidebar and return what it selects."""
-    all_entries = loaders.entries()
+    all_entries = loaders.entries(visitor.folder())
     with st.sidebar:
         st.markdown("### Data and model")
         spec, data = _dataset_picker(all_entries)
         shape = data.image_shape
         st.caption(f"{len(data):,} images of {shape[1]}×{shape[2]}"
-                   f"{' × ' + str(shape[0]) if shape[0] > 1 else ''} · {data.source or data.name}")
+                   f"{' × ' + str(shape[0]) if shape[0] > 1 else ''} · {md(data.source or data.name)}")
         cands = catalog.compatible(all_entries, shape)
         entry, chosen = None, []
         if cands:
@@ -101,5 +112,5 @@ def sidebar(multi: bool = False) -> Selection:
             navigation.link("Train")
         job = st.session_state.get(state.TRAIN_JOB)
         if job is not None and job.running:
-            st.caption(f":material/model_training: Training **{job.name}**: {job.progress_text}")
+            st.caption(f":material/model_training: Training **{md(job.out.name)}**: {job.progress_text}")
     return Selection(spec, data, entry, [c for c in chosen if c], all_entries, cands)

@@ -29,6 +29,7 @@ MAP_INDEX = "_w_map_index"  # the Latent space index box
 MAP_EVENT = "latent_map"  # the Latent space map's selection event (st.plotly_chart key)
 MODELS_UPLOAD_DONE = "_models_done"  # file_id of the checkpoint zip already installed (install once)
 PHOTO_RESULT = "_photo_result"  # {"key": what was asked, "data": the denoised photo and filters}
+VISITOR = "visitor"  # hosted mode: this browser session's owner id when not signed in (ui.visitor)
 
 DEFAULTS = {
     DATASET: "digits",

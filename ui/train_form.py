@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ae_core.data import BUILTIN
+from ae_core.data import dataset_names
 from ae_core.models import DESCRIPTIONS
 from ae_core.noise import LEVEL_MEANING, NOISE_KINDS
-from ui import figures, navigation, widgets
+from ui import figures, hosting, navigation, widgets
 from ui.errors import show_error
 from ui.training import TrainJob
+from ui.safe_text import md
 
 KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca")
 DEFAULT_CODE = {"sparse": 64}
@@ -31,7 +32,7 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
     st.caption(DESCRIPTIONS[kind])
     with st.form("train_form", border=True):
         c1, c2, c3 = st.columns(3)
-        specs = list(dict.fromkeys([sel.spec, *BUILTIN]))
+        specs = list(dict.fromkeys([sel.spec, *dataset_names()]))
         spec = c1.selectbox("Data", specs, key="_w_tr_data")
         name = c2.text_input("Name", placeholder=f"{kind}-{DEFAULT_CODE.get(kind, 16)} (automatic)",
                              key="_w_tr_name", max_chars=64)
@@ -74,9 +75,16 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
 
 def render(job: TrainJob) -> None:
     """Progress, live losses, the stop button while running; the outcome when done."""
-    st.subheader(f"Run: {job.out.name}")
+    st.subheader(f"Run: {md(job.out.name)}")
+    if job.running and job.stage == "queued":
+        st.info(f"Queued: {job.progress_text}. This server trains {hosting.settings().max_trainings} "
+                "run(s) at a time; yours starts by itself. Keep this tab open: a run whose visitor has "
+                "left is dropped.", icon=":material/hourglass_top:")
+        st.button("Cancel", icon=":material/close:", on_click=job.request_stop, disabled=job.stop_requested,
+                  key="_w_tr_cancel")
+        return
     if job.running:
-        st.progress(job.fraction, text=f"{job.progress_text} · on {job.spec}")
+        st.progress(job.fraction, text=f"{job.progress_text} · on {md(job.spec)}")
         st.button("Stop (keep what was trained)", icon=":material/stop:", on_click=job.request_stop,
                   disabled=job.stop_requested, key="_w_tr_stop")
     if job.epochs:
@@ -91,13 +99,13 @@ def render(job: TrainJob) -> None:
         return
     r = job.result
     if r.get("stopped") == "non_finite":
-        st.error(r["message"], icon=":material/warning:")
+        st.error(md(r["message"], limit=1_000), icon=":material/warning:")
     elif r.get("stopped") == "cancelled":
-        st.warning(r["message"], icon=":material/pan_tool:")
+        st.warning(md(r["message"], limit=1_000), icon=":material/pan_tool:")
     elif r.get("message"):
-        st.info(r["message"])
+        st.info(md(r["message"], limit=1_000))
     m = r.get("metrics", {})
-    st.success(f"Saved as **{job.out.name}** in {r.get('seconds', 0):.1f} s and selected in the sidebar."
+    st.success(f"Saved as **{md(job.out.name)}** in {r.get('seconds', 0):.1f} s and selected in the sidebar."
                + ("" if r.get("map") else " (Its map will be computed when you open Latent space.)"),
                icon=":material/check_circle:")
     if m.get("recon_mse") is not None and m.get("pca_recon_mse"):

@@ -9,12 +9,15 @@ save atomically) into `checkpoints/user/<sanitised name>` and then
 `ae_core.runs.project_checkpoint` (the UMAP map beside it), exactly what
 `ae-core train` and `ae-core project` do. Folder names are
 reserved while a job runs, so two sessions training "my-model" at once get
-`my-model` and `my-model-2`. The thread never calls Streamlit: the page reads
-the job's fields. No Streamlit import here.
+`my-model` and `my-model-2`, and never a shipped model's name. Every job waits
+its turn in ui.train_queue (one server-wide queue) and stops by itself when its
+visitor has been disconnected for `gone_seconds`. The thread never calls
+Streamlit: the page reads the job's fields. No Streamlit import here.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -23,7 +26,10 @@ from pathlib import Path
 
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.io.folder_names import reserve_path
-from ui import catalog
+from ui import hosting, ownership
+from ui.train_queue import QUEUE, lower_this_thread_priority
+
+CONNECTION_POLL_S = 2.0  # how often a run asks whether its visitor is still connected
 
 
 def release_path(path: Path) -> None:
@@ -71,10 +77,30 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
     # One torch thread: the app shares two cores with the UI and other sessions.
     tc = TrainConfig(epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                      lr=float(values["lr"]), seed=int(values.get("seed", 0)), threads=1, device="cpu")
-    return mc.validate(), tc.validate()
+    mc, tc = mc.validate(), tc.validate()
+    check_budget(mc, tc)
+    return mc, tc
 
 
-@dataclass
+def check_budget(mc: ModelConfig, tc: TrainConfig) -> None:
+    """Hosted mode: a run may cost at most `train_budget` epochs × parameters, and trains for at
+    most `train_minutes` (set on `tc`). Raises ConfigError saying what to lower."""
+    from ae_core.config import ConfigError, estimate_parameters
+
+    s = hosting.settings()
+    if not s.hosted:
+        return
+    cost = tc.epochs * estimate_parameters(mc)
+    if cost > s.train_budget:
+        most = max(1, int(s.train_budget // max(1, estimate_parameters(mc))))
+        raise ConfigError(f"this run would cost {tc.epochs} epochs × {estimate_parameters(mc):,} parameters "
+                          f"= {cost:,.0f}; this server allows {s.train_budget:,.0f} per run. Use at most "
+                          f"{most:,} epochs, or a smaller model.")
+    limit = s.train_minutes * 60
+    tc.time_limit = min(tc.time_limit, limit) if tc.time_limit else limit
+
+
+@dataclass(eq=False)  # a job is itself: the queue finds it by identity
 class TrainJob:
     name: str
     out: Path
@@ -84,19 +110,31 @@ class TrainJob:
     epochs: list[dict] = field(default_factory=list)  # History.epochs so far
     done_steps: int = 0
     total_steps: int = 0
-    stage: str = "starting"  # starting | training | evaluating | mapping | finished
+    owner: str | None = None  # ui.ownership owner id (None: local mode)
+    connected: object = None  # callable: is the visitor still there? (ui.visitor.connected_check)
+    stage: str = "starting"  # queued | training | evaluating | mapping | finished
     running: bool = True
     error: str = ""  # a user-facing message when it failed
+    left: bool = False  # stopped because its visitor disconnected
     result: dict = field(default_factory=dict)  # path, stopped, message, metrics, seconds
     started: float = field(default_factory=time.time)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _gone_since: float | None = field(default=None, repr=False)
+    _polled: float = field(default=0.0, repr=False)
 
     @classmethod
     def start(cls, model_config, train_config, spec: str, name: str, root: Path | None = None,
-              make_map: bool = True) -> TrainJob:
-        """Start training in a daemon thread; saves under `root` (default catalog.USER_DIR)."""
-        job = cls(name=name, out=reserve_path(Path(root or catalog.USER_DIR), name), spec=spec, model_config=model_config,
-                  train_config=train_config)
+              make_map: bool = True, owner: str | None = None, connected=None) -> TrainJob:
+        """Queue the run and start its daemon thread; saves under `root` (default: the owner's
+        folder). Raises QueueError when this owner already has a run queued or training."""
+        out = reserve_path(Path(root or ownership.user_dir(owner)), name, taken=ownership.shipped_names())
+        job = cls(name=name, out=out, spec=spec, model_config=model_config, train_config=train_config,
+                  owner=owner, connected=connected, stage="queued")
+        try:
+            QUEUE.add(job)
+        except BaseException:
+            release_path(out)
+            raise
         threading.Thread(target=job._run, args=(make_map,), name=f"train-{job.out.name}", daemon=True).start()
         return job
 
@@ -106,7 +144,15 @@ class TrainJob:
         return min(1.0, self.done_steps / self.total_steps) if self.total_steps else 0.0
 
     @property
+    def queue_position(self) -> int:
+        """0 once it trains; 1 when it is next; ..."""
+        return QUEUE.position(self) if self.stage == "queued" else 0
+
+    @property
     def progress_text(self) -> str:
+        if self.stage == "queued":
+            n = self.queue_position
+            return "waiting to start" if n <= 1 else f"waiting: {n - 1} run{'s' if n > 2 else ''} ahead in the queue"
         if self.stage in ("evaluating", "mapping"):
             return f"{self.stage}…"
         return f"epoch {len(self.epochs)}/{self.train_config.epochs}"
@@ -114,6 +160,23 @@ class TrainJob:
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()
+
+    def should_stop(self) -> bool:
+        """Stop asked, or the visitor disconnected for `gone_seconds` (polled every few seconds)."""
+        if self._stop.is_set():
+            return True
+        now = time.time()
+        if self.connected is not None and now - self._polled >= CONNECTION_POLL_S:
+            self._polled = now
+            if self.connected():
+                self._gone_since = None
+            elif self._gone_since is None:
+                self._gone_since = now
+        if self._gone_since is not None and now - self._gone_since >= hosting.settings().gone_seconds:
+            self.left = True
+            self._stop.set()
+            return True
+        return False
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -135,12 +198,18 @@ class TrainJob:
 
     # -- the thread
     def _run(self, make_map: bool) -> None:
-        from ae_core.errors import AEError
+        from ae_core.errors import AEError, describe_os_error
         from ae_core.runs import project_checkpoint, train_and_save
 
         try:
+            if not QUEUE.wait_turn(self, self.should_stop):
+                self.error = ("Stopped before it started: you left the page." if self.left
+                              else "Cancelled while waiting in the queue.")
+                return
+            self.stage = "training"
+            lower_this_thread_priority()
             path, history, metrics = train_and_save(self.model_config, self.train_config, self.spec, self.out,
-                                                    callbacks=[self], should_stop=self._stop.is_set,
+                                                    callbacks=[self], should_stop=self.should_stop,
                                                     quiet=True, overwrite=True)  # into the reserved folder
             self.result = {"path": str(path), "stopped": history.stopped, "message": history.message,
                            "metrics": metrics, "seconds": history.seconds}
@@ -149,9 +218,13 @@ class TrainJob:
                 self.result["map"] = str(project_checkpoint(path, "umap", 2)[0])
         except (AEError, ValueError) as e:
             self.error = str(e)
+        except OSError as e:  # a read-only or full checkpoints folder: no server path in the message
+            self.error = describe_os_error(e)
         except Exception as e:  # noqa: BLE001 - shown on the page instead of dying silently
-            self.error = f"Training failed unexpectedly: {type(e).__name__}: {e}"
+            logging.getLogger(__name__).exception("training %s failed", self.out.name)  # for the host
+            self.error = f"Training failed unexpectedly ({type(e).__name__}); nothing was saved."
         finally:
+            QUEUE.finish(self)
             release_path(self.out)
             self.stage = "finished"
             self.running = False

@@ -11,6 +11,7 @@ import streamlit as st
 
 from ui import figures, loaders, navigation
 from ui.downloads import chart_config
+from ui.safe_text import md
 
 
 def header(title: str, question: str) -> None:
@@ -64,7 +65,7 @@ def need_model(sel) -> bool:
         return False
     problem = loaders.load_problem(sel.entry) if sel.entry is not None else None
     if problem:
-        st.error(f"**{sel.entry.name}** cannot be loaded: {problem}  \nPick another model in the sidebar, "
+        st.error(f"**{md(sel.entry.name)}** cannot be loaded: {md(problem)}  \nPick another model in the sidebar, "
                  "or delete this one on the Models page.", icon=":material/error:")
         navigation.link("Models")
         return False
@@ -77,7 +78,7 @@ def loadable(entries) -> list:
     for e in entries:
         problem = loaders.load_problem(e)
         if problem:
-            st.error(f"**{e.name}** cannot be loaded and is left out: {problem}", icon=":material/error:")
+            st.error(f"**{md(e.name)}** cannot be loaded and is left out: {md(problem)}", icon=":material/error:")
         else:
             ok.append(e)
     return ok

@@ -39,13 +39,14 @@ def export_zip(path) -> bytes:
     return buf.getvalue()
 
 
-def import_zip(data: bytes, root, name: str | None = None) -> Path:
+def import_zip(data: bytes, root, name: str | None = None, taken=()) -> Path:
     """Validate an uploaded zip of a checkpoint folder and install it under `root`.
 
     Only the known file names are accepted, from one folder level; paths with
     '..', absolute paths, links, oversized or highly compressed entries are
     refused. The files are extracted to a hidden folder, loaded and checked
-    like any checkpoint, then renamed into place under a sanitised name.
+    like any checkpoint, then renamed into place under a sanitised name (never one of `taken`,
+    the shipped models' names).
     """
     if len(data) > MAX_ZIP_BYTES:
         raise CheckpointError(f"the zip is {len(data):,} bytes; the limit is {MAX_ZIP_BYTES:,}")
@@ -93,18 +94,18 @@ def import_zip(data: bytes, root, name: str | None = None) -> Path:
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
             raise CheckpointError(f"the zip is damaged or encrypted ({e})") from None
         try:
-            load_checkpoint(tmp)  # full validation before it becomes visible
+            ck = load_checkpoint(tmp)  # full validation before it becomes visible
             _check_history(tmp.name, _read_json(tmp / "history.json", required=False))
             for base in files:
                 if base.startswith("map-"):
-                    _check_map(tmp / base)
+                    _check_map(tmp / base, ck.model_config.code_dim)
         except CheckpointError as e:  # the hidden temporary folder's name means nothing to the user
             raise CheckpointError(str(e).replace(f"{tmp.name}: ", "")) from None
         top = Path(infos[0].filename).parts
         # Claim the name atomically (mkdir) and rename onto that empty folder: a name merely checked
         # as free could be taken before the rename by a concurrent import or a training run's
         # reserved folder.
-        dest = reserve_path(root, name or (top[0] if len(top) > 1 else "upload"))
+        dest = reserve_path(root, name or (top[0] if len(top) > 1 else "upload"), taken=taken)
         try:
             os.replace(tmp, dest)
         except BaseException:
@@ -119,10 +120,11 @@ def import_zip(data: bytes, root, name: str | None = None) -> Path:
         raise
 
 
-def _check_map(file: Path) -> None:
+def _check_map(file: Path, code_dim: int) -> None:
     """An uploaded map is read as the Latent space page will read it (expansion bounded, no
-    pickles, arrays consistent), so a bad map is refused here instead of breaking the page later."""
+    pickles, fitted on this model's code size, arrays consistent), so a bad map is refused here
+    instead of breaking the page later."""
     try:
-        read_map(file)
+        read_map(file, n_features=code_dim)
     except RecursionError:
         raise CheckpointError(f"{file.name} is not a readable map") from None

@@ -26,18 +26,22 @@ def sanitize_name(name: str, default: str = "model") -> str:
 _DEVICE_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
-def reserve_path(root: str | Path, name: str) -> Path:
+def reserve_path(root: str | Path, name: str, taken=()) -> Path:
     """Claim a fresh folder name under `root` atomically (mkdir fails if it exists).
 
     Two sessions saving "my-model" at the same moment get my-model and my-model-2.
-    The empty folder holds no config.json, so lists skip it until the save lands
-    (save into it with overwrite=True).
+    Names in `taken` (compared without case: the shipped models' names) are skipped too, so
+    a user's run never reads as a shipped one. The empty folder holds no config.json, so
+    lists skip it until the save lands (save into it with overwrite=True).
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     base = sanitize_name(name)
+    avoid = {str(t).lower() for t in taken}
     for i in range(1, 10_000):
         path = root / (base if i == 1 else f"{base}-{i}")
+        if path.name.lower() in avoid:
+            continue
         try:
             path.mkdir()
             return path

@@ -7,8 +7,9 @@ one from an uploaded checkpoint safe.
 Entries: `meta` (a JSON string: format, version, the Projector's parameters, the shape of the
 codes it was fitted on, the notice shown to users), `embedding` (n, 2|3), `subsample_idx` (n,),
 `X_fit` (n, d) for placing new points, and for PCA `mean` and `components`. A file is read only
-after its expansion is bounded (`ae_core.io.archive_limits`), with `allow_pickle=False`, and
-every array's dtype, shape and finiteness is checked against `meta` before it is used.
+after its expansion is bounded (`ae_core.io.archive_limits`) and the shapes its headers declare
+fit the model and data it is read for (`n_features`, `max_points`), with `allow_pickle=False`;
+every array's dtype, shape and finiteness is then checked against `meta` before it is used.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from ae_core.errors import CheckpointError
 from ae_core.io.archive_limits import check_expansion
+from ae_core.io.npz_headers import npz_members
 
 FORMAT, FORMAT_VERSION = "ae_core.projection", 1  # the name maps were first written under: kept
 
@@ -54,9 +56,11 @@ def write_map(proj, path) -> Path:
     return path
 
 
-def read_map(path):
-    """Read a map written by `write_map` as a Projector; any malformed or pickled file, or one
-    that would expand too much, raises CheckpointError."""
+def read_map(path, n_features: int | None = None, max_points: int | None = None):
+    """Read a map written by `write_map` as a Projector; any malformed or pickled file, one that
+    would expand too much, or one whose declared arrays do not fit a model with `n_features`
+    code units and a dataset of `max_points` images, raises CheckpointError before any array is
+    loaded."""
     path = Path(path)
     try:
         try:
@@ -64,6 +68,13 @@ def read_map(path):
                 check_expansion(z.infolist(), path.name)
         except zipfile.BadZipFile:
             pass  # np.load below gives the precise message
+        else:
+            try:
+                members = npz_members(path)
+            except CheckpointError as e:
+                raise CheckpointError(f"{path.name} is not a readable map (.npz without pickles): "
+                                      f"{str(e).removeprefix(path.name + ': ')}") from None
+            _check_declared(members, n_features, max_points)
         npz = np.load(path, allow_pickle=False)
         if not isinstance(npz, np.lib.npyio.NpzFile):
             raise ValueError("a single array (.npy), not an .npz archive")
@@ -79,6 +90,20 @@ def read_map(path):
         return _from_arrays(arrays)
     except CheckpointError as e:
         raise CheckpointError(f"{path.name}: {e}") from None
+
+
+def _check_declared(members: dict, n_features: int | None, max_points: int | None) -> None:
+    """Refuse from the headers alone a map fitted on other codes or more points than the data has:
+    a small upload must not make the server allocate a large array."""
+    shape = members.get("X_fit", ((), None))[0]
+    if len(shape) != 2:
+        return  # _from_arrays names the missing or malformed entry
+    points, units = shape
+    if n_features is not None and units != n_features:
+        raise CheckpointError(f"the map was fitted on codes of {units:,} units; this model has {n_features:,}")
+    rows = max([points] + [members[k][0][0] for k in ("embedding", "subsample_idx") if members.get(k, ((),))[0]])
+    if max_points is not None and rows > max_points:
+        raise CheckpointError(f"the map holds {rows:,} points; the data has {max_points:,} images")
 
 
 def _from_arrays(a: dict):

@@ -1,0 +1,59 @@
+"""Who is asking: the owner id of this browser session (ui.ownership), and whether a session is
+still connected (a training run stops when its visitor has gone).
+
+    owner()            None in local mode; "u-…" when signed in with st.login; else "s-…"
+    folder()           where this visitor's runs and uploads go
+    connected_check()  a callable the training thread polls: False once this tab is closed
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import streamlit as st
+
+from ui import hosting, ownership, state
+
+
+def _signed_in_subject() -> str | None:
+    """The identity provider's stable subject when st.login is configured and used."""
+    try:
+        user = st.user
+        if not user.get("is_logged_in"):
+            return None
+        who = user.get("sub") or user.get("email")
+        return f"{user.get('iss', '')}|{who}" if who else None
+    except Exception:  # noqa: BLE001 - no auth configured, or no script context (AppTest)
+        return None
+
+
+def owner() -> str | None:
+    if not hosting.hosted():
+        return None
+    subject = _signed_in_subject()
+    if subject:
+        return "u-" + hashlib.sha256(subject.encode()).hexdigest()[:24]
+    if not st.session_state.get(state.VISITOR):
+        st.session_state[state.VISITOR] = "s-" + secrets.token_hex(12)
+    return st.session_state[state.VISITOR]
+
+
+def folder():
+    return ownership.user_dir(owner())
+
+
+def connected_check():
+    """A thread-safe callable: is this browser session still connected to the server? Always
+    True where there is no server runtime (AppTest, the CLI)."""
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        if ctx is None or not Runtime.exists():
+            return lambda: True
+        runtime, session_id = Runtime.instance(), ctx.session_id
+        return lambda: runtime.is_active_session(session_id)
+    except Exception:  # noqa: BLE001 - an internal API moved: never stop a run by mistake
+        return lambda: True
