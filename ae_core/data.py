@@ -369,28 +369,21 @@ def load_image_folder(folder: str | Path, max_side: int = MAX_FOLDER_SIDE,
 
 
 def _npy_array(z: zipfile.ZipFile, info: zipfile.ZipInfo, fname: str, key: str) -> np.ndarray:
-    """One array of an .npz, its .npy header read and checked (dtype, shape, MAX_IMAGES, the
-    bytes it declares against the bytes the member holds) before any data is read."""
-    fmt = np.lib.format
-    with z.open(info) as m:
-        version = fmt.read_magic(m)
-        if version == (1, 0):
-            shape, fortran, dtype = fmt.read_array_header_1_0(m)
-        elif version == (2, 0):
-            shape, fortran, dtype = fmt.read_array_header_2_0(m)
-        else:
-            raise DataError(f"{fname}: not a readable .npz of plain arrays (.npy version {version})")
-        if dtype.hasobject:  # loading would unpickle: never
-            raise DataError(f"{fname}: not a readable .npz of plain arrays ('{key}' holds Python objects)")
-        if key == "x" and len(shape) and shape[0] > MAX_IMAGES:
+    """One array of an .npz, its .npy header read and checked (ae_core.io.npz_headers: dtype,
+    the bytes it declares against the bytes the member holds; here MAX_IMAGES) before any data
+    is read."""
+    from ae_core.io.npz_headers import NpyHeaderError, member_header
+
+    def at_most_max_images(shape):
+        if key == "x" and shape and shape[0] > MAX_IMAGES:
             raise DataError(f"{fname}: {shape[0]:,} images; the limit is {MAX_IMAGES:,}")
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-        declared = count * dtype.itemsize
-        if declared > info.file_size - m.tell():
-            raise DataError(f"{fname}: '{key}' is damaged: its header says {shape} ({declared:,} bytes) "
-                            f"but it holds {max(0, info.file_size - m.tell()):,} bytes")
+
+    try:
+        member_header(z, info, at_most_max_images)
+    except NpyHeaderError as e:
+        raise DataError(f"{fname}: not a readable .npz of plain arrays ('{key}': {e})") from None
     with z.open(info) as m:  # again from the start: read_array wants the header too
-        return fmt.read_array(m, allow_pickle=False)
+        return np.lib.format.read_array(m, allow_pickle=False)
 
 
 def load_npz(path: str | Path, name: str | None = None) -> ImageDataset:

@@ -10,6 +10,11 @@ entities (`&`), LaTeX (`$`), Streamlit's colour and icon directives (`:red[`, `:
 and a block marker at the start (`#`, `>`, `-`, `+`, `1.`). Line breaks become spaces, so
 a value cannot start a block of its own. Other punctuation stays as it is, so the text reads
 the same in the page source and in tests.
+
+Escapes cannot stop GFM's bare-URL links: Streamlit's renderer (remark-gfm) finds `http://`,
+`www.` and `name@host` in the text after escapes are resolved (measured in headless Chromium,
+tests/test_e2e_hosted.py). There an invisible WORD JOINER (U+2060) goes inside the pattern
+("http⁠://", "www⁠.", "name⁠@host"): it reads and copies the same, and no link is formed.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import re
 
 _ALWAYS = re.compile(r"([\\`*_\[\](){}<>!$~|&#@])")
 _COLON = re.compile(r":(?=[A-Za-z0-9/])")  # :red[…], :material/…:, :smile:, http://
-_WWW = re.compile(r"(?i)(www)\.")  # a GFM autolink starts at "www."
+_JOINER = "\u2060"
+_SCHEME = re.compile(r"(?i)(https?|ftp|mailto|www)(?=\\?[:.])")  # http://…, www.…
+_AT = re.compile(r"(?=\\@)")  # name@host.org (the @ is escaped by then)
 _BLOCK_START = re.compile(r"^(\s*)([-+>=])")  # a list item, quote or heading underline
 _ORDERED_START = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")  # "1. " starts an ordered list
 _BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
@@ -30,11 +37,12 @@ def md(value, limit: int = MAX_SHOWN) -> str:
     text = _BREAKS.sub(" ", str(value))
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    text = _WWW.sub(r"\1\\.", _COLON.sub(r"\\:", _ALWAYS.sub(r"\\\1", text)))
+    text = _COLON.sub(r"\\:", _ALWAYS.sub(r"\\\1", text))
+    text = _AT.sub(_JOINER, _SCHEME.sub(lambda m: m.group(1) + _JOINER, text))
     text = _BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
     return _ORDERED_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
 def plain(markdown: str) -> str:
     """The text `md` escaped, as a reader sees it (what tests compare)."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    return re.sub(r"\\(.)", r"\1", markdown).replace(_JOINER, "")

@@ -20,6 +20,7 @@ import zlib
 from pathlib import Path
 
 from ae_core.io.checkpoint import ALLOWED_FILES, WEIGHTS, _check_history, _read_json, load_checkpoint
+from ae_core.data import MAX_IMAGES
 from ae_core.io.folder_names import reserve_path
 from ae_core.errors import CheckpointError
 from ae_core.io.archive_limits import check_expansion
@@ -125,6 +126,6 @@ def _check_map(file: Path, code_dim: int) -> None:
     pickles, fitted on this model's code size, arrays consistent), so a bad map is refused here
     instead of breaking the page later."""
     try:
-        read_map(file, n_features=code_dim)
+        read_map(file, n_features=code_dim, max_points=MAX_IMAGES)  # no dataset has more points
     except RecursionError:
         raise CheckpointError(f"{file.name} is not a readable map") from None
