@@ -5,7 +5,7 @@ markdown that Streamlit renders (st.markdown, st.caption, st.error, metric label
 
 Backslash-escaped (CommonMark: an escaped character is always literal text) is every
 character that can open a construct: links and images (`[ ] ( ) !`), HTML and autolinks
-(`< >`, `@` of an e-mail, `:` of `http://`), emphasis and code (`* _ ~ \``), tables (`|`),
+(`< >`, `@` of an e-mail, `:` of `http://`), emphasis and code (`*`, `_`, `~`, backticks), tables (`|`),
 entities (`&`), LaTeX (`$`), Streamlit's colour and icon directives (`:red[`, `:material/`)
 and a block marker at the start (`#`, `>`, `-`, `+`, `1.`). Line breaks become spaces, so
 a value cannot start a block of its own. Other punctuation stays as it is, so the text reads
