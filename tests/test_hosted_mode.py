@@ -216,7 +216,7 @@ def test_a_map_that_does_not_fit_the_model_is_refused_from_its_header(tmp_path):
     saved = catalog.SHIPPED_DIR / "undercomplete-16" / "map-umap-2d.npz"
     with pytest.raises(CheckpointError, match="codes of 16 units; this model has 32"):
         read_map(saved, n_features=32)
-    with pytest.raises(CheckpointError, match="the data has 100 images"):
+    with pytest.raises(CheckpointError, match="1,797 points; at most 100 "):
         read_map(saved, n_features=16, max_points=100)
     assert read_map(saved, n_features=16, max_points=1797).embedding_.shape == (1797, 2)
 
@@ -258,3 +258,20 @@ def test_local_mode_keeps_free_paths_and_delete(monkeypatch, tmp_path):
     at.selectbox(key="_w_models_pick").select(str(catalog.SHIPPED_DIR / "pca-16")).run()
     assert "_w_models_del" in _button_keys(at)
     shutil.rmtree(tmp_path / "user", ignore_errors=True)
+
+
+def test_training_waits_between_batches_while_a_page_runs():
+    from ui.train_queue import PageRuns
+
+    pages = PageRuns()
+    assert pages.wait_until_idle(0.01)
+    with pages.running():
+        t0 = time.perf_counter()
+        assert not pages.wait_until_idle(0.2)  # a batch waits (at most its timeout) for the page
+        assert time.perf_counter() - t0 >= 0.19
+        released = []
+        waiter = threading.Thread(target=lambda: released.append(pages.wait_until_idle(5)))
+        waiter.start()
+        time.sleep(0.1)
+    waiter.join(5)
+    assert released == [True]  # the page ended: training goes on at once

@@ -14,6 +14,7 @@ import streamlit as st
 
 from ui import hosting, navigation, ownership, state
 from ui.sidebar import Selection, sidebar
+from ui.train_queue import PAGES
 
 
 def draw(title: str | None) -> Selection:
@@ -42,12 +43,14 @@ def _adopt_finished_run() -> None:
 
 
 def run(page) -> None:
-    """Draw the frame, then run the page with the selection held for it (this run only)."""
-    st.session_state[state.SELECTION] = draw(page.title)
-    try:
-        page.run()
-    finally:  # st.stop and st.rerun end a page by raising: a later run never sees this selection
-        st.session_state.pop(state.SELECTION, None)
+    """Draw the frame, then run the page with the selection held for it (this run only).
+    Counted as a page run: training pauses between batches while any page runs."""
+    with PAGES.running():
+        st.session_state[state.SELECTION] = draw(page.title)
+        try:
+            page.run()
+        finally:  # st.stop and st.rerun end a page by raising: a later run never sees this selection
+            st.session_state.pop(state.SELECTION, None)
 
 
 def selection(title: str | None = None) -> Selection:

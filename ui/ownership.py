@@ -109,8 +109,8 @@ def check_quota(owner: str | None, adding_bytes: int = 0) -> None:
 def remove_leftovers(root: Path | None = None, older_than_s: float = 0.0) -> list[Path]:
     """Delete what a killed server left under `root` (default USER_DIR): empty reserved run
     folders (a name claimed by a run that never saved) and hidden save/upload/delete folders.
-    Only at start-up with older_than_s=0: while the server runs, a run's reserved folder is
-    empty until its save lands."""
+    Only at start-up (ui.frame, the first page run of a server process): while the server runs,
+    a run's reserved folder is empty until its save lands."""
     root = Path(root or catalog.USER_DIR)
     removed, now = [], time.time()
     folders = [root, *(p for p in _children(root) if OWNER_ID.match(p.name))]
@@ -173,8 +173,8 @@ def sweep_once_in_a_while() -> None:
         return
     try:
         last, now = _last_sweep["at"], time.time()
-        if last is None:
-            remove_leftovers()
+        if last is None:  # a save of the CLI's that is under a minute old may still be running
+            remove_leftovers(older_than_s=60)
         elif now - last < SWEEP_EVERY_S:
             return
         if hosting.hosted():

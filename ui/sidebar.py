@@ -110,6 +110,7 @@ def sidebar(multi: bool = False) -> Selection:
         else:
             st.info(f"No model for {shape[1]}×{shape[2]} images yet: train one on the Train page.")
             navigation.link("Train")
+        visitor.account_controls()
         job = st.session_state.get(state.TRAIN_JOB)
         if job is not None and job.running:
             st.caption(f":material/model_training: Training **{md(job.out.name)}**: {job.progress_text}")

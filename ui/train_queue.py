@@ -7,19 +7,27 @@
     QUEUE.finish(job)              # always, in a finally
 
 A queued run holds no memory beyond its config; a visitor who leaves while queued or training
-is dropped by the job's own stop check (ui.training). A training thread is lowered in CPU
-priority (Linux `setpriority` on the thread) so page runs of every visitor come first.
+is dropped by the job's own stop check (ui.training).
+
+Pages come first. A training thread shares the interpreter (and its lock) with every page
+run, so a lower CPU priority alone does not keep pages fast (measured: a fresh Latent space
+page took 2.7x its idle time with one run training). So page runs are counted
+(`PAGES.running()`, around every page script in ui.frame), and a training run waits at the end
+of each batch while any page runs (at most MAX_PAUSE_S a batch, so it still advances under
+constant traffic). The thread is also niced (Linux `setpriority` on the thread alone).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 
 from ae_core.errors import AEError
 from ui import hosting
 
 LOWER_PRIORITY_BY = 10  # nice level of a training thread: pages keep the CPU when they want it
+MAX_PAUSE_S = 2.0  # longest a training batch waits for page runs to finish
 
 
 class QueueError(AEError):
@@ -84,4 +92,29 @@ def lower_this_thread_priority() -> None:
         pass
 
 
+class PageRuns:
+    """How many page scripts are running now; training yields to them between batches."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._active = 0
+
+    @contextmanager
+    def running(self):
+        with self._cond:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    def wait_until_idle(self, timeout: float = MAX_PAUSE_S) -> bool:
+        """Block while any page runs (at most `timeout`); True when none is running."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._active == 0, timeout=timeout)
+
+
 QUEUE = TrainQueue()
+PAGES = PageRuns()

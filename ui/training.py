@@ -27,7 +27,7 @@ from pathlib import Path
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.io.folder_names import reserve_path
 from ui import hosting, ownership
-from ui.train_queue import QUEUE, lower_this_thread_priority
+from ui.train_queue import PAGES, QUEUE, lower_this_thread_priority
 
 CONNECTION_POLL_S = 2.0  # how often a run asks whether its visitor is still connected
 
@@ -189,6 +189,7 @@ class TrainJob:
 
     def on_batch_end(self, step, loss):
         self.done_steps = step
+        PAGES.wait_until_idle()  # every visitor's page run first (ui.train_queue)
 
     def on_epoch_end(self, epoch, logs):
         self.epochs = [*self.epochs, dict(logs)]  # replace, never mutate: the page may be reading

@@ -28,6 +28,26 @@ def _signed_in_subject() -> str | None:
         return None
 
 
+def sign_in_available() -> bool:
+    """True when the host configured Streamlit's authentication (an [auth] section in secrets)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        return False
+
+
+def account_controls() -> None:
+    """Hosted mode with authentication: Sign in (models kept across visits) or Sign out."""
+    if not hosting.hosted() or not sign_in_available():
+        return
+    if _signed_in_subject():
+        st.caption("Signed in: your models are kept for your next visit.")
+        st.button("Sign out", on_click=st.logout, key="_w_sign_out")
+    else:
+        st.caption("Not signed in: your models last as long as this browser tab's session.")
+        st.button("Sign in", on_click=st.login, key="_w_sign_in")
+
+
 def owner() -> str | None:
     if not hosting.hosted():
         return None

@@ -103,7 +103,7 @@ def _check_declared(members: dict, n_features: int | None, max_points: int | Non
         raise CheckpointError(f"the map was fitted on codes of {units:,} units; this model has {n_features:,}")
     rows = max([points] + [members[k][0][0] for k in ("embedding", "subsample_idx") if members.get(k, ((),))[0]])
     if max_points is not None and rows > max_points:
-        raise CheckpointError(f"the map holds {rows:,} points; the data has {max_points:,} images")
+        raise CheckpointError(f"the map holds {rows:,} points; at most {max_points:,} (the images it can be for) fit")
 
 
 def _from_arrays(a: dict):
