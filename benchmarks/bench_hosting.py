@@ -169,8 +169,23 @@ def memory_part(srv, sessions: int, uploads: int, workdir: Path) -> dict:
             browser.close()
     out["uploads_peak_mb"] = sampler.peak
     out["after_uploads_mb"] = rss_mb(srv.pid)
+    time.sleep(10)  # Streamlit drops a session's uploaded files when the session ends
+    out["after_left_mb"] = rss_mb(srv.pid)
     out["refusals"] = refusals
     return out
+
+
+def report_queue(q: dict) -> None:
+    idle, busy, tabs = (statistics.median(q[k]) for k in ("idle", "busy", "busy_tabs"))
+
+    def fmt(ts):
+        return ", ".join(f"{t:.2f}" for t in ts)
+
+    print(f"[queue] Latent space, fresh session, to the drawn map: idle median {idle:.2f} s ({fmt(q['idle'])})")
+    print(f"[queue] queue full (1 training, 1 waiting: {q['second_queued']}), the trainers' tabs open in this "
+          f"browser: median {tabs:.2f} s ({fmt(q['busy_tabs'])}), ratio {tabs / idle:.2f}")
+    print(f"[queue] queue full, the trainers' browsers elsewhere (still training: {q['training_still']}): "
+          f"median {busy:.2f} s ({fmt(q['busy'])}), ratio {busy / idle:.2f} (target <= 2)")
 
 
 def main(argv=None) -> int:
@@ -179,30 +194,23 @@ def main(argv=None) -> int:
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--uploads", type=int, default=10)
     ap.add_argument("--skip-memory", action="store_true", help="only the queue part")
+    ap.add_argument("--skip-queue", action="store_true", help="only the memory part")
     args = ap.parse_args(argv)
     if browser_missing():
         print(f"skipped: {browser_missing()}")
         return 0
     with tempfile.TemporaryDirectory() as tmp, \
             StreamlitServer(Path(tmp) / "srv", env={"LSE_HOSTED": "1", "LSE_GONE_SECONDS": "900"}) as srv:
-        q = queue_part(srv, args.repeats)
-        idle, busy, tabs = (statistics.median(q[k]) for k in ("idle", "busy", "busy_tabs"))
-
-        def fmt(ts):
-            return ", ".join(f"{t:.2f}" for t in ts)
-
-        print(f"[queue] Latent space, fresh session, to the drawn map: idle median {idle:.2f} s ({fmt(q['idle'])})")
-        print(f"[queue] queue full (1 training, 1 waiting: {q['second_queued']}), the trainers' tabs open in this "
-              f"browser: median {tabs:.2f} s ({fmt(q['busy_tabs'])}), ratio {tabs / idle:.2f}")
-        print(f"[queue] queue full, the trainers' browsers elsewhere (still training: {q['training_still']}): "
-              f"median {busy:.2f} s ({fmt(q['busy'])}), ratio {busy / idle:.2f} (target <= 2)")
+        if not args.skip_queue:
+            report_queue(queue_part(srv, args.repeats))
         if args.skip_memory:
             return 0
         m = memory_part(srv, args.sessions, args.uploads, Path(tmp))
         print(f"[memory] server RSS MiB: idle {m['idle_mb']:.0f} | peak with {args.sessions} sessions "
               f"{m['sessions_peak_mb']:.0f} ({m['session_errors']} errors) | after {m['after_sessions_mb']:.0f} | "
               f"peak during {args.uploads} hostile uploads ({m['upload_size_mb']} MB zips, a 128 MB map array each) "
-              f"{m['uploads_peak_mb']:.0f} | after {m['after_uploads_mb']:.0f}")
+              f"{m['uploads_peak_mb']:.0f} | after {m['after_uploads_mb']:.0f} | 10 s after the uploader left "
+              f"{m['after_left_mb']:.0f}")
         print("[memory] what the uploader saw:", m["refusals"][0] if m["refusals"] else "-")
     return 0
 
