@@ -74,7 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
 
 lint: $(DEV_STAMP)
-	$(DEV_BIN)/ruff check ae_core ui pages tests benchmarks app.py
+	$(DEV_BIN)/ruff check ae_core ui app_pages tests benchmarks app.py
 
 define LOCK_HEADER
 # constraints.txt - exact versions of every runtime and dev dependency of

@@ -2,7 +2,7 @@
 
     streamlit run app.py        (or `make app`)
 
-st.navigation lists the pages of ui/navigation.py (scripts in pages/); ui.frame draws the
+st.navigation lists the pages of ui/navigation.py (scripts in app_pages/); ui.frame draws the
 frame once (page config, session defaults, sidebar, messages), then runs the chosen page,
 which reads the sidebar's selection with `frame.selection()`.
 """
@@ -11,4 +11,5 @@ import streamlit as st
 
 from ui import frame, navigation
 
+frame.hide_error_details()  # before st.navigation (see there)
 frame.run(st.navigation(navigation.st_pages()))

@@ -70,14 +70,14 @@ def test_home_lists_models_and_links_pages():
         at.switch_page(p.script).run()
         ok(at)
         assert at.title[0].value == p.title and at.sidebar.selectbox(key="_w_active_model")
-    at.switch_page("pages/0_Home.py").run()
+    at.switch_page("app_pages/0_Home.py").run()
     at.selectbox(key="_w_active_model").select(str(catalog.SHIPPED_DIR / "vae-16")).run()
     ok(at)
     assert any("vae-16" in m.value.replace("\\", "") for m in at.markdown)  # names are shown escaped
 
 
 def test_train_two_epochs_saves_and_selects(user_dir):
-    at = run("pages/1_Train.py")
+    at = run("app_pages/1_Train.py")
     at.segmented_control(key="_w_tr_kind").set_value("sparse").run()
     at.number_input(key="_w_tr_epochs").set_value(2)
     at.text_input(key="_w_tr_name").set_value("app test/run")
@@ -99,7 +99,7 @@ def test_train_two_epochs_saves_and_selects(user_dir):
 
 
 def test_train_bad_value_is_shown_plainly():
-    at = run("pages/1_Train.py")
+    at = run("app_pages/1_Train.py")
     at.text_input(key="_w_tr_hidden_undercomplete").set_value("wide")
     at.form_submit_button[0].click().run()
     assert not at.exception
@@ -108,7 +108,7 @@ def test_train_bad_value_is_shown_plainly():
 
 
 def test_train_stop_keeps_what_was_trained(user_dir):
-    at = run("pages/1_Train.py")
+    at = run("app_pages/1_Train.py")
     at.number_input(key="_w_tr_epochs").set_value(500)
     at.text_input(key="_w_tr_name").set_value("stopped")
     at.form_submit_button[0].click().run()
@@ -127,7 +127,7 @@ def test_train_stop_keeps_what_was_trained(user_dir):
 def test_models_inspect_upload_and_delete(user_dir):
     from ae_core.io.checkpoint_zip import export_zip
 
-    at = run("pages/2_Models.py")
+    at = run("app_pages/2_Models.py")
     ok(at)
     assert charts(at)  # the training history of the selected model
     assert at.get("download_button")
@@ -147,7 +147,7 @@ def test_models_inspect_upload_and_delete(user_dir):
 
 
 def test_latent_space_map_neighbours_interpolation_upload():
-    at = run("pages/3_Latent_space.py")
+    at = run("app_pages/3_Latent_space.py")
     ok(at)
     assert charts(at)
     assert [t.label for t in at.tabs] == ["Selection", "Neighbours", "Interpolation", "Your image"]
@@ -179,7 +179,7 @@ def test_latent_space_uses_the_map_saved_with_the_checkpoint(user_dir):
     codes = encode_array(load_checkpoint(dest).model, ds.x)
     saved = projection.Projector(method="pca").fit(codes)
     saved.save(dest / "map-pca-2d.npz")
-    at = AppTest.from_file(str(ROOT / "pages/3_Latent_space.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/3_Latent_space.py"), default_timeout=TIMEOUT)
     at.session_state["active_model"] = str(dest)
     at.run()
     at.segmented_control(key="_w_map_method").set_value("pca").run()
@@ -192,7 +192,7 @@ def test_latent_space_uses_the_map_saved_with_the_checkpoint(user_dir):
 
 
 def test_reconstructions_metrics_and_grids():
-    at = run("pages/4_Reconstructions.py")
+    at = run("app_pages/4_Reconstructions.py")
     ok(at)
     labels = [m.label for m in at.metric]
     assert labels[:3] == ["MSE", "PSNR", "SSIM"]
@@ -202,7 +202,7 @@ def test_reconstructions_metrics_and_grids():
 
 
 def test_denoising_curve_and_upload():
-    at = run("pages/5_Denoising.py")
+    at = run("app_pages/5_Denoising.py")
     ok(at)
     assert charts(at)  # PSNR against noise level
     at.segmented_control(key="_w_dn_kind").set_value("block").run()
@@ -223,7 +223,7 @@ def test_denoising_photo_path(user_dir):
     rgb = np.random.default_rng(0).integers(0, 255, (70, 90, 3), dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="PNG")
-    at = run("pages/5_Denoising.py")
+    at = run("app_pages/5_Denoising.py")
     at.file_uploader(key="_w_ph_upload").set_value(("photo.png", buf.getvalue(), "image/png")).run()
     ok(at)
     at.button(key="_w_ph_go").click().run()
@@ -236,7 +236,7 @@ def test_denoising_photo_path(user_dir):
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # scikit-learn's "network error ... Retrying"
 def test_unreachable_dataset_is_reported_plainly():
-    at = run("pages/4_Reconstructions.py")
+    at = run("app_pages/4_Reconstructions.py")
     at.selectbox(key="_w_dataset").select("fashion-mnist").run()
     assert not at.exception
     assert at.error and "could not download fashion-mnist" in at.error[0].value.lower()
@@ -244,7 +244,7 @@ def test_unreachable_dataset_is_reported_plainly():
 
 
 def test_sparsity_stats_and_features():
-    at = run("pages/6_Sparsity.py")
+    at = run("app_pages/6_Sparsity.py")
     ok(at)
     # the activations histogram, and of the lazy tabs beside it only the open one: four charts in all
     assert len(charts(at)) == 2 and [t.label for t in at.tabs] == [
@@ -276,7 +276,7 @@ def test_sparsity_stats_and_features():
 
 
 def test_compare_two_models():
-    at = AppTest.from_file(str(ROOT / "pages/7_Compare.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/7_Compare.py"), default_timeout=TIMEOUT)
     at.session_state["compare_models"] = [str(catalog.SHIPPED_DIR / n) for n in ("pca-16", "undercomplete-16")]
     at.run()
     ok(at)

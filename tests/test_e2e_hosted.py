@@ -49,7 +49,7 @@ def hostile_zip() -> bytes:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     require_browser()
-    with StreamlitServer(tmp_path_factory.mktemp("hosted"), env={"LSE_HOSTED": "1"}) as srv:
+    with StreamlitServer(tmp_path_factory.mktemp("hosted"), env={"LSE_HOSTED": "1", "STREAMLIT_CLIENT_SHOW_ERROR_DETAILS": "none"}) as srv:
         yield srv
 
 

@@ -69,7 +69,7 @@ def test_dataset_box_offers_names_only_and_no_server_path(tmp_path, monkeypatch)
             from PIL import Image
             Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(root / c / f"{i}.png")
     monkeypatch.setenv("LSE_DATA_ROOTS", str(root))
-    at = run("pages/0_Home.py")
+    at = run("app_pages/0_Home.py")
     options = at.sidebar.selectbox(key="_w_dataset").options
     assert options == ["digits", "mnist", "fashion-mnist", "kmnist", "faces"]  # no "a folder or .npz file…"
     at.sidebar.selectbox(key="_w_dataset").select("faces").run()
@@ -94,7 +94,7 @@ def test_a_path_is_refused_in_hosted_mode_with_one_message(tmp_path):
 
 # ---------------------------------------------------------------- 2 and 3 ownership
 def test_shipped_models_cannot_be_deleted_from_the_browser():
-    at = run("pages/2_Models.py")
+    at = run("app_pages/2_Models.py")
     at.selectbox(key="_w_models_pick").select(str(catalog.SHIPPED_DIR / "pca-16")).run()
     assert not at.exception
     assert "_w_models_del" not in _button_keys(at)
@@ -107,7 +107,7 @@ def _button_keys(at: AppTest) -> set:
 
 
 def test_uploads_belong_to_their_visitor_and_never_shadow_a_shipped_model(hosted):
-    alice, bob = run("pages/2_Models.py"), run("pages/2_Models.py")
+    alice, bob = run("app_pages/2_Models.py"), run("app_pages/2_Models.py")
     assert owner_of(alice) != owner_of(bob)
     zip_bytes = export_zip(catalog.SHIPPED_DIR / "undercomplete-16")
     alice.file_uploader(key="_w_models_upload").set_value(("undercomplete-16.zip", zip_bytes,
@@ -129,7 +129,7 @@ def test_uploads_belong_to_their_visitor_and_never_shadow_a_shipped_model(hosted
 
 def test_quota_on_models_kept_per_visitor(hosted, monkeypatch):
     monkeypatch.setenv("LSE_MAX_RUNS", "1")
-    at = run("pages/2_Models.py")
+    at = run("app_pages/2_Models.py")
     zip_bytes = export_zip(catalog.SHIPPED_DIR / "pca-16")
     at.file_uploader(key="_w_models_upload").set_value(("a.zip", zip_bytes, "application/zip")).run()
     assert not at.error
@@ -242,7 +242,7 @@ def test_a_read_only_folder_is_said_in_words_and_details_are_hidden(monkeypatch)
         raise PermissionError(13, "Permission denied", str(catalog.USER_DIR / "x"))
 
     monkeypatch.setattr(ui.training, "reserve_path", read_only)
-    at = run("pages/1_Train.py")
+    at = run("app_pages/1_Train.py")
     at.form_submit_button[0].click().run()
     assert not at.exception
     assert at.error and "permission denied" in at.error[0].value
@@ -253,7 +253,7 @@ def test_a_read_only_folder_is_said_in_words_and_details_are_hidden(monkeypatch)
 def test_local_mode_keeps_free_paths_and_delete(monkeypatch, tmp_path):
     """Local mode is unchanged: the free path is offered and the shipped model has Delete…"""
     monkeypatch.delenv("LSE_HOSTED")
-    at = run("pages/2_Models.py")
+    at = run("app_pages/2_Models.py")
     assert "a folder or .npz file…" in at.sidebar.selectbox(key="_w_dataset").options
     at.selectbox(key="_w_models_pick").select(str(catalog.SHIPPED_DIR / "pca-16")).run()
     assert "_w_models_del" in _button_keys(at)

@@ -278,7 +278,7 @@ def run_uploads(at: AppTest, key: str, area: str, photo: bool, ok_check) -> None
 
 
 def test_latent_space_page_image_uploads(user_dir):
-    at = AppTest.from_file(str(ROOT / "pages/3_Latent_space.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(ROOT / "app_pages/3_Latent_space.py"), default_timeout=TIMEOUT).run()
     assert not at.exception and not at.error
 
     def placed(at, case):
@@ -293,7 +293,7 @@ def test_denoising_page_image_uploads(user_dir):
 
     cfg = ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(3, 48, 48), width=4, depth=3)
     save_photo_denoiser(user_dir / "tiny-photo", FCNDenoiser(cfg))
-    at = AppTest.from_file(str(ROOT / "pages/5_Denoising.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(ROOT / "app_pages/5_Denoising.py"), default_timeout=TIMEOUT).run()
     assert not at.exception and not at.error
     at.multiselect(key="_w_dn_models").set_value([])  # the PSNR curve is not what is tested here
     at.multiselect(key="_w_ph_filters").set_value(["gaussian"])
@@ -557,8 +557,8 @@ def _damage(folder: Path, how: str) -> None:
 
 DAMAGE = ["weights truncated (half copied)", "weights of another architecture", "NaN weights",
           "config.json not JSON"]
-MODEL_PAGES = ["pages/3_Latent_space.py", "pages/4_Reconstructions.py", "pages/5_Denoising.py",
-               "pages/6_Sparsity.py", "pages/7_Compare.py", "pages/2_Models.py", "app.py"]
+MODEL_PAGES = ["app_pages/3_Latent_space.py", "app_pages/4_Reconstructions.py", "app_pages/5_Denoising.py",
+               "app_pages/6_Sparsity.py", "app_pages/7_Compare.py", "app_pages/2_Models.py", "app.py"]
 
 
 @pytest.mark.parametrize("how", DAMAGE)
@@ -586,13 +586,13 @@ def test_checkpoint_damaged_on_disk_gets_a_message_on_every_page(how, user_dir):
         tally("checkpoint damaged on disk", f"{how}: {page}", "crash" if crash else
               ("refused" if errors else "ok"), crash=crash)
         assert not crash, (how, page, [e.value for e in at.exception])
-        if header_level and page not in ("pages/2_Models.py",):
+        if header_level and page not in ("app_pages/2_Models.py",):
             # never offered: the pages fall back to a shipped model and run normally
             assert not errors, (how, page, errors)
         elif page != "app.py":
             assert any("hand-copied" in e and "cannot be loaded" in e for e in errors), (how, page, errors)
     # the way out: the Models page deletes it (a user model: no name to type)
-    at = AppTest.from_file(str(ROOT / "pages/2_Models.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/2_Models.py"), default_timeout=TIMEOUT)
     at.session_state["_w_models_pick"] = str(folder)
     at.run()
     assert any("hand-copied" in e.value and "cannot be loaded" in e.value for e in at.error)
@@ -606,7 +606,7 @@ def test_checkpoint_damaged_on_disk_gets_a_message_on_every_page(how, user_dir):
 
 
 def test_checkpoint_uploads_through_the_models_page(upload_env, user_dir, monkeypatch):
-    at = AppTest.from_file(str(ROOT / "pages/2_Models.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(ROOT / "app_pages/2_Models.py"), default_timeout=TIMEOUT).run()
     assert not at.exception and not at.error
     real_build = ae_core.models.build_model
 
@@ -783,7 +783,7 @@ def test_nan_during_training_keeps_last_good_weights(user_dir, monkeypatch, quic
     assert not lost
 
     # and the Train page says so, in red, beside "Saved as"
-    at = AppTest.from_file(str(ROOT / "pages/1_Train.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/1_Train.py"), default_timeout=TIMEOUT)
     at.session_state["train_job"] = job
     at.run()
     assert not at.exception

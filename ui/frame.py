@@ -20,8 +20,7 @@ from ui.train_queue import PAGES
 def draw(title: str | None) -> Selection:
     """Draw the shared frame for the page titled `title`; returns what its sidebar selected."""
     page = navigation.spec_for(title)
-    if hosting.hosted():  # a bug's traceback names the server's files: visitors see a plain box
-        st.set_option("client.showErrorDetails", "none")
+    hide_error_details()
     st.set_page_config(page_title=f"{title or 'Latent Space Explorer'} · Latent Space Explorer",
                        page_icon="🧭", layout="wide")
     state.init_state()
@@ -30,6 +29,15 @@ def draw(title: str | None) -> Selection:
     sel = sidebar(multi=bool(page and page.multi_model))
     state.flash()
     return sel
+
+
+def hide_error_details() -> None:
+    """Hosted: a bug's traceback names the server's files, so visitors see a plain box.
+    `make host` passes --client.showErrorDetails none; this covers a host who starts the app
+    another way. Set only when it differs: setting a client option again makes Streamlit resend
+    its page list (the sidebar then showed the app_pages/ folder instead of st.navigation's)."""
+    if hosting.hosted() and st.get_option("client.showErrorDetails") != "none":
+        st.set_option("client.showErrorDetails", "none")
 
 
 def _adopt_finished_run() -> None:

@@ -22,18 +22,18 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec("pages/0_Home.py", "Home", ":material/home:", "The models available and where to go next."),
-    PageSpec("pages/1_Train.py", "Train", ":material/model_training:", "Train a model of any kind and watch its losses."),
-    PageSpec("pages/2_Models.py", "Models", ":material/inventory_2:", "Inspect, upload, download or delete checkpoints."),
-    PageSpec("pages/3_Latent_space.py", "Latent space", ":material/scatter_plot:",
+    PageSpec("app_pages/0_Home.py", "Home", ":material/home:", "The models available and where to go next."),
+    PageSpec("app_pages/1_Train.py", "Train", ":material/model_training:", "Train a model of any kind and watch its losses."),
+    PageSpec("app_pages/2_Models.py", "Models", ":material/inventory_2:", "Inspect, upload, download or delete checkpoints."),
+    PageSpec("app_pages/3_Latent_space.py", "Latent space", ":material/scatter_plot:",
              "Where each image lands on a map of its code; neighbours, interpolations, your own image."),
-    PageSpec("pages/4_Reconstructions.py", "Reconstructions", ":material/compare:",
+    PageSpec("app_pages/4_Reconstructions.py", "Reconstructions", ":material/compare:",
              "What the decoder gives back; best and worst images."),
-    PageSpec("pages/5_Denoising.py", "Denoising", ":material/blur_off:",
+    PageSpec("app_pages/5_Denoising.py", "Denoising", ":material/blur_off:",
              "Remove noise from digits or your own photos; compare with classical filters."),
-    PageSpec("pages/6_Sparsity.py", "Sparsity", ":material/grain:",
+    PageSpec("app_pages/6_Sparsity.py", "Sparsity", ":material/grain:",
              "How many units fire, which never do, what each one draws."),
-    PageSpec("pages/7_Compare.py", "Compare", ":material/leaderboard:",
+    PageSpec("app_pages/7_Compare.py", "Compare", ":material/leaderboard:",
              "Several models side by side against PCA and raw pixels.", multi_model=True),
 )
 BY_TITLE = {p.title: p for p in PAGES}

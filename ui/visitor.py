@@ -29,10 +29,19 @@ def _signed_in_subject() -> str | None:
 
 
 def sign_in_available() -> bool:
-    """True when the host configured Streamlit's authentication (an [auth] section in secrets)."""
+    """True when the host configured Streamlit's authentication (an [auth] section in secrets).
+    st.secrets is only touched when a secrets file exists: asking it for a missing file made
+    Streamlit show the app_pages/ folder as the sidebar's page list instead of st.navigation's."""
+    from pathlib import Path
+
+    from streamlit import config
+
+    files = [Path(f).expanduser() for f in config.get_option("secrets.files") or []]
+    if not any(f.is_file() for f in files):
+        return False
     try:
         return "auth" in st.secrets
-    except Exception:  # noqa: BLE001 - no secrets file at all
+    except Exception:  # noqa: BLE001 - an unreadable secrets file: no sign-in offered
         return False
 
 
