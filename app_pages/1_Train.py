@@ -21,6 +21,7 @@ if submitted and not busy:
         st.session_state[state.TRAIN_JOB] = job = TrainJob.start(
             mc, tc, spec, run_name, owner=visitor.owner(),
             connected=visitor.connected_check() if hosting.hosted() else None)  # local: runs on unwatched
+        st.rerun()  # the form is drawn again, its Train button disabled while this run lasts
 
 if job is not None:
     show_job(job)

@@ -67,7 +67,7 @@ def start_training(browser, url: str, name: str):
     page.get_by_role("textbox", name="Name").fill(name)
     page.get_by_role("textbox", name="Hidden widths").fill("1024,1024")
     page.get_by_role("spinbutton", name="Epochs").fill("80")  # 80 x 2.2 M parameters: inside the default budget
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text(f"Run: {name}").first.wait_for(state="visible")
     return ctx, page
 
