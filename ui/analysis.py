@@ -159,17 +159,11 @@ def sparsity(entry, spec) -> dict:
     return _sparsity(*_key(entry), spec)
 
 
-def _normalise_tiles(t: np.ndarray) -> np.ndarray:
-    flat = t.reshape(len(t), -1)
-    lo, hi = flat.min(1, keepdims=True), flat.max(1, keepdims=True)
-    return ((flat - lo) / np.maximum(hi - lo, 1e-8)).reshape(t.shape).astype(np.float32)
-
-
 @st.cache_data(show_spinner="Drawing the learned features…", max_entries=64, max_size=ARRAYS_MAX_SIZE)
 def _features(path, stamp, units: tuple, view: str, scale: float):
     import torch
 
-    from ae_core.models import decode_array
+    from ae_core.analysis.features import decoder_features, normalise_tiles
 
     model = loaders.checkpoint(path, stamp).model
     shape = tuple(model.config.input_shape)
@@ -180,11 +174,8 @@ def _features(path, stamp, units: tuple, view: str, scale: float):
         w = first.weight.detach().cpu().numpy()
         if len(w) < max(units) + 1:  # hidden layer narrower than the code: show its units
             units = tuple(u for u in units if u < len(w))
-        return _normalise_tiles(w[list(units)].reshape(len(units), *shape))
-    eye = np.zeros((len(units), model.config.code_dim), np.float32)
-    eye[np.arange(len(units)), list(units)] = scale
-    base = decode_array(model, np.zeros((1, model.config.code_dim), np.float32))
-    return _normalise_tiles(decode_array(model, eye) - base)
+        return normalise_tiles(w[list(units)].reshape(len(units), *shape))
+    return normalise_tiles(decoder_features(model, units, scale))
 
 
 def features(entry, units, view: str = "decoder", scale: float = 1.0):
