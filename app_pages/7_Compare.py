@@ -3,8 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from ui import analysis, downloads, figures, frame, loaders, tables, widgets
+from ui import analysis, downloads, figures, frame, linked_maps, loaders, tables, widgets
 from ui.errors import guard
+from ui.safe_text import md
+from ui.selection import positions_of
 
 widgets.header("Compare", "Is this code better than the raw pixels or PCA, and which model wins at what? "
                           "(Same data, same split, same noise for every model.)")
@@ -49,8 +51,10 @@ with tab_acc:
 
 with tab_maps:
     if tab_maps.open:
-        st.caption("UMAP of each model's test codes, coloured by label: tighter, better separated "
-                   "clusters mean classes are easier to tell apart from the code alone.")
+        st.caption("UMAP of each model's codes, coloured by label: tighter, better separated clusters mean "
+                   "classes are easier to tell apart from the code alone. Drag a box or lasso on one map: the "
+                   "same images are selected on every map.")
+        linked = linked_maps.held(spec)
         cols = st.columns(len(models))
         for col, e in zip(cols, models):
             with col, guard(f"{e.name}: "):
@@ -58,10 +62,21 @@ with tab_maps:
                 ds = loaders.images(spec, mp.part, e)
                 y = None if ds.y is None else ds.y[mp.index]
                 err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index]
+                space = (mp.part, len(ds))
+                chosen = linked_maps.indices_for(linked, space)
                 fig = figures.map_figure(mp.coords, ids=mp.index, labels=y, errors=err, color=y,
-                                         class_names=ds.class_names, title=e.name, height=340)
+                                         class_names=ds.class_names, title=e.name, height=340,
+                                         selected=None if chosen is None else positions_of(chosen, mp.index))
                 fig.update_layout(showlegend=False)
-                widgets.chart(fig, f"map-{e.name}", key=f"_w_cmp_map_{e.name}")
+                key, tids = f"_w_cmp_map_{e.name}", figures.trace_ids(fig)
+                widgets.chart(fig, f"map-{e.name}", key=key, selection_mode=("box", "lasso"),
+                              on_select=lambda n=e.name, k=key, t=tids, sp=space: linked_maps.on_select(n, k, t, sp, spec))
+                if linked and chosen is None:
+                    st.caption("This map shows other images (another part of the data): no linked selection.")
+        if linked:
+            st.caption(f"{len(linked['indices']):,} images selected on {md(linked['from'])}, shown selected on "
+                       "every map of the same images.")
+            st.button("Clear selection", icon=":material/deselect:", on_click=linked_maps.clear, key="_w_cmp_clear")
 
 with tab_images:
     if tab_images.open:

@@ -250,6 +250,23 @@ def test_compare_tabs_draw_maps_and_image_strips_on_demand(page, server):
     assert page.locator(".js-plotly-plot").count() >= 2  # one map per model compared
     assert_clean(page)
     full_screenshot(page, ARTIFACTS / "Compare-maps.png")
+
+    # linked maps: a box on the first model's map selects the same images on the others
+    page.locator(PLOT).first.hover()
+    page.locator('.modebar-btn[data-title="Box Select"]').first.click()
+    pt = page.evaluate(POINT_JS)
+    page.mouse.move(pt["x"] - 25, pt["y"] - 25)
+    page.mouse.down()
+    page.mouse.move(pt["x"] + 25, pt["y"] + 25, steps=6)
+    page.mouse.up()
+    cap = expect(page, caption(page, r"images selected on "), "the linked selection", "compare_linked")
+    wait_idle(page, TIMEOUT_MS)
+    n = int(re.match(r"([\d,]+) images", cap.first.inner_text()).group(1).replace(",", ""))
+    selected_per_map = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd =>
+        gd._fullData.reduce((s, t) => s + (Array.isArray(t.selectedpoints) ? t.selectedpoints.length : 0), 0))""")
+    assert n >= 2 and len(selected_per_map) >= 2 and all(k == n for k in selected_per_map), (n, selected_per_map)
+    assert_clean(page)
+    full_screenshot(page, ARTIFACTS / "Compare-linked.png")
     page.get_by_role("tab", name="Same images").click()
     expect(page, page.get_by_role("button", name="Download PNG"), "the Compare image strips", "compare_images")
     wait_idle(page, TIMEOUT_MS)

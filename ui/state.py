@@ -34,6 +34,7 @@ LINK_MISSING = "link_missing"  # a model the link named that this visitor cannot
 LINK_POINTS = "link_points"  # the link's sel/focus/pair, until the Latent space page takes them
 MAP_SELECTED = "map_selected"  # dataset indices of the box/lasso selection on the Latent space map
 MAP_OWNER = "map_owner"  # (dataset, model folder, weights stamp) the map's chosen points belong to
+COMPARE_SELECTED = "compare_selected"  # {spec, space, from, indices}: the linked selection on Compare's maps
 VISITOR = "visitor"  # hosted mode: this browser session's owner id when not signed in (ui.visitor)
 
 DEFAULTS = {
