@@ -74,3 +74,24 @@ def test_a_link_to_a_model_that_is_not_here_says_so():
     at = opened(data="digits", model="someone-elses-model")
     assert any("not available here" in i.value for i in at.info)
     assert at.session_state["active_model"] == str(catalog.SHIPPED_DIR / "undercomplete-16")
+
+
+def test_find_highlights_by_label_index_and_error_and_exports_them():
+    import numpy as np
+
+    from ui.latent_view import find_points
+
+    ids = np.arange(10, 20)
+    labels = np.array([0, 1, 1, 2, 2, 2, 3, 3, 3, 3])
+    errs = np.linspace(0.0, 0.9, 10)
+    assert find_points(ids, labels, errs, classes=[2, 3]) == list(range(13, 20))
+    assert find_points(ids, labels, errs, classes=[2, 3], index_text="15-30") == list(range(15, 20))
+    assert find_points(ids, labels, errs, error_range=(0.25, 0.55)) == [13, 14, 15]
+    at = opened(data="digits", model="undercomplete-16")
+    at.multiselect(key="_w_find_labels").select(3).run()
+    at.button(key="_w_find_go").click().run()
+    assert not at.exception
+    picked = at.session_state["map_selected"]
+    y = np.asarray(__import__("ui.loaders", fromlist=["x"]).dataset("digits").y)
+    assert picked == [int(i) for i in np.flatnonzero(y == 3)]  # every 3 of the map (all the data)
+    assert "sel" in dict(at.query_params)

@@ -43,7 +43,7 @@ def _point_trace(xyz: np.ndarray, custom: np.ndarray, name: str, marker: dict, t
 
 def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, categorical: bool = True,
                color_name: str = "label", class_names=None, highlight=(), path=None, marker=None,
-               selected=None, title: str = "", height: int = 560) -> go.Figure:
+               selected=None, label_clusters: bool = False, title: str = "", height: int = 560) -> go.Figure:
     """Scatter map of codes, 2D (`go.Scattergl`) or 3D (`go.Scatter3d`).
 
     Parameters
@@ -57,6 +57,7 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
         restored from a link or kept across a change of colouring looks like one just made
     path : (m, dims) coordinates of an interpolation, drawn as a line
     marker : dict(coords=(dims,), name=str) for one extra point (an uploaded image)
+    label_clusters : write each class's name at the median position of its points (2D)
     """
     xyz = np.asarray(coords, dtype=np.float32)
     n, dims = xyz.shape
@@ -106,6 +107,11 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
         fig.add_trace(_overlay(q, marker.get("name", "your image"),
                                dict(size=size + 12, color="#ffbe0b", symbol="diamond" if three_d else "star",
                                     line=dict(color="#111", width=1.5)), three_d))
+    if label_clusters and labels is not None and not three_d:
+        for v in np.unique(lab):
+            at = np.median(xyz[lab == v], axis=0)
+            fig.add_annotation(x=float(at[0]), y=float(at[1]), text=f"<b>{names(v)}</b>", showarrow=False,
+                               font=dict(size=18, color="#111"), bgcolor="rgba(255,255,255,0.7)")
     # no dragmode: Streamlit then pans by default and a click selects a point (in lasso or box
     # mode it would not); the toolbar switches to box or lasso.
     _layout(fig, title, height, legend_title_text=None)

@@ -55,6 +55,30 @@ def follow_owner(owner: tuple) -> None:
         st.session_state[state.MAP_PAIR] = []
 
 
+def find_points(ids, labels, errors, *, classes=(), index_text: str = "", error_range=None) -> list[int]:
+    """Dataset indices among the map's points `ids` that pass every given criterion: a label in
+    `classes`, an index in `index_text` ("3-17, 40"), an error within `error_range` (lo, hi)."""
+    from ui.view_link import decode_indices
+
+    ids = np.asarray(ids)
+    keep = np.ones(len(ids), bool)
+    if len(classes) and labels is not None:
+        keep &= np.isin(np.asarray(labels), list(classes))
+    if index_text.strip():
+        wanted = decode_indices(index_text.replace(" ", ""), int(ids.max()) + 1 if len(ids) else 0)
+        keep &= np.isin(ids, wanted)
+    if error_range is not None:
+        e = np.asarray(errors, dtype=np.float64)
+        keep &= (e >= error_range[0]) & (e <= error_range[1])
+    return [int(i) for i in ids[keep]]
+
+
+def highlight(indices) -> None:
+    """Found points become the selection (shown on the map, listed beside it, in the link)."""
+    st.session_state[state.MAP_SELECTED] = sorted(int(i) for i in indices)
+    st.session_state[state.MAP_PANEL] = "Selection"
+
+
 def selected_points(n_images: int) -> list[int]:
     """The selection, within this data's range."""
     return [i for i in st.session_state.get(state.MAP_SELECTED) or [] if 0 <= i < n_images]
