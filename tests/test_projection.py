@@ -133,7 +133,7 @@ def test_save_load_round_trip(X, y, tmp_path, method):
     p = Projector(method=method, max_points=300, random_state=1).fit(X[:400], y[:400])
     q = Projector.load(p.save(tmp_path / "map.npz"))
     assert q.get_params() == p.get_params()
-    for attr in ("embedding_", "subsample_idx_", "X_fit_", "mean_", "components_"):
+    for attr in ("embedding_", "subsample_idx_", "fit_idx_", "X_fit_", "mean_", "components_"):
         a, b = getattr(p, attr), getattr(q, attr)
         assert (a is None and b is None) or np.array_equal(a, b), attr
     assert (q.subsampled_, q.notice_, q.n_samples_, q.n_features_in_) == (
@@ -290,28 +290,46 @@ def test_cache_key_depends_on_data_params_and_defaults_are_explicit(X, y):
 
 
 # ---------------------------------------------------------------- subsampling
-def test_stratified_subsample_keeps_class_proportions(X, y):
+def test_a_sampled_fit_keeps_class_proportions_and_places_every_other_row(X, y):
     p = Projector(method="pca", max_points=500, random_state=0).fit(X, y)
-    assert p.subsampled_ and p.embedding_.shape == (500, 2)
-    assert p.notice_ == "Showing a stratified sample of 500 of 1,797 points"
-    idx = p.subsample_idx_
-    assert np.all(np.diff(idx) > 0) and idx[-1] < len(X)
+    assert not p.subsampled_ and p.embedding_.shape == (len(X), 2)  # every row is on the map
+    assert p.notice_ == "PCA fitted on a stratified sample of 500 of 1,797 points; the other 1,297 projected"
+    idx = p.fit_idx_
+    assert len(idx) == 500 and np.all(np.diff(idx) > 0) and idx[-1] < len(X)
     np.testing.assert_array_equal(p.X_fit_, X[idx])
+    np.testing.assert_array_equal(p.subsample_idx_, np.arange(len(X)))
     expected = np.bincount(y) * 500 / len(y)
     assert np.all(np.abs(np.bincount(y[idx]) - expected) < 1)  # within rounding of the quota
+    # the placed rows are exactly the PCA (fitted on the sample) of those rows
+    rest = np.setdiff1d(np.arange(len(X)), idx)
+    np.testing.assert_allclose(p.embedding_[rest], p.transform(X[rest]), atol=1e-4)
     again = Projector(method="pca", max_points=500, random_state=0).fit(X, y)
-    np.testing.assert_array_equal(again.subsample_idx_, idx)  # seeded
+    np.testing.assert_array_equal(again.fit_idx_, idx)  # seeded
 
 
-def test_subsample_notice_at_scale_and_without_labels():
+def test_umap_fitted_on_a_sample_places_the_rest_by_their_neighbours(X, y):
+    p = Projector(method="umap", max_points=400, random_state=0).fit(X[:900], y[:900])
+    assert p.embedding_.shape == (900, 2) and len(p.fit_idx_) == 400
+    assert p.notice_.startswith("UMAP fitted on a stratified sample of 400 of 900 points; the other 500 placed")
+    rest = np.setdiff1d(np.arange(900), p.fit_idx_)
+    p.reducer_ = None  # the kNN placement, as a map read from disk does
+    np.testing.assert_allclose(p.embedding_[rest], p.transform(X[:900][rest]), atol=1e-4)
+    # a placed point lands among the points of its own class more often than not
+    from sklearn.neighbors import KNeighborsClassifier
+
+    clf = KNeighborsClassifier(5).fit(p.embedding_[p.fit_idx_], y[:900][p.fit_idx_])
+    assert (clf.predict(p.embedding_[rest]) == y[:900][rest]).mean() > 0.8
+
+
+def test_sample_notice_at_scale_and_without_labels():
     big = np.random.default_rng(0).normal(size=(70_000, 4)).astype(np.float32)
     labels = np.repeat(np.arange(10), 7_000)
-    p = Projector(method="pca").fit(big, labels)
-    assert p.notice_ == "Showing a stratified sample of 5,000 of 70,000 points"
-    assert np.all(np.bincount(labels[p.subsample_idx_]) == 500)
-    q = Projector(method="pca").fit(big)
-    assert q.notice_ == "Showing a random sample of 5,000 of 70,000 points"
-    assert len(np.unique(q.subsample_idx_)) == 5000
+    p = Projector(method="pca", max_points=5000).fit(big, labels)
+    assert p.notice_ == "PCA fitted on a stratified sample of 5,000 of 70,000 points; the other 65,000 projected"
+    assert np.all(np.bincount(labels[p.fit_idx_]) == 500) and p.embedding_.shape == (70_000, 2)
+    q = Projector(method="pca", max_points=5000).fit(big)
+    assert q.notice_.startswith("PCA fitted on a random sample of 5,000 of 70,000 points")
+    assert len(np.unique(q.fit_idx_)) == 5000
 
 
 def test_no_subsample_below_max_points(X):

@@ -6,7 +6,9 @@ one from an uploaded checkpoint safe.
 
 Entries: `meta` (a JSON string: format, version, the Projector's parameters, the shape of the
 codes it was fitted on, the notice shown to users), `embedding` (n, 2|3), `subsample_idx` (n,),
-`X_fit` (n, d) for placing new points, and for PCA `mean` and `components`. A file is read only
+`X_fit` (n, d) for placing new points, and for PCA `mean` and `components`. A map fitted on a
+sample with the other points placed also holds `fit_idx` (m,), the rows of `embedding` it was
+fitted on, and then `X_fit` is (m, d). A file is read only
 after its expansion is bounded (`ae_core.io.archive_limits`) and the shapes its headers declare
 fit the model and data it is read for (`n_features`, `max_points`), with `allow_pickle=False`;
 every array's dtype, shape and finiteness is then checked against `meta` before it is used.
@@ -41,6 +43,9 @@ def write_map(proj, path) -> Path:
                 n_samples=int(proj.n_samples_), n_features=int(proj.n_features_in_), notice=proj.notice_)
     arrays = dict(meta=np.array(json.dumps(meta)), embedding=proj.embedding_,
                   subsample_idx=proj.subsample_idx_.astype(np.int64), X_fit=proj.X_fit_)
+    fitted = proj.fitted_rows()
+    if len(fitted) != len(proj.embedding_):  # fitted on a sample, the rest placed
+        arrays["fit_idx"] = np.asarray(fitted, dtype=np.int64)
     if proj.method == "pca":
         arrays.update(mean=proj.mean_, components=proj.components_)
     path = Path(path)
@@ -133,12 +138,13 @@ def _from_arrays(a: dict):
         raise CheckpointError(f"invalid saved parameters: {e}") from None
     want = {"meta", "embedding", "subsample_idx", "X_fit"}
     want |= {"mean", "components"} if proj.method == "pca" else set()
-    if set(a) != want:
-        raise CheckpointError(f"entries must be {sorted(want)}, got {sorted(a)}")
+    if set(a) - {"fit_idx"} != want:
+        raise CheckpointError(f"entries must be {sorted(want)} (and optionally 'fit_idx'), got {sorted(a)}")
     m, c = a["embedding"].shape[0] if a["embedding"].ndim else 0, proj.n_components
+    f = len(a["fit_idx"]) if "fit_idx" in a and a["fit_idx"].ndim == 1 else m
     for key, kind, shape in [("embedding", "f", (m, c)), ("subsample_idx", "iu", (m,)),
-                             ("X_fit", "f", (m, d)), ("mean", "f", (d,)),
-                             ("components", "f", (c, d))]:
+                             ("X_fit", "f", (f, d)), ("mean", "f", (d,)),
+                             ("components", "f", (c, d)), ("fit_idx", "iu", (f,))]:
         arr = a.get(key)
         if arr is None:  # mean and components exist for PCA only
             continue
@@ -155,7 +161,13 @@ def _from_arrays(a: dict):
     proj.notice_ = None
     if proj.subsampled_:
         proj.notice_ = str(info.get("notice") or f"Showing a sample of {m:,} of {n:,} points")
+    elif "fit_idx" in a:  # every point shown, the map fitted on a sample of them
+        proj.notice_ = str(info.get("notice") or f"Fitted on a sample of {len(a['fit_idx']):,} of {n:,} points")
     proj.X_fit_ = np.ascontiguousarray(a["X_fit"], dtype=np.float32)
+    fit_idx = a["fit_idx"].astype(np.int64) if "fit_idx" in a else np.arange(m, dtype=np.int64)
+    if len(fit_idx) < 1 or fit_idx[0] < 0 or fit_idx[-1] >= m or np.any(np.diff(fit_idx) <= 0):
+        raise CheckpointError(f"'fit_idx' must be increasing indices in [0, {m})")
+    proj.fit_idx_ = fit_idx
     proj.mean_ = a["mean"].astype(np.float32) if "mean" in a else None
     proj.components_ = a["components"].astype(np.float32) if "components" in a else None
     proj.reducer_ = None
