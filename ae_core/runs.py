@@ -91,11 +91,12 @@ def photo_metrics(model, sigmas=(15, 25, 50), workers: int = 1) -> dict:
             **{f"psnr_sigma{s}": d["ours"] for s, d in psnr_t.items()}}
 
 
-def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: int = 5000) -> tuple[Path, float]:
+def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: int | None = None) -> tuple[Path, float]:
     """Fit and save the map of a checkpoint's codes as `map-<method>-<dims>d.npz` in its folder.
 
-    The map covers the checkpoint's whole dataset (train and test, in load order; a stratified
-    sample of `max_points` when larger, see Projector.subsample_idx_). Its trustworthiness (10
+    The map covers every image of the checkpoint's dataset (train and test, in load order;
+    above `max_points`, default FIT_SAMPLE, fitted on a stratified sample with the others
+    placed on it, see Projector). Its trustworthiness (10
     neighbours, on at most 2,000 of the mapped points) is merged into metrics.json as
     `map_trustworthiness_<method>_<dims>d`. Returns (map path, trustworthiness).
     """
@@ -111,7 +112,8 @@ def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: in
         raise ValueError(f"{ck.name} is the photo denoiser: its code is an image, not a point to map")
     ds = load_dataset(ck.dataset.get("spec") or ck.dataset.get("name") or "digits")
     codes = encode_array(ck.model, ds.x)
-    proj = Projector(method=method, n_components=dims, max_points=max_points).fit(codes, y=ds.y)
+    proj = Projector(method=method, n_components=dims,
+                     **({} if max_points is None else {"max_points": max_points})).fit(codes, y=ds.y)
     out = proj.save(Path(path) / f"map-{method}-{dims}d.npz")
     kept = codes[proj.subsample_idx_]
     pick = np.random.default_rng(0).permutation(len(kept))[:2000]
