@@ -78,15 +78,17 @@ with tab_up:
         with guard():
             upload = latent_view.place_upload(entry, mp, up.getvalue(), codes)
 
+view_sig = (entry.path, spec, method, int(dims), colour, int(unit), label_clusters)  # what the map looks like
 focus_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
 fig = figures.map_figure(mp.coords, ids=ids, labels=labels, errors=errs[ids], color=values,
                          categorical=categorical, color_name=cname, class_names=ds.class_names,
                          highlight=focus_pos, path=path_xy, marker=upload.marker if upload else None,
-                         selected=positions_of(selected, ids), label_clusters=label_clusters, height=600)
+                         selected=None if latent_view.drawn_by_chart(view_sig) else positions_of(selected, ids),
+                         label_clusters=label_clusters, height=600)
 with left:
     tids = figures.trace_ids(fig)
     event = widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=state.MAP_EVENT,
-                          on_select=lambda: latent_view.on_map_select(tids),
+                          on_select=lambda: latent_view.on_map_select(tids, view_sig),
                           selection_mode=("points", "box", "lasso"))
     what = {"all": "images (all of the data)", "test": "test images", "train": "training images"}[part]
     note = f"{len(ids):,} {what} · map {mp.source}"

@@ -27,10 +27,10 @@ def pick(index: int) -> None:
     st.session_state[state.MAP_PANEL] = "Neighbours"
 
 
-def on_map_select(ids_per_trace) -> None:
+def on_map_select(ids_per_trace, view: tuple = ()) -> None:
     """A click picks its point; a box or lasso becomes the selection and opens the Selection
     tab (each event acted on once). An empty event (the chart redrawn, a double-click) keeps
-    the selection: Clear selection drops it."""
+    the selection: Clear selection drops it. `view` names the map the box was drawn on."""
     ev = parse_event(st.session_state.get(state.MAP_EVENT), ids_per_trace)
     if ev.is_new(st.session_state.get(state.MAP_CLICK)):
         st.session_state[state.MAP_CLICK] = ev.signature
@@ -38,11 +38,19 @@ def on_map_select(ids_per_trace) -> None:
             pick(ev.clicked)
         elif ev.indices:
             st.session_state[state.MAP_SELECTED] = sorted(int(i) for i in ev.indices)
+            st.session_state[state.MAP_SELECTED_ON] = view
             st.session_state[state.MAP_PANEL] = "Selection"
+
+
+def drawn_by_chart(view: tuple) -> bool:
+    """True when the selection was just drawn with the mouse on this same map: Plotly already
+    shows it, and the figure is sent unchanged (so the browser does not draw it again)."""
+    return bool(view) and st.session_state.get(state.MAP_SELECTED_ON) == view
 
 
 def clear_selection() -> None:
     st.session_state[state.MAP_SELECTED] = []
+    st.session_state[state.MAP_SELECTED_ON] = None
 
 
 def follow_owner(owner: tuple) -> None:
@@ -76,6 +84,7 @@ def find_points(ids, labels, errors, *, classes=(), index_text: str = "", error_
 def highlight(indices) -> None:
     """Found points become the selection (shown on the map, listed beside it, in the link)."""
     st.session_state[state.MAP_SELECTED] = sorted(int(i) for i in indices)
+    st.session_state[state.MAP_SELECTED_ON] = None
     st.session_state[state.MAP_PANEL] = "Selection"
 
 
