@@ -135,6 +135,10 @@ with tab_nn:
         lab = "" if ds.y is None else f" (label {md(ds.label_name(int(ds.y[focus])))})"
         st.markdown(f"**#{focus}**{lab}: error {errs[focus]:.4f}, "
                     f"{ordinal(percentile_of(errs[focus], errs))} percentile")
+        recon_focus = loaders.reconstructions(entry.path, entry.stamp, spec, part)[focus:focus + 1]
+        p1, p2, _ = st.columns([1, 1, 1])  # the clicked image itself, big enough to read
+        p1.image(figures.grid_image(ds.x[focus:focus + 1], 1, target=112), caption=f"#{focus}")
+        p2.image(figures.grid_image(recon_focus, 1, target=112), caption="its reconstruction")
         st.caption("Nearest in code space (the image itself first)")
         widgets.tiles(ds.x[by_code], ncols=9)
         st.caption("Nearest in pixel space")

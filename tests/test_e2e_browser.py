@@ -163,7 +163,7 @@ def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
     # a click on a point: it becomes the focus, whose neighbours the Neighbours tab shows
     page.mouse.move(pt["x"], pt["y"])
     page.mouse.click(pt["x"], pt["y"])
-    expect(page, page.locator(".js-plotly-plot .legendtext", has_text="selected"),
+    expect(page, page.locator(".js-plotly-plot .legendtext", has_text="picked"),
            "the ring around the clicked point", "latent_click")
     wait_idle(page, TIMEOUT_MS)
     # the click opened the Neighbours tab by itself

@@ -96,7 +96,7 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
             **_selected_in(np.ones(n, bool), selected, n)))
     hi = np.asarray(list(highlight), dtype=int)
     if len(hi):
-        fig.add_trace(_overlay(xyz[hi], "selected", dict(size=size + 6, color="rgba(0,0,0,0)",
+        fig.add_trace(_overlay(xyz[hi], "picked", dict(size=size + 6, color="rgba(0,0,0,0)",
                                                          line=dict(color="#111", width=2)), three_d))
     if path is not None and len(path):
         p = np.asarray(path, dtype=np.float32)
