@@ -46,7 +46,7 @@ def test_map_figure_traces_and_point_counts(small_map):
     assert len(points) == 3 and all(isinstance(t, go.Scattergl) for t in fig.data)
     assert sum(len(t.x) for t in points) == 30
     names = [t.name for t in fig.data if t.customdata is None]
-    assert names == ["selected", "interpolation", "your image"]
+    assert names == ["picked", "interpolation", "your image"]
     assert sorted(np.concatenate([t for t in figures.trace_ids(fig) if t is not None])) == list(ids)
 
 
