@@ -7,10 +7,8 @@ import gzip
 import hashlib
 import io
 import os
-import resource
 import struct
 import sys
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -36,6 +34,7 @@ from ae_core.data import (
     train_test_split,
 )
 from ae_core.errors import DataError
+from blocking import needs_fifo, peak_rss_mb, within
 
 MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 MNIST_MD5 = {"t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
@@ -80,7 +79,6 @@ def test_digits_read_without_scikit_learn_match_its_loader(monkeypatch):
     scikit-learn. Both give the same bytes, so checkpoints' dataset fingerprints still match."""
     import importlib.util
     import subprocess
-    import sys
 
     import ae_core.data as data_mod
 
@@ -439,33 +437,10 @@ def test_the_suite_cannot_reach_the_network():
 
 
 # ----------------------------------------------------------------- server paths (hosting the app)
-needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this OS")
 
 
-def within(seconds, fn, *args, unblock: Path | None = None, **kwargs):
-    """fn(...) in a thread: (result, exception) when it ends within `seconds`, else the test fails
-    (after opening the FIFO `unblock` for writing, so a thread stuck opening it can finish)."""
-    out = {}
-
-    def run():
-        try:
-            out["value"] = fn(*args, **kwargs)
-        except BaseException as e:  # noqa: BLE001 - handed to the test
-            out["error"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(seconds)
-    if t.is_alive():
-        if unblock is not None:
-            os.close(os.open(unblock, os.O_WRONLY | os.O_NONBLOCK))
-        pytest.fail(f"still loading after {seconds} s: blocked on a FIFO?")
-    return out.get("value"), out.get("error")
 
 
-def peak_rss_mb() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r / 2**20 if sys.platform == "darwin" else r / 1024
 
 
 def image_folder(root: Path, classes=("a", "b"), n=2) -> Path:

@@ -4,9 +4,6 @@ base names only in messages, and one refusal for every path that is not a datase
 from __future__ import annotations
 
 import os
-import resource
-import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -24,36 +21,13 @@ from ae_core.io.local_paths import (
     resolve_dataset_path,
     unknown_dataset,
 )
+from blocking import needs_fifo, peak_rss_mb, within
 
-needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this OS")
 NAMES = ("digits", "mnist")
 
 
-def within(seconds, fn, *args, unblock: Path | None = None):
-    """fn(*args) in a thread: (result, exception) if it ends within `seconds`; else the test
-    fails (after opening `unblock`, a FIFO, for writing so the stuck thread can finish)."""
-    out = {}
-
-    def run():
-        try:
-            out["value"] = fn(*args)
-        except BaseException as e:  # noqa: BLE001 - handed back to the test
-            out["error"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(seconds)
-    if t.is_alive():
-        if unblock is not None:
-            fd = os.open(unblock, os.O_WRONLY | os.O_NONBLOCK)
-            os.close(fd)
-        pytest.fail(f"{getattr(fn, '__name__', fn)} still running after {seconds} s (blocked on a FIFO?)")
-    return out.get("value"), out.get("error")
 
 
-def peak_rss_mb() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r / 2**20 if sys.platform == "darwin" else r / 1024  # bytes on macOS, KiB on Linux
 
 
 def sparse(path: Path, size: int) -> Path:
