@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ae_core.config import estimate_parameters
 from ui import frame, hosting, loaders, ownership, state, visitor, widgets
 from ui.errors import guard
 from ui.train_form import show_job, train_form
@@ -16,7 +17,7 @@ submitted, values, spec, name = train_form(sel, busy)
 if submitted and not busy:
     with guard():
         mc, tc = make_configs(values, loaders.dataset(spec).image_shape)
-        ownership.check_quota(visitor.owner())
+        ownership.check_quota(visitor.owner(), 4 * estimate_parameters(mc))  # float32 weights
         run_name = name.strip() or f"{values['kind']}-{mc.code_dim}"
         st.session_state[state.TRAIN_JOB] = job = TrainJob.start(
             mc, tc, spec, run_name, owner=visitor.owner(),

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from ae_core.io.checkpoint import delete_checkpoint, read_config
-from ae_core.io.checkpoint_zip import export_zip, import_zip
+from ae_core.io.checkpoint_zip import export_zip, import_zip, unpacked_size
 from ui import catalog, figures, frame, hosting, loaders, ownership, state, visitor, widgets
 from ui.errors import guard
 from ui.safe_text import md
@@ -95,7 +95,7 @@ with upload_tab:
     if up is not None and st.session_state.get(state.MODELS_UPLOAD_DONE) != up.file_id:
         with guard("Upload refused: "):
             data = up.getvalue()
-            ownership.check_quota(visitor.owner(), len(data))
+            ownership.check_quota(visitor.owner(), unpacked_size(data))
             dest = import_zip(data, visitor.folder(), taken=ownership.shipped_names())
             st.session_state[state.MODELS_UPLOAD_DONE] = up.file_id
             st.session_state[state.ACTIVE_MODEL] = str(dest)

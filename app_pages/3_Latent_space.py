@@ -25,7 +25,8 @@ method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", re
 dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="view", bind="query-params",
                             format_func=lambda d: f"{d}D") or 2
 colour = c3.selectbox("Colour by", figures.COLOUR_CHOICES, key="colour", bind="query-params")
-unit = c4.number_input("Unit", 0, entry.code_dim - 1, 0, key="unit", bind="query-params",
+view_link.unit_in_range(entry.code_dim)  # the link's unit (a number field bound to the URL would fail on "inf")
+unit = c4.number_input("Unit", 0, entry.code_dim - 1, key="unit",
                        disabled=colour != "unit activation", help="Which code unit colours the map")
 
 with guard(stop=True):
@@ -166,4 +167,4 @@ with tab_up:
         st.caption("Nearest images in code space")
         widgets.tiles(ds.x[upload.neighbours], ncols=8)
 
-view_link.publish_points(selected, focus, pair)  # last: the URL holds what is shown
+view_link.publish_points(selected, focus, pair, int(unit))  # last: the URL holds what is shown

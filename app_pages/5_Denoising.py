@@ -10,6 +10,7 @@ from ae_core.noise import LEVEL_MEANING, NOISE_KINDS
 from ui import analysis, catalog, downloads, figures, frame, loaders, widgets
 from ui.errors import guard
 from ui.photo_denoising import photo_tab
+from ui.safe_text import md
 from ui.uploads import IMAGE_TYPES, digit_input
 
 LEVELS = {"gaussian": (0.05, 0.1, 0.2, 0.3, 0.4, 0.5), "masking": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
@@ -33,7 +34,7 @@ def digits_tab():
     clean, noisy, out, m_noisy, m_out = analysis.denoise_examples(entry, spec, kind, level, n=12)
     left, right = st.columns([3, 1])
     with left:
-        st.caption("Rows: clean · noisy · denoised by " + entry.name +
+        st.caption("Rows: clean · noisy · denoised by " + md(entry.name) +
                    (" · block occlusion: the model fills in the hidden square" if kind == "block" else ""))
         st.image(figures.grid_image(np.concatenate([clean, noisy, out]), ncols=len(clean)))
     with right:

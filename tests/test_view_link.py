@@ -95,3 +95,20 @@ def test_find_highlights_by_label_index_and_error_and_exports_them():
     y = np.asarray(__import__("ui.loaders", fromlist=["x"]).dataset("digits").y)
     assert picked == [int(i) for i in np.flatnonzero(y == 3)]  # every 3 of the map (all the data)
     assert "sel" in dict(at.query_params)
+
+
+@pytest.mark.parametrize("bad", [{"unit": "inf"}, {"unit": "1e400"}, {"unit": "999"}, {"pair": "²,3"},
+                                 {"pair": "9" * 5000}, {"focus": "-4"}, {"sel": "a-b,,--"}])
+def test_a_hand_edited_link_never_breaks_the_page(bad):
+    at = opened(data="digits", model="undercomplete-16", **bad)
+    assert not at.error
+    assert 0 <= at.number_input(key="unit").value < 16
+
+
+def test_a_links_points_wait_for_the_view_it_names():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)  # opens Home with the link
+    at.query_params.update(data="digits", model="vae-16", sel="1-5")
+    at.run()
+    at.sidebar.selectbox(key="_w_active_model").select(str(catalog.SHIPPED_DIR / "pca-16")).run()
+    at.switch_page("app_pages/3_Latent_space.py").run()
+    assert not at.exception and at.session_state["map_selected"] == []  # not pca-16's points

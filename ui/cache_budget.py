@@ -37,11 +37,10 @@ def approx_nbytes(obj, depth: int = 4, _seen=None) -> int:
     _seen.add(id(obj))
     if isinstance(obj, np.ndarray):
         return int(obj.nbytes)
-    if type(obj).__module__.startswith("torch"):
-        if hasattr(obj, "parameters") and hasattr(obj, "buffers"):  # nn.Module
-            return sum(t.numel() * t.element_size() for t in [*obj.parameters(), *obj.buffers()])
-        if hasattr(obj, "element_size"):
-            return int(obj.numel() * obj.element_size())
+    if callable(getattr(obj, "parameters", None)) and callable(getattr(obj, "buffers", None)):  # nn.Module
+        return sum(t.numel() * t.element_size() for t in [*obj.parameters(), *obj.buffers()])
+    if type(obj).__module__.startswith("torch") and hasattr(obj, "element_size"):
+        return int(obj.numel() * obj.element_size())
     if isinstance(obj, dict):
         return sum(approx_nbytes(v, depth - 1, _seen) for v in obj.values())
     if isinstance(obj, (list, tuple, set)):

@@ -159,7 +159,7 @@ def loss_figure(epochs: list[dict], title: str = "", log_y: bool = True, height:
     x = [int(e.get("epoch", i)) + 1 for i, e in enumerate(epochs)]
     for i, k in enumerate(keys):
         y = [e.get(k) for e in epochs]
-        name = k.replace("train_", "train ").replace("val_", "validation ").replace("_", " ")
+        name = html.escape(k.replace("train_", "train ").replace("val_", "validation ").replace("_", " "))  # keys of a history.json
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers" if len(x) < 30 else "lines", name=name,
                                  line=dict(dash="dot" if k.startswith("val") else "solid",
                                            color=PALETTE[i % len(PALETTE)])))

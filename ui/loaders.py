@@ -217,10 +217,14 @@ def projection(entry: catalog.CheckpointInfo, spec: str, method: str, dims: int,
     saved = map_file(entry.path, method, dims)
     sizes = {"all": len(dataset(spec))}
     sizes["train"], sizes["test"] = (len(d) for d in split(spec, entry))
+    p = None
     if saved.is_file() and entry.dataset == spec:
         p = _load_saved(str(saved), saved.stat().st_mtime, int(entry.code_dim), sizes["all"])
-        where, found_part = "saved with the checkpoint", infer_part(p.n_samples_, sizes)
-    else:
+        if p.n_samples_ not in sizes.values():  # fitted on other data (an older or foreign map): fit anew
+            p = None
+        else:
+            where, found_part = "saved with the checkpoint", infer_part(p.n_samples_, sizes)
+    if p is None:
         p = _fit_map(entry.path, entry.stamp, spec, part, method, dims)
         where, found_part = "computed for this session and cached", part
     return MapResult(p, np.asarray(p.embedding_, dtype=np.float32), np.asarray(p.subsample_idx_), found_part,

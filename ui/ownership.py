@@ -40,7 +40,7 @@ def user_dir(owner: str | None) -> Path:
     """Where `owner`'s runs and uploads go: USER_DIR itself in local mode (owner None)."""
     if owner is None:
         return catalog.USER_DIR
-    if not OWNER_ID.match(owner):
+    if not OWNER_ID.fullmatch(owner):
         raise ValueError(f"not an owner id: {owner!r}")
     return catalog.USER_DIR / owner
 
@@ -113,7 +113,7 @@ def remove_leftovers(root: Path | None = None, older_than_s: float = 0.0) -> lis
     a run's reserved folder is empty until its save lands."""
     root = Path(root or catalog.USER_DIR)
     removed, now = [], time.time()
-    folders = [root, *(p for p in _children(root) if OWNER_ID.match(p.name))]
+    folders = [root, *(p for p in _children(root) if OWNER_ID.fullmatch(p.name))]
     for folder in folders:
         for p in _children(folder):
             try:
@@ -123,7 +123,7 @@ def remove_leftovers(root: Path | None = None, older_than_s: float = 0.0) -> lis
                 if LEFTOVER.match(p.name):
                     shutil.rmtree(p, ignore_errors=True)
                     removed.append(p)
-                elif not p.name.startswith(".") and not any(p.iterdir()) and not OWNER_ID.match(p.name):
+                elif not p.name.startswith(".") and not any(p.iterdir()) and not OWNER_ID.fullmatch(p.name):
                     p.rmdir()
                     removed.append(p)
             except OSError:
@@ -138,7 +138,7 @@ def expire_sessions(now: float | None = None) -> list[Path]:
     limit = hosting.settings().expiry_hours * 3600
     removed = []
     for folder in _children(catalog.USER_DIR):
-        if not (folder.name.startswith("s-") and OWNER_ID.match(folder.name)):
+        if not (folder.name.startswith("s-") and OWNER_ID.fullmatch(folder.name)):
             continue
         for run in _children(folder):
             try:

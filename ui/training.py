@@ -132,10 +132,11 @@ class TrainJob:
                   owner=owner, connected=connected, stage="queued")
         try:
             QUEUE.add(job)
+            threading.Thread(target=job._run, args=(make_map,), name=f"train-{job.out.name}", daemon=True).start()
         except BaseException:
+            QUEUE.finish(job)
             release_path(out)
             raise
-        threading.Thread(target=job._run, args=(make_map,), name=f"train-{job.out.name}", daemon=True).start()
         return job
 
     # -- read by the page
@@ -212,6 +213,13 @@ class TrainJob:
             path, history, metrics = train_and_save(self.model_config, self.train_config, self.spec, self.out,
                                                     callbacks=[self], should_stop=self.should_stop,
                                                     quiet=True, overwrite=True)  # into the reserved folder
+            if self.left and (self.owner or "").startswith("s-"):
+                # its browser session is gone: nobody can open this run again, so it is not kept
+                from ae_core.io.checkpoint import delete_checkpoint
+
+                delete_checkpoint(path)
+                self.error = "Stopped: its visitor left, and a browser session's run is not kept."
+                return
             self.result = {"path": str(path), "stopped": history.stopped, "message": history.message,
                            "metrics": metrics, "seconds": history.seconds}
             if make_map:

@@ -2,7 +2,8 @@
 it and a copied link opens the same view in another browser.
 
     ?data=mnist&model=undercomplete-16            every page (Compare: &models=a,b,c)
-    &map=PCA&view=3D&colour=label&unit=4         Latent space's controls (widgets bound to the URL, by label)
+    &map=PCA&view=3D&colour=label&unit=4         Latent space's controls (map, view, colour: widgets bound
+                                                  to the URL, by label; unit read and written here)
     &sel=3-17,40,52&focus=40&pair=40,52           its selection, focused point and interpolation ends
 
 Models are named, never given by their folder: a link holds no server path, and in hosted
@@ -14,6 +15,8 @@ either drops it, and a change of colouring keeps it.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
 
@@ -81,8 +84,26 @@ def restore(entries) -> None:
     if models:
         st.session_state[state.COMPARE_MODELS] = models
     points = {"sel": _param("sel"), "focus": _param("focus"), "pair": _param("pair")}
-    if any(points.values()):
-        st.session_state[state.LINK_POINTS] = points
+    if any(points.values()):  # for the view the link names, checked when the map takes them
+        st.session_state[state.LINK_POINTS] = {**points, "data": data, "model": model}
+    unit = _small_int(_param("unit"))
+    if unit is not None:
+        st.session_state["unit"] = unit  # the Latent space unit box's key
+
+
+def _small_int(text, limit: int = 1_000_000) -> int | None:
+    """A non-negative int below `limit` written in ASCII digits, else None (a link is any text)."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 7:
+        return None
+    value = int(text)
+    return value if value < limit else None
+
+
+def unit_in_range(code_dim: int) -> None:
+    """Keep the unit box's value within this model's code (a link may name a larger one)."""
+    if not 0 <= int(st.session_state.get("unit", 0) or 0) < code_dim:
+        st.session_state["unit"] = 0
 
 
 def publish(spec: str, entry=None, chosen=()) -> None:
@@ -101,26 +122,30 @@ def selection_owner(spec: str, entry) -> tuple:
 
 
 def take_link_points(owner: tuple, n: int) -> None:
-    """The points of a link, read once for the view it opened (the first dataset and model)."""
+    """The points of a link, read once, for the view it names: dropped when the visitor is on
+    another dataset or model by the time the map opens."""
     points = st.session_state.pop(state.LINK_POINTS, None)
     if not points:
         return
+    spec, path = owner[0], owner[1]
+    if (points.get("data") or spec) != spec or (points.get("model") and points["model"] != Path(path).name):
+        return
     if points["sel"]:
         st.session_state[state.MAP_SELECTED] = decode_indices(points["sel"], n)
-    if points["focus"]:
-        f = decode_indices(points["focus"], n, 1)
-        if f:
-            st.session_state[state.MAP_FOCUS] = f[0]
+    focus = _small_int(points["focus"], n)
+    if focus is not None:
+        st.session_state[state.MAP_FOCUS] = focus
     if points["pair"]:
-        ends = [p.strip() for p in points["pair"].split(",")[:2]]
-        st.session_state[state.MAP_PAIR] = [int(p) for p in ends if p.isdigit() and int(p) < n]
+        ends = [_small_int(p, n) for p in points["pair"].split(",")[:2]]
+        st.session_state[state.MAP_PAIR] = [e for e in ends if e is not None]
     st.session_state[state.MAP_OWNER] = owner
 
 
-def publish_points(selected: list[int], focus, pair) -> None:
+def publish_points(selected: list[int], focus, pair, unit: int = 0) -> None:
     for key, value in (("sel", encode_indices(selected) if 0 < len(selected) <= MAX_LINKED_POINTS else ""),
                        ("focus", "" if focus is None else str(focus)),
-                       ("pair", ",".join(str(p) for p in pair))):
+                       ("pair", ",".join(str(p) for p in pair)),
+                       ("unit", str(unit) if unit else "")):
         if value:
             st.query_params[key] = value
         elif key in st.query_params:

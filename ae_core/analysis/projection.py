@@ -57,6 +57,7 @@ UMAP_FAST = dict(n_epochs=200, init="pca")
 # 50,000 in 30 s at 0.927, umap-learn's defaults on all of them 74 s at 0.929; 40,000 keeps the
 # fit within the 60 s and the trustworthiness within 0.01 of the defaults up to 100,000 points.
 FIT_SAMPLE = 40_000
+TSNE_FIT_SAMPLE = 5_000  # t-SNE is O(n log n) per iteration with a large constant: 5,000 takes ~20 s here
 # BLAS/OpenMP threads inside `fit`. On our two cores shared with the UI and training, OpenMP's
 # spinning threads turned a 100-point t-SNE from 0.34 s into 4-23 s when the box was busy.
 FIT_THREADS = 1
@@ -235,14 +236,15 @@ class Projector:
         self.n_samples_, self.n_features_in_ = X.shape
         self.subsampled_, self.notice_ = False, None
         self.subsample_idx_ = np.arange(n, dtype=np.int64)
-        if n > self.max_points:
+        limit = min(self.max_points, TSNE_FIT_SAMPLE) if self.method == "tsne" else self.max_points
+        if n > limit:
             rng = np.random.default_rng(self.random_state)
-            self.fit_idx_ = _subsample(n, self.max_points, y, rng)
+            self.fit_idx_ = _subsample(n, limit, y, rng)
             kind = "random" if y is None else "stratified"
             name = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}[self.method]
             how = "projected" if self.method == "pca" else "placed by their nearest fitted neighbours"
-            self.notice_ = (f"{name} fitted on a {kind} sample of {self.max_points:,} of {n:,} points; "
-                            f"the other {n - self.max_points:,} {how}")
+            self.notice_ = (f"{name} fitted on a {kind} sample of {limit:,} of {n:,} points; "
+                            f"the other {n - limit:,} {how}")
         else:
             self.fit_idx_ = np.arange(n, dtype=np.int64)
         self.X_fit_ = np.ascontiguousarray(X[self.fit_idx_])

@@ -40,6 +40,16 @@ def export_zip(path) -> bytes:
     return buf.getvalue()
 
 
+def unpacked_size(data: bytes) -> int:
+    """The bytes a checkpoint zip would take on disk once installed (its members' declared
+    sizes; the zip's own size when it is not a readable zip, which import_zip then refuses)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return sum(max(0, i.file_size) for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return len(data)
+
+
 def import_zip(data: bytes, root, name: str | None = None, taken=()) -> Path:
     """Validate an uploaded zip of a checkpoint folder and install it under `root`.
 

@@ -86,15 +86,19 @@ def read_map(path, n_features: int | None = None, max_points: int | None = None)
         with npz:
             arrays = {key: npz[key] for key in npz.files}
     except FileNotFoundError as e:
-        raise CheckpointError(f"no map file at {path}") from e
+        raise CheckpointError(f"no map file {path.name}") from e
     except CheckpointError:  # from check_expansion: its message is already the user's
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as e:
         raise CheckpointError(f"{path.name} is not a readable map (.npz without pickles): {e}") from e
     try:
-        return _from_arrays(arrays)
+        proj = _from_arrays(arrays)
     except CheckpointError as e:
         raise CheckpointError(f"{path.name}: {e}") from None
+    if max_points is not None and proj.n_samples_ > max_points:
+        raise CheckpointError(f"{path.name}: the map is of {proj.n_samples_:,} points; at most {max_points:,} "
+                              "(the images it can be for) fit")
+    return proj
 
 
 def _check_declared(members: dict, n_features: int | None, max_points: int | None) -> None:
