@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui import frame, loaders, navigation, widgets
+from ui import frame, loaders, navigation, tables, widgets
 from ui.safe_text import md
 
 sel = frame.selection("Home")
@@ -31,9 +31,11 @@ info.caption(md(sel.data.source))
 if sel.entry is not None:
     m = sel.entry.metrics
     info.markdown(f"**Model:** {md(sel.entry.name)} ({md(sel.entry.kind)}, code size {sel.entry.code_dim})")
-    if m.get("recon_mse") is not None and m.get("pca_recon_mse"):
-        c1.metric("Test MSE", f"{m['recon_mse']:.4f}",
-                  f"{m['recon_mse'] / m['pca_recon_mse'] - 1:+.0%} vs PCA", delta_color="inverse")
+    if m.get("recon_mse") is not None and m.get("pca_recon_mse") is not None:
+        delta, colour = tables.vs_pca(m["recon_mse"], m["pca_recon_mse"],
+                                      tables.pca_exact(sel.entry.code_dim, sel.data.n_features, m["pca_recon_mse"]))
+        c1.metric("Test MSE", f"{m['recon_mse']:.4f}", delta, delta_color=colour,
+                  delta_arrow="off" if colour == "off" else "auto")
     if m.get("knn_acc") is not None and m.get("raw_knn_acc") is not None:
         c2.metric("kNN accuracy", f"{m['knn_acc']:.1%}", f"{m['knn_acc'] - m['raw_knn_acc']:+.1%} vs pixels")
 else:

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import analysis, figures, frame, loaders, widgets
+from ui import analysis, figures, frame, loaders, tables, widgets
 from ui.safe_text import md
 
 widgets.header("Reconstructions", "What does the decoder give back from the code, and which images does "
@@ -23,9 +23,14 @@ c[0].metric("MSE", f"{m['mse']:.4f}", help="mean squared error per pixel (0..1 p
 c[1].metric("PSNR", f"{m['psnr']:.1f} dB", help="higher is better")
 c[2].metric("SSIM", f"{m['ssim']:.3f}", help="structural similarity, 1 = identical")
 pca = entry.metrics.get("pca_recon_mse") if entry.dataset == spec else None
-if pca:
-    c[3].metric("PCA at the same code size", f"{pca:.4f}", f"{m['mse'] / pca - 1:+.0%} for this model",
-                delta_color="inverse", help="MSE of PCA with as many components as the code has units")
+if pca is not None and tables.pca_exact(entry.code_dim, test.n_features, pca):
+    c[3].metric("PCA at the same code size", "exact", f"{entry.code_dim} components ≥ {test.n_features} pixels",
+                delta_color="off", delta_arrow="off",
+                help="PCA with at least as many components as pixels reconstructs exactly")
+elif pca:
+    delta, colour = tables.vs_pca(m["mse"], pca, False)
+    c[3].metric("PCA at the same code size", f"{pca:.4f}", delta, delta_color=colour,
+                help="MSE of PCA with as many components as the code has units")
 
 n = st.slider("Images per grid", 10, 60, 20, step=10, key="_w_recon_n")
 order = np.argsort(per["mse"])

@@ -24,7 +24,7 @@ for e in models:
         m, where = analysis.all_metrics(e, spec)
         named[e.name] = m
         sources.add(where)
-rows = tables.compare_rows(named)
+rows = tables.compare_rows(named, sel.data.n_features)
 pct = {c: st.column_config.NumberColumn(format="percent") for c in (*tables.ACCURACY, "lifetime", "population")}
 widgets.table(pd.DataFrame(rows).dropna(axis=1, how="all"), column_config={
     "recon MSE": st.column_config.NumberColumn(format="%.4f"), "PSNR": st.column_config.NumberColumn(format="%.2f"),
@@ -33,6 +33,8 @@ widgets.table(pd.DataFrame(rows).dropna(axis=1, how="all"), column_config={
     "‖J‖": st.column_config.NumberColumn(format="%.3g"), **pct})
 st.caption("Test split. kNN and probe (logistic regression) accuracy with 100%, 10% or 1% of the training "
            "labels: a code that beats the pixels with few labels has learned something about the classes. "
+           "A PCA with at least as many components as the image has pixels is exact: its reconstruction "
+           "figures are left empty. "
            f"Source: {', '.join(sorted(sources))}.")
 
 # The three views below are lazy tabs: only the open one runs and reaches the browser. Three WebGL

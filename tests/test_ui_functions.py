@@ -302,3 +302,17 @@ def test_strip_labels_spell_sigma_without_a_system_font(monkeypatch):
     spelled = figures.labelled_rows_image([("σ", gray)], label_width=120)
     ink = lambda pic: int((pic[:, :120] < 128).any(axis=(0, 2)).sum())  # noqa: E731 - columns with text
     assert ink(spelled) > 2 * ink(with_font)  # "sigma", five letters, not one glyph (or an empty box)
+
+
+def test_an_exact_pca_is_said_not_measured():
+    """PCA with at least as many components as pixels is exact: no "PSNR 100" row, no
+    "+10^14 % vs PCA" delta (the shipped overcomplete-256 on 64-pixel digits)."""
+    assert tables.pca_exact(64, 64) and tables.pca_exact(256, 64) and not tables.pca_exact(16, 64)
+    assert tables.pca_exact(16, 64, pca_mse=1e-15)  # an MSE that only rounding separates from 0
+    m = {"code_dim": 256, "pca_code_dim": 256, "recon_mse": 0.0014, "pca_recon_mse": 1.2e-15,
+         "pca_psnr": 100.0, "pca_ssim": 1.0, "pca_knn_acc": 0.97}
+    (pca_row,) = [r for r in tables.compare_rows({"overcomplete-256": m}, n_pixels=64) if r["model"].startswith("PCA")]
+    assert "exact" in pca_row["model"] and pca_row["PSNR"] is None and pca_row["recon MSE"] is None
+    assert pca_row["kNN acc"] == 0.97  # what still means something is kept
+    assert tables.vs_pca(0.0014, 1.2e-15, True) == ("PCA exact here (code ≥ pixels)", "off")
+    assert tables.vs_pca(0.006, 0.0105, False) == ("-43% vs PCA", "inverse")

@@ -31,13 +31,31 @@ _BASELINE = {"pca": ("recon MSE", "PSNR", "SSIM", "denoise PSNR σ=0.2", *ACCURA
              "raw": ACCURACY}
 
 
+def pca_exact(code_dim, n_pixels, pca_mse=None) -> bool:
+    """PCA with at least as many components as the image has pixels reconstructs every image
+    exactly (MSE 0, "PSNR 100"): a model compared with it would read "+10^14 % vs PCA"."""
+    if code_dim and n_pixels and int(code_dim) >= int(n_pixels):
+        return True
+    return pca_mse is not None and pca_mse < 1e-12
+
+
+def vs_pca(mse: float, pca_mse: float, exact: bool) -> tuple[str, str]:
+    """(delta text, delta colour) for an st.metric of a model's MSE beside PCA's; an exact PCA gets
+    words, drawn without an arrow (delta_arrow="off" when the colour is "off")."""
+    if exact:
+        return "PCA exact here (code ≥ pixels)", "off"
+    return f"{mse / pca_mse - 1:+.0%} vs PCA", "inverse"
+
+
 def _value(m: dict, key: str):
     v = m.get(key)
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def compare_rows(metrics: dict[str, dict]) -> list[dict]:
-    """Rows for a table: each model, PCA at each distinct code size, raw pixels, the best filter."""
+def compare_rows(metrics: dict[str, dict], n_pixels: int | None = None) -> list[dict]:
+    """Rows for a table: each model, PCA at each distinct code size, raw pixels, the best filter.
+    A PCA with at least `n_pixels` components is exact: its row says so and leaves its
+    reconstruction figures empty (not "MSE 0.0000, PSNR 100.00")."""
     rows, pca_done = [], set()
     for name, m in metrics.items():
         row = {"model": name, "code": m.get("code_dim")}
@@ -50,6 +68,9 @@ def compare_rows(metrics: dict[str, dict]) -> list[dict]:
         pca_done.add(k)
         row = {"model": f"PCA-{k} (baseline)", "code": k}
         row.update({col: _value(m, "pca_" + COLUMNS[col]) for col in _BASELINE["pca"]})
+        if pca_exact(k, n_pixels, _value(m, "pca_recon_mse")):
+            row["model"] = f"PCA-{k} (baseline, exact)"  # k components for as many pixels or fewer
+            row.update({"recon MSE": None, "PSNR": None, "SSIM": None})
         rows.append(row)
     first = next(iter(metrics.values()), {})
     if any(_value(first, "raw_" + COLUMNS[c]) is not None for c in ACCURACY):

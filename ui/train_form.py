@@ -12,7 +12,7 @@ import streamlit as st
 from ae_core.data import dataset_names
 from ae_core.models import DESCRIPTIONS
 from ae_core.noise import LEVEL_MEANING, NOISE_KINDS
-from ui import figures, hosting, navigation, widgets
+from ui import figures, hosting, navigation, tables, widgets
 from ui.errors import show_error
 from ui.training import TrainJob
 from ui.safe_text import md
@@ -108,10 +108,12 @@ def render(job: TrainJob) -> None:
     st.success(f"Saved as **{md(job.out.name)}** in {r.get('seconds', 0):.1f} s and selected in the sidebar."
                + ("" if r.get("map") else " (Its map will be computed when you open Latent space.)"),
                icon=":material/check_circle:")
-    if m.get("recon_mse") is not None and m.get("pca_recon_mse"):
+    if m.get("recon_mse") is not None and m.get("pca_recon_mse") is not None:
         c1, c2 = st.columns(2)
-        c1.metric("Test MSE", f"{m['recon_mse']:.4f}", f"{m['recon_mse'] / m['pca_recon_mse'] - 1:+.0%} vs PCA",
-                  delta_color="inverse")
+        exact = tables.pca_exact(job.model_config.code_dim, job.model_config.n_pixels, m["pca_recon_mse"])
+        delta, colour = tables.vs_pca(m["recon_mse"], m["pca_recon_mse"], exact)
+        c1.metric("Test MSE", f"{m['recon_mse']:.4f}", delta, delta_color=colour,
+                  delta_arrow="off" if colour == "off" else "auto")
         c2.metric(f"PCA with {m.get('code_dim', '')} components", f"{m['pca_recon_mse']:.4f}")
     l1, l2, l3 = st.columns(3)
     with l1:
