@@ -18,10 +18,11 @@ test = loaders.images(spec, "test", entry)
 
 c = st.columns(5)
 c[0].metric("Dead units", f"{s['dead_units']} / {s['n_units']}", help="never active on a test image, or constant")
-c[1].metric("Lifetime sparsity", f"{s['lifetime_sparsity']:.1%}",
-            help="mean fraction of images on which a live unit is active (lower = sparser)")
-c[2].metric("Population sparsity", f"{s['population_sparsity']:.1%}",
-            help="mean fraction of units active on one image (lower = sparser)")
+# Activity, not "sparsity": a dense code is active most of the time, and "sparsity 83%" read the wrong way round.
+c[1].metric("Active per unit", f"{s['lifetime_sparsity']:.1%}", help="lifetime activity: the mean fraction of "
+            "test images on which a live unit is active. Lower is sparser: a sparse unit fires on few images")
+c[2].metric("Active per image", f"{s['population_sparsity']:.1%}", help="population activity: the mean "
+            "fraction of units active on one image. Lower is sparser: few units describe each image")
 c[3].metric("Hoyer", f"{s['hoyer']:.2f}", help="0 = all units equal, 1 = one unit carries everything")
 c[4].metric("Near zero", f"{s['frac_near_zero']:.0%}", help=f"|h| ≤ {s['threshold']:.3g} (active threshold)")
 
@@ -83,3 +84,10 @@ else:
             if view == "decoder" else
             "Each tile is one unit's input weights (or the first hidden layer's): what pattern it responds to."))
         widgets.tiles(tiles, ncols=16, target=48)
+        if view == "decoder":
+            side = min(entry.input_shape[-2:])
+            w = max(2, side // 4)  # 7x7 on 28x28 MNIST, 2x2 on 8x8 digits: a pen stroke's size
+            loc = analysis.feature_locality(entry, order, scale, w)
+            st.caption(f"Locality: on average {np.mean(loc):.0%} of a feature's energy lies in its best {w}×{w} "
+                       f"window (spread evenly it would be {w * w / np.prod(entry.input_shape[-2:]):.0%}; a stroke "
+                       "is near 100%). Higher means more local, stroke-like features.")

@@ -25,7 +25,7 @@ for e in models:
         named[e.name] = m
         sources.add(where)
 rows = tables.compare_rows(named, sel.data.n_features)
-pct = {c: st.column_config.NumberColumn(format="percent") for c in (*tables.ACCURACY, "lifetime", "population")}
+pct = {c: st.column_config.NumberColumn(format="percent") for c in (*tables.ACCURACY, "active per unit", "active per image")}
 widgets.table(pd.DataFrame(rows).dropna(axis=1, how="all"), column_config={
     "recon MSE": st.column_config.NumberColumn(format="%.4f"), "PSNR": st.column_config.NumberColumn(format="%.2f"),
     "SSIM": st.column_config.NumberColumn(format="%.3f"),

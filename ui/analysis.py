@@ -178,6 +178,18 @@ def _features(path, stamp, units: tuple, view: str, scale: float):
     return normalise_tiles(decoder_features(model, units, scale))
 
 
+@st.cache_data(show_spinner=False, max_entries=64, max_size=ARRAYS_MAX_SIZE)
+def _locality(path, stamp, units: tuple, scale: float, window: int):
+    from ae_core.analysis.features import decoder_features, locality
+
+    return locality(decoder_features(loaders.checkpoint(path, stamp).model, units, scale), window)
+
+
+def feature_locality(entry, units, scale: float, window: int) -> np.ndarray:
+    """ae_core.analysis.features.locality of the decoder features of `units`: (n,) in (0, 1]."""
+    return _locality(*_key(entry), tuple(int(u) for u in units), float(scale), int(window))
+
+
 def features(entry, units, view: str = "decoder", scale: float = 1.0):
     """Images of units: the decoder's response to a one-hot code (minus its response to 0)
     or the first encoder layer's weights; each tile min-max scaled. None if not drawable."""

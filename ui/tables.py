@@ -21,8 +21,8 @@ COLUMNS = {
     "probe 1%": "probe_acc_1pct",
     "kNN 1%": "knn_acc_1pct",
     "dead units": "dead_units",
-    "lifetime": "lifetime_sparsity",
-    "population": "population_sparsity",
+    "active per unit": "lifetime_sparsity",  # activity: lower is sparser
+    "active per image": "population_sparsity",
     "‖J‖": "jacobian_norm",
 }
 ACCURACY = ("kNN acc", "probe 100%", "probe 10%", "probe 1%", "kNN 1%")
