@@ -249,23 +249,19 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, count=expected, offset=off).reshape(dims)
 
 
-def _find_idx(folder: Path, prefix: str, kind: str) -> Path | None:
-    return find_idx(folder, prefix, kind)  # regular files only: a FIFO named like one is not
-
-
 def load_idx_folder(folder: str | Path, name: str | None = None,
                     class_names: list[str] | None = None) -> ImageDataset:
     """MNIST-format folder: train-* and/or t10k-* image and label files, gzipped or not."""
     folder = Path(folder)
     xs, ys, found = [], [], []
     for prefix in ("train", "t10k"):
-        img = _find_idx(folder, prefix, "images")
+        img = find_idx(folder, prefix, "images")  # regular files only: a FIFO named like one is not
         if img is None:
             continue
         x = read_idx(img)
         if x.ndim != 3:
             raise DataError(f"{img.name}: expected images of shape (N, H, W), got {x.shape}")
-        lab = _find_idx(folder, prefix, "labels")
+        lab = find_idx(folder, prefix, "labels")
         y = read_idx(lab) if lab is not None else None
         if y is not None and y.shape != (len(x),):
             raise DataError(f"{lab.name}: {len(y)} labels for {len(x)} images")

@@ -37,21 +37,22 @@ codes = loaders.codes(entry.path, entry.stamp, spec, part)
 errs = loaders.errors(entry.path, entry.stamp, spec, part)
 ids = mp.index
 labels = None if ds.y is None else ds.y[ids]
-values, categorical, cname = figures.colour_for(colour, labels, errs[ids], codes[ids], int(unit))
+map_errs = errs[ids]  # the error of each point on the map
+values, categorical, cname = figures.colour_for(colour, labels, map_errs, codes[ids], int(unit))
 
 with st.expander("Find and highlight", icon=":material/search:"):
     f1, f2, f3 = st.columns([1.2, 1, 1.4])
     classes = f1.multiselect("Labels", sorted(set(int(v) for v in labels)) if labels is not None else [],
                              format_func=ds.label_name, key="_w_find_labels", disabled=labels is None)
     index_text = f2.text_input("Indices", placeholder="3-17, 40", key="_w_find_indices")
-    lo, hi = float(errs[ids].min()), float(errs[ids].max())
-    err_range = f3.slider("Reconstruction error", lo, max(hi, lo + 1e-6), (lo, max(hi, lo + 1e-6)),
-                          format="%.4f", key="_w_find_error")
-    found = latent_view.find_points(ids, labels, errs[ids], classes=classes, index_text=index_text,
-                                    error_range=None if err_range == (lo, max(hi, lo + 1e-6)) else err_range)
+    lo = float(map_errs.min())
+    hi = max(float(map_errs.max()), lo + 1e-6)  # a slider needs a range
+    err_range = f3.slider("Reconstruction error", lo, hi, (lo, hi), format="%.4f", key="_w_find_error")
+    found = latent_view.find_points(ids, labels, map_errs, classes=classes, index_text=index_text,
+                                    error_range=None if err_range == (lo, hi) else err_range)
     g1, g2 = st.columns([1, 2], vertical_alignment="center")
     g1.button(f"Highlight {len(found):,} points", icon=":material/highlight:", key="_w_find_go",
-              on_click=latent_view.highlight, args=(found,), disabled=not found or len(found) == len(ids))
+              on_click=latent_view.select, args=(found,), disabled=not found or len(found) == len(ids))
     g2.caption("The others are greyed, not hidden; the highlighted points are the selection (listed beside "
                "the map, in the page's address, exported by Selection · CSV).")
     label_clusters = st.toggle("Label the clusters", key="_w_map_label_clusters", disabled=labels is None or dims == 3)
@@ -60,6 +61,7 @@ view_link.take_link_points(owner, len(ds))  # a link's points, for the view it o
 latent_view.follow_owner(owner)  # another dataset or model: its points do not carry over
 focus, pair = latent_view.chosen_points(len(ds))
 selected = latent_view.selected_points(len(ds))
+sel_pos = positions_of(selected, ids)
 left, right = st.columns([3, 2], gap="medium")
 with right:
     # tracked (a switch reruns) only so that callbacks can open a tab; every tab is still drawn
@@ -81,10 +83,10 @@ with tab_up:
 
 view_sig = (entry.path, spec, method, int(dims), colour, int(unit), label_clusters)  # what the map looks like
 focus_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
-fig = figures.map_figure(mp.coords, ids=ids, labels=labels, errors=errs[ids], color=values,
+fig = figures.map_figure(mp.coords, ids=ids, labels=labels, errors=map_errs, color=values,
                          categorical=categorical, color_name=cname, class_names=ds.class_names,
                          highlight=focus_pos, path=path_xy, marker=upload.marker if upload else None,
-                         selected=None if latent_view.drawn_by_chart(view_sig) else positions_of(selected, ids),
+                         selected=None if latent_view.drawn_by_chart(view_sig) else sel_pos,
                          label_clusters=label_clusters, height=600)
 with left:
     tids = figures.trace_ids(fig)
@@ -103,12 +105,11 @@ with left:
     d1.download_button("Map · HTML", lambda: downloads.figure_html(fig), f"map-{entry.name}.html",
                        "text/html", on_click="ignore", icon=":material/download:")
     d2.download_button("Codes · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
-        ids, mp.coords, codes[ids], labels, errs[ids], ds.class_names)), f"codes-{entry.name}.csv",
+        ids, mp.coords, codes[ids], labels, map_errs, ds.class_names)), f"codes-{entry.name}.csv",
         "text/csv", on_click="ignore", icon=":material/table:")
-    sel_pos = positions_of(selected, ids)
     d4.download_button("Selection · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
         ids[sel_pos], mp.coords[sel_pos], codes[ids[sel_pos]], None if labels is None else labels[sel_pos],
-        errs[ids[sel_pos]], ds.class_names)), f"selection-{entry.name}.csv", "text/csv", on_click="ignore",
+        map_errs[sel_pos], ds.class_names)), f"selection-{entry.name}.csv", "text/csv", on_click="ignore",
         icon=":material/checklist:", disabled=not len(sel_pos), key="_w_map_sel_csv")
     st.caption("Codes · CSV: every point; Selection · CSV: the selected ones (index, label, error, map "
                "coordinates, every code unit). PNG: the camera button on the chart's toolbar.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import hosting, loaders, navigation, ownership, state, view_link, visitor
+from ui import hosting, navigation, ownership, state
 from ui.safe_text import md
 from ui.sidebar import Selection, sidebar
 from ui.train_queue import PAGES
@@ -27,9 +27,7 @@ def draw(title: str | None) -> Selection:
     state.init_state()
     ownership.sweep_once_in_a_while()
     _adopt_finished_run()  # before the sidebar, which then lists and selects it
-    view_link.restore(loaders.entries(visitor.folder()))  # a link's view, once per session
-    sel = sidebar(multi=bool(page and page.multi_model))
-    view_link.publish(sel.spec, sel.entry, sel.chosen)
+    sel = sidebar(multi=bool(page and page.multi_model))  # reads a link's view, writes the choice back
     missing = st.session_state.pop(state.LINK_MISSING, None)
     if missing:
         st.info(f"The link names the model {md(missing)}, which is not available here; "

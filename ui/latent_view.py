@@ -37,9 +37,7 @@ def on_map_select(ids_per_trace, view: tuple = ()) -> None:
         if ev.clicked is not None:
             pick(ev.clicked)
         elif ev.indices:
-            st.session_state[state.MAP_SELECTED] = sorted(int(i) for i in ev.indices)
-            st.session_state[state.MAP_SELECTED_ON] = view
-            st.session_state[state.MAP_PANEL] = "Selection"
+            select(ev.indices, drawn_on=view)
 
 
 def drawn_by_chart(view: tuple) -> bool:
@@ -81,10 +79,11 @@ def find_points(ids, labels, errors, *, classes=(), index_text: str = "", error_
     return [int(i) for i in ids[keep]]
 
 
-def highlight(indices) -> None:
-    """Found points become the selection (shown on the map, listed beside it, in the link)."""
+def select(indices, drawn_on: tuple | None = None) -> None:
+    """`indices` become the selection (shown on the map, listed beside it, in the link) and the
+    Selection tab opens; `drawn_on` is the map view a mouse selection was drawn on."""
     st.session_state[state.MAP_SELECTED] = sorted(int(i) for i in indices)
-    st.session_state[state.MAP_SELECTED_ON] = None
+    st.session_state[state.MAP_SELECTED_ON] = drawn_on
     st.session_state[state.MAP_PANEL] = "Selection"
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from ae_core.data import dataset_names
-from ui import catalog, hosting, loaders, navigation, state, visitor
+from ui import catalog, hosting, loaders, navigation, state, view_link, visitor
 from ui.errors import show_error
 from ui.safe_text import md
 
@@ -97,6 +97,7 @@ def _model_picker(cands, multi: bool):
 def sidebar(multi: bool = False) -> Selection:
     """Draw the shared sidebar and return what it selects."""
     all_entries = loaders.entries(visitor.folder())
+    view_link.restore(all_entries)  # a link's dataset and model, once per session, before the pickers
     with st.sidebar:
         st.markdown("### Data and model")
         spec, data = _dataset_picker(all_entries)
@@ -114,4 +115,6 @@ def sidebar(multi: bool = False) -> Selection:
         job = st.session_state.get(state.TRAIN_JOB)
         if job is not None and job.running:
             st.caption(f":material/model_training: Training **{md(job.out.name)}**: {job.progress_text}")
-    return Selection(spec, data, entry, [c for c in chosen if c], all_entries, cands)
+    chosen = [c for c in chosen if c]
+    view_link.publish(spec, entry, chosen)
+    return Selection(spec, data, entry, chosen, all_entries, cands)

@@ -90,10 +90,11 @@ def check_budget(mc: ModelConfig, tc: TrainConfig) -> None:
     s = hosting.settings()
     if not s.hosted:
         return
-    cost = tc.epochs * estimate_parameters(mc)
+    params = estimate_parameters(mc)
+    cost = tc.epochs * params
     if cost > s.train_budget:
-        most = max(1, int(s.train_budget // max(1, estimate_parameters(mc))))
-        raise ConfigError(f"this run would cost {tc.epochs} epochs × {estimate_parameters(mc):,} parameters "
+        most = max(1, int(s.train_budget // max(1, params)))
+        raise ConfigError(f"this run would cost {tc.epochs} epochs × {params:,} parameters "
                           f"= {cost:,.0f}; this server allows {s.train_budget:,.0f} per run. Use at most "
                           f"{most:,} epochs, or a smaller model.")
     limit = s.train_minutes * 60
