@@ -1,5 +1,6 @@
 """Home: the models available, the data in use, where to go next."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -18,6 +19,8 @@ for e in sel.entries:
     row = {"model": e.name, "kind": e.kind or "damaged", "code": None if e.is_photo else e.code_dim or None,
            "trained on": e.dataset, "yours": not e.shipped}
     row.update({label: e.metrics.get(k) for k, label in HEADLINE.items()})
+    if not e.is_photo and tables.pca_exact(e.code_dim, int(np.prod(e.input_shape or (0,))), row["PCA MSE"]):
+        row["PCA MSE"] = None  # exact (code >= pixels): a 0.0000 would read as a measurement
     if e.error:
         row["kind"] = f"damaged: {e.error[:60]}"
     rows.append(row)
@@ -42,8 +45,9 @@ else:
     info.markdown("**Model:** none for this dataset yet.")
 
 st.subheader("Models")
-st.caption("Lower MSE than PCA at the same code size means the non-linear code reconstructs better; "
-           "kNN accuracy above the pixels' means neighbours in code space share labels more often.")
+st.caption("Lower MSE than PCA at the same code size means the non-linear code reconstructs better "
+           "(no PCA MSE where PCA is exact: code ≥ pixels); kNN accuracy above the pixels' means neighbours "
+           "in code space share labels more often.")
 if rows:
     df = pd.DataFrame(rows)
     df = df.dropna(axis=1, how="all")
