@@ -4,6 +4,7 @@
     ae-core eval checkpoints/undercomplete-16 --json     # every metric; --save writes metrics.json
     ae-core project checkpoints/undercomplete-16 --method umap --dims 2
     ae-core zoo                                          # the digits zoo, with maps
+    ae-core zoo --dataset mnist                          # the MNIST zoo (local 10,000 test images)
     ae-core photo train --device cuda --minutes 6        # the photo denoiser
     ae-core denoise photo.jpg clean.png --sigma 25
 
@@ -29,13 +30,19 @@ def _ints(s: str) -> tuple[int, ...]:
 
 
 def cmd_train(a) -> int:
-    from ae_core.config import ModelConfig, TrainConfig, default_code_activation
+    from ae_core.config import ModelConfig, TrainConfig, default_code_activation, default_design
+    from ae_core.data import load_dataset
     from ae_core.runs import train_and_save
 
     act = default_code_activation(a.kind, a.sparsity) if a.code_activation == "auto" else a.code_activation
-    mc = ModelConfig(kind=a.kind, arch=a.arch, code_dim=a.code_dim, hidden=_ints(a.hidden),
+    design = default_design(load_dataset(a.dataset).image_shape)
+    arch = design["arch"] if a.arch == "auto" else a.arch
+    hidden = design.get("hidden", (256,)) if a.hidden == "auto" else _ints(a.hidden)
+    channels = design.get("conv_channels", (32, 64, 128)) if a.conv_channels == "auto" else _ints(a.conv_channels)
+    mc = ModelConfig(kind=a.kind, arch=arch, code_dim=a.code_dim, hidden=hidden, conv_channels=channels,
                      activation=a.activation, code_activation=act,
-                     recon_loss=a.recon_loss, noise_kind=a.noise_kind, noise_level=a.noise_level,
+                     recon_loss=design["recon_loss"] if a.recon_loss == "auto" else a.recon_loss,
+                     noise_kind=a.noise_kind, noise_level=a.noise_level,
                      sparsity=a.sparsity, sparsity_weight=a.sparsity_weight, sparsity_target=a.sparsity_target,
                      top_k=a.top_k, contractive_weight=a.contractive_weight, jacobian=a.jacobian, beta=a.beta)
     tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device,
@@ -46,6 +53,11 @@ def cmd_train(a) -> int:
                                             n_test=a.n_test, overwrite=a.overwrite)
     if history.message:
         print(history.message, file=sys.stderr)
+    from ae_core.runs import training_warning
+
+    warning = training_warning(metrics, history, mc.n_pixels)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"saved {path}  test recon MSE {metrics['recon_mse']:.5f}  (PCA-{mc.code_dim}: "
           f"{metrics['pca_recon_mse']:.5f})  {history.seconds:.1f}s on {history.device}")
     return 0
@@ -116,7 +128,7 @@ def cmd_denoise(a) -> int:
 def cmd_zoo(a) -> int:
     from ae_core.runs import train_zoo
 
-    train_zoo(Path(a.out), a.only, quiet=a.quiet)
+    train_zoo(Path(a.out), a.only, quiet=a.quiet, dataset=a.dataset, threads=a.threads)
     return 0
 
 
@@ -134,8 +146,8 @@ def cmd_photo_train(a) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ae_core.photo.model import DEFAULT_TILE
-    from ae_core.config import MODEL_KINDS, ModelConfig, TrainConfig
-    from ae_core.noise import NOISE_KINDS
+    from ae_core.config import MODEL_KINDS, TRAINING_NOISE, ModelConfig, TrainConfig
+    from ae_core.zoo import ZOOS
 
     m, t = ModelConfig(), TrainConfig()
     p = argparse.ArgumentParser(prog="ae-core", description="Train, evaluate and inspect autoencoders.")
@@ -145,14 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--kind", choices=[k for k in MODEL_KINDS if k != "photo_denoiser"], default=m.kind)
     tr.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist, kmnist, a folder or .npz")
     tr.add_argument("--code-dim", type=int, default=m.code_dim)
-    tr.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
-    tr.add_argument("--hidden", default="256", help="comma-separated MLP widths, e.g. 512,128; '' for none")
+    tr.add_argument("--arch", choices=["auto", "mlp", "conv"], default="auto",
+                    help="auto: conv for images of 16 px a side or more, else mlp (config.default_design)")
+    tr.add_argument("--hidden", default="auto", help="comma-separated MLP widths, e.g. 512,128; '' for none; "
+                                                     "auto: 256")
+    tr.add_argument("--conv-channels", default="auto", help="conv encoder widths, e.g. 32,64,128 (auto)")
     tr.add_argument("--activation", default=m.activation)
     tr.add_argument("--code-activation", default="auto",
                     help="auto (sigmoid for KL and contractive, relu for other sparse, else linear), "
                          "linear, sigmoid, relu, tanh")
-    tr.add_argument("--recon-loss", choices=["mse", "bce"], default=m.recon_loss)
-    tr.add_argument("--noise-kind", choices=NOISE_KINDS, default=m.noise_kind)
+    tr.add_argument("--recon-loss", choices=["auto", "mse", "bce"], default="auto",
+                    help="auto: bce with the conv net, mse with the mlp (config.default_design)")
+    tr.add_argument("--noise-kind", choices=TRAINING_NOISE, default=m.noise_kind)
     tr.add_argument("--noise-level", type=float, default=m.noise_level)
     tr.add_argument("--sparsity", choices=["l1", "kl", "topk"], default=m.sparsity)
     tr.add_argument("--sparsity-weight", type=float, default=m.sparsity_weight)
@@ -187,7 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--dims", type=int, choices=[2, 3], default=2)
     pr.set_defaults(fn=cmd_project)
 
-    zo = sub.add_parser("zoo", help="train the default digits zoo into checkpoints/ (with their UMAP maps)")
+    zo = sub.add_parser("zoo", help="train a shipped zoo into checkpoints/ (with their UMAP maps)")
+    zo.add_argument("--dataset", choices=sorted(ZOOS), default="digits",
+                    help="digits (8x8, ~2 min) or mnist (28x28 from the local test set, ~10 min)")
+    zo.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: every core)")
     zo.add_argument("--out", default=str(CHECKPOINTS))
     zo.add_argument("--only", nargs="*", help="train only these zoo entries")
     zo.add_argument("--quiet", action="store_true", help="one line per model")

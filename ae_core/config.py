@@ -17,6 +17,9 @@ from ae_core.errors import AEError
 
 # Here rather than in ae_core.noise (which needs torch), so configs validate without importing torch.
 NOISE_KINDS = ("gaussian", "masking", "salt_pepper", "block")
+# A denoising AE may also train on "mixed": each image gets one of the pixel noises at a level
+# drawn up to noise_level, so one model removes every noise the Denoising page offers.
+TRAINING_NOISE = (*NOISE_KINDS, "mixed")
 
 MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca", "photo_denoiser")
 ARCHS = ("mlp", "conv", "fcn")
@@ -100,7 +103,7 @@ class ModelConfig:
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("code_activation", self.code_activation, ACTIVATIONS)
         _choice("recon_loss", self.recon_loss, ("mse", "bce"))
-        _choice("noise_kind", self.noise_kind, NOISE_KINDS)
+        _choice("noise_kind", self.noise_kind, TRAINING_NOISE)
         _float_range("noise_level", self.noise_level, 0.0, 0.95)
         _choice("sparsity", self.sparsity, SPARSITY_PENALTIES)
         _float_range("sparsity_weight", self.sparsity_weight, 0.0, 100.0)
@@ -127,6 +130,17 @@ class ModelConfig:
                 f"this model would have about {n:,} parameters; the limit is {MAX_PARAMETERS:,}"
             )
         return self
+
+
+def default_design(image_shape) -> dict:
+    """The net "auto" means for images of `image_shape` (the CLI's and the Train page's default):
+    for images of at least 16 px a side, a convolutional encoder (32, 64, 128) with a BCE loss:
+    on MNIST at code 32 for 20 epochs it reaches kNN 0.970 where the MLP reached 0.957, and
+    PCA-32 0.966; the same conv net with MSE stalled near the mean image (the sigmoid output
+    saturates). For smaller images (8x8 digits), an MLP with one hidden layer of 256 and MSE."""
+    if min(int(v) for v in tuple(image_shape)[-2:]) >= 16:
+        return {"arch": "conv", "conv_channels": (32, 64, 128), "recon_loss": "bce"}
+    return {"arch": "mlp", "hidden": (256,), "recon_loss": "mse"}
 
 
 def default_code_activation(kind: str, sparsity: str = "l1") -> str:

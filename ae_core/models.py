@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ae_core.config import ModelConfig
-from ae_core.noise import corrupt_tensor
+from ae_core.noise import corrupt_for_training
 
 _ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "elu": nn.ELU, "linear": nn.Identity}
 
@@ -154,7 +154,7 @@ class DenoisingAutoencoder(Autoencoder):
     """L(x, g(f(x~))): the encoder sees a corrupted copy, the loss compares with the clean x."""
 
     def corrupt(self, x):
-        return corrupt_tensor(x, self.config.noise_kind, self.config.noise_level)
+        return corrupt_for_training(x, self.config.noise_kind, self.config.noise_level)
 
 
 class SparseAutoencoder(Autoencoder):

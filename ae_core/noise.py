@@ -17,7 +17,7 @@ import secrets
 import numpy as np
 import torch
 
-from ae_core.config import NOISE_KINDS  # the kinds are defined with the configs
+from ae_core.config import NOISE_KINDS, TRAINING_NOISE  # the kinds are defined with the configs
 
 # What "level" means for each kind, for labels in the UI and CLI help.
 LEVEL_MEANING = {
@@ -25,7 +25,9 @@ LEVEL_MEANING = {
     "masking": "fraction of pixels dropped to 0",
     "salt_pepper": "fraction of pixels set to 0 or 1",
     "block": "fraction of the image area hidden by one square",
+    "mixed": "for training: each image gets Gaussian, masking or salt & pepper noise at a level up to this",
 }
+MIXED_KINDS = ("gaussian", "masking", "salt_pepper")
 
 
 def check_noise(kind: str, level: float) -> None:
@@ -89,6 +91,26 @@ def corrupt_tensor(
             mask = _block_mask(shape, level, gen)
         noisy = x.masked_fill(mask.to(x.device), 0.0)
     return noisy.clamp_(0.0, 1.0)
+
+
+def corrupt_for_training(x: torch.Tensor, kind: str, level: float,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+    """`corrupt_tensor`, plus the "mixed" kind: each image of the batch gets one of MIXED_KINDS
+    (chosen uniformly) at a level drawn uniformly from [0, level]. Blind over kind and level, the
+    model cannot rely on knowing the noise, as on the Denoising page where the visitor picks it."""
+    if kind not in TRAINING_NOISE:
+        raise ValueError(f"training noise must be one of {', '.join(TRAINING_NOISE)}; got {kind!r}")
+    if kind != "mixed":
+        return corrupt_tensor(x, kind, level, generator)
+    check_noise("gaussian", level)
+    gen = generator if generator is not None else torch.default_generator
+    n = x.shape[0]
+    which = torch.randint(0, len(MIXED_KINDS), (n,), generator=gen)
+    levels = torch.rand(n, generator=gen) * float(level)
+    out = x.clone()
+    for i in range(n):
+        out[i] = corrupt_tensor(x[i:i + 1], MIXED_KINDS[int(which[i])], float(levels[i]), gen)[0]
+    return out
 
 
 def corrupt(x, kind: str, level: float, seed: int | None = 0):

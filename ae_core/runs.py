@@ -23,10 +23,12 @@ PHOTO_KIND = "photo_denoiser"
 
 
 def train_and_save(model_cfg: ModelConfig, train_cfg: TrainConfig, spec: str, out: Path, *, n_train=None,
-                   n_test=None, callbacks=(), should_stop=None, overwrite=False, quiet=False, full_eval=True):
+                   n_test=None, callbacks=(), should_stop=None, overwrite=False, quiet=False, full_eval=True,
+                   half=False):
     """Load data, split, train, evaluate against PCA and raw pixels, save. (path, history, metrics).
 
-    `full_eval=False` records only the reconstruction MSE beside PCA's (smoke runs, tests).
+    `full_eval=False` records only the reconstruction MSE beside PCA's (smoke runs, tests);
+    `half` stores the weights as float16 (the shipped wide models, to keep the zoo small).
     """
     from ae_core.analysis.metrics import evaluate
     from ae_core.data import dataset_record, load_dataset, split_for
@@ -43,9 +45,33 @@ def train_and_save(model_cfg: ModelConfig, train_cfg: TrainConfig, spec: str, ou
     model = build_model(model_cfg)
     cbs = list(callbacks) + ([] if quiet else [PrintProgress(prefix=f"{out.name} ")])
     history = fit(model, train, train_cfg, callbacks=cbs, should_stop=should_stop)
-    metrics = evaluate(model.cpu(), train, test, full=full_eval)
-    path = save_checkpoint(out, model, train_cfg, record, history, metrics, overwrite=overwrite)
+    model.cpu()
+    if half:  # scored as shipped: the float16 weights, not the float32 ones trained
+        model.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
+    metrics = evaluate(model, train, test, full=full_eval)
+    path = save_checkpoint(out, model, train_cfg, record, history, metrics, overwrite=overwrite, half=half)
     return path, history, metrics
+
+
+def training_warning(metrics: dict, history=None, n_pixels: int | None = None) -> str:
+    """What a finished run must be told before it is used, with a hint; "" when nothing. A run
+    that diverged says so in its history's message; this covers a model no better than the
+    data's mean image (it learned nothing) and one worse than PCA with as many components."""
+    mse, mean, pca = (metrics.get(k) for k in ("recon_mse", "mean_image_mse", "pca_recon_mse"))
+    if mse is None:
+        return ""
+    stopped = getattr(history, "stopped", "")
+    if mean is not None and mse >= 0.98 * mean:
+        return (f"This model reconstructs no better than the data's mean image (test MSE {mse:.4f}, the mean "
+                f"image {mean:.4f}): it learned nothing"
+                + (" before it stopped early" if stopped == "early_stopping" else "")
+                + ". Try a lower learning rate (1e-3), the BCE loss for images in [0, 1] (the auto encoder "
+                  "does this), or a linear code activation.")
+    exact = pca is not None and n_pixels is not None and int(metrics.get("code_dim") or 0) >= n_pixels
+    if pca is not None and not exact and mse > pca:
+        return (f"This model reconstructs worse than PCA with the same code size (test MSE {mse:.4f}, PCA "
+                f"{pca:.4f}). Train longer, lower the learning rate, or use a wider or convolutional encoder.")
+    return ""
 
 
 def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False) -> dict:
@@ -91,14 +117,16 @@ def photo_metrics(model, sigmas=(15, 25, 50), workers: int = 1) -> dict:
             **{f"psnr_sigma{s}": d["ours"] for s, d in psnr_t.items()}}
 
 
-def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: int | None = None) -> tuple[Path, float]:
+def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: int | None = None,
+                       keep_codes: bool = True) -> tuple[Path, float]:
     """Fit and save the map of a checkpoint's codes as `map-<method>-<dims>d.npz` in its folder.
 
     The map covers every image of the checkpoint's dataset (train and test, in load order;
     above `max_points`, default FIT_SAMPLE, fitted on a stratified sample with the others
     placed on it, see Projector). Its trustworthiness (10
     neighbours, on at most 2,000 of the mapped points) is merged into metrics.json as
-    `map_trustworthiness_<method>_<dims>d`. Returns (map path, trustworthiness).
+    `map_trustworthiness_<method>_<dims>d`. Without `keep_codes` the map file leaves out the
+    codes (the app re-encodes them; see ae_core.io.map_file). Returns (map path, trustworthiness).
     """
     import numpy as np
 
@@ -114,7 +142,7 @@ def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: in
     codes = encode_array(ck.model, ds.x)
     proj = Projector(method=method, n_components=dims,
                      **({} if max_points is None else {"max_points": max_points})).fit(codes, y=ds.y)
-    out = proj.save(Path(path) / f"map-{method}-{dims}d.npz")
+    out = proj.save(Path(path) / f"map-{method}-{dims}d.npz", keep_codes=keep_codes)
     kept = codes[proj.subsample_idx_]
     pick = np.random.default_rng(0).permutation(len(kept))[:2000]
     tw = trustworthiness(kept[pick], proj.embedding_[pick])
@@ -122,19 +150,31 @@ def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: in
     return out, tw
 
 
-def train_zoo(out: Path, names=None, quiet: bool = False, log: Callable[[str], None] = print) -> list[Path]:
-    """Train the digits zoo (ae_core.zoo.ZOO) into `out`, each with its UMAP map; the folders."""
-    from ae_core.zoo import ZOO, zoo_configs
+def train_zoo(out: Path, names=None, quiet: bool = False, log: Callable[[str], None] = print,
+              dataset: str = "digits", threads: int = 0) -> list[Path]:
+    """Train a zoo (ae_core.zoo.ZOOS[dataset]) into `out`, each model with its UMAP map of every
+    image; the folders. `threads` 0: every core (nothing else runs beside the CLI's zoo)."""
+    import os
 
+    from ae_core.zoo import ZOOS, is_wide, zoo_configs
+
+    if dataset not in ZOOS:
+        raise ValueError(f"no zoo for {dataset!r}: choose one of {', '.join(ZOOS)}")
+    zoo = ZOOS[dataset]
+    unknown = sorted(set(names or ()) - set(zoo.entries))
+    if unknown:
+        raise ValueError(f"not in the {dataset} zoo: {', '.join(unknown)}; it has {', '.join(zoo.entries)}")
     t0 = time.perf_counter()
-    names = list(names or ZOO)
+    names = list(names or zoo.entries)
     paths = []
     for name in names:
-        mc, tc = zoo_configs(name)
-        path, history, m = train_and_save(mc, tc, "digits", out / name, overwrite=True, quiet=quiet)
+        mc, tc = zoo_configs(name, zoo=zoo)
+        tc.threads = threads or min(8, os.cpu_count() or 1)
+        path, history, m = train_and_save(mc, tc, zoo.dataset, out / name, n_train=zoo.n_train, n_test=zoo.n_test,
+                                          overwrite=True, quiet=quiet, half=zoo.half or is_wide(mc))
         t_map = time.perf_counter()
-        _, tw = project_checkpoint(path, "umap", 2)  # the Latent space page opens at once
-        log(f"{name:<26} recon {m['recon_mse']:.5f}  PCA-{m['pca_code_dim']} {m['pca_recon_mse']:.5f}  "
+        _, tw = project_checkpoint(path, "umap", 2, keep_codes=False)  # the Latent space page opens at once
+        log(f"{name:<30} recon {m['recon_mse']:.5f}  PCA-{m['pca_code_dim']} {m['pca_recon_mse']:.5f}  "
             f"kNN {m['knn_acc']:.3f} (PCA {m['pca_knn_acc']:.3f})  train {history.seconds:5.1f}s  "
             f"map {time.perf_counter() - t_map:4.1f}s (trust {tw:.3f})")
         paths.append(path)

@@ -5,7 +5,7 @@ import streamlit as st
 from ae_core.config import estimate_parameters
 from ui import frame, hosting, loaders, ownership, state, visitor, widgets
 from ui.errors import guard
-from ui.train_form import show_job, train_form
+from ui.train_form import run_name, show_job, train_form
 from ui.training import TrainJob, make_configs
 
 sel = frame.selection("Train")
@@ -18,7 +18,7 @@ if submitted and not busy:
     with guard():
         mc, tc = make_configs(values, loaders.dataset(spec).image_shape)
         ownership.check_quota(visitor.owner(), 4 * estimate_parameters(mc))  # float32 weights
-        run_name = name.strip() or f"{values['kind']}-{mc.code_dim}"
+        run_name = name.strip() or run_name(spec, values["kind"], mc.code_dim)
         st.session_state[state.TRAIN_JOB] = job = TrainJob.start(
             mc, tc, spec, run_name, owner=visitor.owner(),
             connected=visitor.connected_check() if hosting.hosted() else None)  # local: runs on unwatched

@@ -63,6 +63,7 @@ focus, pair = latent_view.chosen_points(len(ds))
 selected = latent_view.selected_points(len(ds))
 sel_pos = positions_of(selected, ids)
 left, right = st.columns([3, 2], gap="medium")
+PANEL_PX = widgets.PAGE_PX * 2 // 5  # the panel beside the map
 with right:
     # tracked (a switch reruns) only so that callbacks can open a tab; every tab is still drawn
     tab_sel, tab_nn, tab_int, tab_up = st.tabs(latent_view.PANELS, key=state.MAP_PANEL, on_change="rerun")
@@ -121,7 +122,7 @@ with tab_sel:
                    f"images and their reconstructions · mean error {errs[selected].mean():.4f} "
                    f"(data {errs.mean():.4f})")
         recon = loaders.reconstructions(entry.path, entry.stamp, spec, part)
-        widgets.side_by_side(ds.x[shown], recon[shown], ncols=5, target=40)
+        widgets.side_by_side(ds.x[shown], recon[shown], ncols=None, width=PANEL_PX)
         st.button("Clear selection", icon=":material/deselect:", on_click=latent_view.clear_selection,
                   key="_w_map_clear")
         st.caption("The selection is in this page's address: copy it to share this view.")
@@ -139,12 +140,14 @@ with tab_nn:
                     f"{ordinal(percentile_of(errs[focus], errs))} percentile")
         recon_focus = loaders.reconstructions(entry.path, entry.stamp, spec, part)[focus:focus + 1]
         p1, p2, _ = st.columns([1, 1, 1])  # the clicked image itself, big enough to read
-        p1.image(figures.grid_image(ds.x[focus:focus + 1], 1, target=112), caption=f"#{focus}")
-        p2.image(figures.grid_image(recon_focus, 1, target=112), caption="its reconstruction")
+        with p1:
+            widgets.image(ds.x[focus:focus + 1], f"#{focus}", target=112)
+        with p2:
+            widgets.image(recon_focus, "its reconstruction", target=112)
         st.caption("Nearest in code space (the image itself first)")
-        widgets.tiles(ds.x[by_code], ncols=9)
+        widgets.tiles(ds.x[by_code], ncols=9, width=PANEL_PX)
         st.caption("Nearest in pixel space")
-        widgets.tiles(ds.x[by_pixel], ncols=9)
+        widgets.tiles(ds.x[by_pixel], ncols=9, width=PANEL_PX)
         if ds.y is not None:
             same_c = float((ds.y[by_code[1:]] == ds.y[focus]).mean())
             same_p = float((ds.y[by_pixel[1:]] == ds.y[focus]).mean())
@@ -155,17 +158,19 @@ with tab_int:
     if strip is not None:
         st.caption(f"#{pair[0]} → #{pair[1]}, decoded from {interp_method} steps between their codes"
                    + ("" if path_xy is not None else " (this map cannot place new codes)"))
-        widgets.tiles(strip, ncols=len(strip), target=56)
+        widgets.tiles(strip, ncols=len(strip), width=PANEL_PX)
     else:
         st.caption("Click two points (or type two indices in Neighbours) to interpolate between them.")
 with tab_up:
     if upload is not None:
         u1, u2 = st.columns(2)
-        u1.image(figures.grid_image(upload.x, 1, target=96), caption="as the model sees it")
-        u2.image(figures.grid_image(upload.recon, 1, target=96), caption="reconstruction")
+        with u1:
+            widgets.image(upload.x, "as the model sees it", target=96)
+        with u2:
+            widgets.image(upload.recon, "reconstruction", target=96)
         st.metric("Reconstruction error", f"{upload.error:.4f}",
                   f"worse than {percentile_of(upload.error, errs):.0f}% of the data", delta_color="off")
         st.caption("Nearest images in code space")
-        widgets.tiles(ds.x[upload.neighbours], ncols=8)
+        widgets.tiles(ds.x[upload.neighbours], ncols=8, width=PANEL_PX)
 
 view_link.publish_points(selected, focus, pair, int(unit))  # last: the URL holds what is shown

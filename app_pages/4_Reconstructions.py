@@ -42,7 +42,7 @@ notes = {0: "The first test images (left) and their reconstructions (right).",
 for t, idx in views.items():
     with tabs[t]:
         st.caption(notes[t] + f" Mean error of these: {per['mse'][idx].mean():.4f}.")
-        widgets.side_by_side(test.x[idx], recon[idx], ncols=10, target=48)
+        widgets.side_by_side(test.x[idx], recon[idx], ncols=10)
         if test.y is not None and t > 0:
             st.caption("Labels: " + md(" ".join(test.label_name(int(v)) for v in test.y[idx])))
 with tabs[3]:

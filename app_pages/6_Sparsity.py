@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from ui import analysis, figures, frame, loaders, state, widgets
+from ui import analysis, catalog, feature_panel, figures, frame, loaders, state, widgets
+from ui.errors import guard
 
 widgets.header("Sparsity", "How many code units does each image use, and does each unit learn a feature? "
                            "(An overcomplete plain autoencoder can copy its input; a sparse one must pick "
@@ -56,38 +57,34 @@ with right:
             i = st.number_input("Test image", 0, len(test) - 1, key=state.bind(state.SPARSITY_IMAGE),
                                 on_change=state.store, args=(state.SPARSITY_IMAGE,))
             ic, bc = st.columns([1, 4])
-            ic.image(figures.grid_image(test.x[i:i + 1], 1, target=96))
+            with ic:
+                widgets.image(test.x[i:i + 1], target=96)
             active = int((np.abs(codes[i]) > s["threshold"]).sum())
             ic.caption(f"{active} of {s['n_units']} units active")
             with bc:
                 widgets.chart(figures.bar_figure(codes[i], y_title="h", height=220), f"code-{entry.name}-{i}")
 
 st.subheader("Learned features")
-f1, f2 = st.columns([2, 3])
-view = f1.segmented_control("Draw", ["decoder", "encoder"], default="decoder", required=True, key="_w_sp_view",
-                            format_func={"decoder": "decoder: one unit on", "encoder": "encoder: first-layer weights"}.get)
-n_show = s["n_units"] if s["n_units"] <= 8 else f2.slider(
-    "Units", 8, min(128, s["n_units"]), min(64, s["n_units"]), step=8, key="_w_sp_units")
-order = [int(u) for u in np.argsort(-s["lifetime"]) if not s["dead_mask"][u]][:n_show]
-if not order:
-    st.info("Every unit is dead on the test images: nothing to draw.")
-else:
-    scale = float(np.percentile(np.abs(codes[:, order]), 99)) or 1.0
-    tiles = analysis.features(entry, order, view or "decoder", scale)
-    if tiles is None:
-        st.info("This model's first layer does not see the pixels directly (a convolutional encoder): "
-                "switch to the decoder view.")
-    else:
-        st.caption("Live units, most active first. " + (
-            "Each tile is what the decoder adds when one unit is switched on (at a typical value): "
-            "strokes and parts mean learned features, noisy tiles mean the unit is not used alone."
-            if view == "decoder" else
-            "Each tile is one unit's input weights (or the first hidden layer's): what pattern it responds to."))
-        widgets.tiles(tiles, ncols=16, target=48)
-        if view == "decoder":
-            side = min(entry.input_shape[-2:])
-            w = max(2, side // 4)  # 7x7 on 28x28 MNIST, 2x2 on 8x8 digits: a pen stroke's size
-            loc = analysis.feature_locality(entry, order, scale, w)
-            st.caption(f"Locality: on average {np.mean(loc):.0%} of a feature's energy lies in its best {w}×{w} "
-                       f"window (spread evenly it would be {w * w / np.prod(entry.input_shape[-2:]):.0%}; a stroke "
-                       "is near 100%). Higher means more local, stroke-like features.")
+partner = catalog.lecture_partner(entry, sel.candidates)
+others = [e.path for e in sel.candidates if e.path != entry.path and e.kind != "pca"]
+f1, f2, f3 = st.columns([2, 2, 2])
+view = f1.segmented_control("Draw", list(feature_panel.VIEW_NAMES), default="decoder", required=True,
+                            key="_w_sp_view", format_func=feature_panel.VIEW_NAMES.get) or "decoder"
+beside_key = f"_w_sp_beside_{entry.path}"  # per model: its partner is the default beside it
+beside = f2.selectbox("Beside it", [None, *others], index=others.index(partner.path) + 1
+                      if partner is not None and partner.path in others else 0, key=beside_key,
+                      format_func=lambda p: "nothing" if p is None else catalog.by_path(sel.candidates, p).label,
+                      help="The lecture's pair (a plain and a sparse overcomplete model, the same net but for "
+                           "the penalty) is drawn side by side by default.")
+most = max(s["n_units"], 8)
+n_show = s["n_units"] if s["n_units"] <= 8 else f3.slider("Units", 8, min(128, most), min(32, most), step=8,
+                                                           key="_w_sp_units")
+models = [entry] + ([catalog.by_path(sel.candidates, beside)] if beside else [])
+st.caption("Live units, most active first. " + (
+    "Each tile is what the decoder adds when one unit is switched on (at a typical value): strokes and parts "
+    "mean learned features, whole digits mean copying, noisy tiles mean the unit is not used alone."
+    if view == "decoder" else
+    "Each tile is one unit's input weights (or the first hidden layer's): what pattern it responds to."))
+for col, e in zip(st.columns(len(models), gap="large"), models):
+    with col, guard(f"{e.name}: "):
+        feature_panel.draw(e, spec, view, n_show, widgets.PAGE_PX // len(models))

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from ae_core.analysis.filters import FILTER_LABELS
 from ui import analysis, downloads, figures, frame, linked_maps, loaders, tables, widgets
 from ui.errors import guard
 from ui.safe_text import md
@@ -29,13 +30,16 @@ pct = {c: st.column_config.NumberColumn(format="percent") for c in (*tables.ACCU
 widgets.table(pd.DataFrame(rows).dropna(axis=1, how="all"), column_config={
     "recon MSE": st.column_config.NumberColumn(format="%.4f"), "PSNR": st.column_config.NumberColumn(format="%.2f"),
     "SSIM": st.column_config.NumberColumn(format="%.3f"),
-    "denoise PSNR σ=0.2": st.column_config.NumberColumn(format="%.2f"),
+    "denoise PSNR σ=0.3": st.column_config.NumberColumn(format="%.2f"),
     "‖J‖": st.column_config.NumberColumn(format="%.3g"), **pct})
 st.caption("Test split. kNN and probe (logistic regression) accuracy with 100%, 10% or 1% of the training "
            "labels: a code that beats the pixels with few labels has learned something about the classes. "
            "A PCA with at least as many components as the image has pixels is exact: its reconstruction "
            "figures are left empty. "
-           f"Source: {', '.join(sorted(sources))}.")
+           + ("A PCA model from the zoo is fitted on 90% of the training split (like every model, it holds 10% "
+              "back for validation) and the PCA baseline on all of it, so their figures can differ in the last "
+              "digit. " if any(e.kind == "pca" for e in models) else "")
+           + f"Source: {', '.join(sorted(sources))}.")
 
 # The three views below are lazy tabs: only the open one runs and reaches the browser. Three WebGL
 # maps drawn on every visit cost about a second of browser time (software WebGL), which kept the
@@ -84,7 +88,8 @@ with tab_images:
     if tab_images.open:
         level = st.slider("Gaussian noise σ for the denoising rows", 0.0, 0.6, 0.3, 0.05, key="_w_cmp_level")
         test = loaders.images(spec, "test", models[0])
-        n = 12
+        label_px = 520 if widgets.presenting() else 260  # the row names left of the images
+        n = widgets.fit_columns(12, test.x.shape[-1], widgets.tile_px(), widgets.PAGE_PX - label_px)
         strip_rows = [("original", test.x[:n])]
         strip_rows += [(f"{e.name}: reconstruction", loaders.reconstructions(e.path, e.stamp, spec, "test")[:n])
                        for e in models]
@@ -92,9 +97,12 @@ with tab_images:
             # (clean, noisy, denoised, noisy metrics, denoised metrics) per model; the noise is seeded,
             # so every model gets the same noisy images and the first model's stand for all
             examples = [analysis.denoise_examples(e, spec, "gaussian", level, n=n) for e in models]
-            strip_rows.append((f"noisy, σ = {level:g}", examples[0][1]))
+            strip_rows.append((f"noisy, σ = {level:g} ({examples[0][3]['psnr']:.1f} dB)", examples[0][1]))
             strip_rows += [(f"{e.name}: denoised ({ex[4]['psnr']:.1f} dB)", ex[2]) for e, ex in zip(models, examples)]
-        picture = figures.labelled_rows_image(strip_rows, ncols=n, target=40)
+            f_name, f_out, f_psnr = analysis.best_filter_examples(models[0], spec, "gaussian", level, n=n)
+            strip_rows.append((f"best filter, {FILTER_LABELS[f_name]} ({f_psnr:.1f} dB)", f_out))
+        picture = figures.labelled_rows_image(strip_rows, ncols=n, target=widgets.tile_px(), label_width=label_px,
+                                              font_size=28 if widgets.presenting() else 16)
         st.image(picture, caption=f"The first {n} test images; denoising rows use the same noise for every model.")
         st.download_button("Download PNG", downloads.png(picture), "compare-images.png", "image/png",
                            icon=":material/download:", key="_w_cmp_png")

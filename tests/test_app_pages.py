@@ -81,7 +81,7 @@ def test_train_two_epochs_saves_and_selects(user_dir):
     at.segmented_control(key="_w_tr_kind").set_value("sparse").run()
     at.number_input(key="_w_tr_epochs").set_value(2)
     at.text_input(key="_w_tr_name").set_value("app test/run")
-    at.number_input(key="_w_tr_code_sparse").set_value(32)
+    at.number_input(key="_w_tr_code_sparse_64").set_value(32)
     at.form_submit_button[0].click().run()
     ok(at)
     job = at.session_state["train_job"]
@@ -93,6 +93,15 @@ def test_train_two_epochs_saves_and_selects(user_dir):
     ok(at)
     assert (user_dir / "app-test-run" / "model.safetensors").is_file()
     assert (user_dir / "app-test-run" / "map-umap-2d.npz").is_file()  # Latent space opens at once
+    # two epochs of an L1-sparse ReLU code learn nothing yet (no better than the mean image): said
+    # with a hint, and the run is not selected until asked
+    m = job.result["metrics"]
+    assert m["recon_mse"] >= 0.98 * m["mean_image_mse"]
+    assert any("not selected" in w.value and "mean image" in w.value and "learning rate" in w.value
+               for w in at.warning)
+    assert at.session_state["active_model"] != str(user_dir / "app-test-run")
+    at.button(key="_w_tr_use_anyway").click().run()
+    ok(at)
     assert any("Saved as" in s.value for s in at.success)
     assert charts(at) and at.session_state["active_model"] == str(user_dir / "app-test-run")
     assert [m.value for m in at.metric]
@@ -256,7 +265,9 @@ def test_sparsity_stats_and_features():
     at.session_state["_w_sp_tab"] = "The code of one image"
     at.run()
     ok(at)
-    assert len(charts(at)) == 2 and len(at.main.get("image")) == 2  # the image beside its code; features
+    # the image beside its code; then per model (the selected one, its lecture partner beside it):
+    # the feature tiles, one feature enlarged and the test images that switch it on most
+    assert len(charts(at)) == 2 and len(at.main.get("image")) == 1 + 2 * 3
     at.number_input(key="_w_sparsity_image").set_value(7).run()
     at.session_state["_w_sp_tab"] = "Per unit (lifetime)"
     at.run()
@@ -271,6 +282,20 @@ def test_sparsity_stats_and_features():
     at.selectbox(key="_w_active_model").select(str(catalog.SHIPPED_DIR / "sparse-overcomplete-256")).run()
     ok(at)
     assert at.metric[0].label == "Dead units" and at.metric[0].value.endswith("/ 256")
+    # the lecture's pair side by side: the plain one beside the sparse one, each with its locality
+    beside = at.selectbox(key=f"_w_sp_beside_{catalog.SHIPPED_DIR / 'sparse-overcomplete-256'}")
+    assert beside.value == str(catalog.SHIPPED_DIR / "overcomplete-256")
+    names = [m.value for m in at.markdown if m.value.startswith("**") and "overcomplete" in m.value]
+    assert len(names) == 2
+    localities = [c.value for c in at.caption if c.value.startswith("**Locality")]
+    assert len(localities) == 2 and all("2×2 window" in c for c in localities)
+    unit = at.selectbox(key="_w_sp_unit_sparse-overcomplete-256")
+    unit.select(unit.options[3]).run()
+    ok(at)
+    assert any("switch unit" in (i.proto.imgs[0].caption if i.proto.imgs else "") for i in at.main.get("image"))
+    beside.select_index(0).run()  # "nothing" beside: one panel
+    ok(at)
+    assert len([c for c in at.caption if c.value.startswith("**Locality")]) == 1
     at.segmented_control(key="_w_sp_view").set_value("encoder").run()
     ok(at)
 

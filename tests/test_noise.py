@@ -175,3 +175,30 @@ def test_out_of_range_level_is_refused_naming_level(kind, level):
     assert kind in str(info.value)
     with pytest.raises(ValueError, match="noise level"):
         check_noise(kind, level)
+
+
+def test_mixed_training_noise_gives_each_image_one_pixel_noise_up_to_the_level():
+    """'mixed' (denoising training only): every image gets Gaussian, masking or salt & pepper at a
+    level of at most `level`, the three kinds all occur, and the clean images are left alone."""
+    from ae_core.noise import corrupt_for_training
+
+    x = torch.full((600, 1, 16, 16), 0.5)
+    gen = torch.Generator().manual_seed(0)
+    out = corrupt_for_training(x, "mixed", 0.4, gen)
+    assert torch.equal(x, torch.full_like(x, 0.5)) and out.shape == x.shape
+    flat = out.reshape(len(out), -1)
+    zeros, ones = (flat == 0).float().mean(1), (flat == 1).float().mean(1)
+    masked = (zeros > 0) & (ones == 0) & ((flat == 0) | (flat == 0.5)).all(1)
+    salted = (ones > 0) & ((flat == 0) | (flat == 1) | (flat == 0.5)).all(1)
+    gaussian = ~masked & ~salted & ((flat - 0.5).abs() > 1e-6).float().mean(1).gt(0.9)
+    untouched = (flat == 0.5).all(1)
+    assert int(masked.sum()) > 120 and int(salted.sum()) > 120 and int(gaussian.sum()) > 120
+    assert int((masked | salted | gaussian | untouched).sum()) == len(out)
+    assert float(zeros[masked].max()) <= 0.4 + 0.1 and float((zeros + ones)[salted].max()) <= 0.4 + 0.1
+    assert float((flat[gaussian] - 0.5).std(1).max()) <= 0.4 * 1.25
+    # a named kind is exactly corrupt_tensor's
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    from ae_core.noise import corrupt_tensor
+    assert torch.equal(corrupt_for_training(x[:4], "masking", 0.3, g1), corrupt_tensor(x[:4], "masking", 0.3, g2))
+    with pytest.raises(ValueError, match="training noise"):
+        corrupt_for_training(x[:2], "speckle", 0.1)

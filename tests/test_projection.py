@@ -160,6 +160,27 @@ def _record_unpickle():
     return "pwned"
 
 
+def test_a_map_saved_without_its_codes_places_points_once_they_are_attached(X, tmp_path):
+    """A wide code's map leaves its codes out (the app re-encodes them): the file is smaller, it
+    reads back the same embedding, refuses to place a point until the codes are attached, and
+    then places exactly as the map saved with them."""
+    proj = Projector(method="tsne", random_state=0, max_points=400).fit(X[:600])
+    full, bare = proj.save(tmp_path / "full.npz"), proj.save(tmp_path / "bare.npz", keep_codes=False)
+    assert bare.stat().st_size < full.stat().st_size / 2
+    a, b = Projector.load(full), Projector.load(bare)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
+    with pytest.raises(RuntimeError, match="attach_codes"):
+        b.transform(X[600:610])
+    b.attach_codes(X[:600])
+    np.testing.assert_array_equal(b.X_fit_, a.X_fit_)
+    np.testing.assert_allclose(b.transform(X[600:610]), a.transform(X[600:610]))
+    with pytest.raises(ValueError, match="600 points"):
+        b.attach_codes(X[:500])
+    from ae_core.io.map_file import read_map
+    with pytest.raises(CheckpointError, match="64 units; this model has 32"):
+        read_map(bare, n_features=32)
+
+
 def _good_arrays(X) -> dict:
     p = Projector(method="pca").fit(X[:50])
     meta = json.dumps(dict(format="ae_core.projection", format_version=1, params=p._checked_params(),
@@ -201,7 +222,7 @@ def _meta_with(X, **change) -> np.ndarray:
 def test_malformed_map_is_refused_with_a_clear_message(X, tmp_path, case, message):
     a = _good_arrays(X)
     if case == "missing":
-        del a["X_fit"]
+        del a["subsample_idx"]
     elif case == "extra":
         a["extra"] = np.zeros(3)
     elif case == "shape":

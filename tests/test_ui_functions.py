@@ -217,11 +217,13 @@ def test_codes_csv_and_png():
 
 def test_compare_rows_add_baselines_and_tolerate_missing_keys():
     m1 = {"code_dim": 16, "recon_mse": 0.01, "knn_acc": 0.95, "pca_code_dim": 16, "pca_recon_mse": 0.02,
-          "pca_knn_acc": 0.9, "raw_knn_acc": 0.97, "best_filter_psnr_gaussian_0.2": 18.0}
+          "pca_knn_acc": 0.9, "raw_knn_acc": 0.97, "best_filter_psnr_gaussian_0.3": 18.0,
+          "noisy_psnr_gaussian_0.3": 11.0}
     m2 = {"code_dim": 16, "recon_mse": 0.03}  # an old metrics.json
     rows = tables.compare_rows({"a": m1, "b": m2})
     assert [r["model"] for r in rows] == ["a", "b", "PCA-16 (baseline)", "raw pixels (baseline)",
-                                          "best classical filter"]
+                                          "noisy input (no denoising)", "best classical filter"]
+    assert rows[-2]["denoise PSNR σ=0.3"] == 11.0 and rows[-1]["denoise PSNR σ=0.3"] == 18.0
     assert rows[1]["kNN acc"] is None and rows[2]["recon MSE"] == 0.02 and rows[3]["kNN acc"] == 0.97
     assert {r["method"] for r in tables.accuracy_long(rows)} == {"a", "PCA-16 (baseline)", "raw pixels (baseline)"}
 
@@ -246,7 +248,8 @@ def test_compatible_offers_only_loadable_models_of_the_image_shape(tmp_path):
         save_checkpoint(user / name, build_model(cfg), dataset={"name": "x"})
     (user / "broken-16" / WEIGHTS).write_bytes(b"truncated")
     entries = catalog.read_entries(user_dir=user)
-    assert [e.name for e in catalog.compatible(entries, (1, 28, 28))] == ["mnist-16"]
+    users = [e.name for e in catalog.compatible(entries, (1, 28, 28)) if not e.shipped]
+    assert users == ["mnist-16"]  # beside the shipped MNIST zoo; the broken one is not offered
     assert [e.name for e in catalog.compatible(entries, (3, 28, 28))] == ["rgb-16"]
     assert catalog.compatible(entries, (1, 32, 32)) == []
     photo = [e for e in entries if e.is_photo]  # the shipped photo denoiser is listed, never offered

@@ -70,6 +70,19 @@ def denoise_examples(entry, spec, kind: str, level: float, n: int = 10, seed: in
     return _denoise_examples(*_key(entry), spec, kind, float(level), int(n), int(seed))
 
 
+@st.cache_data(show_spinner="Running the classical filters…", max_entries=32, max_size=ARRAYS_MAX_SIZE)
+def _best_filter_examples(path, stamp, spec, kind, level, n, seed):
+    from ae_core.analysis.denoising import best_filter_output
+
+    train, test = loaders.split(spec, loaders._entry_for(path, stamp))
+    return best_filter_output(test.x[:n], kind, level, seed=seed, tune_x=train.x)
+
+
+def best_filter_examples(entry, spec, kind: str, level: float, n: int = 10, seed: int = 0):
+    """(filter name, its output, PSNR) on the same noisy first n test images as denoise_examples."""
+    return _best_filter_examples(*_key(entry), spec, kind, float(level), int(n), int(seed))
+
+
 @st.cache_data(show_spinner="Measuring PSNR at each noise level (filters tuned once)…", max_entries=32, max_size=ARRAYS_MAX_SIZE)
 def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tuple, n: int):
     from ae_core.analysis.denoising import denoising_table
@@ -179,15 +192,29 @@ def _features(path, stamp, units: tuple, view: str, scale: float):
 
 
 @st.cache_data(show_spinner=False, max_entries=64, max_size=ARRAYS_MAX_SIZE)
-def _locality(path, stamp, units: tuple, scale: float, window: int):
-    from ae_core.analysis.features import decoder_features, locality
+def _feature_units(path, stamp, spec):
+    from ae_core.analysis.features import feature_units
 
-    return locality(decoder_features(loaders.checkpoint(path, stamp).model, units, scale), window)
+    return feature_units(loaders.codes(path, stamp, spec, "test"))
 
 
-def feature_locality(entry, units, scale: float, window: int) -> np.ndarray:
-    """ae_core.analysis.features.locality of the decoder features of `units`: (n,) in (0, 1]."""
-    return _locality(*_key(entry), tuple(int(u) for u in units), float(scale), int(window))
+def feature_units(entry, spec) -> tuple[list[int], float]:
+    """(live units, most active first; the value to switch each on at): ae_core.analysis.features.feature_units
+    of the test codes."""
+    return _feature_units(*_key(entry), spec)
+
+
+@st.cache_data(show_spinner="Measuring how local the features are…", max_entries=64)
+def _feature_locality(path, stamp, spec):
+    from ae_core.analysis.features import feature_locality
+
+    return feature_locality(loaders.checkpoint(path, stamp).model, loaders.codes(path, stamp, spec, "test"))
+
+
+def feature_locality(entry, spec) -> tuple[float | None, int]:
+    """(mean locality of the most active live units' decoder features, window): the figure
+    `ae-core eval` reports as feature_locality."""
+    return _feature_locality(*_key(entry), spec)
 
 
 def features(entry, units, view: str = "decoder", scale: float = 1.0):

@@ -21,9 +21,14 @@ SHIPPED_DIR = ROOT / "checkpoints"
 USER_DIR = Path(os.environ.get("LSE_USER_DIR") or SHIPPED_DIR / "user")
 CACHE_DIR = Path(os.environ.get("LSE_CACHE_DIR") or ROOT / ".cache")  # maps of models that have none saved
 PHOTO_MODEL = SHIPPED_DIR / "photo-dncnn"
-DEFAULT_MODEL = "undercomplete-16"  # the first model a new session sees
+# The first model a session sees, per zoo (the other zoo's names never fit the data's shape).
+DEFAULT_MODELS = ("undercomplete-16", "mnist-undercomplete-32")
 # Compare opens on the lecture's contrast: a non-linear code, PCA and a sparse code.
-DEFAULT_COMPARE = ("undercomplete-16", "pca-16", "sparse-kl-64")
+DEFAULT_COMPARE = ("undercomplete-16", "pca-16", "sparse-kl-64",
+                   "mnist-undercomplete-32", "mnist-pca-32", "mnist-sparse-kl-32")
+# The lecture's pair, plain and sparse: the same overcomplete net but for the penalty.
+LECTURE_PAIRS = (("overcomplete-256", "sparse-overcomplete-256"),
+                 ("mnist-overcomplete-1024", "mnist-sparse-overcomplete-1024"))
 
 
 def folders_signature(*roots: Path) -> tuple:
@@ -61,3 +66,13 @@ def photo_entry(entries: list[CheckpointInfo]) -> CheckpointInfo | None:
     photos = [e for e in entries if e.is_photo and not e.error]
     shipped = [e for e in photos if Path(e.path) == PHOTO_MODEL]
     return (shipped or sorted(photos, key=lambda e: e.created, reverse=True) or [None])[0]
+
+
+def lecture_partner(entry: CheckpointInfo, entries: list[CheckpointInfo]) -> CheckpointInfo | None:
+    """The model the Sparsity page draws beside `entry` at first: its other half of the lecture's
+    pair, or (for any other model) the sparse half of a shipped pair for its data, if there is one."""
+    shipped = {e.name: e for e in entries if e.shipped}
+    for plain, sparse in LECTURE_PAIRS:
+        if entry.shipped and entry.name in (plain, sparse):
+            return shipped.get(sparse if entry.name == plain else plain)
+    return next((shipped[s] for _, s in LECTURE_PAIRS if s in shipped and shipped[s].path != entry.path), None)

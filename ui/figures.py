@@ -13,6 +13,7 @@ uploaded image) carry no customdata and are never "selected".
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
 import plotly.graph_objects as go
@@ -165,8 +166,25 @@ def loss_figure(epochs: list[dict], title: str = "", log_y: bool = True, height:
                                            color=PALETTE[i % len(PALETTE)])))
     _layout(fig, title, height, xaxis_title="epoch", yaxis_title="loss", hovermode="x unified")
     if log_y:
-        fig.update_yaxes(type="log", dtick="D2")  # label 1, 2 and 5 of each decade only
+        vals = [v for e in epochs for k in keys if isinstance(v := e.get(k), (int, float)) and v > 0
+                and math.isfinite(v)]
+        ticks = log_ticks(min(vals), max(vals)) if vals else []
+        # every label a whole number (0.02, 0.05, 0.1), not Plotly's bare "2" and "5" between decades
+        fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return fig
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """1, 2 and 5 times each power of ten from below `lo` to above `hi` (a log axis's labels)."""
+    out = []
+    for p in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
+        out += [float(f"{m}e{p}") for m in (1, 2, 5)]
+    inside = [t for t in out if lo <= t <= hi]
+    if len(inside) < 2:  # a narrow range (a run's last epochs): a few round values inside it
+        return sorted({float(f"{v:.2g}") for v in np.geomspace(lo, hi, 4)})
+    below = [t for t in out if t < lo][-1:]
+    above = [t for t in out if t > hi][:1]
+    return below + inside + above
 
 
 def line_figure(rows: list[dict], x: str, y: str, group: str, title: str = "", x_title: str = "",
@@ -217,8 +235,9 @@ def bar_figure(values, title: str = "", x_title: str = "unit", y_title: str = ""
 
 
 def upscale_for(image_side: int, target: int = 64) -> int:
-    """Pixel repetition that makes a tile about `target` px (8x8 digits -> 8x)."""
-    return max(1, int(round(target / max(1, image_side))))
+    """Pixel repetition that makes a tile at least `target` px (8x8 digits -> 8x, 28x28 -> 3x);
+    repeated pixels, never interpolated, so small digits stay crisp squares."""
+    return max(1, -(-int(target) // max(1, int(image_side))))
 
 
 def grid_image(images, ncols: int = 10, target: int = 64, pad: int = 2) -> np.ndarray:

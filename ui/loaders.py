@@ -224,6 +224,8 @@ def projection(entry: catalog.CheckpointInfo, spec: str, method: str, dims: int,
             p = None
         else:
             where, found_part = "saved with the checkpoint", infer_part(p.n_samples_, sizes)
+            if p.X_fit_ is None:  # saved without its codes (a wide code): this model's own, put back
+                p.attach_codes(codes(entry.path, entry.stamp, spec, found_part))
     if p is None:
         p = _fit_map(entry.path, entry.stamp, spec, part, method, dims)
         where, found_part = "computed for this session and cached", part

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from ae_core.data import dataset_names
-from ui import catalog, hosting, loaders, navigation, state, view_link, visitor
+from ui import catalog, hosting, loaders, navigation, state, view_link, visitor, widgets
 from ui.errors import show_error
 from ui.safe_text import md
 
@@ -71,7 +71,7 @@ def _dataset_picker(all_entries) -> tuple[str, object]:
         return "digits", loaders.dataset("digits")
 
 
-def _model_picker(cands, multi: bool):
+def _model_picker(cands, multi: bool, spec: str):
     paths = [e.path for e in cands]
     labels = {e.path: e.label for e in cands}
     if multi:
@@ -85,13 +85,24 @@ def _model_picker(cands, multi: bool):
                                 format_func=labels.get, max_selections=MAX_COMPARE)
         return None, [catalog.by_path(cands, p) for p in picked]
     if st.session_state.get(state.ACTIVE_MODEL) not in paths:
-        default = next((e.path for e in cands if e.name == catalog.DEFAULT_MODEL and e.shipped), paths[0])
+        default = next((e.path for e in cands if e.name in catalog.DEFAULT_MODELS and e.shipped), paths[0])
         st.session_state[state.ACTIVE_MODEL] = default
     path = st.selectbox("Model", paths, key=state.bind(state.ACTIVE_MODEL, paths),
                         on_change=state.store, args=(state.ACTIVE_MODEL,), format_func=labels.get)
     entry = catalog.by_path(cands, path)
     st.caption(md(entry.summary))
+    _split_caption(entry, spec)
     return entry, []
+
+
+def _split_caption(entry, spec: str) -> None:
+    """Which images the pages score it on: its own train/test split of the data chosen."""
+    try:
+        train, test = loaders.split(spec, entry)
+    except Exception:  # noqa: BLE001 - an unloadable model: the page says why
+        return
+    own = "its training split" if entry.dataset == spec else "the default split (it was trained on other data)"
+    st.caption(f"Split: {len(train):,} train / {len(test):,} test images ({own}); pages score the test images.")
 
 
 def sidebar(multi: bool = False) -> Selection:
@@ -107,10 +118,11 @@ def sidebar(multi: bool = False) -> Selection:
         cands = catalog.compatible(all_entries, shape)
         entry, chosen = None, []
         if cands:
-            entry, chosen = _model_picker(cands, multi)
+            entry, chosen = _model_picker(cands, multi, spec)
         else:
             st.info(f"No model for {shape[1]}×{shape[2]} images yet: train one on the Train page.")
             navigation.link("Train")
+        widgets.presentation_toggle()
         visitor.account_controls()
         job = st.session_state.get(state.TRAIN_JOB)
         if job is not None and job.running:

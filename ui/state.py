@@ -36,6 +36,7 @@ MAP_SELECTED = "map_selected"  # dataset indices of the box/lasso selection on t
 MAP_SELECTED_ON = "map_selected_on"  # the map view (method, dims, colour, unit) a box selection was drawn on
 MAP_OWNER = "map_owner"  # (dataset, model folder, weights stamp) the map's chosen points belong to
 COMPARE_SELECTED = "compare_selected"  # {spec, space, from, indices}: the linked selection on Compare's maps
+PRESENTATION = "presentation"  # image grids at twice the size, half the columns (a lecture room)
 VISITOR = "visitor"  # hosted mode: this browser session's owner id when not signed in (ui.visitor)
 
 DEFAULTS = {
@@ -51,6 +52,7 @@ DEFAULTS = {
     MAP_SELECTED: [],
     MAP_OWNER: None,
     SPARSITY_IMAGE: 0,
+    PRESENTATION: False,
 }
 
 

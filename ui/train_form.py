@@ -7,19 +7,43 @@ progress and outcome, redrawn every second while it trains.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import streamlit as st
 
 from ae_core.data import dataset_names
 from ae_core.models import DESCRIPTIONS
-from ae_core.noise import LEVEL_MEANING, NOISE_KINDS
-from ui import figures, hosting, navigation, tables, widgets
+from ae_core.noise import LEVEL_MEANING
+from ae_core.config import TRAINING_NOISE
+from ui import figures, hosting, navigation, state, tables, widgets
 from ui.errors import show_error
 from ui.training import TrainJob
 from ui.safe_text import md
 
-KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca")
+# "overcomplete" is the plain autoencoder with more code units than pixels (ModelConfig kind
+# undercomplete, a ReLU code, one layer each way): the lecture's "it learns to copy".
+KINDS = ("undercomplete", "overcomplete", "denoising", "sparse", "contractive", "vae", "pca")
+KIND_HELP = {**DESCRIPTIONS, "overcomplete": "Plain autoencoder with more code units than pixels: with "
+             "nothing to stop it, it can learn to copy its input. Compare it with a sparse one of the same size."}
 DEFAULT_CODE = {"sparse": 64}
-DEFAULT_HIDDEN = {"sparse": ""}  # one layer, as the zoo's L1 model: a deep ReLU code can die under L1
+# one layer, as the zoo's L1 and overcomplete models: a deep ReLU code can die under L1
+DEFAULT_HIDDEN = {"sparse": "", "overcomplete": ""}
+DEFAULT_ENCODER = {"sparse": "mlp", "overcomplete": "mlp"}  # else "auto" (ae_core.config.default_design)
+
+
+def default_code_size(kind: str, n_pixels: int) -> int:
+    """16 (64 for sparse); for overcomplete the smallest power of two above the pixels (128 for 8x8, 1,024 for 28x28)."""
+    if kind == "overcomplete":
+        return 1 << int(n_pixels).bit_length()
+    return DEFAULT_CODE.get(kind, 16)
+
+
+def run_name(spec: str, kind: str, code_dim: int) -> str:
+    """The automatic name: the data, the kind, the code size (mnist-sparse-256); never a shipped
+    name (the shipped digits models have no data prefix, and reserve_path skips taken names)."""
+    data = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(str(spec)).name.split(".")[0]).strip("-") or "data"
+    return f"{data}-{kind}-{int(code_dim)}"
 PENALTY = {"sparse": ("Sparsity weight", 0.002, "L1: weight on Σ|h|; KL: weight on Σ KL(ρ‖ρ̂)"),
            "contractive": ("Contractive weight λ", 0.01, "λ in λ‖J_f(x)‖²"),
            "vae": ("β", 1.0, "weight of the KL term of the ELBO")}
@@ -29,21 +53,28 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
     """The form, showing the fields of the chosen kind only: (submitted, values, data spec, name)."""
     kind = st.segmented_control("Model kind", KINDS, default="undercomplete", required=True, key="_w_tr_kind") \
         or "undercomplete"
-    st.caption(DESCRIPTIONS[kind])
+    st.caption(KIND_HELP[kind])
+    pixels = int(sel.data.n_features)
     with st.form("train_form", border=True):
         c1, c2, c3 = st.columns(3)
         specs = list(dict.fromkeys([sel.spec, *dataset_names()]))
         spec = c1.selectbox("Data", specs, key="_w_tr_data")
-        name = c2.text_input("Name", placeholder=f"{kind}-{DEFAULT_CODE.get(kind, 16)} (automatic)",
+        code_default = default_code_size(kind, pixels)
+        name = c2.text_input("Name", placeholder=f"{run_name(sel.spec, kind, code_default)} (automatic)",
                              key="_w_tr_name", max_chars=64)
-        code_dim = c3.number_input("Code size", 1, 4096, DEFAULT_CODE.get(kind, 16), key=f"_w_tr_code_{kind}",
-                                   help="units in h; more than the pixels makes an overcomplete code")
+        code_dim = c3.number_input("Code size", 1, 4096, code_default, key=f"_w_tr_code_{kind}_{pixels}",
+                                   help=f"units in h; more than the {pixels:,} pixels makes an overcomplete code")
         v = {"kind": kind, "code_dim": code_dim}
         if kind != "pca":
             c1, c2, c3 = st.columns(3)
             v["hidden"] = c1.text_input("Hidden widths", DEFAULT_HIDDEN.get(kind, "256"), key=f"_w_tr_hidden_{kind}",
-                                        help="MLP layers between pixels and code, e.g. 512,128; empty for none")
-            v["arch"] = c2.selectbox("Encoder", ["mlp", "conv"], key="_w_tr_arch")
+                                        help="MLP layers between pixels and code, e.g. 512,128; empty for none. "
+                                        "Used by the mlp encoder only (auto picks conv for images of 16 px a side or more)")
+            encoders = ["auto", "mlp", "conv"]
+            v["arch"] = c2.selectbox("Encoder", encoders, index=encoders.index(DEFAULT_ENCODER.get(kind, "auto")),
+                                     key=f"_w_tr_arch_{kind}", help="auto: convolutional (32, 64, 128) with a "
+                                     "BCE loss for images of 16 px a side or more, an MLP with MSE for smaller "
+                                     "ones; the same rule as ae-core train")
             v["code_activation"] = c3.selectbox("Code activation", ["auto", "linear", "relu", "sigmoid", "tanh"],
                                                 key="_w_tr_act", help="auto: sigmoid for KL and contractive, "
                                                                        "relu for sparse, else linear")
@@ -61,7 +92,7 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
                                                   key=f"_w_tr_pw_{kind}")
         if kind == "denoising":
             c1, c2 = st.columns(2)
-            v["noise_kind"] = c1.selectbox("Noise", NOISE_KINDS, key="_w_tr_noise")
+            v["noise_kind"] = c1.selectbox("Noise", TRAINING_NOISE, key="_w_tr_noise")
             v["noise_level"] = c2.slider("Noise level", 0.0, 0.9, 0.3, 0.05, key="_w_tr_level",
                                          help=" · ".join(f"{k}: {m}" for k, m in LEVEL_MEANING.items()))
         c1, c2, c3 = st.columns(3)
@@ -86,7 +117,9 @@ def render(job: TrainJob) -> None:
     if job.running:
         st.progress(job.fraction, text=f"{job.progress_text} · on {md(job.spec)}")
         st.button("Stop (keep what was trained)", icon=":material/stop:", on_click=job.request_stop,
-                  disabled=job.stop_requested, key="_w_tr_stop")
+                  disabled=job.stop_requested or job.stage in ("evaluating", "mapping"), key="_w_tr_stop",
+                  help="Training is over: the model is being scored against PCA and mapped"
+                  if job.stage in ("evaluating", "mapping") else None)
     if job.epochs:
         st.caption("Each loss term per epoch (log scale); dotted: validation.")
         widgets.chart(figures.loss_figure(job.epochs), f"loss-{job.out.name}", key="_w_tr_loss_chart")
@@ -105,9 +138,15 @@ def render(job: TrainJob) -> None:
     elif r.get("message"):
         st.info(md(r["message"], limit=1_000))
     m = r.get("metrics", {})
-    st.success(f"Saved as **{md(job.out.name)}** in {r.get('seconds', 0):.1f} s and selected in the sidebar."
-               + ("" if r.get("map") else " (Its map will be computed when you open Latent space.)"),
-               icon=":material/check_circle:")
+    mapped = "" if r.get("map") else " (Its map will be computed when you open Latent space.)"
+    if r.get("warning") and not r.get("adopted"):
+        st.warning(f"Saved as **{md(job.out.name)}** in {r.get('seconds', 0):.1f} s, but not selected: "
+                   + md(r["warning"], limit=1_000), icon=":material/warning:")
+        st.button("Use it anyway", key="_w_tr_use_anyway", on_click=_use_anyway, args=(job,))
+    else:
+        st.success(f"Saved as **{md(job.out.name)}** in {r.get('seconds', 0):.1f} s (training, scoring "
+                   f"against PCA{' and its map' if r.get('map') else ''}) and selected in the sidebar." + mapped,
+                   icon=":material/check_circle:")
     if m.get("recon_mse") is not None and m.get("pca_recon_mse") is not None:
         c1, c2 = st.columns(2)
         exact = tables.pca_exact(job.model_config.code_dim, job.model_config.n_pixels, m["pca_recon_mse"])
@@ -122,6 +161,12 @@ def render(job: TrainJob) -> None:
         navigation.link("Reconstructions", "See reconstructions")
     with l3:
         navigation.link("Models", "Manage models")
+
+
+def _use_anyway(job: TrainJob) -> None:
+    st.session_state[state.ACTIVE_MODEL] = job.result["path"]
+    st.session_state[state.DATASET] = job.spec
+    job.result["adopted"] = True
 
 
 @st.fragment(run_every=1.0)

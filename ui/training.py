@@ -48,9 +48,11 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
     code_activation ("auto" or a name), sparsity, penalty_weight, sparsity_target,
     top_k, noise_kind, noise_level, epochs, batch_size, lr, seed.
     """
-    from ae_core.config import ConfigError, default_code_activation
+    from ae_core.config import ConfigError, default_code_activation, default_design
 
     kind = values["kind"]
+    overcomplete = kind == "overcomplete"  # the plain autoencoder, wide (see ui.train_form.KINDS)
+    kind = "undercomplete" if overcomplete else kind
     hidden_text = str(values.get("hidden", "")).replace(" ", "")
     try:
         hidden = tuple(int(v) for v in hidden_text.split(",") if v)
@@ -59,10 +61,15 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
                           f"got {hidden_text!r}") from None
     act = values.get("code_activation", "auto")
     if act == "auto":  # the same rule as `ae-core train --code-activation auto`
-        act = default_code_activation(kind, values.get("sparsity", "l1"))
+        act = "relu" if overcomplete else default_code_activation(kind, values.get("sparsity", "l1"))
     w = float(values.get("penalty_weight", 0.0))
-    mc = ModelConfig(kind=kind, arch=values.get("arch", "mlp"), input_shape=tuple(image_shape),
+    design = default_design(image_shape)  # what "auto" means, as for `ae-core train --arch auto`
+    arch = values.get("arch", "auto")
+    recon = values.get("recon_loss", "auto")
+    mc = ModelConfig(kind=kind, arch=design["arch"] if arch == "auto" else arch, input_shape=tuple(image_shape),
                      code_dim=int(values["code_dim"]), hidden=hidden, code_activation=act,
+                     conv_channels=design.get("conv_channels", (32, 64, 128)),
+                     recon_loss=design["recon_loss"] if recon == "auto" else recon,
                      noise_kind=values.get("noise_kind", "gaussian"),
                      noise_level=float(values.get("noise_level", 0.3)),
                      sparsity=values.get("sparsity", "l1"),
@@ -155,8 +162,10 @@ class TrainJob:
         if self.stage == "queued":
             n = self.queue_position
             return "waiting to start" if n <= 1 else f"waiting: {n - 1} run{'s' if n > 2 else ''} ahead in the queue"
-        if self.stage in ("evaluating", "mapping"):
-            return f"{self.stage}…"
+        if self.stage == "evaluating":
+            return "training done: scoring the model against PCA and the raw pixels…"
+        if self.stage == "mapping":
+            return "training done: drawing its map of the data…"
         return f"epoch {len(self.epochs)}/{self.train_config.epochs}"
 
     @property
@@ -202,7 +211,7 @@ class TrainJob:
     # -- the thread
     def _run(self, make_map: bool) -> None:
         from ae_core.errors import AEError, describe_os_error
-        from ae_core.runs import project_checkpoint, train_and_save
+        from ae_core.runs import project_checkpoint, train_and_save, training_warning
 
         try:
             if not QUEUE.wait_turn(self, self.should_stop):
@@ -210,6 +219,7 @@ class TrainJob:
                               else "Cancelled while waiting in the queue.")
                 return
             self.stage = "training"
+            t_start = time.monotonic()  # the run's time starts here, not in the queue
             lower_this_thread_priority()
             path, history, metrics = train_and_save(self.model_config, self.train_config, self.spec, self.out,
                                                     callbacks=[self], should_stop=self.should_stop,
@@ -222,10 +232,13 @@ class TrainJob:
                 self.error = "Stopped: its visitor left, and a browser session's run is not kept."
                 return
             self.result = {"path": str(path), "stopped": history.stopped, "message": history.message,
-                           "metrics": metrics, "seconds": history.seconds}
+                           "metrics": metrics, "warning": training_warning(metrics, history,
+                                                                           self.model_config.n_pixels)}
             if make_map:
                 self.stage = "mapping"
                 self.result["map"] = str(project_checkpoint(path, "umap", 2)[0])
+            # the time reported is the whole run: training, evaluation against PCA and the map
+            self.result["seconds"] = time.monotonic() - t_start
         except (AEError, ValueError) as e:
             self.error = str(e)
         except OSError as e:  # a read-only or full checkpoints folder: no server path in the message

@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
-from ui import figures, loaders, navigation
+from ui import figures, loaders, navigation, state
 from ui.downloads import chart_config
 from ui.safe_text import md
 
@@ -20,22 +21,65 @@ def header(title: str, question: str) -> None:
     st.caption(question)
 
 
-def tiles(images, caption: str | None = None, ncols: int = 10, target: int = 64) -> None:
-    """A grid of (N, C, H, W) images, upscaled crisply (no blur)."""
+MIN_TILE_PX = 64  # the smallest an image is drawn: readable from the back of a room
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get(state.PRESENTATION))
+
+
+def tile_px(target: int = MIN_TILE_PX) -> int:
+    """The size to draw one image at: at least MIN_TILE_PX, twice that in presentation size."""
+    return max(MIN_TILE_PX, int(target)) * (2 if presenting() else 1)
+
+
+# The content width of a wide page on a 1366-px laptop screen beside the sidebar: a grid wider
+# than its column is shrunk by the browser, so grids take their columns from the width they get.
+PAGE_PX = 1000
+
+
+def fit_columns(n_images: int, side: int, target: int, width: int) -> int:
+    """How many tiles of `side` px images drawn at `target` fit in `width` px (at least 1)."""
+    tile = figures.upscale_for(side, target) * side + 2
+    return max(1, min(int(n_images), int(width) // tile))
+
+
+def image(images, caption: str | None = None, ncols: int | None = None, target: int = MIN_TILE_PX,
+          width: int = PAGE_PX) -> None:
+    """(N, C, H, W) images as one grid picture, each at least tile_px(target), in at most `ncols`
+    columns and as many as fit in `width` px; st.image gives it a fullscreen button (the
+    click-to-enlarge)."""
+    x = np.asarray(images)
+    t = tile_px(target)
+    cols = fit_columns(len(x), x.shape[-1], t, width)
+    st.image(figures.grid_image(x, ncols=min(cols, ncols or cols), target=t), caption=caption)
+
+
+def tiles(images, caption: str | None = None, ncols: int | None = 10, target: int = MIN_TILE_PX,
+          width: int = PAGE_PX) -> None:
+    """A grid of (N, C, H, W) images, upscaled crisply (no blur); see `image`."""
     if images is None or len(images) == 0:
         st.caption("No images.")
         return
-    st.image(figures.grid_image(images, ncols=ncols, target=target), caption=caption)
+    image(images, caption, ncols, target, width)
 
 
-def side_by_side(originals, reconstructions, ncols: int = 5, target: int = 64,
-                 captions=("originals", "reconstructions")) -> None:
-    """Two grids with the same layout: each original has its reconstruction at the same place."""
+def presentation_toggle() -> None:
+    """The sidebar switch between the desk size and the lecture-room size of every image grid."""
+    st.toggle("Presentation size", key=state.bind(state.PRESENTATION), on_change=state.store,
+              args=(state.PRESENTATION,), help="Every image grid at twice the size (half the columns), "
+              "for a room; hover an image and press its fullscreen button to enlarge it further.")
+
+
+def side_by_side(originals, reconstructions, ncols: int | None = 5, target: int = MIN_TILE_PX,
+                 captions=("originals", "reconstructions"), width: int = PAGE_PX) -> None:
+    """Two grids with the same layout (each half of `width`): each original has its
+    reconstruction at the same place."""
     a, b = st.columns(2)
     with a:
-        tiles(originals, captions[0], ncols=ncols, target=target)
+        tiles(originals, captions[0], ncols=ncols, target=target, width=width // 2)
     with b:
-        tiles(reconstructions, captions[1], ncols=ncols, target=target)
+        tiles(reconstructions, captions[1], ncols=ncols, target=target, width=width // 2)
 
 
 MISSING = "—"  # what a table shows where a figure does not apply or was not measured

@@ -50,3 +50,29 @@ def locality(tiles: np.ndarray, window: int = 7) -> np.ndarray:
     total = e.reshape(n, -1).sum(1)
     best = boxes.reshape(n, -1).max(1)
     return np.where(total > 0, best / np.maximum(total, 1e-30), 0.0)
+
+
+def locality_window(image_shape) -> int:
+    """The window `locality` is scored in: a pen stroke's size, 7x7 on 28x28 MNIST, 2x2 on 8x8 digits."""
+    return max(2, min(int(v) for v in tuple(image_shape)[-2:]) // 4)
+
+
+def feature_units(codes: np.ndarray, max_units: int | None = None) -> tuple[list[int], float]:
+    """(live units, most active first, at most `max_units`; the typical active value to switch
+    each on at: the 99th percentile of |h| over those units) from test codes (N, U)."""
+    from ae_core.analysis.sparsity import sparsity_stats
+
+    s = sparsity_stats(codes)
+    order = [int(u) for u in np.argsort(-s["lifetime"], kind="stable") if not s["dead_mask"][u]][:max_units]
+    scale = float(np.percentile(np.abs(codes[:, order]), 99)) if order else 0.0
+    return order, scale or 1.0
+
+
+def feature_locality(model, codes: np.ndarray, max_units: int = 256) -> tuple[float | None, int]:
+    """(mean `locality` of the decoder features of the `max_units` most active live units, the
+    window): the number under "the sparse model learns strokes". None when every unit is dead."""
+    window = locality_window(model.config.input_shape)
+    units, scale = feature_units(np.asarray(codes), max_units)
+    if not units:
+        return None, window
+    return float(np.mean(locality(decoder_features(model, units, scale), window))), window

@@ -176,7 +176,15 @@ def evaluate(model, train, test, full: bool = True) -> dict:
         return evaluate_all(model, train, test)
     pca = pca_baseline(train.x, model.config.code_dim)
     return {"recon_mse": recon_mse(model, test.x), "pca_recon_mse": recon_mse(pca, test.x),
+            "mean_image_mse": mean_image_mse(train.x, test.x),
             "n_train": len(train), "n_test": len(test), "code_dim": model.config.code_dim}
+
+
+def mean_image_mse(train_x, test_x) -> float:
+    """The test MSE of answering every image with the training set's mean image: the floor a
+    model that learned nothing reaches."""
+    mean = _np(train_x).astype(np.float64).mean(0, keepdims=True)
+    return float(np.square(_np(test_x).astype(np.float64) - mean).mean())
 
 
 def recon_mse(model, x: np.ndarray) -> float:
@@ -184,9 +192,13 @@ def recon_mse(model, x: np.ndarray) -> float:
     return float(per_sample_mse(x, reconstruct_array(model, x)).mean())
 
 
+# Beside Gaussian noise at every level, the other pixel noises at the Denoising page's default level.
+OTHER_NOISE = (("masking", 0.3), ("salt_pepper", 0.3))
+
+
 def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_levels=(0.1, 0.2, 0.3),
-                 fractions=(1.0, 0.1, 0.01), jacobian_samples: int = 256, denoise_images: int = 500,
-                 seed: int = 0) -> dict:
+                 other_noise=OTHER_NOISE, fractions=(1.0, 0.1, 0.01), jacobian_samples: int = 256,
+                 denoise_images: int = 500, seed: int = 0) -> dict:
     """Every metric of `model` on `test`, beside PCA (same code size, fitted on `train`) and raw pixels.
 
     Parameters
@@ -199,7 +211,7 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     Returns
     -------
     dict of JSON-ready scalars:
-      recon_mse, psnr, ssim and pca_recon_mse, pca_psnr, pca_ssim (test set);
+      recon_mse, psnr, ssim and pca_recon_mse, pca_psnr, pca_ssim (test set); mean_image_mse;
       knn_acc, probe_acc and knn_acc_<p>pct, probe_acc_<p>pct for p in 100, 10, 1,
       each also with the prefixes pca_ and raw_ (see representation_quality);
       dead_units, lifetime_sparsity, population_sparsity, hoyer, frac_near_zero,
@@ -207,7 +219,9 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
       jacobian_norm (mean ||J_f||_F);
       for each noise level L: noisy_psnr_<kind>_<L>, denoise_psnr_<kind>_<L>,
       denoise_ssim_<kind>_<L>, pca_denoise_psnr_<kind>_<L>, <filter>_psnr_<kind>_<L>
-      for the classical filters and best_filter_psnr_<kind>_<L>;
+      for the classical filters and best_filter_psnr_<kind>_<L>, the same for each (kind, level)
+      of `other_noise`;
+      feature_locality and feature_locality_window (ae_core.analysis.features.feature_locality);
       code_dim, pca_code_dim, n_train, n_test.
     """
     xtr, xte = train.x, test.x
@@ -220,6 +234,7 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     out.update(recon_mse=r["mse"], psnr=r["psnr"], ssim=r["ssim"])
     rp = reconstruction_metrics(xte, reconstruct_array(pca, xte))
     out.update(pca_recon_mse=rp["mse"], pca_psnr=rp["psnr"], pca_ssim=rp["ssim"])
+    out["mean_image_mse"] = mean_image_mse(xtr, xte)
 
     ctr, cte = encode_array(model, xtr), encode_array(model, xte)
     labelled = train.y is not None and test.y is not None and len(np.unique(train.y)) > 1
@@ -249,11 +264,14 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
 
     sub = np.unique(np.linspace(0, len(xte) - 1, min(denoise_images, len(xte))).round().astype(int))
     out["n_denoise_images"] = len(sub)
-    rows = denoising_table({"model": model, "pca": pca}, xte[sub], (noise_kind,), noise_levels, seed=seed,
-                           tune_x=xtr)
-    for lv in noise_levels:
-        sel = {(r["method"], r["type"]): r for r in rows if r["level"] == float(lv)}
-        sfx = f"{noise_kind}_{lv:g}"
+    settings = [(noise_kind, float(lv)) for lv in noise_levels] + [(k, float(lv)) for k, lv in other_noise]
+    rows = []
+    for kind in dict.fromkeys(k for k, _ in settings):
+        levels = tuple(lv for k, lv in settings if k == kind)
+        rows += denoising_table({"model": model, "pca": pca}, xte[sub], (kind,), levels, seed=seed, tune_x=xtr)
+    for kind, lv in settings:
+        sel = {(r["method"], r["type"]): r for r in rows if r["noise_kind"] == kind and r["level"] == lv}
+        sfx = f"{kind}_{lv:g}"
         out[f"noisy_psnr_{sfx}"] = sel["noisy", "noisy"]["psnr"]
         out[f"denoise_psnr_{sfx}"] = sel["model", "model"]["psnr"]
         out[f"denoise_ssim_{sfx}"] = sel["model", "model"]["ssim"]
@@ -261,4 +279,7 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
         for f in FILTERS:
             out[f"{f}_psnr_{sfx}"] = sel[f, "filter"]["psnr"]
         out[f"best_filter_psnr_{sfx}"] = max(sel[f, "filter"]["psnr"] for f in FILTERS)
+    from ae_core.analysis.features import feature_locality
+
+    out["feature_locality"], out["feature_locality_window"] = feature_locality(model, cte)
     return out

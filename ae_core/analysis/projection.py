@@ -314,6 +314,8 @@ class Projector:
             return ((X_new - self.mean_) @ self.components_.T).astype(np.float32)
         if self.reducer_ is not None:
             return np.asarray(self.reducer_.transform(X_new), dtype=np.float32)
+        if self.X_fit_ is None:
+            raise RuntimeError("this map was saved without its codes: attach_codes(codes) first")
         return self._knn_place(X_new)
 
     def _knn_place(self, X_new):
@@ -329,11 +331,21 @@ class Projector:
         idx = getattr(self, "fit_idx_", None)
         return np.arange(len(self.embedding_)) if idx is None else idx
 
-    def save(self, path) -> Path:
-        """Write the map to `path` (.npz, no pickles), atomically; see ae_core.io.map_file."""
+    def save(self, path, keep_codes: bool = True) -> Path:
+        """Write the map to `path` (.npz, no pickles), atomically; see ae_core.io.map_file.
+        Without `keep_codes` the fitted codes are left out (see `attach_codes`)."""
         from ae_core.io.map_file import write_map
 
-        return write_map(self, path)
+        return write_map(self, path, keep_codes)
+
+    def attach_codes(self, codes) -> Projector:
+        """Give a map saved without its codes the codes of every point of the data it maps
+        ((n_samples, n_features), in the data's order), so it can place new points again."""
+        codes = _check_X(codes, "codes", self.n_features_in_, min_samples=1)
+        if len(codes) != self.n_samples_:
+            raise ValueError(f"the map is of {self.n_samples_:,} points; got codes of {len(codes):,}")
+        self.X_fit_ = np.ascontiguousarray(codes[self.subsample_idx_[self.fitted_rows()]], dtype=np.float32)
+        return self
 
     @classmethod
     def load(cls, path) -> Projector:

@@ -65,8 +65,9 @@ def _write_json(path: Path, obj) -> None:
 
 def save_checkpoint(path, model, train_config: TrainConfig | None = None, dataset: dict | None = None,
                     history: History | None = None, metrics: dict | None = None,
-                    extra_config: dict | None = None, overwrite: bool = False) -> Path:
-    """Write `model` and its records to the folder `path` atomically; returns the path."""
+                    extra_config: dict | None = None, overwrite: bool = False, half: bool = False) -> Path:
+    """Write `model` and its records to the folder `path` atomically; returns the path. With `half`
+    the weights are stored as float16 (half the size; loading makes them float32 again)."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -87,6 +88,8 @@ def save_checkpoint(path, model, train_config: TrainConfig | None = None, datase
         }
         _write_json(tmp / "config.json", config)
         state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+        if half:
+            state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
         save_file(state, str(tmp / WEIGHTS), metadata={"format": FORMAT})
         _write_json(tmp / "history.json", history.to_dict() if history else {})
         _write_json(tmp / "metrics.json", metrics or {})

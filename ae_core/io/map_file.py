@@ -8,7 +8,9 @@ Entries: `meta` (a JSON string: format, version, the Projector's parameters, the
 codes it was fitted on, the notice shown to users), `embedding` (n, 2|3), `subsample_idx` (n,),
 `X_fit` (n, d) for placing new points, and for PCA `mean` and `components`. A map fitted on a
 sample with the other points placed also holds `fit_idx` (m,), the rows of `embedding` it was
-fitted on, and then `X_fit` is (m, d). A file is read only
+fitted on, and then `X_fit` is (m, d). `X_fit` may be left out (`keep_codes=False`): the codes
+are the model's own, so a reader that has the model puts them back (`Projector.attach_codes`);
+for a 1,024-unit code of 10,000 images they would be 40 MB. A file is read only
 after its expansion is bounded (`ae_core.io.archive_limits`) and the shapes its headers declare
 fit the model and data it is read for (`n_features`, `max_points`), with `allow_pickle=False`;
 every array's dtype, shape and finiteness is then checked against `meta` before it is used.
@@ -35,14 +37,17 @@ def _is_int(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-def write_map(proj, path) -> Path:
-    """Write the fitted Projector `proj` to `path` atomically (temp file + os.replace)."""
+def write_map(proj, path, keep_codes: bool = True) -> Path:
+    """Write the fitted Projector `proj` to `path` atomically (temp file + os.replace); without
+    the fitted codes (`X_fit`) when not `keep_codes`."""
     if not hasattr(proj, "embedding_"):
         raise RuntimeError("this Projector is not fitted yet: nothing to save")
     meta = dict(format=FORMAT, format_version=FORMAT_VERSION, params=proj._checked_params(),
                 n_samples=int(proj.n_samples_), n_features=int(proj.n_features_in_), notice=proj.notice_)
     arrays = dict(meta=np.array(json.dumps(meta)), embedding=proj.embedding_,
-                  subsample_idx=proj.subsample_idx_.astype(np.int64), X_fit=proj.X_fit_)
+                  subsample_idx=proj.subsample_idx_.astype(np.int64))
+    if keep_codes:
+        arrays["X_fit"] = proj.X_fit_
     fitted = proj.fitted_rows()
     if len(fitted) != len(proj.embedding_):  # fitted on a sample, the rest placed
         arrays["fit_idx"] = np.asarray(fitted, dtype=np.int64)
@@ -95,6 +100,9 @@ def read_map(path, n_features: int | None = None, max_points: int | None = None)
         proj = _from_arrays(arrays)
     except CheckpointError as e:
         raise CheckpointError(f"{path.name}: {e}") from None
+    if n_features is not None and proj.n_features_in_ != n_features:  # a map saved without X_fit
+        raise CheckpointError(f"{path.name}: the map was fitted on codes of {proj.n_features_in_:,} units; "
+                              f"this model has {n_features:,}")
     if max_points is not None and proj.n_samples_ > max_points:
         raise CheckpointError(f"{path.name}: the map is of {proj.n_samples_:,} points; at most {max_points:,} "
                               "(the images it can be for) fit")
@@ -105,11 +113,11 @@ def _check_declared(members: dict, n_features: int | None, max_points: int | Non
     """Refuse from the headers alone a map fitted on other codes or more points than the data has:
     a small upload must not make the server allocate a large array."""
     shape = members.get("X_fit", ((), None))[0]
-    if len(shape) != 2:
-        return  # _from_arrays names the missing or malformed entry
-    points, units = shape
-    if n_features is not None and units != n_features:
-        raise CheckpointError(f"the map was fitted on codes of {units:,} units; this model has {n_features:,}")
+    points = 0
+    if len(shape) == 2:  # else absent (saved without codes) or malformed: _from_arrays names it
+        points, units = shape
+        if n_features is not None and units != n_features:
+            raise CheckpointError(f"the map was fitted on codes of {units:,} units; this model has {n_features:,}")
     rows = max([points] + [members[k][0][0] for k in ("embedding", "subsample_idx") if members.get(k, ((),))[0]])
     if max_points is not None and rows > max_points:
         raise CheckpointError(f"the map holds {rows:,} points; at most {max_points:,} (the images it can be for) fit")
@@ -140,10 +148,11 @@ def _from_arrays(a: dict):
         proj._checked_params()
     except ValueError as e:
         raise CheckpointError(f"invalid saved parameters: {e}") from None
-    want = {"meta", "embedding", "subsample_idx", "X_fit"}
+    want = {"meta", "embedding", "subsample_idx"}
     want |= {"mean", "components"} if proj.method == "pca" else set()
-    if set(a) - {"fit_idx"} != want:
-        raise CheckpointError(f"entries must be {sorted(want)} (and optionally 'fit_idx'), got {sorted(a)}")
+    if set(a) - {"fit_idx", "X_fit"} != want:
+        raise CheckpointError(f"entries must be {sorted(want)} (and optionally 'X_fit', 'fit_idx'), "
+                              f"got {sorted(a)}")
     m, c = a["embedding"].shape[0] if a["embedding"].ndim else 0, proj.n_components
     f = len(a["fit_idx"]) if "fit_idx" in a and a["fit_idx"].ndim == 1 else m
     for key, kind, shape in [("embedding", "f", (m, c)), ("subsample_idx", "iu", (m,)),
@@ -167,7 +176,7 @@ def _from_arrays(a: dict):
         proj.notice_ = str(info.get("notice") or f"Showing a sample of {m:,} of {n:,} points")
     elif "fit_idx" in a:  # every point shown, the map fitted on a sample of them
         proj.notice_ = str(info.get("notice") or f"Fitted on a sample of {len(a['fit_idx']):,} of {n:,} points")
-    proj.X_fit_ = np.ascontiguousarray(a["X_fit"], dtype=np.float32)
+    proj.X_fit_ = np.ascontiguousarray(a["X_fit"], dtype=np.float32) if "X_fit" in a else None
     fit_idx = a["fit_idx"].astype(np.int64) if "fit_idx" in a else np.arange(m, dtype=np.int64)
     if len(fit_idx) < 1 or fit_idx[0] < 0 or fit_idx[-1] >= m or np.any(np.diff(fit_idx) <= 0):
         raise CheckpointError(f"'fit_idx' must be increasing indices in [0, {m})")
