@@ -65,6 +65,7 @@ class ModelConfig:
     n_projections: int = 1  # random vectors per sample for the jvp estimate
     # vae
     beta: float = 1.0
+    kl_warmup: int = 0  # training steps over which the KL weight rises from 0 to beta (0: none)
     # fcn photo denoiser
     width: int = 48  # feature maps per layer
     depth: int = 8  # convolution layers
@@ -115,6 +116,7 @@ class ModelConfig:
         _choice("jacobian", self.jacobian, JACOBIAN_MODES)
         _int_range("n_projections", self.n_projections, 1, 64)
         _float_range("beta", self.beta, 0.0, 100.0)
+        _int_range("kl_warmup", self.kl_warmup, 0, 1_000_000)
         _int_range("width", self.width, 1, 256)
         _int_range("depth", self.depth, 2, 32)
         _float_range("max_sigma", self.max_sigma, 0.0, 1.0)

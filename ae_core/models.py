@@ -262,7 +262,16 @@ class VariationalAutoencoder(Autoencoder):
             rec = 0.5 * F.mse_loss(torch.sigmoid(logits), x, reduction="sum") / x.shape[0] / 0.05
         kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1).mean()
         parts = {"reconstruction": rec / n_pix, "kl": self.config.beta * kl / n_pix}
-        return parts["reconstruction"] + parts["kl"], parts
+        return parts["reconstruction"] + self._kl_weight() * parts["kl"], parts
+
+    def _kl_weight(self) -> float:
+        """The KL term's share, rising linearly over the first `kl_warmup` training steps: with the
+        full KL from the first step, the code can collapse onto the prior (every unit unused,
+        the decoder draws the mean image) before the decoder learns to use it."""
+        if not self.training or self.config.kl_warmup <= 0:
+            return 1.0
+        self._steps = getattr(self, "_steps", 0) + 1
+        return min(1.0, self._steps / self.config.kl_warmup)
 
 
 class PCAModel(Autoencoder):

@@ -52,15 +52,17 @@ DIGITS = Zoo("digits", {
 _CONV = dict(arch="conv", conv_channels=(32, 64, 128), recon_loss="bce")
 MNIST = Zoo("mnist", {
     "mnist-pca-32": (dict(kind="pca", code_dim=32), {}),
-    # the 32-unit code that beats PCA-32 (kNN 0.974 vs 0.966 at 40 epochs, seed 0)
-    "mnist-undercomplete-32": (dict(kind="undercomplete", code_dim=32, **_CONV), dict(epochs=30)),
+    # the 32-unit code that beats PCA-32 (kNN 0.974 vs 0.966 at 40 epochs, seed 0; 0.970 over 3 seeds at 30)
+    "mnist-undercomplete-32": (dict(kind="undercomplete", code_dim=32, **_CONV), dict(epochs=40)),
     # trained on every pixel noise the Denoising page offers, at any level up to 0.5 (noise.corrupt_for_training)
     "mnist-denoising-64": (dict(kind="denoising", code_dim=64, noise_kind="mixed", noise_level=0.5, **_CONV),
                            dict(epochs=15)),
     # a narrower conv net: the penalty's Jacobian estimate makes each step about three times dearer
     "mnist-contractive-32": (dict(kind="contractive", code_dim=32, jacobian="jvp", contractive_weight=0.01,
                                   **{**_CONV, "conv_channels": (16, 32, 64)}), dict(epochs=10)),
-    "mnist-vae-32": (dict(kind="vae", code_dim=32, **_CONV), dict(epochs=15)),
+    # the KL weight warms up over ~5 epochs: with it in full from the start, one seed in three collapsed
+    # onto the prior (every unit dead, the decoder drawing the mean image), at lr 3e-3 and at 1e-3
+    "mnist-vae-32": (dict(kind="vae", code_dim=32, kl_warmup=600, **_CONV), dict(epochs=15, lr=1e-3)),
     "mnist-sparse-kl-32": (dict(kind="sparse", code_dim=32, sparsity="kl", code_activation="sigmoid",
                                 sparsity_target=0.05, sparsity_weight=0.05, **_CONV), dict(epochs=12)),
     # The lecture's pair: one layer each way, 1,024 sigmoid units for 784 pixels, the same but for the

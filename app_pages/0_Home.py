@@ -16,7 +16,7 @@ HEADLINE = {"recon_mse": "test MSE", "pca_recon_mse": "PCA MSE", "knn_acc": "kNN
             "raw_knn_acc": "pixels kNN", "probe_acc_1pct": "probe 1% labels", "dead_units": "dead units"}
 rows = []
 for e in sel.entries:
-    row = {"model": e.name, "kind": e.kind or "damaged", "code": None if e.is_photo else e.code_dim or None,
+    row = {"model": e.name, "kind": e.kind_label or "damaged", "code": None if e.is_photo else e.code_dim or None,
            "trained on": e.dataset, "yours": not e.shipped}
     row.update({label: e.metrics.get(k) for k, label in HEADLINE.items()})
     if not e.is_photo and tables.pca_exact(e.code_dim, int(np.prod(e.input_shape or (0,))), row["PCA MSE"]):

@@ -103,7 +103,7 @@ with upload_tab:
             st.rerun()
 
 with table_slot:  # the photo denoiser has no code vector and takes photographs of any size
-    rows = [{"model": e.name, "kind": e.kind or None, "code": None if e.is_photo else e.code_dim or None,
+    rows = [{"model": e.name, "kind": e.kind_label or None, "code": None if e.is_photo else e.code_dim or None,
              "input": "any size" if e.is_photo else "×".join(map(str, e.input_shape)) or None,
              "trained on": e.dataset, "test MSE": e.metrics.get("recon_mse"), "created": e.created,
              "where": "shipped" if e.shipped else "yours",

@@ -58,7 +58,7 @@ with tabs[4]:
     rows = []
     for e in sel.candidates:
         r = analysis.recon_metrics(e, spec)
-        rows.append({"model": e.name, "kind": e.kind, "code": e.code_dim, "MSE": r["mse"],
+        rows.append({"model": e.name, "kind": e.kind_label, "code": e.code_dim, "MSE": r["mse"],
                      "PSNR (dB)": r["psnr"], "SSIM": r["ssim"]})
     widgets.table(pd.DataFrame(rows).sort_values("MSE"),
                   column_config={"MSE": st.column_config.NumberColumn(format="%.4f"),

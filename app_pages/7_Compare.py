@@ -102,7 +102,7 @@ with tab_images:
             f_name, f_out, f_psnr = analysis.best_filter_examples(models[0], spec, "gaussian", level, n=n)
             strip_rows.append((f"best filter, {FILTER_LABELS[f_name]} ({f_psnr:.1f} dB)", f_out))
         picture = figures.labelled_rows_image(strip_rows, ncols=n, target=widgets.tile_px(), label_width=label_px,
-                                              font_size=28 if widgets.presenting() else 16)
+                                              font_size=24 if widgets.presenting() else 16)
         st.image(picture, caption=f"The first {n} test images; denoising rows use the same noise for every model.")
         st.download_button("Download PNG", downloads.png(picture), "compare-images.png", "image/png",
                            icon=":material/download:", key="_w_cmp_png")

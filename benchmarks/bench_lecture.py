@@ -35,6 +35,7 @@ from ae_core.config import ModelConfig, TrainConfig, default_design
 from ae_core.data import default_mnist_dir
 from ae_core.runs import train_and_save
 from ae_core.zoo import MNIST, is_wide, zoo_configs
+from readme_section import write_section  # benchmarks/ is the script folder: on sys.path
 
 DEFAULTS_ROW = "ae-core train defaults (code 32, 20 epochs)"
 DENOISER, PLAIN, SPARSE = "mnist-denoising-64", "mnist-overcomplete-1024", "mnist-sparse-overcomplete-1024"
@@ -54,12 +55,14 @@ def configs(seed: int, threads: int) -> dict[str, tuple[ModelConfig, TrainConfig
     return out
 
 
-def run(seeds, threads: int) -> dict[str, list[dict]]:
-    """{model: [metrics of each seed]}"""
+def run(seeds, threads: int, only=None) -> dict[str, list[dict]]:
+    """{model: [metrics of each seed]} (of the models in `only`, when given)"""
     res: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             for name, (mc, tc) in configs(seed, threads).items():
+                if only and name not in only:
+                    continue
                 t0 = time.perf_counter()
                 folder = Path(tmp) / re.sub(r"[^a-z0-9-]+", "-", name.lower())
                 _, history, m = train_and_save(mc, tc, MNIST.dataset, folder, n_train=MNIST.n_train,
@@ -140,11 +143,14 @@ def claims(res: dict[str, list[dict]]) -> list[tuple[str, bool]]:
     return out
 
 
-def section(res, seeds, minutes: float) -> str:
+def section(res, seeds, minutes: float | None) -> str:
     lines = [MARK_START, "## The lecture on MNIST (`bench_lecture.py`)", "",
              f"Measured {time.strftime('%Y-%m-%d')}: the MNIST zoo's configs, trained in the run with seeds "
              f"{', '.join(map(str, seeds))} (mean ± sd over seeds where more than one), 8,000 train / 2,000 test "
-             f"images of the local MNIST test set, {minutes:.0f} min in all. kNN k=5 on the codes; probes: logistic "
+             "images of the local MNIST test set"
+             + (f", {minutes:.0f} min in all" if minutes is not None else
+                " (models whose config changed measured again, the others from the run before)")
+             + ". kNN k=5 on the codes; probes: logistic "
              "regression on standardised codes (1%: 80 labels, 3 draws); PSNR in dB on 500 test images, the same "
              "seeded noise for every row; filters tuned on training images for each noise. Locality: the share of a "
              "decoder feature's energy in its best 7×7 window (even spread 0.063).", "", table(res), "",
@@ -153,33 +159,32 @@ def section(res, seeds, minutes: float) -> str:
     return "\n".join(lines + ["", MARK_END])
 
 
-def write_readme(path: Path, text: str) -> None:
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    if MARK_START in old and MARK_END in old:
-        new = re.sub(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), lambda _: text, old, flags=re.S)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(new)
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--readme", type=Path, default=None, help="update this README's bench_lecture section")
     p.add_argument("--json", type=Path, default=None, help="also write every metric of every run here")
+    p.add_argument("--only", nargs="+", default=None, help="measure only these models again ...")
+    p.add_argument("--update", type=Path, default=None,
+                   help="... in the results of an earlier run (its --json), and write the whole section")
     a = p.parse_args(argv)
     if default_mnist_dir() is None:
         print("MNIST not found (../shared/data/mnist or $LSE_MNIST_DIR): nothing to measure", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    res = run(a.seeds, a.threads)
-    text = section(res, a.seeds, (time.perf_counter() - t0) / 60)
+    res = run(a.seeds, a.threads, a.only)
+    minutes = (time.perf_counter() - t0) / 60
+    if a.update:
+        earlier = json.loads(a.update.read_text())
+        res = {name: res.get(name, runs) for name, runs in earlier.items()}  # the earlier order
+        minutes = None
+    text = section(res, a.seeds, minutes)
     print(text)
     if a.json:
         a.json.write_text(json.dumps(res, indent=1))
     if a.readme:
-        write_readme(a.readme, text)
+        write_section(a.readme, text, MARK_START, MARK_END)
     return 0
 
 

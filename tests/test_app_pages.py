@@ -116,6 +116,18 @@ def test_train_bad_value_is_shown_plainly():
     assert at.session_state["train_job"] is None
 
 
+def test_train_value_out_of_range_says_why_on_submit():
+    at = run("app_pages/1_Train.py")
+    at.number_input(key="_w_tr_code_undercomplete_64").set_value(5000)
+    at.form_submit_button[0].click().run()
+    assert not at.exception and at.session_state["train_job"] is None
+    assert at.error and "Code size must be an integer in \\[1, 4096\\]; got 5000" in at.error[0].value  # escaped markdown
+    at.number_input(key="_w_tr_code_undercomplete_64").set_value(16)
+    at.number_input(key="_w_tr_epochs").set_value(0)
+    at.form_submit_button[0].click().run()
+    assert at.error and "Epochs must be an integer" in at.error[0].value
+
+
 def test_train_stop_keeps_what_was_trained(user_dir):
     at = run("app_pages/1_Train.py")
     at.number_input(key="_w_tr_epochs").set_value(500)

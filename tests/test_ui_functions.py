@@ -235,6 +235,10 @@ def test_catalog_lists_shipped_models_and_filters_by_shape():
     digits = catalog.compatible(entries, (1, 8, 8))
     assert digits and all(e.input_shape == (1, 8, 8) and not e.is_photo for e in digits)
     assert all(e.shipped for e in entries if e.name == "undercomplete-16")
+    # a plain model with more code units than pixels is named for what it is
+    kinds = {e.name: e.kind_label for e in entries}
+    assert kinds["overcomplete-256"] == "overcomplete" and kinds["undercomplete-16"] == "undercomplete"
+    assert kinds["sparse-overcomplete-256"] == "sparse"
 
 
 def test_compatible_offers_only_loadable_models_of_the_image_shape(tmp_path):
@@ -268,9 +272,15 @@ def test_make_configs_and_reserved_names(tmp_path):
     with pytest.raises(ConfigError, match="hidden widths"):
         make_configs({"kind": "undercomplete", "code_dim": 8, "hidden": "wide", "epochs": 1, "batch_size": 8,
                       "lr": 0.01}, (1, 8, 8))
-    with pytest.raises(ConfigError, match="lr"):
+    with pytest.raises(ConfigError, match=r"^Learning rate must be a number in \[1e-07, 1.0\]; got 5.0"):
         make_configs({"kind": "undercomplete", "code_dim": 8, "hidden": "", "epochs": 1, "batch_size": 8,
-                      "lr": 5.0}, (1, 8, 8))
+                      "lr": 5.0}, (1, 8, 8))  # named as the form names it, not "lr"
+    mc, _ = make_configs({"kind": "overcomplete", "code_dim": 128, "hidden": "", "arch": "auto", "epochs": 1,
+                          "batch_size": 8, "lr": 0.01}, (1, 8, 8))
+    assert (mc.kind, mc.code_activation, mc.arch) == ("undercomplete", "relu", "mlp")
+    mc, _ = make_configs({"kind": "undercomplete", "code_dim": 32, "hidden": "", "arch": "auto", "epochs": 1,
+                          "batch_size": 8, "lr": 0.01}, (1, 28, 28))  # the CLI's auto: conv + BCE at 28x28
+    assert (mc.arch, mc.conv_channels, mc.recon_loss) == ("conv", (32, 64, 128), "bce")
     a, b = reserve_path(tmp_path, "my run!"), reserve_path(tmp_path, "my run!")
     assert a.name == "my-run" and b.name == "my-run-2"  # two sessions, two folders
     release_path(a)

@@ -49,6 +49,10 @@ PENALTY = {"sparse": ("Sparsity weight", 0.002, "L1: weight on Σ|h|; KL: weight
            "vae": ("β", 1.0, "weight of the KL term of the ELBO")}
 
 
+# No bounds on the number boxes: Streamlit would only show an out-of-range value's reason on hover.
+# The configs check every value on submit and say why (ui.training.make_configs names the field).
+
+
 def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
     """The form, showing the fields of the chosen kind only: (submitted, values, data spec, name)."""
     kind = st.segmented_control("Model kind", KINDS, default="undercomplete", required=True, key="_w_tr_kind") \
@@ -62,7 +66,7 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
         code_default = default_code_size(kind, pixels)
         name = c2.text_input("Name", placeholder=f"{run_name(sel.spec, kind, code_default)} (automatic)",
                              key="_w_tr_name", max_chars=64)
-        code_dim = c3.number_input("Code size", 1, 4096, code_default, key=f"_w_tr_code_{kind}_{pixels}",
+        code_dim = c3.number_input("Code size", None, None, code_default, key=f"_w_tr_code_{kind}_{pixels}",
                                    help=f"units in h; more than the {pixels:,} pixels makes an overcomplete code")
         v = {"kind": kind, "code_dim": code_dim}
         if kind != "pca":
@@ -83,12 +87,12 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
             v["sparsity"] = c1.selectbox("Penalty", ["l1", "kl", "topk"], key="_w_tr_sparsity",
                                          format_func={"l1": "L1 on h", "kl": "KL to a target rate",
                                                       "topk": "top-k (k-sparse)"}.get)
-            v["sparsity_target"] = c2.number_input("Target rate ρ (KL)", 0.001, 0.5, 0.05, format="%.3f",
+            v["sparsity_target"] = c2.number_input("Target rate ρ (KL)", None, None, 0.05, format="%.3f",
                                                    key="_w_tr_rho")
-            v["top_k"] = c3.number_input("k (top-k)", 1, 4096, 8, key="_w_tr_topk")
+            v["top_k"] = c3.number_input("k (top-k)", None, None, 8, key="_w_tr_topk")
         if kind in PENALTY:
             label, default, helptext = PENALTY[kind]
-            v["penalty_weight"] = st.number_input(label, 0.0, 100.0, default, format="%.4f", help=helptext,
+            v["penalty_weight"] = st.number_input(label, None, None, default, format="%.4f", help=helptext,
                                                   key=f"_w_tr_pw_{kind}")
         if kind == "denoising":
             c1, c2 = st.columns(2)
@@ -96,9 +100,9 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
             v["noise_level"] = c2.slider("Noise level", 0.0, 0.9, 0.3, 0.05, key="_w_tr_level",
                                          help=" · ".join(f"{k}: {m}" for k, m in LEVEL_MEANING.items()))
         c1, c2, c3 = st.columns(3)
-        v["epochs"] = c1.number_input("Epochs", 1, 1000, 30, key="_w_tr_epochs")
+        v["epochs"] = c1.number_input("Epochs", None, None, 30, key="_w_tr_epochs")
         v["batch_size"] = c2.selectbox("Batch size", [16, 32, 64, 128, 256, 512], index=2, key="_w_tr_batch")
-        v["lr"] = c3.number_input("Learning rate", 1e-6, 1.0, 3e-3, format="%.4f", step=1e-3, key="_w_tr_lr")
+        v["lr"] = c3.number_input("Learning rate", None, None, 3e-3, format="%.4f", step=1e-3, key="_w_tr_lr")
         submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:", disabled=busy)
 
     return submitted, v, spec, name

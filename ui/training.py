@@ -84,9 +84,20 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
     # One torch thread: the app shares two cores with the UI and other sessions.
     tc = TrainConfig(epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                      lr=float(values["lr"]), seed=int(values.get("seed", 0)), threads=1, device="cpu")
-    mc, tc = mc.validate(), tc.validate()
+    try:
+        mc, tc = mc.validate(), tc.validate()
+    except ConfigError as e:  # said with the form's label: "Code size must be ...", not "code_dim must be ..."
+        field = str(e).split(" ", 1)[0]
+        raise ConfigError(FORM_LABELS.get(field, field) + str(e)[len(field):]) from None
     check_budget(mc, tc)
     return mc, tc
+
+
+# config field -> the Train form's label for it
+FORM_LABELS = {"code_dim": "Code size", "epochs": "Epochs", "lr": "Learning rate", "batch_size": "Batch size",
+               "top_k": "k (top-k)", "sparsity_target": "Target rate ρ", "sparsity_weight": "Sparsity weight",
+               "contractive_weight": "Contractive weight λ", "beta": "β", "noise_level": "Noise level",
+               "hidden": "Hidden widths"}
 
 
 def check_budget(mc: ModelConfig, tc: TrainConfig) -> None:

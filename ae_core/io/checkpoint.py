@@ -18,6 +18,7 @@ and non-finite weights are refused. Anything else raises CheckpointError.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -300,10 +301,19 @@ class CheckpointInfo:
         return self.name if self.shipped else f"{self.name} (yours)"
 
     @property
+    def kind_label(self) -> str:
+        """The kind as a reader names it: a plain autoencoder with more code units than pixels
+        is "overcomplete" (its config kind is "undercomplete", the plain one)."""
+        pixels = math.prod(self.input_shape) if self.input_shape else 0
+        if self.kind == "undercomplete" and pixels and (self.code_dim or 0) > pixels:
+            return "overcomplete"
+        return self.kind
+
+    @property
     def summary(self) -> str:
         if self.is_photo:
             return "photo denoiser (fully convolutional) · photographs of any size"
-        return f"{self.kind} · code size {self.code_dim} · trained on {self.dataset or '?'}"
+        return f"{self.kind_label} · code size {self.code_dim} · trained on {self.dataset or '?'}"
 
 
 def read_info(path, shipped: bool = False) -> CheckpointInfo:
