@@ -33,7 +33,7 @@ DEV_TOOLS := pytest hypothesis ruff playwright
 LOCK_VENV := .venv-lock
 LOCK_OMIT := torch|triton|nvidia-[a-z0-9-]+|sympy|mpmath|filelock|fsspec
 
-.PHONY: app host test test-all e2e zoo bench lint lock clean
+.PHONY: app host test test-all e2e zoo zoo-mnist bench lint lock clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ test-all: $(DEV_STAMP)
 
 zoo: $(STAMP)
 	$(BIN)/ae-core zoo
+
+zoo-mnist: $(STAMP)
+	$(BIN)/ae-core zoo --dataset mnist
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
