@@ -139,7 +139,8 @@ with tab_nn:
         st.markdown(f"**#{focus}**{lab}: error {errs[focus]:.4f}, "
                     f"{ordinal(percentile_of(errs[focus], errs))} percentile")
         recon_focus = loaders.reconstructions(entry.path, entry.stamp, spec, part)[focus:focus + 1]
-        p1, p2, _ = st.columns([1, 1, 1])  # the clicked image itself, big enough to read
+        # the clicked image itself, big enough to read (at presentation size the whole panel's width)
+        p1, p2, *_ = st.columns([1, 1] if widgets.presenting() else [1, 1, 1])
         with p1:
             widgets.image(ds.x[focus:focus + 1], f"#{focus}", target=112)
         with p2:
