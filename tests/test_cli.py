@@ -135,3 +135,42 @@ def test_train_and_the_train_page_build_the_same_model_from_the_same_settings(tm
         assert load_checkpoint(out).model_config.code_activation == mc.code_activation == expected
         assert default_code_activation(kind, sparsity) == expected
     assert default_code_activation("sparse", "kl") == "sigmoid"
+
+
+def test_auto_design_is_one_rule_for_the_cli_and_the_train_page(tmp_path, capsys):
+    """`--arch auto` (the default) and the form's Encoder "auto": a conv net with BCE for images of
+    16 px a side or more, an MLP with MSE for 8x8 digits; the same config either way. A run that
+    learns nothing is told so on stderr."""
+    import numpy as np
+
+    from ui.training import make_configs
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "big.npz"
+    np.savez(data, x=rng.random((60, 20, 20)).astype(np.float32), y=np.arange(60) % 3)
+    for spec, shape, arch, loss in ((str(data), (1, 20, 20), "conv", "bce"), ("digits", (1, 8, 8), "mlp", "mse")):
+        out = tmp_path / f"auto-{arch}"
+        assert main(["train", "--dataset", spec, "--code-dim", "8", "--epochs", "1", "--batch-size", "32",
+                     "--threads", "1", "--device", "cpu", "--out", str(out)]) == 0
+        cli = load_checkpoint(out).model_config
+        form, _ = make_configs({"kind": "undercomplete", "code_dim": 8, "hidden": "256", "arch": "auto",
+                                "epochs": 1, "batch_size": 32, "lr": 3e-3}, shape)
+        assert (cli.arch, cli.recon_loss) == (form.arch, form.recon_loss) == (arch, loss)
+        assert cli.conv_channels == form.conv_channels or arch == "mlp"
+    # random pixels cannot be learned in one epoch: the CLI says the model is no better than the mean image
+    assert "no better than the data's mean image" in capsys.readouterr().err
+
+
+def test_training_warning_names_what_is_wrong_and_a_remedy():
+    from ae_core.runs import training_warning
+
+    mean = {"recon_mse": 0.074, "mean_image_mse": 0.074, "pca_recon_mse": 0.02, "code_dim": 16}
+    assert "no better than the data's mean image" in training_warning(mean, n_pixels=64)
+    assert "learning rate" in training_warning(mean, n_pixels=64)
+    worse = {"recon_mse": 0.03, "mean_image_mse": 0.074, "pca_recon_mse": 0.02, "code_dim": 16}
+    assert "worse than PCA" in training_warning(worse, n_pixels=64)
+    # where PCA is exact (code >= pixels) being worse than it is no news
+    assert training_warning({**worse, "code_dim": 64}, n_pixels=64) == ""
+    assert training_warning({"recon_mse": 0.01, "mean_image_mse": 0.074, "pca_recon_mse": 0.02,
+                             "code_dim": 16}, n_pixels=64) == ""
+    assert training_warning({}) == ""
