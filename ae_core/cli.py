@@ -35,10 +35,11 @@ def cmd_train(a) -> int:
     from ae_core.runs import train_and_save
 
     act = default_code_activation(a.kind, a.sparsity) if a.code_activation == "auto" else a.code_activation
-    design = default_design(load_dataset(a.dataset).image_shape)
+    ds = load_dataset(a.dataset)  # once: its image shape decides "auto", then it is trained on
+    design = default_design(ds.image_shape)
     arch = design["arch"] if a.arch == "auto" else a.arch
-    hidden = design.get("hidden", (256,)) if a.hidden == "auto" else _ints(a.hidden)
-    channels = design.get("conv_channels", (32, 64, 128)) if a.conv_channels == "auto" else _ints(a.conv_channels)
+    hidden = design["hidden"] if a.hidden == "auto" else _ints(a.hidden)
+    channels = design["conv_channels"] if a.conv_channels == "auto" else _ints(a.conv_channels)
     mc = ModelConfig(kind=a.kind, arch=arch, code_dim=a.code_dim, hidden=hidden, conv_channels=channels,
                      activation=a.activation, code_activation=act,
                      recon_loss=design["recon_loss"] if a.recon_loss == "auto" else a.recon_loss,
@@ -50,7 +51,7 @@ def cmd_train(a) -> int:
     if Path(a.out).exists() and not a.overwrite:  # refused before training, not after it
         raise AEError(f"{a.out} already exists; pass --overwrite or choose another --out")
     path, history, metrics = train_and_save(mc, tc, a.dataset, Path(a.out), n_train=a.n_train,
-                                            n_test=a.n_test, overwrite=a.overwrite)
+                                            n_test=a.n_test, overwrite=a.overwrite, ds=ds)
     if history.message:
         print(history.message, file=sys.stderr)
     from ae_core.runs import training_warning

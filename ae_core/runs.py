@@ -24,11 +24,12 @@ PHOTO_KIND = "photo_denoiser"
 
 def train_and_save(model_cfg: ModelConfig, train_cfg: TrainConfig, spec: str, out: Path, *, n_train=None,
                    n_test=None, callbacks=(), should_stop=None, overwrite=False, quiet=False, full_eval=True,
-                   half=False):
+                   half=False, ds=None):
     """Load data, split, train, evaluate against PCA and raw pixels, save. (path, history, metrics).
 
     `full_eval=False` records only the reconstruction MSE beside PCA's (smoke runs, tests);
-    `half` stores the weights as float16 (the shipped wide models, to keep the zoo small).
+    `half` stores the weights as float16 (the shipped MNIST zoo, to keep it small); `ds` is the
+    dataset `spec` names when the caller has loaded it already.
     """
     from ae_core.analysis.metrics import evaluate
     from ae_core.data import dataset_record, load_dataset, split_for
@@ -36,7 +37,7 @@ def train_and_save(model_cfg: ModelConfig, train_cfg: TrainConfig, spec: str, ou
     from ae_core.models import build_model
     from ae_core.train import PrintProgress, fit, seed_everything
 
-    ds = load_dataset(spec)
+    ds = ds if ds is not None else load_dataset(spec)
     record = dataset_record(spec, ds, n_train=n_train, n_test=n_test)
     train, test = split_for(record, ds)
     model_cfg.input_shape = train.image_shape
@@ -57,6 +58,8 @@ def training_warning(metrics: dict, history=None, n_pixels: int | None = None) -
     """What a finished run must be told before it is used, with a hint; "" when nothing. A run
     that diverged says so in its history's message; this covers a model no better than the
     data's mean image (it learned nothing) and one worse than PCA with as many components."""
+    from ae_core.config import pca_is_exact
+
     mse, mean, pca = (metrics.get(k) for k in ("recon_mse", "mean_image_mse", "pca_recon_mse"))
     if mse is None:
         return ""
@@ -67,8 +70,7 @@ def training_warning(metrics: dict, history=None, n_pixels: int | None = None) -
                 + (" before it stopped early" if stopped == "early_stopping" else "")
                 + ". Try a lower learning rate (1e-3), the BCE loss for images in [0, 1] (the auto encoder "
                   "does this), or a linear code activation.")
-    exact = pca is not None and n_pixels is not None and int(metrics.get("code_dim") or 0) >= n_pixels
-    if pca is not None and not exact and mse > pca:
+    if pca is not None and not pca_is_exact(metrics.get("code_dim"), n_pixels, pca) and mse > pca:
         return (f"This model reconstructs worse than PCA with the same code size (test MSE {mse:.4f}, PCA "
                 f"{pca:.4f}). Train longer, lower the learning rate, or use a wider or convolutional encoder.")
     return ""
@@ -156,7 +158,7 @@ def train_zoo(out: Path, names=None, quiet: bool = False, log: Callable[[str], N
     image; the folders. `threads` 0: every core (nothing else runs beside the CLI's zoo)."""
     import os
 
-    from ae_core.zoo import ZOOS, is_wide, zoo_configs
+    from ae_core.zoo import ZOOS, zoo_configs
 
     if dataset not in ZOOS:
         raise ValueError(f"no zoo for {dataset!r}: choose one of {', '.join(ZOOS)}")
@@ -171,9 +173,11 @@ def train_zoo(out: Path, names=None, quiet: bool = False, log: Callable[[str], N
         mc, tc = zoo_configs(name, zoo=zoo)
         tc.threads = threads or min(8, os.cpu_count() or 1)
         path, history, m = train_and_save(mc, tc, zoo.dataset, out / name, n_train=zoo.n_train, n_test=zoo.n_test,
-                                          overwrite=True, quiet=quiet, half=zoo.half or is_wide(mc))
+                                          overwrite=True, quiet=quiet, half=zoo.half)
         t_map = time.perf_counter()
-        _, tw = project_checkpoint(path, "umap", 2, keep_codes=False)  # the Latent space page opens at once
+        # the Latent space page opens at once; without the codes, which the app re-encodes (a 1,024-unit
+        # code of 10,000 images would be a 40 MB map)
+        _, tw = project_checkpoint(path, "umap", 2, keep_codes=False)
         log(f"{name:<30} recon {m['recon_mse']:.5f}  PCA-{m['pca_code_dim']} {m['pca_recon_mse']:.5f}  "
             f"kNN {m['knn_acc']:.3f} (PCA {m['pca_knn_acc']:.3f})  train {history.seconds:5.1f}s  "
             f"map {time.perf_counter() - t_map:4.1f}s (trust {tw:.3f})")

@@ -76,9 +76,8 @@ beside = f2.selectbox("Beside it", [None, *others], index=others.index(partner.p
                       format_func=lambda p: "nothing" if p is None else catalog.by_path(sel.candidates, p).label,
                       help="The lecture's pair (a plain and a sparse overcomplete model, the same net but for "
                            "the penalty) is drawn side by side by default.")
-most = max(s["n_units"], 8)
-n_show = s["n_units"] if s["n_units"] <= 8 else f3.slider("Units", 8, min(128, most), min(32, most), step=8,
-                                                           key="_w_sp_units")
+n_show = s["n_units"] if s["n_units"] <= 8 else f3.slider("Units", 8, min(128, s["n_units"]),
+                                                           min(32, s["n_units"]), step=8, key="_w_sp_units")
 models = [entry] + ([catalog.by_path(sel.candidates, beside)] if beside else [])
 st.caption("Live units, most active first. " + (
     "Each tile is what the decoder adds when one unit is switched on (at a typical value): strokes and parts "

@@ -34,7 +34,7 @@ from ae_core.analysis.filters import FILTERS
 from ae_core.config import ModelConfig, TrainConfig, default_design
 from ae_core.data import default_mnist_dir
 from ae_core.runs import train_and_save
-from ae_core.zoo import MNIST, is_wide, zoo_configs
+from ae_core.zoo import MNIST, zoo_configs
 from readme_section import write_section  # benchmarks/ is the script folder: on sys.path
 
 DEFAULTS_ROW = "ae-core train defaults (code 32, 20 epochs)"
@@ -66,7 +66,7 @@ def run(seeds, threads: int, only=None) -> dict[str, list[dict]]:
                 t0 = time.perf_counter()
                 folder = Path(tmp) / re.sub(r"[^a-z0-9-]+", "-", name.lower())
                 _, history, m = train_and_save(mc, tc, MNIST.dataset, folder, n_train=MNIST.n_train,
-                                               n_test=MNIST.n_test, quiet=True, overwrite=True, half=MNIST.half or is_wide(mc))
+                                               n_test=MNIST.n_test, quiet=True, overwrite=True, half=MNIST.half)
                 m["train_seconds"], m["seconds"] = history.seconds, time.perf_counter() - t0
                 res.setdefault(name, []).append(m)
                 print(f"  seed {seed} {name:<44} kNN {m['knn_acc']:.4f} probe {m['probe_acc']:.4f} "

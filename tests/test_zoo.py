@@ -8,7 +8,7 @@ import pytest
 
 from ae_core.io.checkpoint import WEIGHTS
 from ae_core.io.safetensors_header import read_safetensors_header
-from ae_core.zoo import MNIST, ZOOS, is_wide, zoo_configs
+from ae_core.zoo import MNIST, ZOOS, zoo_configs
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 ZOO_BUDGET = 15 * 2**20  # every zoo together, in the repository
@@ -45,7 +45,7 @@ def test_the_cli_offers_each_zoo_and_refuses_an_unknown_entry(capsys):
 @pytest.mark.parametrize("zoo_name", sorted(ZOOS))
 def test_shipped_folders_hold_their_zoo_stored_as_the_rules_say(zoo_name):
     """Each entry shipped with its config, a UMAP map of every image of its data, float16 weights
-    when the code is wide; a zoo that is not shipped (not rebuilt yet) is skipped."""
+    where the zoo ships them so; a zoo that is not shipped (not rebuilt yet) is skipped."""
     zoo = ZOOS[zoo_name]
     present = [n for n in zoo.entries if (CHECKPOINTS / n / "config.json").is_file()]
     if not present:
@@ -57,8 +57,7 @@ def test_shipped_folders_hold_their_zoo_stored_as_the_rules_say(zoo_name):
         assert {k: cfg["model"][k] for k in ("kind", "code_dim", "arch")} == \
             {"kind": mc.kind, "code_dim": mc.code_dim, "arch": mc.arch}
         dtypes = {t["dtype"] for t in read_safetensors_header(CHECKPOINTS / name / WEIGHTS).values()}
-        if zoo.half or is_wide(mc):
-            assert dtypes == {"F16"}
+        assert dtypes == ({"F16"} if zoo.half else {"F32"})
         with np.load(CHECKPOINTS / name / "map-umap-2d.npz") as m:
             assert m["embedding"].shape[0] == cfg["dataset"]["n_images"]
 

@@ -52,9 +52,14 @@ def _adopt_finished_run() -> None:
     # a run with a warning (no better than the mean image, or than PCA) waits for "Use it anyway"
     if (job is not None and not job.running and job.result.get("path") and not job.result.get("adopted")
             and not job.result.get("warning")):
-        st.session_state[state.ACTIVE_MODEL] = job.result["path"]
-        st.session_state[state.DATASET] = job.spec
-        job.result["adopted"] = True
+        adopt(job)
+
+
+def adopt(job) -> None:
+    """Make a finished run the active model, and its data the active dataset."""
+    st.session_state[state.ACTIVE_MODEL] = job.result["path"]
+    st.session_state[state.DATASET] = job.spec
+    job.result["adopted"] = True
 
 
 def run(page) -> None:

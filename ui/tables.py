@@ -9,6 +9,8 @@ model's code size and the raw pixels (same probes, same split). Missing keys
 
 from __future__ import annotations
 
+from ae_core.config import pca_is_exact as pca_exact  # one rule for every page, the Train result and the CLI
+
 # column -> key suffix in evaluate_all's dict (the model's own key; baselines add pca_/raw_)
 COLUMNS = {
     "recon MSE": "recon_mse",
@@ -29,14 +31,6 @@ ACCURACY = ("kNN acc", "probe 100%", "probe 10%", "probe 1%", "kNN 1%")
 # what each baseline can be measured on
 _BASELINE = {"pca": ("recon MSE", "PSNR", "SSIM", "denoise PSNR σ=0.3", *ACCURACY),
              "raw": ACCURACY}
-
-
-def pca_exact(code_dim, n_pixels, pca_mse=None) -> bool:
-    """PCA with at least as many components as the image has pixels reconstructs every image
-    exactly (MSE 0, "PSNR 100"): a model compared with it would read "+10^14 % vs PCA"."""
-    if code_dim and n_pixels and int(code_dim) >= int(n_pixels):
-        return True
-    return pca_mse is not None and pca_mse < 1e-12
 
 
 def vs_pca(mse: float, pca_mse: float, exact: bool) -> tuple[str, str]:

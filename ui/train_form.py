@@ -16,7 +16,7 @@ from ae_core.data import dataset_names
 from ae_core.models import DESCRIPTIONS
 from ae_core.noise import LEVEL_MEANING
 from ae_core.config import TRAINING_NOISE
-from ui import figures, hosting, navigation, state, tables, widgets
+from ui import figures, frame, hosting, navigation, tables, widgets
 from ui.errors import show_error
 from ui.training import TrainJob
 from ui.safe_text import md
@@ -146,7 +146,7 @@ def render(job: TrainJob) -> None:
     if r.get("warning") and not r.get("adopted"):
         st.warning(f"Saved as **{md(job.out.name)}** in {r.get('seconds', 0):.1f} s, but not selected: "
                    + md(r["warning"], limit=1_000), icon=":material/warning:")
-        st.button("Use it anyway", key="_w_tr_use_anyway", on_click=_use_anyway, args=(job,))
+        st.button("Use it anyway", key="_w_tr_use_anyway", on_click=frame.adopt, args=(job,))
     else:
         st.success(f"Saved as **{md(job.out.name)}** in {r.get('seconds', 0):.1f} s (training, scoring "
                    f"against PCA{' and its map' if r.get('map') else ''}) and selected in the sidebar." + mapped,
@@ -165,12 +165,6 @@ def render(job: TrainJob) -> None:
         navigation.link("Reconstructions", "See reconstructions")
     with l3:
         navigation.link("Models", "Manage models")
-
-
-def _use_anyway(job: TrainJob) -> None:
-    st.session_state[state.ACTIVE_MODEL] = job.result["path"]
-    st.session_state[state.DATASET] = job.spec
-    job.result["adopted"] = True
 
 
 @st.fragment(run_every=1.0)

@@ -68,7 +68,7 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
     recon = values.get("recon_loss", "auto")
     mc = ModelConfig(kind=kind, arch=design["arch"] if arch == "auto" else arch, input_shape=tuple(image_shape),
                      code_dim=int(values["code_dim"]), hidden=hidden, code_activation=act,
-                     conv_channels=design.get("conv_channels", (32, 64, 128)),
+                     conv_channels=design["conv_channels"],
                      recon_loss=design["recon_loss"] if recon == "auto" else recon,
                      noise_kind=values.get("noise_kind", "gaussian"),
                      noise_level=float(values.get("noise_level", 0.3)),
