@@ -33,7 +33,7 @@ DEV_TOOLS := pytest hypothesis ruff playwright
 LOCK_VENV := .venv-lock
 LOCK_OMIT := torch|triton|nvidia-[a-z0-9-]+|sympy|mpmath|filelock|fsspec
 
-.PHONY: app host test test-all e2e zoo zoo-mnist bench lint lock clean
+.PHONY: app host test test-all e2e zoo zoo-mnist photo-models bench bench-denoise lint lock clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,8 +73,17 @@ zoo: $(STAMP)
 zoo-mnist: $(STAMP)
 	$(BIN)/ae-core zoo --dataset mnist
 
+# The photo denoisers, gray and colour (train400 beside the project when present): ~55 min on 2 cores.
+photo-models: $(STAMP)
+	$(BIN)/ae-core photo train
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train.py
+
+# The photo denoisers against the classical filters and BM3D (the [bench] extra), ~8 min.
+bench-denoise: $(DEV_STAMP)
+	$(DEV_BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[dev,bench]"
+	$(DEV_BIN)/python benchmarks/bench_denoise.py
 
 lint: $(DEV_STAMP)
 	$(DEV_BIN)/ruff check ae_core ui app_pages tests benchmarks app.py

@@ -14,7 +14,8 @@ The core: what a model is and how it learns
 
 Runs: what the CLI and the Train page both call
     runs          train-and-save, evaluate(-and-record), project-and-save, the zoos
-    zoo           the shipped digits zoo's configurations
+    zoo           the shipped zoos' configurations (digits, MNIST)
+    embeddings    bring your own embeddings: vectors for a dataset's images, as a model without decoder
     cli           `ae-core`: argument parsing, then one call into runs
 
 io/: the file formats and their checks against hostile input
@@ -25,6 +26,7 @@ io/: the file formats and their checks against hostile input
     archive_limits    the one zip-bomb rule (uploaded zips and .npz maps)
     folder_names      safe, atomically claimed folder names
     image_files       decoding uploads safely; PNG encoding; image grids
+    embedding_file    reading vectors a user brings (.npy, .npz, .csv, .parquet), checked like any upload
 
 analysis/: the measurements
     metrics       evaluate_all: reconstruction, probes, sparsity, Jacobian, denoising vs PCA and pixels
@@ -36,12 +38,13 @@ analysis/: the measurements
     projection    Projector (UMAP, PCA, t-SNE), cached fits, trustworthiness
     result_cache  per-process memo of model-independent results
 
-photo/: the photo denoiser
-    model         FCNDenoiser (DnCNN-style) and tiled inference on photos of any size
-    photographs   the bundled photographs, train/held-out split
+photo/: the photo denoisers (gray and colour)
+    model         FCNDenoiser (DnCNN-style, on 2x2 sub-images) and tiled inference on photos of any size
+    photographs   the bundled photographs, train/held-out split, a folder of training photos (train400)
     patches       PatchSampler: random augmented patches drawn on the device
-    training      its batches, its validation and its checkpoint, trained by train.fit
-    evaluation    held-out photos against the classical filters, tables
+    training      the shipped recipes, their data, validation and checkpoint, trained by train.fit
+    routing       which model a photograph goes to: gray or colour
+    evaluation    held-out photos against the classical filters (and BM3D in the benchmark), tables
 """
 
 __version__ = "0.1.0"

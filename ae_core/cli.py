@@ -3,10 +3,11 @@
     ae-core train --kind sparse --dataset digits --code-dim 128 --sparsity l1 --out checkpoints/user/my-sae
     ae-core eval checkpoints/undercomplete-16 --json     # every metric; --save writes metrics.json
     ae-core project checkpoints/undercomplete-16 --method umap --dims 2
+    ae-core import-embedding clip.npz --dataset mnist    # vectors you have, explored like a code
     ae-core zoo                                          # the digits zoo, with maps
     ae-core zoo --dataset mnist                          # the MNIST zoo (local 10,000 test images)
-    ae-core photo train --device cuda --minutes 6        # the photo denoiser
-    ae-core denoise photo.jpg clean.png --sigma 25
+    ae-core photo train --minutes 55                     # the photo denoisers, gray and colour
+    ae-core denoise photo.jpg clean.png --sigma 25   # gray photos: photo-gray, colour: photo-colour
 
 Errors a user can fix (bad values, missing data, damaged checkpoints) print one
 line on stderr and exit with status 2, never a traceback.
@@ -99,10 +100,15 @@ def cmd_denoise(a) -> int:
     from ae_core.analysis.quality import image_psnr as psnr
     from ae_core.analysis.quality import image_ssim as ssim
 
-    ck = load_checkpoint(a.model)
-    if ck.model_config.kind != "photo_denoiser":
-        raise AEError(f"{a.model} is a {ck.model_config.kind} model; use a photo_denoiser checkpoint")
+    from ae_core.photo.routing import is_gray_photo, model_name_for
+
     clean = decode_image(Path(a.input).read_bytes(), max_bytes=200_000_000)
+    if is_gray_photo(clean):
+        clean = clean[:, :, :1]  # a gray picture saved as colour is denoised (and written) as gray
+    model_path = a.model or str(CHECKPOINTS / model_name_for(clean))
+    ck = load_checkpoint(model_path)
+    if ck.model_config.kind != "photo_denoiser":
+        raise AEError(f"{model_path} is a {ck.model_config.kind} model; use a photo_denoiser checkpoint")
     noisy = clean
     if a.sigma is not None:
         if not 0 <= a.sigma <= 255:
@@ -119,10 +125,30 @@ def cmd_denoise(a) -> int:
     seconds = time.perf_counter() - t0
     print(file=sys.stderr)
     Path(a.output).write_bytes(encode_png(out))
-    print(f"saved {a.output}  ({w}x{h}, {seconds:.1f}s, {seconds / (w * h / 1e6):.2f} s/megapixel)")
+    print(f"saved {a.output}  ({w}x{h} {'gray' if clean.shape[2] == 1 else 'colour'}, model {ck.name}, "
+          f"{seconds:.1f}s, {seconds / (w * h / 1e6):.2f} s/megapixel)")
     if a.sigma is not None:
         for label, img in (("noisy   ", noisy), ("denoised", out)):
             print(f"{label} PSNR {psnr(clean, img):6.2f} dB  SSIM {ssim(clean, img):.4f}")
+    return 0
+
+
+def cmd_import_embedding(a) -> int:
+    from ae_core.embeddings import import_embedding
+    from ae_core.io.embedding_file import MAX_FILE_BYTES
+    from ae_core.io.local_paths import read_bounded
+    from ae_core.runs import project_checkpoint
+
+    out = Path(a.out) if a.out else CHECKPOINTS / "user" / f"{Path(a.file).stem}-{a.dataset}"
+    if out.exists() and not a.overwrite:
+        raise AEError(f"{out} already exists; pass --overwrite or choose another --out")
+    path = import_embedding(read_bounded(a.file, MAX_FILE_BYTES, "embedding file"), Path(a.file).name, a.dataset,
+                            out, overwrite=a.overwrite)
+    print(f"saved {path}")
+    if a.map:
+        t0 = time.perf_counter()
+        map_path, trust = project_checkpoint(path, "umap", 2)
+        print(f"{map_path}  trustworthiness {trust:.3f}  {time.perf_counter() - t0:.1f}s")
     return 0
 
 
@@ -134,20 +160,28 @@ def cmd_zoo(a) -> int:
 
 
 def cmd_photo_train(a) -> int:
-    from ae_core.runs import train_photo
+    from ae_core.runs import train_photo, train_photo_models
 
     t0 = time.perf_counter()
-    train_photo(Path(a.out), device=a.device, minutes=a.minutes, steps=a.steps, batch_size=a.batch_size,
-                patch=a.patch, width=a.width, depth=a.depth, channels=a.channels, lr=a.lr, seed=a.seed,
-                amp=not a.no_amp, save_every=a.save_every, sigmas=tuple(a.sigmas), evaluate=not a.no_eval,
+    folder = "default" if a.photos is None else (None if a.photos == "none" else Path(a.photos))
+    opts = dict(device=a.device, steps=a.steps, batch_size=a.batch_size, patch=a.patch, width=a.width,
+                depth=a.depth, downscale=a.downscale, lr=a.lr, seed=a.seed, amp=not a.no_amp,
+                save_every=a.save_every, sigmas=tuple(a.sigmas), evaluate=not a.no_eval, folder=folder,
                 log=lambda s: print(s, flush=True))
+    which = {"gray": (1,), "colour": (3,), "both": (1, 3)}[a.channels]
+    if a.out is not None:
+        if len(which) != 1:
+            raise AEError("--out names one model's folder: use it with --channels gray or colour")
+        train_photo(Path(a.out), channels=which[0], minutes=a.minutes, **opts)
+    else:
+        train_photo_models(Path(a.out_dir), which=which, minutes=a.minutes, **opts)
     print(f"total {time.perf_counter() - t0:.0f} s")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     from ae_core.photo.model import DEFAULT_TILE
-    from ae_core.config import MODEL_KINDS, TRAINING_NOISE, ModelConfig, TrainConfig
+    from ae_core.config import TRAINABLE_KINDS, TRAINING_NOISE, ModelConfig, TrainConfig
     from ae_core.zoo import ZOOS
 
     m, t = ModelConfig(), TrainConfig()
@@ -155,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
 
     tr = sub.add_parser("train", help="train one model and save it as a checkpoint folder")
-    tr.add_argument("--kind", choices=[k for k in MODEL_KINDS if k != "photo_denoiser"], default=m.kind)
+    tr.add_argument("--kind", choices=TRAINABLE_KINDS, default=m.kind)
     tr.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist, kmnist, a folder or .npz")
     tr.add_argument("--code-dim", type=int, default=m.code_dim)
     tr.add_argument("--arch", choices=["auto", "mlp", "conv"], default="auto",
@@ -204,6 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--dims", type=int, choices=[2, 3], default=2)
     pr.set_defaults(fn=cmd_project)
 
+    ie = sub.add_parser("import-embedding", help="vectors you already have for a dataset's images, as a model "
+                                                 "of kind 'embedding' (map, neighbours, Compare; no decoder)")
+    ie.add_argument("file", help=".npy (N, D), .npz (vectors, labels?, images?), .csv or .parquet; row i = image i")
+    ie.add_argument("--dataset", default="digits", help="the dataset whose images the rows are, in load order")
+    ie.add_argument("--out", default=None, help="checkpoint folder (default checkpoints/user/<file>-<dataset>)")
+    ie.add_argument("--overwrite", action="store_true")
+    ie.add_argument("--map", action="store_true", help="also fit and save its UMAP map")
+    ie.set_defaults(fn=cmd_import_embedding)
+
     zo = sub.add_parser("zoo", help="train a shipped zoo into checkpoints/ (with their UMAP maps)")
     zo.add_argument("--dataset", choices=sorted(ZOOS), default="digits",
                     help="digits (8x8, ~2 min) or mnist (28x28 from the local test set, ~10 min)")
@@ -214,16 +257,25 @@ def build_parser() -> argparse.ArgumentParser:
     zo.set_defaults(fn=cmd_zoo)
 
     ph = sub.add_parser("photo", help="the photo denoiser").add_subparsers(dest="photo_cmd", required=True)
-    pt = ph.add_parser("train", help="train the photo denoiser, save it, score it on the held-out photos")
-    pt.add_argument("--out", default=str(CHECKPOINTS / "photo-dncnn"), help="checkpoint folder (overwritten)")
+    pt = ph.add_parser("train", help="train the photo denoisers (gray and colour), save them, score them "
+                                     "on the held-out photos")
+    pt.add_argument("--channels", choices=("gray", "colour", "both"), default="both",
+                    help="which model to train (both: gray then colour, sharing --minutes)")
+    pt.add_argument("--out-dir", default=str(CHECKPOINTS),
+                    help="folder for photo-gray/ and photo-colour/ (overwritten)")
+    pt.add_argument("--out", default=None, help="one model's folder instead (with --channels gray or colour)")
+    pt.add_argument("--photos", default=None,
+                    help="a folder of training photographs added to the bundled ones (default: $LSE_PHOTO_TRAIN, "
+                         "else ../shared/data/train400 when present; 'none': the bundled ones only)")
     pt.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    pt.add_argument("--minutes", type=float, default=25.0, help="wall-clock budget for training (CPU: ~25)")
-    pt.add_argument("--steps", type=int, default=200_000, help="most optimiser steps (time usually ends first)")
-    pt.add_argument("--batch-size", type=int, default=None, help="patches per step (default 128 GPU, 32 CPU)")
+    pt.add_argument("--minutes", type=float, default=55.0, help="wall-clock training budget in all")
+    pt.add_argument("--steps", type=int, default=200_000, help="most optimiser steps per model (time usually ends first)")
+    pt.add_argument("--batch-size", type=int, default=None, help="patches per step (default 128 GPU, 16 CPU)")
     pt.add_argument("--patch", type=int, default=48, help="training patch side")
-    pt.add_argument("--width", type=int, default=48, help="feature maps per layer")
-    pt.add_argument("--depth", type=int, default=12, help="3x3 convolution layers")
-    pt.add_argument("--channels", type=int, default=3, choices=(1, 3), help="3 colour, 1 gray")
+    pt.add_argument("--width", type=int, default=None, help="feature maps per layer (default: the shipped recipe)")
+    pt.add_argument("--depth", type=int, default=None, help="3x3 convolution layers (default: the shipped recipe)")
+    pt.add_argument("--downscale", type=int, default=None, choices=(1, 2, 4),
+                    help="convolutions on s x s sub-images (default: the shipped recipe, 1)")
     pt.add_argument("--lr", type=float, default=1e-3)
     pt.add_argument("--seed", type=int, default=0)
     pt.add_argument("--no-amp", action="store_true", help="float32 on CUDA (default: bfloat16 autocast)")
@@ -237,7 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     dn.add_argument("output", help="where to write the denoised PNG")
     dn.add_argument("--sigma", type=float, default=None,
                     help="add Gaussian noise of this level (of 255) first, then print PSNR/SSIM")
-    dn.add_argument("--model", default=str(CHECKPOINTS / "photo-dncnn"))
+    dn.add_argument("--model", default=None,
+                    help="photo denoiser checkpoint (default: checkpoints/photo-gray for gray photographs, "
+                         "checkpoints/photo-colour for colour ones)")
     dn.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side; memory stays bounded by it")
     dn.add_argument("--seed", type=int, default=0)
     dn.set_defaults(fn=cmd_denoise)

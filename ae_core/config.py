@@ -21,7 +21,11 @@ NOISE_KINDS = ("gaussian", "masking", "salt_pepper", "block")
 # drawn up to noise_level, so one model removes every noise the Denoising page offers.
 TRAINING_NOISE = (*NOISE_KINDS, "mixed")
 
-MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca", "photo_denoiser")
+MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca", "photo_denoiser", "embedding")
+# What `ae-core train` and the Train page make; the photo denoiser has its own trainer, and an
+# embedding is imported (vectors a user brought, ae_core.embeddings), never trained.
+TRAINABLE_KINDS = MODEL_KINDS[:6]
+MAX_EMBEDDING_ROWS = 200_000
 ARCHS = ("mlp", "conv", "fcn")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "linear")
 SPARSITY_PENALTIES = ("l1", "kl", "topk")
@@ -70,6 +74,9 @@ class ModelConfig:
     width: int = 48  # feature maps per layer
     depth: int = 8  # convolution layers
     max_sigma: float = 50 / 255  # training noise drawn from U(0, max_sigma)
+    downscale: int = 1  # the convolutions run on s x s sub-images (pixel-unshuffle), s^2 times fewer positions
+    # embedding (imported vectors)
+    n_items: int = 0  # rows: one per image of the dataset it belongs to
 
     @property
     def n_pixels(self) -> int:
@@ -120,6 +127,9 @@ class ModelConfig:
         _int_range("width", self.width, 1, 256)
         _int_range("depth", self.depth, 2, 32)
         _float_range("max_sigma", self.max_sigma, 0.0, 1.0)
+        _choice("downscale", self.downscale, (1, 2, 4))
+        if self.kind == "embedding":
+            _int_range("n_items", self.n_items, 3, MAX_EMBEDDING_ROWS)
         if self.kind == "sparse" and self.sparsity == "kl" and self.code_activation != "sigmoid":
             raise ConfigError("the KL sparsity penalty needs code_activation='sigmoid' (rates in (0, 1))")
         if self.kind == "photo_denoiser" and self.arch != "fcn":
@@ -127,6 +137,9 @@ class ModelConfig:
         if self.arch == "fcn" and self.kind != "photo_denoiser":
             raise ConfigError("arch 'fcn' is only for kind 'photo_denoiser'")
         n = estimate_parameters(self)
+        if n > MAX_PARAMETERS and self.kind == "embedding":
+            raise ConfigError(f"{self.n_items:,} vectors of length {self.code_dim:,} are "
+                              f"{self.n_items * self.code_dim:,} numbers; the limit is {MAX_PARAMETERS:,}")
         if n > MAX_PARAMETERS:
             raise ConfigError(
                 f"this model would have about {n:,} parameters; the limit is {MAX_PARAMETERS:,}"
@@ -171,8 +184,10 @@ def estimate_parameters(cfg: ModelConfig) -> int:
     if cfg.kind == "pca":
         return cfg.code_dim * cfg.n_pixels + cfg.n_pixels
     out_dim = 2 * cfg.code_dim if cfg.kind == "vae" else cfg.code_dim
+    if cfg.kind == "embedding":  # the vectors and each row's image key (two float32 halves)
+        return cfg.n_items * (cfg.code_dim + 2)
     if cfg.arch == "fcn":
-        c, w = cfg.input_shape[0], cfg.width
+        c, w = cfg.input_shape[0] * cfg.downscale**2, cfg.width
         return 9 * (c * w + (cfg.depth - 2) * w * w + w * c) + cfg.depth * 3 * w
     if cfg.arch == "conv":
         chans = (cfg.input_shape[0], *cfg.conv_channels)
@@ -279,7 +294,7 @@ def _coerce(name, value, default):
 
 def _choice(name, value, allowed):
     if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r:.40}")
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r:.40}")
 
 
 def _int_range(name, value, lo, hi):

@@ -322,6 +322,7 @@ REGISTRY: dict[str, type[nn.Module] | str] = {
     "pca": PCAModel,
     # imported on first use: the photo denoiser pulls in its own helpers
     "photo_denoiser": "ae_core.photo.model:FCNDenoiser",
+    "embedding": "ae_core.embeddings:StoredEmbedding",
 }
 
 # One line per kind, for CLI help and the Train page.
@@ -333,6 +334,7 @@ DESCRIPTIONS = {
     "vae": "Variational autoencoder: ELBO with a beta-weighted KL term.",
     "pca": "Linear baseline by SVD: the optimum of a linear undercomplete autoencoder.",
     "photo_denoiser": "Fully-convolutional residual denoiser for photographs of any size.",
+    "embedding": "Vectors you brought for a dataset's images: a map and neighbours, no decoder.",
 }
 
 

@@ -1,4 +1,4 @@
-"""Models: list, inspect, upload, download and delete checkpoints."""
+"""Models: list, inspect, upload, download and delete checkpoints; import embeddings."""
 
 
 import pandas as pd
@@ -7,6 +7,7 @@ import streamlit as st
 from ae_core.io.checkpoint import delete_checkpoint, read_config
 from ae_core.io.checkpoint_zip import export_zip, import_zip, unpacked_size
 from ui import catalog, figures, frame, hosting, loaders, ownership, state, visitor, widgets
+from ui.embedding_import import embedding_panel
 from ui.errors import guard
 from ui.safe_text import md
 
@@ -101,6 +102,8 @@ with upload_tab:
             st.session_state[state.ACTIVE_MODEL] = str(dest)
             state.flash(f"Installed {md(dest.name)} and selected it.")
             st.rerun()
+    st.divider()
+    embedding_panel(sel)
 
 with table_slot:  # the photo denoiser has no code vector and takes photographs of any size
     rows = [{"model": e.name, "kind": e.kind_label or None, "code": None if e.is_photo else e.code_dim or None,

@@ -1,6 +1,7 @@
 """Latent space: a map (UMAP, PCA or t-SNE) of the codes, with selection, neighbours,
 interpolation and your own image placed on it."""
 
+import numpy as np
 import streamlit as st
 
 from ui import analysis, downloads, figures, frame, latent_view, loaders, state, view_link, widgets
@@ -15,6 +16,7 @@ sel = frame.selection("Latent space")
 if not widgets.need_model(sel):
     st.stop()
 entry, spec = sel.entry, sel.spec
+decodes = entry.has_decoder  # an imported embedding has vectors only: no reconstruction, no decoding
 
 
 c1, c2, c3, c4 = st.columns([1.2, 0.8, 1.6, 1])
@@ -24,7 +26,8 @@ method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", re
     or "umap"
 dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="view", bind="query-params",
                             format_func=lambda d: f"{d}D") or 2
-colour = c3.selectbox("Colour by", figures.COLOUR_CHOICES, key="colour", bind="query-params")
+colour = c3.selectbox("Colour by", [c for c in figures.COLOUR_CHOICES if decodes or c != "reconstruction error"],
+                      key="colour", bind="query-params")
 view_link.unit_in_range(entry.code_dim)  # the link's unit (a number field bound to the URL would fail on "inf")
 unit = c4.number_input("Unit", 0, entry.code_dim - 1, key="unit",
                        disabled=colour != "unit activation", help="Which code unit colours the map")
@@ -34,10 +37,10 @@ with guard(stop=True):
 part = mp.part
 ds = loaders.images(spec, part, entry)
 codes = loaders.codes(entry.path, entry.stamp, spec, part)
-errs = loaders.errors(entry.path, entry.stamp, spec, part)
+errs = loaders.errors(entry.path, entry.stamp, spec, part) if decodes else None
 ids = mp.index
 labels = None if ds.y is None else ds.y[ids]
-map_errs = errs[ids]  # the error of each point on the map
+map_errs = None if errs is None else errs[ids]  # the error of each point on the map
 values, categorical, cname = figures.colour_for(colour, labels, map_errs, codes[ids], int(unit))
 
 with st.expander("Find and highlight", icon=":material/search:"):
@@ -45,9 +48,10 @@ with st.expander("Find and highlight", icon=":material/search:"):
     classes = f1.multiselect("Labels", sorted(set(int(v) for v in labels)) if labels is not None else [],
                              format_func=ds.label_name, key="_w_find_labels", disabled=labels is None)
     index_text = f2.text_input("Indices", placeholder="3-17, 40", key="_w_find_indices")
-    lo = float(map_errs.min())
-    hi = max(float(map_errs.max()), lo + 1e-6)  # a slider needs a range
-    err_range = f3.slider("Reconstruction error", lo, hi, (lo, hi), format="%.4f", key="_w_find_error")
+    lo = float(map_errs.min()) if decodes else 0.0
+    hi = max(float(map_errs.max()), lo + 1e-6) if decodes else 1.0  # a slider needs a range
+    err_range = f3.slider("Reconstruction error", lo, hi, (lo, hi), format="%.4f", key="_w_find_error",
+                          disabled=not decodes, help=None if decodes else "an imported embedding has no decoder")
     found = latent_view.find_points(ids, labels, map_errs, classes=classes, index_text=index_text,
                                     error_range=None if err_range == (lo, hi) else err_range)
     g1, g2 = st.columns([1, 2], vertical_alignment="center")
@@ -72,23 +76,34 @@ with tab_int:
     steps = ic1.slider("Steps", 3, 16, 8, key="_w_interp_steps")
     interp_method = ic2.segmented_control("Path", ["linear", "slerp"], default="linear", required=True,
                                           key="_w_interp_method") or "linear"
-strip, path_xy = latent_view.interpolation_path(entry, spec, mp, pair, steps, interp_method)
+strip, path_xy = latent_view.interpolation_path(entry, spec, mp, pair, steps, interp_method) if decodes \
+    else (None, None)
 upload = None
 with tab_up:
     st.caption("Drop a picture of a digit (any size, dark on light or light on dark): it is cropped, "
                "resized like the data, encoded and placed on the map.")
-    up = st.file_uploader("Your image", type=IMAGE_TYPES, key="_w_map_upload")
-    if up is not None:
+    up = st.file_uploader("Your image", type=IMAGE_TYPES, key="_w_map_upload", disabled=not decodes)
+    if not decodes:
+        st.caption(f"{md(entry.name)} is an imported embedding: it has vectors for its {entry.code_dim}-number "
+                   "rows only, and no encoder to place a new image.")
+    elif up is not None:
         with guard():
             upload = latent_view.place_upload(entry, mp, up.getvalue(), codes)
 
 view_sig = (entry.path, spec, method, int(dims), colour, int(unit), label_clusters)  # what the map looks like
-focus_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
-fig = figures.map_figure(mp.coords, ids=ids, labels=labels, errors=map_errs, color=values,
+picked = [i for i in ([focus] if focus is not None else []) + pair]
+# above figures.MAX_DRAWN_POINTS a sample is drawn as points (holding the selection and the
+# picked points), every point in a density beneath
+drawn = latent_view.drawn_sample(len(ids), keep=np.concatenate([sel_pos, positions_of(picked, ids)]))
+d = slice(None) if drawn is None else drawn
+fig = figures.map_figure(mp.coords[d], ids=ids[d], labels=None if labels is None else labels[d],
+                         errors=None if map_errs is None else map_errs[d],
+                         color=None if values is None else np.asarray(values)[d],
                          categorical=categorical, color_name=cname, class_names=ds.class_names,
-                         highlight=focus_pos, path=path_xy, marker=upload.marker if upload else None,
-                         selected=None if latent_view.drawn_by_chart(view_sig) else sel_pos,
-                         label_clusters=label_clusters, height=600)
+                         highlight=positions_of(picked, ids[d]), path=path_xy,
+                         marker=upload.marker if upload else None,
+                         selected=None if latent_view.drawn_by_chart(view_sig) else positions_of(selected, ids[d]),
+                         label_clusters=label_clusters, height=600, density=None if drawn is None else mp.coords)
 with left:
     tids = figures.trace_ids(fig)
     event = widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=state.MAP_EVENT,
@@ -96,6 +111,9 @@ with left:
                           selection_mode=("points", "box", "lasso"))
     what = {"all": "images (all of the data)", "test": "test images", "train": "training images"}[part]
     note = f"{len(ids):,} {what} · map {mp.source}"
+    if drawn is not None:
+        note += (f" · {len(drawn):,} drawn as points (a seeded random sample that keeps your selection)"
+                 + (", every point in the grey density beneath" if dims == 2 else ""))
     trust = entry.metrics.get(f"map_trustworthiness_{method}_{dims}d") if mp.source.startswith("saved") else None
     if trust is not None:
         note += f" · trustworthiness {trust:.3f} (1 = neighbours on the map are neighbours in the code)"
@@ -110,7 +128,7 @@ with left:
         "text/csv", on_click="ignore", icon=":material/table:")
     d4.download_button("Selection · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
         ids[sel_pos], mp.coords[sel_pos], codes[ids[sel_pos]], None if labels is None else labels[sel_pos],
-        map_errs[sel_pos], ds.class_names)), f"selection-{entry.name}.csv", "text/csv", on_click="ignore",
+        None if map_errs is None else map_errs[sel_pos], ds.class_names)), f"selection-{entry.name}.csv", "text/csv", on_click="ignore",
         icon=":material/checklist:", disabled=not len(sel_pos), key="_w_map_sel_csv")
     st.caption("Codes · CSV: every point; Selection · CSV: the selected ones (index, label, error, map "
                "coordinates, every code unit). PNG: the camera button on the chart's toolbar.")
@@ -118,16 +136,21 @@ with left:
 with tab_sel:
     if selected:
         shown = selected[:40]
-        st.caption(f"{len(selected)} selected{' (first 40 shown)' if len(selected) > 40 else ''}: "
-                   f"images and their reconstructions · mean error {errs[selected].mean():.4f} "
-                   f"(data {errs.mean():.4f})")
-        recon = loaders.reconstructions(entry.path, entry.stamp, spec, part)
-        widgets.side_by_side(ds.x[shown], recon[shown], ncols=None, width=PANEL_PX)
+        more = ' (first 40 shown)' if len(selected) > 40 else ''
+        if decodes:
+            st.caption(f"{len(selected)} selected{more}: images and their reconstructions · mean error "
+                       f"{errs[selected].mean():.4f} (data {errs.mean():.4f})")
+            recon = loaders.reconstructions(entry.path, entry.stamp, spec, part)
+            widgets.side_by_side(ds.x[shown], recon[shown], ncols=None, width=PANEL_PX)
+        else:
+            st.caption(f"{len(selected)} selected{more}: their images")
+            widgets.tiles(ds.x[shown], ncols=8, width=PANEL_PX)
         st.button("Clear selection", icon=":material/deselect:", on_click=latent_view.clear_selection,
                   key="_w_map_clear")
         st.caption("The selection is in this page's address: copy it to share this view.")
     else:
-        st.caption("Drag a box or lasso on the map (2D) to see those images beside their reconstructions.")
+        st.caption("Drag a box or lasso on the map (2D) to see those images"
+                   + (" beside their reconstructions." if decodes else "."))
 with tab_nn:
     if focus is not None:
         st.session_state[state.MAP_INDEX] = focus
@@ -136,15 +159,16 @@ with tab_nn:
     if focus is not None:
         by_code, by_pixel = analysis.neighbours(entry, spec, part, focus, 9)
         lab = "" if ds.y is None else f" (label {md(ds.label_name(int(ds.y[focus])))})"
-        st.markdown(f"**#{focus}**{lab}: error {errs[focus]:.4f}, "
-                    f"{ordinal(percentile_of(errs[focus], errs))} percentile")
-        recon_focus = loaders.reconstructions(entry.path, entry.stamp, spec, part)[focus:focus + 1]
+        st.markdown(f"**#{focus}**{lab}" + (f": error {errs[focus]:.4f}, "
+                                            f"{ordinal(percentile_of(errs[focus], errs))} percentile" if decodes else ""))
         # the clicked image itself, big enough to read (at presentation size the whole panel's width)
         p1, p2, *_ = st.columns([1, 1] if widgets.presenting() else [1, 1, 1])
         with p1:
             widgets.image(ds.x[focus:focus + 1], f"#{focus}", target=112)
-        with p2:
-            widgets.image(recon_focus, "its reconstruction", target=112)
+        if decodes:
+            with p2:
+                recon_focus = loaders.reconstructions(entry.path, entry.stamp, spec, part)[focus:focus + 1]
+                widgets.image(recon_focus, "its reconstruction", target=112)
         st.caption("Nearest in code space (the image itself first)")
         widgets.tiles(ds.x[by_code], ncols=9, width=PANEL_PX)
         st.caption("Nearest in pixel space")
@@ -160,6 +184,9 @@ with tab_int:
         st.caption(f"#{pair[0]} → #{pair[1]}, decoded from {interp_method} steps between their codes"
                    + ("" if path_xy is not None else " (this map cannot place new codes)"))
         widgets.tiles(strip, ncols=len(strip), width=PANEL_PX)
+    elif not decodes:
+        st.caption(f"{md(entry.name)} is an imported embedding: with no decoder there is nothing to draw between "
+                   "two codes. Interpolate with an autoencoder of this data.")
     else:
         st.caption("Click two points (or type two indices in Neighbours) to interpolate between them.")
 with tab_up:

@@ -10,7 +10,7 @@ from ui.safe_text import md
 widgets.header("Reconstructions", "What does the decoder give back from the code, and which images does "
                                   "it get most wrong? (Test split, never seen in training.)")
 sel = frame.selection("Reconstructions")
-if not widgets.need_model(sel):
+if not widgets.need_model(sel) or not widgets.need_decoder(sel.entry, "reconstructing"):
     st.stop()
 entry, spec = sel.entry, sel.spec
 test = loaders.images(spec, "test", entry)

@@ -20,12 +20,12 @@ LEVELS = {"gaussian": (0.05, 0.1, 0.2, 0.3, 0.4, 0.5), "masking": (0.1, 0.2, 0.3
 widgets.header("Denoising", "Does the model remove noise better than a classical filter, and can it fill "
                             "in a missing part? (A denoising autoencoder was trained for exactly this.)")
 sel = frame.selection("Denoising")
-photo = catalog.photo_entry(sel.entries)
+photos = catalog.photo_entries(sel.entries)
 tab_digits, tab_photo = st.tabs(["Small images", "Photographs"])
 
 
 def digits_tab():
-    if not widgets.need_model(sel):
+    if not widgets.need_model(sel) or not widgets.need_decoder(sel.entry, "denoising"):
         return
     entry, spec = sel.entry, sel.spec
     c1, c2 = st.columns([2, 3])
@@ -92,4 +92,4 @@ def digits_tab():
 with tab_digits:
     digits_tab()
 with tab_photo:
-    photo_tab(photo)
+    photo_tab(photos)

@@ -10,7 +10,8 @@ widgets.header("Sparsity", "How many code units does each image use, and does ea
                            "(An overcomplete plain autoencoder can copy its input; a sparse one must pick "
                            "a few features.)")
 sel = frame.selection("Sparsity")
-if not widgets.need_model(sel):
+if not widgets.need_model(sel) or not widgets.need_decoder(sel.entry, "this page (sparsity is read against "
+                                                                        "the features a decoder draws)"):
     st.stop()
 entry, spec = sel.entry, sel.spec
 codes = loaders.codes(entry.path, entry.stamp, spec, "test")

@@ -67,7 +67,7 @@ with tab_maps:
                 mp = loaders.projection(e, spec, "umap", 2)
                 ds = loaders.images(spec, mp.part, e)
                 y = None if ds.y is None else ds.y[mp.index]
-                err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index]
+                err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index] if e.has_decoder else None
                 space = (mp.part, len(ds))
                 chosen = linked_maps.indices_for(linked, space)
                 fig = figures.map_figure(mp.coords, ids=mp.index, labels=y, errors=err, color=y,
@@ -87,19 +87,23 @@ with tab_maps:
 with tab_images:
     if tab_images.open:
         level = st.slider("Gaussian noise σ for the denoising rows", 0.0, 0.6, 0.3, 0.05, key="_w_cmp_level")
-        test = loaders.images(spec, "test", models[0])
+        decoders = [e for e in models if e.has_decoder]  # an imported embedding has no images to give back
+        test = loaders.images(spec, "test", (decoders or models)[0])
         label_px = 520 if widgets.presenting() else 260  # the row names left of the images
         n = widgets.fit_columns(12, test.x.shape[-1], widgets.tile_px(), widgets.PAGE_PX - label_px)
         strip_rows = [("original", test.x[:n])]
         strip_rows += [(f"{e.name}: reconstruction", loaders.reconstructions(e.path, e.stamp, spec, "test")[:n])
-                       for e in models]
-        if level > 0:
+                       for e in decoders]
+        if len(decoders) < len(models):
+            st.caption(", ".join(md(e.name) for e in models if not e.has_decoder)
+                       + ": imported embedding (no decoder), so no rows of its own here.")
+        if level > 0 and decoders:
             # (clean, noisy, denoised, noisy metrics, denoised metrics) per model; the noise is seeded,
             # so every model gets the same noisy images and the first model's stand for all
-            examples = [analysis.denoise_examples(e, spec, "gaussian", level, n=n) for e in models]
+            examples = [analysis.denoise_examples(e, spec, "gaussian", level, n=n) for e in decoders]
             strip_rows.append((f"noisy, σ = {level:g} ({examples[0][3]['psnr']:.1f} dB)", examples[0][1]))
-            strip_rows += [(f"{e.name}: denoised ({ex[4]['psnr']:.1f} dB)", ex[2]) for e, ex in zip(models, examples)]
-            f_name, f_out, f_psnr = analysis.best_filter_examples(models[0], spec, "gaussian", level, n=n)
+            strip_rows += [(f"{e.name}: denoised ({ex[4]['psnr']:.1f} dB)", ex[2]) for e, ex in zip(decoders, examples)]
+            f_name, f_out, f_psnr = analysis.best_filter_examples(decoders[0], spec, "gaussian", level, n=n)
             strip_rows.append((f"best filter, {FILTER_LABELS[f_name]} ({f_psnr:.1f} dB)", f_out))
         picture = figures.labelled_rows_image(strip_rows, ncols=n, target=widgets.tile_px(), label_width=label_px,
                                               font_size=24 if widgets.presenting() else 16)

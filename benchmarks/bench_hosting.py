@@ -160,7 +160,7 @@ def memory_part(srv, sessions: int, uploads: int, workdir: Path) -> dict:
             for i in range(uploads):
                 f = workdir / f"hostile-{i}.zip"
                 f.write_bytes(data)
-                page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(f))
+                page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(f))
                 page.locator('[data-testid="stAlertContentError"], [data-testid="stAlertContentSuccess"]') \
                     .first.wait_for(state="visible")
                 wait_idle(page, TIMEOUT_MS)

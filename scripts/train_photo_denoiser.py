@@ -1,6 +1,6 @@
 """Train the photo denoiser from a checkout without installing it (e.g. on a GPU machine).
 
-    python scripts/train_photo_denoiser.py --out checkpoints/photo-dncnn --device cuda --minutes 6
+    python scripts/train_photo_denoiser.py --device cuda --minutes 10      # photo-gray and photo-colour
 
 The same as `ae-core photo train ...` (see `ae-core photo train --help` for the options).
 """

@@ -234,25 +234,33 @@ def test_denoising_curve_and_upload():
     assert at.get("download_button")
 
 
-def test_denoising_photo_path(user_dir):
+@pytest.mark.parametrize("kind", ["colour", "gray", "gray saved as RGB"])
+def test_denoising_photo_path(user_dir, kind):
+    """A colour upload goes through the colour model and a gray one (also one saved as RGB)
+    through the gray model; a shipped model takes precedence over a visitor's of its kind."""
     from ae_core.config import ModelConfig
     from ae_core.photo.model import FCNDenoiser
     from ae_core.photo.training import save_photo_denoiser
 
-    cfg = ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(3, 48, 48), width=8, depth=3)
-    save_photo_denoiser(user_dir / "tiny-photo", FCNDenoiser(cfg))
+    for c, name in ((3, "tiny-colour"), (1, "tiny-gray")):
+        cfg = ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(c, 48, 48), width=8, depth=3)
+        save_photo_denoiser(user_dir / name, FCNDenoiser(cfg))
     rgb = np.random.default_rng(0).integers(0, 255, (70, 90, 3), dtype=np.uint8)
+    pixels = {"colour": rgb, "gray": rgb[:, :, 0], "gray saved as RGB": np.repeat(rgb[:, :, :1], 3, axis=2)}[kind]
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
+    Image.fromarray(pixels).save(buf, format="PNG")
     at = run("app_pages/5_Denoising.py")
     at.file_uploader(key="_w_ph_upload").set_value(("photo.png", buf.getvalue(), "image/png")).run()
     ok(at)
     at.button(key="_w_ph_go").click().run()
     ok(at)
     assert any("Download the denoised photo" in b.label for b in at.get("download_button"))
-    # The shipped photo denoiser takes precedence over a user's; without it, ours is used.
-    used = "photo-dncnn" if (catalog.PHOTO_MODEL / "model.safetensors").exists() else "tiny-photo"
+    channels = 3 if kind == "colour" else 1
+    shipped = catalog.PHOTO_MODELS[channels]
+    used = shipped.name if (shipped / "model.safetensors").exists() else f"tiny-{'colour' if channels == 3 else 'gray'}"
     assert at.dataframe[-1].value["method"].tolist() == ["noisy", used, "Gaussian blur", "total variation"]
+    route = f"{'Colour' if channels == 3 else 'Gray'} photograph → {used}, the {'colour' if channels == 3 else 'gray'} model"
+    assert any(route in c.value for c in at.caption), [c.value for c in at.caption]
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # scikit-learn's "network error ... Retrying"
@@ -334,3 +342,62 @@ def test_compare_two_models():
     at.slider(key="_w_cmp_level").set_value(0.0).run()  # no denoising rows: a shorter picture
     ok(at)
     assert len(at.get("image")) == 1 and at.get("image")[0].proto != tall.proto
+
+
+def test_an_imported_embedding_is_explored_and_views_needing_a_decoder_say_so(user_dir):
+    """Models → Import embeddings: the vectors become the selected model; Latent space draws
+    their map and neighbours (no reconstruction, no error in the hover); Reconstructions says
+    why it shows nothing; Compare sets it beside an autoencoder of the same images."""
+    from ae_core.data import load_dataset
+    from ae_core.io.checkpoint import load_checkpoint
+    from ae_core.models import encode_array
+
+    ds = load_dataset("digits")
+    vectors = encode_array(load_checkpoint(catalog.SHIPPED_DIR / "pca-16").model, ds.x)[:, :8]
+    buf = io.BytesIO()
+    np.savez(buf, vectors=vectors, labels=ds.y)
+    at = run("app.py")
+    at.switch_page("app_pages/2_Models.py").run()
+    at.file_uploader(key="_w_emb_upload").set_value(("mine.npz", buf.getvalue(), "application/octet-stream")).run()
+    ok(at)
+    assert at.text_input(key="_w_emb_name").value == "mine-digits"
+    at.button(key="_w_emb_go").click().run()
+    ok(at)
+    assert (user_dir / "mine-digits" / "config.json").is_file()
+    assert at.session_state["active_model"] == str(user_dir / "mine-digits")
+
+    at.switch_page("app_pages/3_Latent_space.py").run()
+    ok(at)
+    fig = json.loads(charts(at)[0].proto.spec)
+    points = [t for t in fig["data"] if t.get("customdata")]
+    assert sum(len(t["customdata"]) for t in points) == len(ds)
+    assert all("error" not in t["hovertemplate"] for t in points)
+    assert "reconstruction error" not in at.selectbox(key="colour").options
+    assert any("no encoder to place a new image" in c.value for c in at.caption)
+    at.session_state["map_focus"] = 5
+    at.run()
+    ok(at)
+    assert any("**#5**" in m.value for m in at.markdown)
+
+    at.switch_page("app_pages/4_Reconstructions.py").run()
+    ok(at)
+    assert at.info and "imported embedding" in at.info[0].value and "no decoder" in at.info[0].value
+
+    at.session_state["compare_models"] = [str(catalog.SHIPPED_DIR / "pca-16"), str(user_dir / "mine-digits")]
+    at.switch_page("app_pages/7_Compare.py").run()
+    ok(at)
+    table = at.dataframe[0].value
+    assert list(table["model"])[:2] == ["pca-16", "mine-digits"]  # then the baselines
+    assert table.set_index("model").loc["mine-digits", "kNN acc"] > 0.8
+
+
+def test_a_map_above_the_drawing_limit_shows_a_sample_over_every_points_density(monkeypatch):
+    from ui import figures
+
+    monkeypatch.setattr(figures, "MAX_DRAWN_POINTS", 500)
+    at = run("app_pages/3_Latent_space.py")
+    ok(at)
+    fig = json.loads(charts(at)[0].proto.spec)
+    assert fig["data"][0]["type"] == "heatmap"
+    assert sum(len(t["customdata"]) for t in fig["data"] if t.get("customdata")) == 500
+    assert any("500 drawn as points" in c.value and "1,797" in c.value for c in at.caption)

@@ -1,4 +1,5 @@
-"""`ae-core denoise` with the shipped photo denoiser: output file, scores, clear errors."""
+"""`ae-core denoise` with the shipped photo denoisers: gray and colour routing, output file,
+scores, clear errors; `ae-core photo train` on a folder of photographs."""
 
 import re
 from pathlib import Path
@@ -11,8 +12,10 @@ from ae_core.cli import main
 from ae_core.io.image_files import decode_image
 
 ROOT = Path(__file__).resolve().parent.parent
-PHOTO = ROOT / "checkpoints" / "photo-dncnn"
-pytestmark = pytest.mark.skipif(not (PHOTO / "model.safetensors").exists(), reason="no shipped photo denoiser")
+PHOTO = ROOT / "checkpoints" / "photo-colour"
+GRAY = ROOT / "checkpoints" / "photo-gray"
+pytestmark = pytest.mark.skipif(not all((p / "model.safetensors").exists() for p in (PHOTO, GRAY)),
+                                reason="no shipped photo denoisers")
 
 
 @pytest.fixture
@@ -34,6 +37,23 @@ def test_denoise_with_sigma_scores_and_improves(photo_png, tmp_path, capsys):
     result = decode_image(out.read_bytes())
     assert result.shape == (96, 100, 3)
     assert np.isfinite(result).all()
+    assert "colour, model photo-colour" in text
+
+
+@pytest.mark.parametrize("as_rgb", [False, True])
+def test_a_gray_photo_goes_through_the_gray_model(tmp_path, capsys, as_rgb):
+    from skimage import data
+
+    gray = data.camera()[200:264, 200:280]  # held out of training
+    path = tmp_path / "gray.png"
+    Image.fromarray(np.repeat(gray[:, :, None], 3, axis=2) if as_rgb else gray).save(path)
+    out = tmp_path / "out.png"
+    assert main(["denoise", str(path), str(out), "--sigma", "25", "--tile", "64"]) == 0
+    text = capsys.readouterr().out
+    assert "gray, model photo-gray" in text
+    noisy, denoised = (float(v) for v in re.findall(r"PSNR\s+([\d.]+) dB", text))
+    assert denoised > noisy + 3
+    assert decode_image(out.read_bytes()).shape == (64, 80, 1)  # written as the gray picture it is
 
 
 def test_denoise_refuses_non_image_and_missing_file(tmp_path, capsys):
@@ -62,12 +82,12 @@ def test_eval_scores_the_photo_denoiser_on_its_held_out_photos(tmp_path, capsys,
 
     real = ev.load_photo
     monkeypatch.setattr(ev, "load_photo", lambda name: real(name)[:64, :64])  # small crops: a fast test
-    path = tmp_path / "photo-dncnn"
+    path = tmp_path / "photo-colour"
     shutil.copytree(PHOTO, path)
     before = (path / "metrics.json").read_bytes()
     assert main(["eval", str(path), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)[str(path)]
-    assert res["test_photos"] == ["astronaut", "camera", "china", "coins"]
+    assert res["test_photos"] == ["astronaut", "china"]  # the colour model's held-out photographs
     for s in ("15", "25", "50"):
         row = res["heldout_psnr"][s]
         assert row["ours"] == res[f"psnr_sigma{s}"] and row["ours"] > row["noisy"] + 3

@@ -196,7 +196,8 @@ def _nondefault(kind: str) -> ModelConfig:
         "contractive": dict(jacobian="jvp", n_projections=4, contractive_weight=0.5),
         "vae": dict(beta=4.0, arch="conv", conv_channels=(8, 16)),
         "pca": dict(code_dim=10),
-        "photo_denoiser": dict(arch="fcn", input_shape=(3, 40, 40), width=16, depth=4, max_sigma=0.1),
+        "photo_denoiser": dict(arch="fcn", input_shape=(3, 40, 40), width=16, depth=4, max_sigma=0.1, downscale=2),
+        "embedding": dict(code_dim=512, n_items=1797),
     }[kind]
     return ModelConfig(kind=kind, **extra).validate()
 

@@ -65,7 +65,7 @@ def test_hostile_text_is_shown_as_text_and_only_to_its_uploader(server, tmp_path
             alice.set_default_timeout(TIMEOUT_MS)
             alice.goto(server.url("Models"))
             alice.get_by_role("tab", name="Upload").click()
-            alice.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(zip_path))
+            alice.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(zip_path))
             alice.get_by_text("Installed lure").first.wait_for(state="visible")
             alice.get_by_role("tab", name="Inspect, download, delete").click()
             wait_idle(alice, TIMEOUT_MS)

@@ -20,20 +20,11 @@ from ae_core.photo.photographs import (
 )
 from ae_core.photo.patches import PatchSampler
 from ae_core.analysis.quality import image_psnr
+from photo_support import scrambled_model
 
 
 def _model(channels=3, width=12, depth=5, seed=0) -> FCNDenoiser:
-    """Random weights, BatchNorm statistics and noise head far from identity, so tiling errors would show."""
-    torch.manual_seed(seed)
-    cfg = ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(channels, 24, 24), width=width, depth=depth)
-    m = FCNDenoiser(cfg)
-    with torch.no_grad():
-        for mod in m.modules():
-            if isinstance(mod, torch.nn.BatchNorm2d):
-                mod.running_mean.uniform_(-0.2, 0.2)
-                mod.running_var.uniform_(0.5, 2.0)
-        m.head.weight.normal_(0, 0.1)
-    return m.eval()
+    return scrambled_model(channels, width, depth, seed)
 
 
 @pytest.fixture(scope="module")

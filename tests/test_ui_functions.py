@@ -329,3 +329,57 @@ def test_an_exact_pca_is_said_not_measured():
     assert pca_row["kNN acc"] == 0.97  # what still means something is kept
     assert tables.vs_pca(0.0014, 1.2e-15, True) == ("PCA exact here (code ≥ pixels)", "off")
     assert tables.vs_pca(0.006, 0.0105, False) == ("-43% vs PCA", "inverse")
+
+
+def test_photo_entries_give_one_model_per_kind_shipped_first(tmp_path, monkeypatch):
+    """Gray photographs get the gray photo model and colour ones the colour model: the shipped
+    one of that kind, else the newest of the visitor's; a kind with none is left out."""
+    import time
+
+    from ae_core.config import ModelConfig
+    from ae_core.photo.model import FCNDenoiser
+    from ae_core.photo.training import save_photo_denoiser
+
+    shipped, user = tmp_path / "shipped", tmp_path / "user"
+
+    def photo(folder, channels):
+        cfg = ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(channels, 24, 24), width=4, depth=2)
+        save_photo_denoiser(folder, FCNDenoiser(cfg))
+
+    photo(user / "old-gray", 1)
+    time.sleep(1.05)  # creation times are kept to the second
+    photo(user / "new-gray", 1)
+    monkeypatch.setattr(catalog, "PHOTO_MODELS", {1: shipped / "photo-gray", 3: shipped / "photo-colour"})
+    shipped.mkdir()
+    pick = catalog.photo_entries(catalog.read_entries(shipped, user))
+    assert {c: e.name for c, e in pick.items()} == {1: "new-gray"}
+    photo(shipped / "photo-colour", 3)
+    photo(user / "my-colour", 3)
+    photo(shipped / "photo-gray", 1)
+    pick = catalog.photo_entries(catalog.read_entries(shipped, user))
+    assert {c: e.name for c, e in pick.items()} == {1: "photo-gray", 3: "photo-colour"}
+
+
+def test_drawn_sample_keeps_the_selection_and_is_seeded():
+    from ui.latent_view import drawn_sample
+
+    assert drawn_sample(1000, limit=1000) is None  # up to the limit every point is drawn
+    keep = [3, 999, 500, 500]
+    d = drawn_sample(5000, keep=keep, limit=1000)
+    assert len(d) == 1000 and np.all(np.diff(d) > 0) and set(keep) <= set(d.tolist())
+    assert np.array_equal(d, drawn_sample(5000, keep=keep, limit=1000))
+    assert len(drawn_sample(5000, keep=np.arange(2000), limit=1000)) == 1000  # a huge selection is cut
+
+
+def test_density_layer_counts_every_point_beneath_the_sample():
+    rng = np.random.default_rng(0)
+    coords = rng.normal(size=(30_000, 2))
+    sample = np.sort(rng.permutation(30_000)[:2_000])
+    fig = figures.map_figure(coords[sample], ids=sample, labels=np.zeros(2000, int), color=np.zeros(2000, int),
+                             density=coords)
+    heat = fig.data[0]
+    assert isinstance(heat, go.Heatmap) and heat.hoverinfo == "skip"
+    z = np.asarray(heat.z, dtype=np.float64)
+    assert round(float(np.nansum(np.expm1(z)))) == 30_000  # every point, not only the drawn ones
+    assert sum(len(t.customdata) for t in fig.data[1:] if t.customdata is not None) == 2_000
+    assert figures.trace_ids(fig)[0] is None  # a box over the density selects nothing of it

@@ -10,6 +10,7 @@ package owns what they share:
   selection    chart events -> dataset indices; uploads: uploaded files -> arrays
   training     background training jobs; train_form: the Train page's form and run panel
   latent_view  the Latent space page's logic; photo_denoising: the Photographs tab
+  embedding_import  the Models page's "Import embeddings" panel
   errors       one way to show a user's mistake
 `figures`, `selection`, `uploads`, `downloads`, `tables` and `catalog` make no Streamlit calls,
 so they are tested as plain functions.

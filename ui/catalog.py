@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from ae_core.io.checkpoint import CheckpointInfo, list_checkpoints
+from ae_core.photo.routing import SHIPPED_PHOTO_MODELS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DIR = ROOT / "checkpoints"
@@ -20,7 +21,7 @@ SHIPPED_DIR = ROOT / "checkpoints"
 # folders so a run neither sees nor leaves user checkpoints and cached maps).
 USER_DIR = Path(os.environ.get("LSE_USER_DIR") or SHIPPED_DIR / "user")
 CACHE_DIR = Path(os.environ.get("LSE_CACHE_DIR") or ROOT / ".cache")  # maps of models that have none saved
-PHOTO_MODEL = SHIPPED_DIR / "photo-dncnn"
+PHOTO_MODELS = {c: SHIPPED_DIR / name for c, name in SHIPPED_PHOTO_MODELS.items()}  # by channels: 1 gray, 3 colour
 # The first model a session sees, per zoo (the other zoo's names never fit the data's shape).
 DEFAULT_MODELS = ("undercomplete-16", "mnist-undercomplete-32")
 # Compare opens on the lecture's contrast: a non-linear code, PCA and a sparse code.
@@ -51,21 +52,29 @@ def read_entries(shipped_dir: Path | None = None, user_dir: Path | None = None) 
     return list_checkpoints(shipped_dir, Path(user_dir or USER_DIR), shipped_root=shipped_dir)
 
 
-def compatible(entries: list[CheckpointInfo], image_shape) -> list[CheckpointInfo]:
-    """Loadable autoencoders (not the photo denoiser) for images of `image_shape` (C, H, W)."""
+def compatible(entries: list[CheckpointInfo], image_shape, spec: str | None = None) -> list[CheckpointInfo]:
+    """Loadable autoencoders (not the photo denoiser) for images of `image_shape` (C, H, W); an
+    imported embedding only for the dataset `spec` it holds vectors of."""
     shape = tuple(int(v) for v in image_shape)
-    return [e for e in entries if not e.error and not e.is_photo and tuple(e.input_shape) == shape]
+    return [e for e in entries if not e.error and not e.is_photo and tuple(e.input_shape) == shape
+            and (e.has_decoder or e.dataset == spec)]
 
 
 def by_path(entries: list[CheckpointInfo], path: str | None) -> CheckpointInfo | None:
     return next((e for e in entries if e.path == path), None)
 
 
-def photo_entry(entries: list[CheckpointInfo]) -> CheckpointInfo | None:
-    """The photo denoiser to use: the shipped one, else the newest of the user's."""
-    photos = [e for e in entries if e.is_photo and not e.error]
-    shipped = [e for e in photos if Path(e.path) == PHOTO_MODEL]
-    return (shipped or sorted(photos, key=lambda e: e.created, reverse=True) or [None])[0]
+def photo_entries(entries: list[CheckpointInfo]) -> dict[int, CheckpointInfo]:
+    """{channels: photo denoiser} for gray (1) and colour (3) photographs: the shipped model of
+    that kind, else the newest of the user's; a kind with no model is left out."""
+    out = {}
+    for c, shipped_path in PHOTO_MODELS.items():
+        mine = [e for e in entries if e.is_photo and not e.error and e.input_shape and e.input_shape[0] == c]
+        shipped = [e for e in mine if Path(e.path) == shipped_path]
+        pick = (shipped or sorted(mine, key=lambda e: e.created, reverse=True) or [None])[0]
+        if pick is not None:
+            out[c] = pick
+    return out
 
 
 def lecture_partner(entry: CheckpointInfo, entries: list[CheckpointInfo]) -> CheckpointInfo | None:

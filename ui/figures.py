@@ -24,7 +24,15 @@ PALETTE = ["#4361ee", "#f72585", "#4cc9f0", "#ff9f1c", "#2ec4b6", "#7209b7", "#e
            "#8ac926", "#6c757d", "#b5838d", "#3a0ca3", "#fb8500"]
 MUTED = ["#6c757d", "#adb5bd", "#bc6c25", "#588157", "#495057", "#ced4da"]  # baselines: filters, noisy
 DASHES = ["dash", "dot", "dashdot", "longdash", "longdashdot"]  # baselines that overlap stay apart
+# The most points the map draws one by one. Measured with benchmarks/bench_map_scale.py (headless
+# Chromium, software WebGL, 2 cores): 10,000 points drawn 4.2 s after navigation, 100,000 in 6.2 s;
+# the issue asks for every point up to 100,000. Beyond it every point still shows, in a density
+# layer beneath a sample of this many.
+MAX_DRAWN_POINTS = 100_000
+DENSITY_BINS = 200  # per side of the density layer: a 560-px map gets ~3-px cells
+
 HOVER = "<b>#%{customdata[0]}</b><br>label %{customdata[1]}<br>error %{customdata[2]:.4f}<extra></extra>"
+HOVER_NO_ERROR = "<b>#%{customdata[0]}</b><br>label %{customdata[1]}<extra></extra>"  # an embedding: no decoder
 
 
 def _layout(fig: go.Figure, title: str = "", height: int | None = None, **kw) -> go.Figure:
@@ -34,17 +42,19 @@ def _layout(fig: go.Figure, title: str = "", height: int | None = None, **kw) ->
     return fig
 
 
-def _point_trace(xyz: np.ndarray, custom: np.ndarray, name: str, marker: dict, three_d: bool, **kw):
+def _point_trace(xyz: np.ndarray, custom: np.ndarray, name: str, marker: dict, three_d: bool,
+                 hover: str = HOVER, **kw):
     cls = go.Scatter3d if three_d else go.Scattergl
     cols = dict(x=xyz[:, 0], y=xyz[:, 1])
     if three_d:
         cols["z"] = xyz[:, 2]
-    return cls(mode="markers", name=name, customdata=custom, hovertemplate=HOVER, marker=marker, **cols, **kw)
+    return cls(mode="markers", name=name, customdata=custom, hovertemplate=hover, marker=marker, **cols, **kw)
 
 
 def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, categorical: bool = True,
                color_name: str = "label", class_names=None, highlight=(), path=None, marker=None,
-               selected=None, label_clusters: bool = False, title: str = "", height: int = 560) -> go.Figure:
+               selected=None, label_clusters: bool = False, title: str = "", height: int = 560,
+               density=None) -> go.Figure:
     """Scatter map of codes, 2D (`go.Scattergl`) or 3D (`go.Scatter3d`).
 
     Parameters
@@ -59,6 +69,8 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
     path : (m, dims) coordinates of an interpolation, drawn as a line
     marker : dict(coords=(dims,), name=str) for one extra point (an uploaded image)
     label_clusters : write each class's name at the median position of its points (2D)
+    density : (N, 2) coordinates of every point when `coords` is a sample of them: drawn
+        beneath as a grey density (log counts), so no point is hidden (2D)
     """
     xyz = np.asarray(coords, dtype=np.float32)
     n, dims = xyz.shape
@@ -77,8 +89,11 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
     err = np.full(n, np.nan) if errors is None else np.asarray(errors, dtype=np.float64)
     custom = np.empty((n, 3), object)
     custom[:, 0], custom[:, 1], custom[:, 2] = ids.astype(int), lab_text, err
+    hover = HOVER if errors is not None else HOVER_NO_ERROR
     size = 3 if three_d else 6
     fig = go.Figure()
+    if density is not None and not three_d:
+        fig.add_trace(density_trace(density))
     if color is None or categorical:
         groups = np.zeros(n, int) if color is None else np.asarray(color)
         for k, g in enumerate(np.unique(groups)):
@@ -86,14 +101,14 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
             name = color_name if color is None else names(g) if color_name == "label" else str(g)
             fig.add_trace(_point_trace(xyz[m], custom[m], name,
                                        dict(size=size, color=PALETTE[k % len(PALETTE)], opacity=0.8),
-                                       three_d, **_selected_in(m, selected, n)))
+                                       three_d, hover, **_selected_in(m, selected, n)))
     else:
         c = np.asarray(color, dtype=np.float64)
         lo, hi = np.nanpercentile(c, [1, 99]) if np.isfinite(c).any() else (0.0, 1.0)
         fig.add_trace(_point_trace(xyz, custom, color_name, dict(
             size=size, color=c, colorscale="Viridis", opacity=0.85, showscale=True,
             cmin=float(lo), cmax=float(hi) if hi > lo else float(lo) + 1e-9,  # outliers do not wash out the rest
-            colorbar=dict(title=dict(text=color_name, side="right"), thickness=12)), three_d, showlegend=False,
+            colorbar=dict(title=dict(text=color_name, side="right"), thickness=12)), three_d, hover, showlegend=False,
             **_selected_in(np.ones(n, bool), selected, n)))
     hi = np.asarray(list(highlight), dtype=int)
     if len(hi):
@@ -123,6 +138,18 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
         fig.update_xaxes(showticklabels=False, title=None)
         fig.update_yaxes(showticklabels=False, title=None)
     return fig
+
+
+def density_trace(coords) -> go.Heatmap:
+    """Every point as a grey 2D histogram (log of the count; empty cells transparent)."""
+    c = np.asarray(coords, dtype=np.float64)
+    counts, xe, ye = np.histogram2d(c[:, 0], c[:, 1], bins=DENSITY_BINS)
+    z = np.where(counts > 0, np.log1p(counts), np.nan).T  # rows are y
+    # from zero: a cell of one point is light grey, not the white of the lowest value
+    top = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
+    return go.Heatmap(x=(xe[:-1] + xe[1:]) / 2, y=(ye[:-1] + ye[1:]) / 2, z=z, zmin=0.0, zmax=max(top, 1e-9),
+                      colorscale=[[0.0, "#d9d9d9"], [1.0, "#3a3a3a"]], showscale=False, hoverinfo="skip",
+                      opacity=0.7, name="every point (density)")
 
 
 def _selected_in(members: np.ndarray, selected, n: int) -> dict:

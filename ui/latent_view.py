@@ -40,6 +40,22 @@ def on_map_select(ids_per_trace, view: tuple = ()) -> None:
             select(ev.indices, drawn_on=view)
 
 
+def drawn_sample(n: int, keep=(), limit: int | None = None, seed: int = 0) -> np.ndarray | None:
+    """Positions of the map points drawn one by one: None (every one) up to `limit` (default
+    figures.MAX_DRAWN_POINTS); above it a seeded random sample of `limit`, sorted, that always
+    holds the positions in `keep` (the selection, the picked points). The rest are drawn as a
+    density beneath (figures.map_figure)."""
+    from ui.figures import MAX_DRAWN_POINTS
+
+    limit = MAX_DRAWN_POINTS if limit is None else int(limit)
+    if n <= limit:
+        return None
+    keep = np.unique(np.asarray(keep, dtype=int))
+    keep = keep[(keep >= 0) & (keep < n)][:limit]
+    rest = np.setdiff1d(np.random.default_rng(seed).permutation(n)[:limit], keep, assume_unique=False)
+    return np.sort(np.concatenate([keep, rest[: limit - len(keep)]]))
+
+
 def drawn_by_chart(view: tuple) -> bool:
     """True when the selection was just drawn with the mouse on this same map: Plotly already
     shows it, and the figure is sent unchanged (so the browser does not draw it again)."""

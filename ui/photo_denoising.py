@@ -1,7 +1,11 @@
 """The Denoising page's Photographs tab: a photo of any size through the photo denoiser
 (tiled, with progress) beside classical filters, scored when the noise was added here.
 
-    photo_tab(catalog.photo_entry(sel.entries))
+    photo_tab(catalog.photo_entries(sel.entries))
+
+A gray photograph (or a colour file whose channels agree) goes to the gray model, a colour
+one to the colour model (`ae_core.photo.routing`); with only one of them available, it
+takes both kinds.
 """
 
 from __future__ import annotations
@@ -11,21 +15,27 @@ import streamlit as st
 
 from ae_core.analysis.filters import FILTER_LABELS as FILTER_NAMES
 from ae_core.analysis.filters import FILTERS
+from ae_core.photo.routing import is_gray_photo
 from ui import analysis, downloads, loaders, state, widgets
 from ui.errors import guard
 from ui.uploads import IMAGE_TYPES, center_crop_box, display_copy, photo_input, zoom
 from ui.safe_text import md
 
 
-def photo_tab(photo) -> None:
-    """Upload, noise (added or as it is), the photo denoiser and the chosen filters, scored
-    against the clean upload when the noise was added; zoomed crops; a download."""
-    if photo is None:
-        st.info("The photo denoiser (`checkpoints/photo-dncnn`) is not available yet. Once it is, upload a "
-                "photograph of any size here.", icon=":material/hourglass_empty:")
+_KIND = {1: "gray", 3: "colour"}
+
+
+def photo_tab(photos: dict) -> None:
+    """Upload, noise (added or as it is), the photo denoiser for its kind (gray or colour) and
+    the chosen filters, scored against the clean upload when the noise was added; zoomed crops;
+    a download."""
+    if not photos:
+        st.info("The photo denoisers (`checkpoints/photo-gray`, `checkpoints/photo-colour`) are not available "
+                "yet. Once they are, upload a photograph of any size here.", icon=":material/hourglass_empty:")
         return
-    st.caption(f"{md(photo.name)}: a fully-convolutional denoiser that works on photographs of any size, "
-               "tile by tile.")
+    names = " and ".join(f"{md(e.name)} ({_KIND[c]})" for c, e in sorted(photos.items()))
+    st.caption(f"{names}: fully-convolutional denoisers that work on photographs of any size, tile by tile. "
+               "Gray photographs go to the gray model, colour ones to the colour model.")
     up = st.file_uploader("Photograph", type=IMAGE_TYPES, key="_w_ph_upload")
     c1, c2, c3 = st.columns([2, 2, 3])
     mode = c1.radio("Noise", ["add Gaussian noise", "as it is (real noise)"], key="_w_ph_mode")
@@ -37,14 +47,23 @@ def photo_tab(photo) -> None:
         st.caption("Upload a photo to begin (PNG, JPEG, …).")
         return
     with guard(stop=False):
-        img = photo_input(up.getvalue(), photo.input_shape[0])
-        result_key = ("photo", up.file_id, synthetic, s255 if synthetic else 0, tuple(filters))
+        img = photo_input(up.getvalue())
+        gray = is_gray_photo(img)
+        if gray:
+            img = img[:, :, :1]  # a gray picture saved as colour: one channel, through the gray model
+        photo = photos.get(1 if gray else 3) or next(iter(photos.values()))
+        route = f"{'Gray' if gray else 'Colour'} photograph → {md(photo.name)}, the {_KIND[photo.input_shape[0]]} model"
+        if photo.input_shape[0] == 3 and gray:
+            route += " (no gray model here: the photo goes through it repeated over three channels)"
+        elif photo.input_shape[0] == 1 and not gray:
+            route += " (no colour model here: one pass per channel)"
+        result_key = ("photo", up.file_id, photo.path, synthetic, s255 if synthetic else 0, tuple(filters))
         if (st.session_state.get(state.PHOTO_RESULT) or {}).get("key") != result_key:
             st.session_state[state.PHOTO_RESULT] = {"key": result_key, "data": None}
         res = st.session_state[state.PHOTO_RESULT]
         if res["data"] is None:
             h, w = img.shape[:2]
-            st.caption(f"{w}×{h} pixels")
+            st.caption(f"{w}×{h} pixels · {route}")
             if not st.button("Denoise", type="primary", icon=":material/auto_fix_high:", key="_w_ph_go"):
                 return
             bar = st.progress(0.0, "Denoising…")
@@ -58,7 +77,9 @@ def photo_tab(photo) -> None:
                 filtered[f] = analysis.photo_filter(f, noisy, sigma)
             bar.empty()
             res["data"] = {"noisy": noisy, "out": out, "filtered": filtered, "sigma": sigma}
+            st.rerun()  # draw the result alone, without the Denoise button of the run that made it
         d = res["data"]
+        st.caption(route)
         show = [("noisy" if synthetic else "as uploaded", d["noisy"]), (photo.name, d["out"])]
         show += [(FILTER_NAMES[f], v) for f, v in d["filtered"].items()]
         if synthetic:

@@ -101,7 +101,8 @@ def _split_caption(entry, spec: str) -> None:
         train, test = loaders.split(spec, entry)
     except Exception:  # noqa: BLE001 - an unloadable model: the page says why
         return
-    own = "its training split" if entry.dataset == spec else "the default split (it was trained on other data)"
+    own = ("the default split" if not entry.has_decoder else "its training split" if entry.dataset == spec
+           else "the default split (it was trained on other data)")
     st.caption(f"Split: {len(train):,} train / {len(test):,} test images ({own}); pages score the test images.")
 
 
@@ -115,7 +116,7 @@ def sidebar(multi: bool = False) -> Selection:
         shape = data.image_shape
         st.caption(f"{len(data):,} images of {shape[1]}×{shape[2]}"
                    f"{' × ' + str(shape[0]) if shape[0] > 1 else ''} · {md(data.source or data.name)}")
-        cands = catalog.compatible(all_entries, shape)
+        cands = catalog.compatible(all_entries, shape, spec)
         entry, chosen = None, []
         if cands:
             entry, chosen = _model_picker(cands, multi, spec)

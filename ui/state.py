@@ -28,6 +28,7 @@ MAP_PANEL = "_w_map_panel"  # the open tab beside the Latent space map (a click 
 MAP_INDEX = "_w_map_index"  # the Latent space index box
 MAP_EVENT = "latent_map"  # the Latent space map's selection event (st.plotly_chart key)
 MODELS_UPLOAD_DONE = "_models_done"  # file_id of the checkpoint zip already installed (install once)
+EMBEDDING_DONE = "_embedding_done"  # file_id of the embedding file already imported (import once)
 PHOTO_RESULT = "_photo_result"  # {"key": what was asked, "data": the denoised photo and filters}
 LINK_READ = "link_read"  # the page's URL was read into this session (ui.view_link), once
 LINK_MISSING = "link_missing"  # a model the link named that this visitor cannot open

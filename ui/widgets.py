@@ -101,11 +101,7 @@ def need_model(sel) -> bool:
     if sel.entry is None and not sel.chosen:
         st.warning("No model is available for this dataset. Train one on the Train page "
                    "or upload one on the Models page.", icon=":material/info:")
-        c1, c2, _ = st.columns([1, 1, 3])
-        with c1:
-            navigation.link("Train")
-        with c2:
-            navigation.link("Models")
+        _links("Train", "Models")
         return False
     problem = loaders.load_problem(sel.entry) if sel.entry is not None else None
     if problem:
@@ -114,6 +110,25 @@ def need_model(sel) -> bool:
         navigation.link("Models")
         return False
     return True
+
+
+def need_decoder(entry, what: str) -> bool:
+    """Say why `what` is not shown for an imported embedding (vectors without a decoder) and
+    where it can be explored instead; True when `entry` has a decoder."""
+    if entry is None or entry.has_decoder:
+        return True
+    st.info(f"**{md(entry.name)}** is an imported embedding: it holds a vector for each image but no decoder, "
+            f"so {what} needs an autoencoder. Explore its map and neighbours on the Latent space page, or set "
+            "it beside an autoencoder of the same images on Compare.", icon=":material/scatter_plot:")
+    _links("Latent space", "Compare")
+    return False
+
+
+def _links(*titles: str) -> None:
+    """Links to the pages `titles`, side by side under a message."""
+    for col, title in zip(st.columns([1] * len(titles) + [3]), titles):
+        with col:
+            navigation.link(title)
 
 
 def loadable(entries) -> list:

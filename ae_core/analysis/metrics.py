@@ -223,18 +223,22 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
       of `other_noise`;
       feature_locality and feature_locality_window (ae_core.analysis.features.feature_locality);
       code_dim, pca_code_dim, n_train, n_test.
+    A model without a decoder (an imported embedding, `has_decoder` False) gets the code's
+    figures only: the probes and their baselines, and the sparsity of its codes.
     """
     xtr, xte = train.x, test.x
     code_dim = int(model.config.code_dim)
+    decodes = getattr(model, "has_decoder", True)  # an imported embedding: the code's figures only
     out: dict = {"code_dim": code_dim, "n_train": len(train), "n_test": len(test)}
     pca = pca_baseline(xtr, code_dim)
     out["pca_code_dim"] = int(pca.config.code_dim)
-    rec = reconstruct_array(model, xte)
-    r = reconstruction_metrics(xte, rec)
-    out.update(recon_mse=r["mse"], psnr=r["psnr"], ssim=r["ssim"])
-    rp = reconstruction_metrics(xte, reconstruct_array(pca, xte))
-    out.update(pca_recon_mse=rp["mse"], pca_psnr=rp["psnr"], pca_ssim=rp["ssim"])
-    out["mean_image_mse"] = mean_image_mse(xtr, xte)
+    if decodes:
+        rec = reconstruct_array(model, xte)
+        r = reconstruction_metrics(xte, rec)
+        out.update(recon_mse=r["mse"], psnr=r["psnr"], ssim=r["ssim"])
+        rp = reconstruction_metrics(xte, reconstruct_array(pca, xte))
+        out.update(pca_recon_mse=rp["mse"], pca_psnr=rp["psnr"], pca_ssim=rp["ssim"])
+        out["mean_image_mse"] = mean_image_mse(xtr, xte)
 
     ctr, cte = encode_array(model, xtr), encode_array(model, xte)
     labelled = train.y is not None and test.y is not None and len(np.unique(train.y)) > 1
@@ -260,6 +264,8 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     s = sparsity_stats(cte)
     out.update({k: s[k] for k in ("dead_units", "lifetime_sparsity", "population_sparsity", "hoyer",
                                   "frac_near_zero")}, activity_threshold=s["threshold"])
+    if not decodes:
+        return out
     out["jacobian_norm"] = jacobian_norm(model, xte, jacobian_samples)
 
     sub = np.unique(np.linspace(0, len(xte) - 1, min(denoise_images, len(xte))).round().astype(int))

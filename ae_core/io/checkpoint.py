@@ -297,6 +297,11 @@ class CheckpointInfo:
         return self.kind == "photo_denoiser"
 
     @property
+    def has_decoder(self) -> bool:
+        """False for an imported embedding (vectors only, ae_core.embeddings)."""
+        return self.kind != "embedding"
+
+    @property
     def label(self) -> str:
         return self.name if self.shipped else f"{self.name} (yours)"
 
@@ -313,6 +318,8 @@ class CheckpointInfo:
     def summary(self) -> str:
         if self.is_photo:
             return "photo denoiser (fully convolutional) · photographs of any size"
+        if not self.has_decoder:
+            return f"imported embedding · vectors of {self.code_dim} · for the images of {self.dataset or '?'}"
         return f"{self.kind_label} · code size {self.code_dim} · trained on {self.dataset or '?'}"
 
 

@@ -28,14 +28,16 @@ def noisy_version(img: np.ndarray, sigma: float, seed: int) -> np.ndarray:
 
 def evaluate_denoiser(model: FCNDenoiser | None, names=TEST_PHOTOS, sigmas=(15, 25, 50),
                       filters=FILTERS, seed: int = 0, with_ssim: bool = True, workers: int = 1,
-                      progress: Callable[[str], None] | None = None) -> list[dict]:
+                      progress: Callable[[str], None] | None = None,
+                      others: dict[str, Callable] | None = None) -> list[dict]:
     """PSNR/SSIM of the noisy input, each classical filter and `model` on each photo and sigma.
 
     sigmas are in 1/255 units. The noise for (photo i, sigma) is seeded with
     seed + 1000 * i + sigma, so every method sees the same noisy image.
     `workers` > 1 runs the classical filters in threads (non-local means
     releases the GIL); their "seconds" then include waiting for a core, so
-    time methods with workers=1. Returns rows {"photo", "sigma", "method",
+    time methods with workers=1. `others` adds methods {name: fn(noisy, sigma) -> image}
+    (the benchmark's BM3D, which is no dependency of ours), run in this thread. Returns rows {"photo", "sigma", "method",
     "psnr", "ssim", "seconds"} in a fixed order.
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +58,8 @@ def evaluate_denoiser(model: FCNDenoiser | None, names=TEST_PHOTOS, sigmas=(15, 
                 for f in filters:
                     args = (apply_filter, f, noisy, s)
                     jobs.append((name, s255, f, clean, pool.submit(timed, *args) if workers > 1 else timed(*args)))
+                for other, fn in (others or {}).items():
+                    jobs.append((name, s255, other, clean, timed(fn, noisy, s)))
                 if model is not None:
                     jobs.append((name, s255, "ours", clean, timed(denoise_image, model, noisy)))
         rows = []

@@ -1,6 +1,6 @@
 """The fully-convolutional photo denoiser (DnCNN-style) and tiled whole-image inference.
 
-    model = FCNDenoiser(ModelConfig(kind="photo_denoiser", arch="fcn", input_shape=(3, 48, 48)))
+    model = FCNDenoiser(recipe_config(channels=1))      # ae_core.photo.training: the shipped designs
     clean = denoise_image(model, noisy)     # (H, W, C) float in [0, 1], any size up to 12 MP
 
 The net (Zhang et al., "Beyond a Gaussian Denoiser", 2017) is `depth` 3x3
@@ -10,32 +10,35 @@ learning), clipped to [0, 1]. Training is blind: each patch gets Gaussian
 noise with its own sigma drawn from U(0, max_sigma), so one model serves every
 level up to max_sigma without being told which.
 
+Sub-images (`downscale` s, FFDNet's device, Zhang et al. 2018): the input is
+first split into its s x s sub-images (pixel-unshuffle), the convolutions run
+on those, and the predicted noise is put back together (pixel-shuffle). Each
+layer then costs 1/s^2 per pixel and sees s times farther: the shipped s = 2,
+width 64 nets cost 1.1-1.4 s per megapixel on 2 cores, against 5.1 for the
+full-resolution width-48 net before them (benchmarks/README.md).
+
 Autoencoder view, so it shares the project's interface: `encode` gives the
-feature maps of the last hidden layer, with the input carried beside them
-(the residual skip): h = concat(x, features), shape (B, C + width, H, W).
-`decode(h)` = clip(x - last_conv(features)). So decode(encode(x)) == forward(x).
+feature maps of the last hidden layer, with the (sub-image) input carried
+beside them (the residual skip): h = concat(x', features), shape
+(B, C s^2 + width, H/s, W/s). `decode(h)` = clip(x - last_conv(features)),
+shuffled back to (B, C, H, W). So decode(encode(x)) == forward(x).
 
-Colour. Both kinds of model serve both kinds of photograph. A colour model
-(input_shape C = 3) runs a colour photograph in one pass, and a grayscale one
-repeated over the three channels (training includes gray patches, whose noise
-is the same in every channel, as a repeated noisy gray image has), the three
-outputs averaged back to one. A gray model (C = 1) is applied to each channel
-of a colour photograph in turn (three passes); denoising the luminance only
-leaves the chroma noise in, so it is measured but not offered.
-Measured on the held-out colour photographs (astronaut, china), sigma 25,
-short equal CPU budgets (width 32, depth 8, 400 steps of 32 40x40 patches):
-    colour model 25.23 dB   gray per channel 25.97 dB   gray on luminance 21.06 dB
-(gray photographs: 27.24 vs 27.47 dB). A colour model starts slower; whether
-it overtakes at a full budget is measured by
-`scripts/train_photo_denoiser.py --compare-gray`, which trains both with the
-same budget and stores the numbers in the checkpoint's metrics.json
-("colour_vs_gray").
+Colour. A gray model (C = 1) serves gray photographs, a colour model (C = 3)
+colour ones (`ae_core.photo.routing` picks). Either can take the other kind
+when it is the only one there: a colour model runs a gray photograph repeated
+over the three channels (training includes gray patches, whose noise is the
+same in every channel, as a repeated noisy gray image has), the three outputs
+averaged back to one; a gray model runs each channel of a colour photograph
+in turn (three passes). Denoising the luminance only would leave the chroma
+noise in, so it is not offered.
 
-Tiling. The receptive field of `depth` 3x3 convolutions reaches `depth`
-pixels, so a tile that carries a halo of at least that many pixels around
-the part we keep gives exactly what a whole-image pass gives (BatchNorm is
-an affine map in eval mode). Memory stays bounded by the tile size: about
-width x tile^2 x 4 bytes per activation, ~13 MB for a 256 tile of width 48.
+Tiling. The receptive field reaches `receptive_radius` pixels, so a tile
+that carries a halo of at least that many pixels around the part we keep
+gives exactly what a whole-image pass gives (BatchNorm is an affine map in
+eval mode). Tile origins and halos are multiples of s, so every tile splits
+into the same sub-images as the whole photograph; an edge tile with an odd
+side is padded by replicating its last row or column, as a whole pass is.
+Memory stays bounded by the tile size.
 """
 
 from __future__ import annotations
@@ -71,7 +74,13 @@ class _BatchNorm(nn.BatchNorm2d):
 
 
 class FCNDenoiser(nn.Module):
-    """DnCNN-style residual denoiser built from a ModelConfig (kind "photo_denoiser", arch "fcn")."""
+    """DnCNN-style residual denoiser built from a ModelConfig (kind "photo_denoiser", arch "fcn").
+
+    With `downscale` s > 1 the convolutions run on the s x s sub-images of the
+    input (pixel-unshuffle, as FFDNet does): s^2 times fewer positions per layer
+    and an s times wider view, at the price of input sides that must be
+    multiples of s (`denoise_image` pads the edge tiles).
+    """
 
     trainable = True
 
@@ -83,12 +92,13 @@ class FCNDenoiser(nn.Module):
         if c not in (1, 3):
             raise ConfigError(f"input_shape channels must be 1 (gray) or 3 (colour) for the photo denoiser; got {c}")
         self.config = config
-        w, d = config.width, config.depth
-        layers: list[nn.Module] = [nn.Conv2d(c, w, 3, padding=1), nn.ReLU(inplace=True)]
+        s, w, d = config.downscale, config.width, config.depth
+        cs = c * s * s
+        layers: list[nn.Module] = [nn.Conv2d(cs, w, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(d - 2):
             layers += [nn.Conv2d(w, w, 3, padding=1, bias=False), _BatchNorm(w), nn.ReLU(inplace=True)]
         self.features = nn.Sequential(*layers)
-        self.head = nn.Conv2d(w, c, 3, padding=1)  # predicts the noise
+        self.head = nn.Conv2d(w, cs, 3, padding=1)  # predicts the noise (of each sub-image)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
@@ -101,22 +111,34 @@ class FCNDenoiser(nn.Module):
         return self.config.input_shape[0]
 
     @property
+    def downscale(self) -> int:
+        return self.config.downscale
+
+    @property
     def code_dim(self) -> int:
-        """Channels of the code h (input skip + feature maps)."""
-        return self.channels + self.config.width
+        """Channels of the code h (input sub-images + feature maps)."""
+        return self.channels * self.downscale**2 + self.config.width
 
     @property
     def receptive_radius(self) -> int:
-        """How many pixels away an output pixel can see: one per 3x3 convolution."""
-        return self.config.depth
+        """How many pixels away an output pixel can see: s per 3x3 convolution, plus its place in its s x s block."""
+        s = self.downscale
+        return s * self.config.depth + s - 1
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> h (B, C + width, H, W): the input beside the last hidden feature maps."""
+        """(B, C, H, W) -> h (B, C s^2 + width, H/s, W/s): the input's sub-images beside the last hidden
+        feature maps. H and W must be multiples of s."""
+        s = self.downscale
+        if s > 1:
+            if x.shape[-1] % s or x.shape[-2] % s:
+                raise ValueError(f"input sides must be multiples of {s}; got {tuple(x.shape[-2:])}")
+            x = F.pixel_unshuffle(x, s)
         return torch.cat([x, self.features(x)], dim=1)
 
     def _restore(self, h: torch.Tensor) -> torch.Tensor:
-        c = self.channels
-        return h[:, :c] - self.head(h[:, c:])
+        c = self.channels * self.downscale**2
+        r = h[:, :c] - self.head(h[:, c:])
+        return F.pixel_shuffle(r, self.downscale) if self.downscale > 1 else r
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """h -> denoised image clip(x - predicted noise), (B, C, H, W) in [0, 1]."""
@@ -167,8 +189,9 @@ def _as_hwc(img) -> tuple[np.ndarray, bool]:
     return a, squeeze
 
 
-def n_tiles(height: int, width: int, tile: int, halo: int) -> int:
-    core = tile - 2 * halo
+def n_tiles(height: int, width: int, tile: int, halo: int, step: int = 1) -> int:
+    """Tiles of side `tile` that cover the image, each keeping its centre (a multiple of `step` wide)."""
+    core = (tile - 2 * halo) // step * step
     return math.ceil(height / core) * math.ceil(width / core)
 
 
@@ -193,7 +216,8 @@ def denoise_image(model: FCNDenoiser, img, tile: int = DEFAULT_TILE, overlap: in
     float32 array of the same shape as `img`, in [0, 1]
     """
     a, squeeze = _as_hwc(img)
-    halo = max(overlap // 2, model.receptive_radius)
+    step = getattr(model, "downscale", 1)  # tile origins on the sub-image grid of a whole-image pass
+    halo = -(-max(overlap // 2, model.receptive_radius) // step) * step
     if tile - 2 * halo < 8:
         raise ValueError(f"tile must be at least {2 * halo + 8} for a halo of {halo} pixels; got {tile}")
     h, w, c = a.shape
@@ -205,13 +229,13 @@ def denoise_image(model: FCNDenoiser, img, tile: int = DEFAULT_TILE, overlap: in
         passes = [[0, 0, 0]]
     else:  # colour photo through a gray model: one channel at a time
         passes = [[k] for k in range(c)]
-    per_pass = n_tiles(h, w, tile, halo)
+    per_pass = n_tiles(h, w, tile, halo, step)
     total, done = per_pass * len(passes), 0
     out = np.empty((h, w, c), np.float32)
     dev = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    core = tile - 2 * halo
+    core = (tile - 2 * halo) // step * step
     # channels-last tiles make oneDNN's CPU convolutions ~1.3-1.4x faster (measured, width 48/64)
     fmt = torch.channels_last if dev.type == "cpu" else torch.contiguous_format
     try:
@@ -224,7 +248,11 @@ def denoise_image(model: FCNDenoiser, img, tile: int = DEFAULT_TILE, overlap: in
                         ty1, tx1 = min(h, y1 + halo), min(w, x1 + halo)
                         patch = np.ascontiguousarray(a[ty0:ty1, tx0:tx1][:, :, chans].transpose(2, 0, 1),
                                                      np.float32)
-                        x = torch.from_numpy(patch)[None].to(dev, memory_format=fmt)
+                        x = torch.from_numpy(patch)[None]
+                        pad_h, pad_w = -x.shape[2] % step, -x.shape[3] % step  # only at the bottom/right edge
+                        if pad_h or pad_w:
+                            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+                        x = x.to(dev, memory_format=fmt)
                         y = model(x)[0][0, :, y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
                         y = y.float().cpu().numpy().transpose(1, 2, 0)
                         if mc == c:

@@ -33,10 +33,13 @@ class PatchSampler:
     images : dict name -> (H, W, C) float arrays, or a list of them
     size : int, patch side P; images smaller than P on a side are skipped
     channels : 1 or 3, channels of the patches returned
+    weights : optional {name: factor} multiplying an image's chance (default 1), to balance
+        sources: the colour model sees colour photographs more often than the gray folder
     """
 
     def __init__(self, images, size: int, channels: int = 3, seed: int = 0,
-                 device: str | torch.device = "cpu", gray_fraction: float = 0.0):
+                 device: str | torch.device = "cpu", gray_fraction: float = 0.0,
+                 weights: dict | None = None):
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3; got {channels}")
         if size < 1:
@@ -61,6 +64,8 @@ class PatchSampler:
         self._h, self._w = torch.from_numpy(hw[:, 0]).to(dev), torch.from_numpy(hw[:, 1]).to(dev)
         self._offset = torch.from_numpy(offsets).to(dev)
         area = np.minimum(hw[:, 0] * hw[:, 1], 512 * 512).astype(np.float64)
+        if weights:
+            area *= np.array([float(weights.get(n, 1.0)) for n in self.names])
         self.probs = area / area.sum()
         self._probs = torch.from_numpy(self.probs).to(dev)
         # source (row, col) inside the crop for each of the 8 transforms of output (row, col)

@@ -11,15 +11,23 @@ and two colour photographs.
 
     img = load_photo("camera")               # (512, 512, 1) float32 in [0, 1]
     train = load_photos("train")             # {name: HxWxC array}
+    more = load_photo_folder(default_training_folder())   # train400 beside the project, when present
+
+The gray test set (`TEST_GRAY`) adds the luminance of the two held-out colour
+photographs to the two gray ones (names ending in "-gray"), so a claim about
+gray photographs rests on four held-out pictures, not two.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from pathlib import Path
 
 import numpy as np
-from ae_core.errors import DataError
-from ae_core.io.image_files import LUMA
+from ae_core.errors import AEError, DataError
+from ae_core.io.image_files import LUMA, decode_image
+from ae_core.io.local_paths import image_files, is_real_dir, read_bounded
 
 # Where each photograph comes from; every one is a real photograph or scan.
 _SKIMAGE = (
@@ -37,6 +45,16 @@ PHOTOS: tuple[str, ...] = tuple(sorted(_SKIMAGE + _SKLEARN + _EXTRA))
 TEST_PHOTOS: tuple[str, ...] = ("astronaut", "camera", "china", "coins")
 TRAIN_PHOTOS: tuple[str, ...] = tuple(n for n in PHOTOS if n not in TEST_PHOTOS)
 SPLITS = ("train", "test", "all")
+GRAY_SUFFIX = "-gray"  # "astronaut-gray": the luminance of a held-out colour photograph
+TEST_GRAY: tuple[str, ...] = ("camera", "coins", "astronaut" + GRAY_SUFFIX, "china" + GRAY_SUFFIX)
+TEST_COLOUR: tuple[str, ...] = ("astronaut", "china")
+
+# The standard denoiser training set (400 Berkeley crops, 180x180 gray) lives beside the
+# project, never in it; LSE_PHOTO_TRAIN names another folder.
+TRAINING_FOLDER_ENV = "LSE_PHOTO_TRAIN"
+_BESIDE_PROJECT = Path(__file__).resolve().parents[3] / "shared" / "data" / "train400"
+FOLDER_MAX_IMAGES = 5000
+FOLDER_MAX_BYTES = 50_000_000  # per file
 
 
 def list_photos(split: str = "all") -> list[str]:
@@ -90,7 +108,12 @@ def _load(name: str) -> np.ndarray:
 
 
 def load_photo(name: str) -> np.ndarray:
-    """One bundled photograph as a read-only float32 array (H, W, C), C = 1 (gray) or 3."""
+    """One bundled photograph as a read-only float32 array (H, W, C), C = 1 (gray) or 3;
+    "<name>-gray" is the luminance of a colour one."""
+    if name.endswith(GRAY_SUFFIX) and name[: -len(GRAY_SUFFIX)] in PHOTOS:
+        gray = to_channels(load_photo(name[: -len(GRAY_SUFFIX)]), 1)
+        gray.setflags(write=False)
+        return gray
     if name not in PHOTOS:
         raise DataError(f"unknown photograph {name!r}; the bundled ones are {', '.join(PHOTOS)}")
     try:
@@ -114,3 +137,37 @@ def to_channels(img: np.ndarray, channels: int) -> np.ndarray:
     if channels == 1 and c == 3:
         return (img @ LUMA)[:, :, None].astype(np.float32)
     raise ValueError(f"cannot convert {c} channels to {channels}")
+
+
+def default_training_folder() -> Path | None:
+    """The folder of extra training photographs: $LSE_PHOTO_TRAIN, else train400 beside the
+    project when it is there, else None (the bundled photographs alone)."""
+    named = os.environ.get(TRAINING_FOLDER_ENV)
+    if named:
+        return Path(named).expanduser()
+    return _BESIDE_PROJECT if is_real_dir(_BESIDE_PROJECT) else None
+
+
+def load_photo_folder(folder, max_images: int = FOLDER_MAX_IMAGES) -> dict[str, np.ndarray]:
+    """{file name: (H, W, C) float32} for every image file in `folder` (not its sub-folders).
+
+    Each file goes through the upload decoder (format whitelist, size and pixel limits).
+    A folder that is missing, empty of images or larger than `max_images` is refused with
+    a DataError naming only its base name; an unreadable file among readable ones is too,
+    so a training run never silently learns from a part of what was asked.
+    """
+    name = Path(folder).name or str(folder)
+    if not is_real_dir(folder):
+        raise DataError(f"photo folder {name!r} is not a readable folder")
+    files = image_files(folder)
+    if not files:
+        raise DataError(f"photo folder {name!r} holds no image files (PNG, JPEG, ...)")
+    if len(files) > max_images:
+        raise DataError(f"photo folder {name!r} holds {len(files)} images; the limit is {max_images}")
+    out = {}
+    for f in files:
+        try:
+            out[f.name] = decode_image(read_bounded(f, FOLDER_MAX_BYTES, "photograph"), max_bytes=FOLDER_MAX_BYTES)
+        except (AEError, ValueError) as e:
+            raise DataError(f"photo folder {name!r}: {f.name}: {e}") from None
+    return out
