@@ -100,12 +100,10 @@ def cmd_denoise(a) -> int:
     from ae_core.analysis.quality import image_psnr as psnr
     from ae_core.analysis.quality import image_ssim as ssim
 
-    from ae_core.photo.routing import is_gray_photo, model_name_for
+    from ae_core.photo.routing import SHIPPED_PHOTO_MODELS, route
 
-    clean = decode_image(Path(a.input).read_bytes(), max_bytes=200_000_000)
-    if is_gray_photo(clean):
-        clean = clean[:, :, :1]  # a gray picture saved as colour is denoised (and written) as gray
-    model_path = a.model or str(CHECKPOINTS / model_name_for(clean))
+    clean, channels = route(decode_image(Path(a.input).read_bytes(), max_bytes=200_000_000))
+    model_path = a.model or str(CHECKPOINTS / SHIPPED_PHOTO_MODELS[channels])
     ck = load_checkpoint(model_path)
     if ck.model_config.kind != "photo_denoiser":
         raise AEError(f"{model_path} is a {ck.model_config.kind} model; use a photo_denoiser checkpoint")

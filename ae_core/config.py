@@ -25,7 +25,7 @@ MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pc
 # What `ae-core train` and the Train page make; the photo denoiser has its own trainer, and an
 # embedding is imported (vectors a user brought, ae_core.embeddings), never trained.
 TRAINABLE_KINDS = MODEL_KINDS[:6]
-MAX_EMBEDDING_ROWS = 200_000
+MAX_EMBEDDING_ROWS = 200_000  # the map draws 100,000 as points; above, a density (ui.figures)
 ARCHS = ("mlp", "conv", "fcn")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "linear")
 SPARSITY_PENALTIES = ("l1", "kl", "topk")

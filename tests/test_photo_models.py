@@ -16,7 +16,7 @@ from ae_core.errors import DataError
 from ae_core.photo import photographs
 from ae_core.photo.model import FCNDenoiser, denoise_image, n_tiles
 from ae_core.photo.patches import PatchSampler
-from ae_core.photo.routing import COLOUR_MODEL, GRAY_MODEL, is_gray_photo, model_name_for
+from ae_core.photo.routing import COLOUR_MODEL, GRAY_MODEL, is_gray_photo, model_name_for, route
 from photo_support import scrambled_model
 from ae_core.photo.training import COLOUR_SHARE, TEST_SETS, recipe_config, training_images
 
@@ -99,6 +99,10 @@ def test_gray_and_colour_routing():
     colour[20, 30, 2] = colour[20, 30, 2] ^ 8  # one pixel off by 8 levels: a colour picture
     assert not is_gray_photo(colour)
     assert model_name_for(g) == GRAY_MODEL and model_name_for(colour) == COLOUR_MODEL
+    one, c = route(rgb_gray)
+    assert c == 1 and one.shape == (40, 50, 1) and np.array_equal(one[:, :, 0], g)
+    same, c = route(colour)
+    assert c == 3 and np.array_equal(same, colour)
     tall = np.repeat(rng.random((600, 3, 1), dtype=np.float32), 3, axis=2)
     tall[599, 0, 1] += 0.1  # in the last band of rows that is checked
     assert not is_gray_photo(tall)

@@ -15,7 +15,7 @@ import streamlit as st
 
 from ae_core.analysis.filters import FILTER_LABELS as FILTER_NAMES
 from ae_core.analysis.filters import FILTERS
-from ae_core.photo.routing import is_gray_photo
+from ae_core.photo.routing import route
 from ui import analysis, downloads, loaders, state, widgets
 from ui.errors import guard
 from ui.uploads import IMAGE_TYPES, center_crop_box, display_copy, photo_input, zoom
@@ -47,23 +47,21 @@ def photo_tab(photos: dict) -> None:
         st.caption("Upload a photo to begin (PNG, JPEG, …).")
         return
     with guard(stop=False):
-        img = photo_input(up.getvalue())
-        gray = is_gray_photo(img)
-        if gray:
-            img = img[:, :, :1]  # a gray picture saved as colour: one channel, through the gray model
-        photo = photos.get(1 if gray else 3) or next(iter(photos.values()))
-        route = f"{'Gray' if gray else 'Colour'} photograph → {md(photo.name)}, the {_KIND[photo.input_shape[0]]} model"
+        img, channels = route(photo_input(up.getvalue()))  # a gray picture saved as colour: one channel
+        gray = channels == 1
+        photo = photos.get(channels) or next(iter(photos.values()))
+        route_text = f"{'Gray' if gray else 'Colour'} photograph → {md(photo.name)}, the {_KIND[photo.input_shape[0]]} model"
         if photo.input_shape[0] == 3 and gray:
-            route += " (no gray model here: the photo goes through it repeated over three channels)"
+            route_text += " (no gray model here: the photo goes through it repeated over three channels)"
         elif photo.input_shape[0] == 1 and not gray:
-            route += " (no colour model here: one pass per channel)"
+            route_text += " (no colour model here: one pass per channel)"
         result_key = ("photo", up.file_id, photo.path, synthetic, s255 if synthetic else 0, tuple(filters))
         if (st.session_state.get(state.PHOTO_RESULT) or {}).get("key") != result_key:
             st.session_state[state.PHOTO_RESULT] = {"key": result_key, "data": None}
         res = st.session_state[state.PHOTO_RESULT]
         if res["data"] is None:
             h, w = img.shape[:2]
-            st.caption(f"{w}×{h} pixels · {route}")
+            st.caption(f"{w}×{h} pixels · {route_text}")
             if not st.button("Denoise", type="primary", icon=":material/auto_fix_high:", key="_w_ph_go"):
                 return
             bar = st.progress(0.0, "Denoising…")
@@ -79,7 +77,7 @@ def photo_tab(photos: dict) -> None:
             res["data"] = {"noisy": noisy, "out": out, "filtered": filtered, "sigma": sigma}
             st.rerun()  # draw the result alone, without the Denoise button of the run that made it
         d = res["data"]
-        st.caption(route)
+        st.caption(route_text)
         show = [("noisy" if synthetic else "as uploaded", d["noisy"]), (photo.name, d["out"])]
         show += [(FILTER_NAMES[f], v) for f, v in d["filtered"].items()]
         if synthetic:

@@ -25,10 +25,10 @@ from pathlib import PurePath
 
 import numpy as np
 
+from ae_core.config import MAX_CODE_DIM as MAX_DIM  # a vector is an embedding model's code
+from ae_core.config import MAX_EMBEDDING_ROWS as MAX_ROWS
 from ae_core.errors import DataError
 
-MAX_ROWS = 200_000  # items: the map draws up to 100,000, with room for a larger file to be refused clearly
-MAX_DIM = 4096  # vector length, as a model's code (config.MAX_CODE_DIM)
 MAX_FILE_BYTES = 400_000_000  # a file read from disk by the CLI (uploads stop at the server's limit first)
 MAX_ARRAY_BYTES = 800_000_000  # what one array may allocate once read
 FORMATS = (".npy", ".npz", ".csv", ".parquet")
