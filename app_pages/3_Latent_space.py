@@ -48,12 +48,16 @@ with st.expander("Find and highlight", icon=":material/search:"):
     classes = f1.multiselect("Labels", sorted(set(int(v) for v in labels)) if labels is not None else [],
                              format_func=ds.label_name, key="_w_find_labels", disabled=labels is None)
     index_text = f2.text_input("Indices", placeholder="3-17, 40", key="_w_find_indices")
-    lo = float(map_errs.min()) if decodes else 0.0
-    hi = max(float(map_errs.max()), lo + 1e-6) if decodes else 1.0  # a slider needs a range
-    err_range = f3.slider("Reconstruction error", lo, hi, (lo, hi), format="%.4f", key="_w_find_error",
-                          disabled=not decodes, help=None if decodes else "an imported embedding has no decoder")
+    error_range = None
+    if decodes:
+        lo = float(map_errs.min())
+        hi = max(float(map_errs.max()), lo + 1e-6)  # a slider needs a range
+        err_range = f3.slider("Reconstruction error", lo, hi, (lo, hi), format="%.4f", key="_w_find_error")
+        error_range = None if err_range == (lo, hi) else err_range
+    else:  # no made-up bounds for an error there is none of
+        f3.caption("Reconstruction error: none (an imported embedding has no decoder)")
     found = latent_view.find_points(ids, labels, map_errs, classes=classes, index_text=index_text,
-                                    error_range=None if err_range == (lo, hi) else err_range)
+                                    error_range=error_range)
     g1, g2 = st.columns([1, 2], vertical_alignment="center")
     g1.button(f"Highlight {len(found):,} points", icon=":material/highlight:", key="_w_find_go",
               on_click=latent_view.select, args=(found,), disabled=not found or len(found) == len(ids))
