@@ -95,18 +95,22 @@ with tab_up:
             upload = latent_view.place_upload(entry, mp, up.getvalue(), codes)
 
 view_sig = (entry.path, spec, method, int(dims), colour, int(unit), label_clusters)  # what the map looks like
-picked = [i for i in ([focus] if focus is not None else []) + pair]
+picked_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
 # above figures.MAX_DRAWN_POINTS a sample is drawn as points (holding the selection and the
-# picked points), every point in a density beneath
-drawn = latent_view.drawn_sample(len(ids), keep=np.concatenate([sel_pos, positions_of(picked, ids)]))
+# picked points), every point in a density beneath; `drawn` is sorted, so their places in it
+# are a search, not another lookup table over every point
+drawn = latent_view.drawn_sample(len(ids), keep=np.concatenate([sel_pos, picked_pos]))
 d = slice(None) if drawn is None else drawn
+if drawn is not None:
+    sel_drawn, picked_drawn = latent_view.places_in(drawn, sel_pos), latent_view.places_in(drawn, picked_pos)
+else:
+    sel_drawn, picked_drawn = sel_pos, picked_pos
 fig = figures.map_figure(mp.coords[d], ids=ids[d], labels=None if labels is None else labels[d],
                          errors=None if map_errs is None else map_errs[d],
                          color=None if values is None else np.asarray(values)[d],
                          categorical=categorical, color_name=cname, class_names=ds.class_names,
-                         highlight=positions_of(picked, ids[d]), path=path_xy,
-                         marker=upload.marker if upload else None,
-                         selected=None if latent_view.drawn_by_chart(view_sig) else positions_of(selected, ids[d]),
+                         highlight=picked_drawn, path=path_xy, marker=upload.marker if upload else None,
+                         selected=None if latent_view.drawn_by_chart(view_sig) else sel_drawn,
                          label_clusters=label_clusters, height=600, density=None if drawn is None else mp.coords)
 with left:
     tids = figures.trace_ids(fig)

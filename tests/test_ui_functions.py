@@ -371,6 +371,19 @@ def test_drawn_sample_keeps_the_selection_and_is_seeded():
     assert len(drawn_sample(5000, keep=np.arange(2000), limit=1000)) == 1000  # a huge selection is cut
 
 
+def test_places_in_the_drawn_sample_match_a_lookup_and_skip_what_is_not_drawn():
+    from ui.latent_view import drawn_sample, places_in
+    from ui.selection import positions_of
+
+    d = drawn_sample(5000, keep=[7, 4000], limit=1000)
+    absent = [int(v) for v in np.setdiff1d(np.arange(5000), d)[[0, -1]]]  # the first and last not drawn
+    wanted = [4000, absent[0], 7, int(d[500]), absent[1]]
+    got = places_in(d, wanted)
+    assert np.array_equal(d[got], [4000, 7, int(d[500])])
+    assert np.array_equal(got, positions_of([4000, 7, int(d[500])], d))
+    assert len(places_in(d, [])) == 0 and len(places_in(d, absent)) == 0
+
+
 def test_density_layer_counts_every_point_beneath_the_sample():
     rng = np.random.default_rng(0)
     coords = rng.normal(size=(30_000, 2))

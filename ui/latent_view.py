@@ -56,6 +56,14 @@ def drawn_sample(n: int, keep=(), limit: int | None = None, seed: int = 0) -> np
     return np.sort(np.concatenate([keep, rest[: limit - len(keep)]]))
 
 
+def places_in(drawn: np.ndarray, positions) -> np.ndarray:
+    """Where in the sorted `drawn` (drawn_sample) each of `positions` is; those not drawn are left out."""
+    positions = np.asarray(positions, dtype=int)
+    at = np.searchsorted(drawn, positions)
+    hit = (at < len(drawn)) & (drawn[np.minimum(at, len(drawn) - 1)] == positions)
+    return at[hit]
+
+
 def drawn_by_chart(view: tuple) -> bool:
     """True when the selection was just drawn with the mouse on this same map: Plotly already
     shows it, and the figure is sent unchanged (so the browser does not draw it again)."""
