@@ -4,7 +4,7 @@ interpolation and your own image placed on it."""
 import numpy as np
 import streamlit as st
 
-from ui import analysis, downloads, figures, frame, latent_view, loaders, state, view_link, widgets
+from ui import analysis, downloads, figures, frame, latent_view, loaders, map_canvas, state, view_link, widgets
 from ui.errors import guard
 from ui.selection import ordinal, percentile_of, positions_of
 from ui.uploads import IMAGE_TYPES
@@ -94,53 +94,7 @@ with tab_up:
         with guard():
             upload = latent_view.place_upload(entry, mp, up.getvalue(), codes)
 
-view_sig = (entry.path, spec, method, int(dims), colour, int(unit), label_clusters)  # what the map looks like
-picked_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
-# above figures.MAX_DRAWN_POINTS a sample is drawn as points (holding the selection and the
-# picked points), every point in a density beneath; `drawn` is sorted, so their places in it
-# are a search, not another lookup table over every point
-drawn = latent_view.drawn_sample(len(ids), keep=np.concatenate([sel_pos, picked_pos]))
-d = slice(None) if drawn is None else drawn
-if drawn is not None:
-    sel_drawn, picked_drawn = latent_view.places_in(drawn, sel_pos), latent_view.places_in(drawn, picked_pos)
-else:
-    sel_drawn, picked_drawn = sel_pos, picked_pos
-fig = figures.map_figure(mp.coords[d], ids=ids[d], labels=None if labels is None else labels[d],
-                         errors=None if map_errs is None else map_errs[d],
-                         color=None if values is None else np.asarray(values)[d],
-                         categorical=categorical, color_name=cname, class_names=ds.class_names,
-                         highlight=picked_drawn, path=path_xy, marker=upload.marker if upload else None,
-                         selected=None if latent_view.drawn_by_chart(view_sig) else sel_drawn,
-                         label_clusters=label_clusters, height=600, density=None if drawn is None else mp.coords)
-with left:
-    tids = figures.trace_ids(fig)
-    event = widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=state.MAP_EVENT,
-                          on_select=lambda: latent_view.on_map_select(tids, view_sig),
-                          selection_mode=("points", "box", "lasso"))
-    what = {"all": "images (all of the data)", "test": "test images", "train": "training images"}[part]
-    note = f"{len(ids):,} {what} · map {mp.source}"
-    if drawn is not None:
-        note += (f" · {len(drawn):,} drawn as points (a seeded random sample that keeps your selection)"
-                 + (", every point in the grey density beneath" if dims == 2 else ""))
-    trust = entry.metrics.get(f"map_trustworthiness_{method}_{dims}d") if mp.source.startswith("saved") else None
-    if trust is not None:
-        note += f" · trustworthiness {trust:.3f} (1 = neighbours on the map are neighbours in the code)"
-    st.caption(note + (f" · {md(mp.notice)}" if mp.notice else "") +
-               (" · 3D: pick points by index (box and lasso work in 2D)" if dims == 3 else
-                " · click a point, or drag a box or lasso"))
-    d1, d2, d4 = st.columns(3, vertical_alignment="center")
-    d1.download_button("Map · HTML", lambda: downloads.figure_html(fig), f"map-{entry.name}.html",
-                       "text/html", on_click="ignore", icon=":material/download:")
-    d2.download_button("Codes · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
-        ids, mp.coords, codes[ids], labels, map_errs, ds.class_names)), f"codes-{entry.name}.csv",
-        "text/csv", on_click="ignore", icon=":material/table:")
-    d4.download_button("Selection · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
-        ids[sel_pos], mp.coords[sel_pos], codes[ids[sel_pos]], None if labels is None else labels[sel_pos],
-        None if map_errs is None else map_errs[sel_pos], ds.class_names)), f"selection-{entry.name}.csv", "text/csv", on_click="ignore",
-        icon=":material/checklist:", disabled=not len(sel_pos), key="_w_map_sel_csv")
-    st.caption("Codes · CSV: every point; Selection · CSV: the selected ones (index, label, error, map "
-               "coordinates, every code unit). PNG: the camera button on the chart's toolbar.")
-
+# the selection's images before the map: after a box they are what the visitor waits for
 with tab_sel:
     if selected:
         shown = selected[:40]
@@ -159,6 +113,70 @@ with tab_sel:
     else:
         st.caption("Drag a box or lasso on the map (2D) to see those images"
                    + (" beside their reconstructions." if decodes else "."))
+view_sig = (entry.path, spec, method, int(dims), colour, int(unit), label_clusters)  # what the map looks like
+picked_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
+# above figures.MAX_DRAWN_POINTS a sample is drawn as points (holding the selection and the
+# picked points), every point in a density beneath; `drawn` is sorted, so their places in it
+# are a search, not another lookup table over every point
+drawn = latent_view.drawn_sample(len(ids), keep=np.concatenate([sel_pos, picked_pos]))
+d = slice(None) if drawn is None else drawn
+if drawn is not None:
+    sel_drawn, picked_drawn = latent_view.places_in(drawn, sel_pos), latent_view.places_in(drawn, picked_pos)
+else:
+    sel_drawn, picked_drawn = sel_pos, picked_pos
+def plotly_map():  # the 3D view, and the HTML export of either
+    return figures.map_figure(mp.coords[d], ids=ids[d], labels=None if labels is None else labels[d],
+                              errors=None if map_errs is None else map_errs[d],
+                              color=None if values is None else np.asarray(values)[d],
+                              categorical=categorical, color_name=cname, class_names=ds.class_names,
+                              highlight=picked_drawn, path=path_xy, marker=upload.marker if upload else None,
+                              selected=None if latent_view.drawn_by_chart(view_sig) else sel_drawn,
+                              label_clusters=label_clusters, height=600,
+                              density=None if drawn is None else mp.coords)
+
+
+with left:
+    if dims == 2:  # drawn by the browser (ui.map_canvas): every point, hover shows its image
+        n_names = int(labels.max()) + 1 if labels is not None and len(labels) else 0
+        latent_view.draw_map(map_canvas.payload(
+            mp.coords[d], ids[d], labels=None if labels is None else labels[d],
+            label_names=[ds.label_name(k) for k in range(n_names)],
+            errors=None if map_errs is None else map_errs[d], color=None if values is None else np.asarray(values)[d],
+            categorical=categorical, color_name=cname, selected=sel_drawn if selected else None, picked=picked_drawn,
+            path=path_xy, marker=upload.marker["coords"] if upload and upload.marker else None,
+            label_clusters=label_clusters, images=ds.x[ids[d]], every_point=None if drawn is None else mp.coords,
+            view_key=f"{entry.path}|{spec}|{method}", height=600, font_px=20 if widgets.presenting() else 14,
+            thumb_px=224 if widgets.presenting() else 112, file_name=f"map-{entry.name}"), view_sig)
+    else:
+        fig = plotly_map()
+        tids = figures.trace_ids(fig)
+        widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=state.MAP_EVENT,
+                      on_select=lambda: latent_view.on_map_select(tids, view_sig), selection_mode=("points",))
+    what = {"all": "images (all of the data)", "test": "test images", "train": "training images"}[part]
+    note = f"{len(ids):,} {what} · map {mp.source}"
+    if drawn is not None:
+        note += (f" · {len(drawn):,} drawn as points (a seeded random sample that keeps your selection)"
+                 + (", every point in the grey density beneath" if dims == 2 else ""))
+    trust = entry.metrics.get(f"map_trustworthiness_{method}_{dims}d") if mp.source.startswith("saved") else None
+    if trust is not None:
+        note += f" · trustworthiness {trust:.3f} (1 = neighbours on the map are neighbours in the code)"
+    st.caption(note + (f" · {md(mp.notice)}" if mp.notice else "") +
+               (" · 3D: pick points by index (box and lasso work in 2D)" if dims == 3 else
+                " · hover a point to see its image, click it for its neighbours, drag to pan, wheel to zoom, "
+                "Box or Lasso (or shift-drag) to select"))
+    d1, d2, d4 = st.columns(3, vertical_alignment="center")
+    d1.download_button("Map · HTML", lambda: downloads.figure_html(plotly_map()), f"map-{entry.name}.html",
+                       "text/html", on_click="ignore", icon=":material/download:")
+    d2.download_button("Codes · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
+        ids, mp.coords, codes[ids], labels, map_errs, ds.class_names)), f"codes-{entry.name}.csv",
+        "text/csv", on_click="ignore", icon=":material/table:")
+    d4.download_button("Selection · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
+        ids[sel_pos], mp.coords[sel_pos], codes[ids[sel_pos]], None if labels is None else labels[sel_pos],
+        None if map_errs is None else map_errs[sel_pos], ds.class_names)), f"selection-{entry.name}.csv", "text/csv", on_click="ignore",
+        icon=":material/checklist:", disabled=not len(sel_pos), key="_w_map_sel_csv")
+    st.caption("Codes · CSV: every point; Selection · CSV: the selected ones (index, label, error, map "
+               "coordinates, every code unit). PNG: the map's own PNG button.")
+
 with tab_nn:
     if focus is not None:
         st.session_state[state.MAP_INDEX] = focus

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from browser_support import PLOT, StreamlitServer, browser_missing, launch_chromium, rss_mb, wait_idle  # noqa: E402
+from browser_support import MAP, StreamlitServer, browser_missing, launch_chromium, rss_mb, wait_idle  # noqa: E402
 
 TIMEOUT_MS = 240_000
 
@@ -50,7 +50,7 @@ def map_seconds(browser, url: str) -> float:
     try:
         page = ctx.new_page()
         page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
-        page.locator(PLOT).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        page.locator(MAP).first.wait_for(state="attached", timeout=TIMEOUT_MS)
         return page.evaluate("performance.now()") / 1000
     finally:
         ctx.close()

@@ -6,8 +6,10 @@ For each `--points` N it writes an `.npz` of N 8x8 images (scikit-learn's 1,797 
 copies with a little noise), starts the dashboard (local mode, temporary folders), opens
 Latent space on `?data=<that file>&model=pca-16` once cold (codes computed, the map fitted
 and cached: reported, not a target), then `--repeats` fresh sessions timed from navigation
-start to the map's canvas with all N points in Plotly's data, and one box selection grown
-around the densest point until it holds about 1,000 points.
+start to the map drawn with all N points (ui/map_canvas.js), in fresh browser profiles and in
+new tabs of one profile (its cache kept: a returning visitor), each beside the time to the page's
+title (Streamlit's own start, which every page waits for: the baseline), and one box selection
+around the densest point that holds about 1,000 points.
 
     .venv-dev/bin/python benchmarks/bench_map_scale.py [--points 1797 10000 100000] [--repeats 3]
 """
@@ -27,38 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from browser_support import PLOT, StreamlitServer, browser_missing, launch_chromium, wait_idle  # noqa: E402
+from browser_support import (MAP, StreamlitServer, box_around, browser_missing, densest_point,  # noqa: E402
+                             launch_chromium, map_points, wait_idle)
 
 TIMEOUT_MS = int(__import__("os").environ.get("BENCH_TIMEOUT_MS", 600_000))
-POINTS_JS = """() => {
-  const gd = document.querySelector('.js-plotly-plot');
-  return gd && gd._fullData ? gd._fullData.reduce(
-      (s, t) => s + (t.mode === 'markers' && t.customdata ? t.x.length : 0), 0) : 0;
-}"""
-# A square around the densest point, grown until it holds about `want` points: its page corners.
-BOX_JS = """(want) => {
-  const gd = document.querySelector('.js-plotly-plot');
-  const L = gd._fullLayout;
-  const px = [], py = [];
-  for (const t of gd._fullData) if (t.mode === 'markers' && t.customdata)
-    for (let i = 0; i < t.x.length; i++) { px.push(L.xaxis._offset + L.xaxis.d2p(t.x[i]));
-                                           py.push(L.yaxis._offset + L.yaxis.d2p(t.y[i])); }
-  const step = Math.max(1, Math.floor(px.length / 2000));
-  let best = 0, most = -1;
-  for (let i = 0; i < px.length; i += step) {
-    let k = 0;
-    for (let j = 0; j < px.length; j += step) if (Math.abs(px[i] - px[j]) < 15 && Math.abs(py[i] - py[j]) < 15) k++;
-    if (k > most) { most = k; best = i; }
-  }
-  const r = gd.getBoundingClientRect();
-  let h = 2, n = 0;
-  for (; h < 400; h += 1) {
-    n = 0;
-    for (let j = 0; j < px.length; j++) if (Math.abs(px[best] - px[j]) < h && Math.abs(py[best] - py[j]) < h) n++;
-    if (n >= want) break;
-  }
-  return {x: r.left + px[best], y: r.top + py[best], h: h, n: n};
-}"""
+VIEWPORT = {"width": 1400, "height": 1200}
 
 
 def write_data(n: int, folder: Path) -> Path:
@@ -75,38 +50,51 @@ def write_data(n: int, folder: Path) -> Path:
     return path
 
 
-def time_map(browser, url: str, n: int) -> float:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+def time_map(browser, url: str, n: int, context=None) -> tuple[float, float]:
+    """Seconds from navigation start to the map drawn with all `n` points, and to the page's
+    title, in a fresh browser profile (nothing cached) or, given `context`, a new tab of it."""
+    ctx = context or browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
     try:
-        page = ctx.new_page()
         page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
-        page.locator(f"{PLOT} canvas").first.wait_for(state="visible", timeout=TIMEOUT_MS)
-        page.wait_for_function(f"() => ({POINTS_JS})() >= {n}", timeout=TIMEOUT_MS)
-        return page.evaluate("performance.now()") / 1000
+        page.locator("h1", has_text="Latent space").first.wait_for(timeout=TIMEOUT_MS)
+        title = page.evaluate("performance.now()") / 1000
+        page.locator(f'.lse-map[data-drawn="{n}"]').first.wait_for(state="attached", timeout=TIMEOUT_MS)
+        return page.evaluate("performance.now()") / 1000, title
     finally:
-        ctx.close()
+        page.close()
+        if context is None:
+            ctx.close()
 
 
 def time_box(browser, url: str, want: int = 1000) -> tuple[float, int]:
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    """Seconds from the end of a box of about `want` points (around the densest point) to the
+    first of their images beside the map, and how many points the box held."""
+    ctx = browser.new_context(viewport=VIEWPORT)
     try:
         page = ctx.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(url)
-        page.locator(f"{PLOT} canvas").first.wait_for(state="visible")
+        page.locator(MAP).first.wait_for(state="attached")
         wait_idle(page, TIMEOUT_MS)
-        page.locator(PLOT).first.hover()
-        page.locator('.modebar-btn[data-title="Box Select"]').first.click()
-        b = page.evaluate(BOX_JS, want)
-        page.mouse.move(b["x"] - b["h"], b["y"] - b["h"])
+        page.locator(".lse-btn", has_text="Box select").click()
+        page.locator(".lse-over").first.scroll_into_view_if_needed()
+        shown = map_points(page)
+        c = densest_point(shown, radius=15)
+        h, _ = box_around(shown, c["x"], c["y"], want)
+        r = page.locator(".lse-over").first.bounding_box()  # the box stays on the map
+        x0, y0 = max(c["x"] - h, r["x"] + 2), max(c["y"] - h, r["y"] + 2)
+        x1, y1 = min(c["x"] + h, r["x"] + r["width"] - 2), min(c["y"] + h, r["y"] + r["height"] - 2)
+        n = sum(x0 <= x <= x1 and y0 <= y <= y1 for x, y, _ in shown)
+        page.mouse.move(x0, y0)
         page.mouse.down()
-        page.mouse.move(b["x"] + b["h"], b["y"] + b["h"], steps=5)
+        page.mouse.move(x1, y1, steps=5)
         t0 = time.perf_counter()
         page.mouse.up()
         panel = page.get_by_role("tabpanel").filter(has=page.locator('[data-testid="stCaptionContainer"]',
                                                                       has_text=" selected"))
         panel.locator('[data-testid="stImage"]').first.wait_for(state="visible")
-        return time.perf_counter() - t0, b["n"]
+        return time.perf_counter() - t0, n
     finally:
         ctx.close()
 
@@ -125,23 +113,34 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, StreamlitServer(Path(tmp) / "srv", start_timeout=120) as srv, \
             sync_playwright() as p:
         browser = launch_chromium(p)
+        returning = browser.new_context(viewport=VIEWPORT)  # one profile, its cache kept
         for n in a.points:
             data = write_data(n, Path(tmp))
             url = srv.url(f"Latent_space?data={data}&model=pca-16")
             t0 = time.perf_counter()
             time_map(browser, url, n)
             cold = time.perf_counter() - t0
-            warm = [time_map(browser, url, n) for _ in range(a.repeats)]
+            fresh, again = [], []
+            for _ in range(a.repeats):  # alternated
+                fresh.append(time_map(browser, url, n))
+                again.append(time_map(browser, url, n, returning))
             box, got = time_box(browser, url, min(1000, n // 4))  # a box inside the plot on small maps
-            rows.append((n, cold, statistics.median(warm), warm, box, got))
-            print(f"{n:>7,} points: cold {cold:.1f} s (codes and map fitted once) | map drawn, fresh session: "
-                  f"median {statistics.median(warm):.2f} s ({', '.join(f'{t:.2f}' for t in warm)}) | box of {got:,} "
-                  f"points to their images {box:.2f} s", flush=True)
+            (fm, ft), (rm, rt) = ([statistics.median(v) for v in zip(*runs)] for runs in (fresh, again))
+            rows.append((n, cold, fm, ft, rm, rt, box, got))
+            print(f"{n:>7,} points: cold {cold:.1f} s (codes and map fitted once) | fresh profile: map "
+                  f"{', '.join(f'{t:.2f}' for t, _ in fresh)} s, title {ft:.2f} s | returning: map "
+                  f"{', '.join(f'{t:.2f}' for t, _ in again)} s, title {rt:.2f} s | box of {got:,} points "
+                  f"to their images {box:.2f} s", flush=True)
+        returning.close()
         browser.close()
-    print("\n| points | cold visit (fit once) | map drawn (median) | box selection -> images |")
-    print("|---:|---:|---:|---:|")
-    for n, cold, med, _, box, got in rows:
-        print(f"| {n:,} | {cold:.1f} s | {med:.2f} s | {box:.2f} s ({got:,} points) |")
+    print("\nMedians. The title is Streamlit's own start, which every page waits for (the baseline);")
+    print("ratio = map / title.")
+    print("| points | cold visit (fit once) | fresh profile: map (title, ratio) | returning: map (title, ratio) "
+          "| box selection -> images |")
+    print("|---:|---:|---:|---:|---:|")
+    for n, cold, fm, ft, rm, rt, box, got in rows:
+        print(f"| {n:,} | {cold:.1f} s | {fm:.2f} s ({ft:.2f} s, {fm / ft:.2f}) | {rm:.2f} s ({rt:.2f} s, "
+              f"{rm / rt:.2f}) | {box:.2f} s ({got:,} points) |")
     return 0
 
 

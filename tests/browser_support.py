@@ -33,13 +33,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 # (name in the sidebar, URL path, what shows that the page has drawn its main result)
 PLOT = ".js-plotly-plot"
+MAP = ".lse-map[data-drawn]"  # the Latent space 2D map (ui/map_canvas.js), once it has drawn
 DATAFRAME = '[data-testid="stDataFrame"]'
 IMAGE = '[data-testid="stImage"]'
 PAGES = [
     ("Home", "", DATAFRAME),
     ("Train", "Train", '[data-testid="stForm"]'),
     ("Models", "Models", PLOT),
-    ("Latent space", "Latent_space", PLOT),
+    ("Latent space", "Latent_space", MAP),
     ("Reconstructions", "Reconstructions", IMAGE),
     ("Denoising", "Denoising", PLOT),
     ("Sparsity", "Sparsity", PLOT),
@@ -79,6 +80,34 @@ def require_browser() -> None:
 def launch_chromium(playwright, **kw):
     """Debian's Chromium, headless; works for the sync and the async Playwright API."""
     return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, **kw)
+
+
+def map_points(page) -> list[list[float]]:
+    """[page x, page y, dataset index] of every point shown on the Latent space 2D map."""
+    return page.locator(".lse-map").first.evaluate("el => el.lseScreen()")
+
+
+def densest_point(points, radius: float = 25.0, most: int = 2000) -> dict:
+    """The shown map point with the most others within `radius` px (among at most `most`
+    evenly spaced ones): where a click lands on a point and a box catches several."""
+    import numpy as np
+
+    p = np.asarray(points, dtype=float)[:, :2]
+    cand = p[:: max(1, len(p) // most)]
+    near = [(np.hypot(*(p - c).T) < radius).sum() for c in cand]
+    best = int(np.argmax(near))
+    return {"x": float(cand[best, 0]), "y": float(cand[best, 1]), "near": int(near[best]), "points": len(p)}
+
+
+def box_around(points, x: float, y: float, want: int) -> tuple[float, int]:
+    """The half-side (px) of the square around (x, y) that holds about `want` shown points."""
+    import numpy as np
+
+    p = np.asarray(points, dtype=float)[:, :2]
+    d = np.max(np.abs(p - [x, y]), axis=1)
+    d.sort()
+    k = min(want, len(d)) - 1
+    return float(d[k]) + 0.5, int(k + 1)
 
 
 # ------------------------------------------------------------------ server

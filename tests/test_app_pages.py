@@ -51,6 +51,15 @@ def charts(at: AppTest) -> list:
     return at.get("plotly_chart")
 
 
+def latent_map(at: AppTest) -> dict:
+    """What the Latent space 2D map (ui.map_canvas) was given to draw, decoded."""
+    from test_map_canvas import decoded
+
+    maps = [e for e in at.get("bidi_component") if e.proto.component_name == "lse_latent_map"]
+    assert len(maps) == 1
+    return decoded(json.loads(maps[0].proto.json))
+
+
 def digit_png() -> bytes:
     img = np.full((64, 48), 255, np.uint8)
     img[10:54, 20:28] = 0  # a "1" drawn dark on white
@@ -170,7 +179,8 @@ def test_models_inspect_upload_and_delete(user_dir):
 def test_latent_space_map_neighbours_interpolation_upload():
     at = run("app_pages/3_Latent_space.py")
     ok(at)
-    assert charts(at)
+    drawn = latent_map(at)
+    assert drawn["n"] == 1797 and sorted(drawn["ids"]) == list(range(1797))  # every image, once
     assert [t.label for t in at.tabs] == ["Selection", "Neighbours", "Interpolation", "Your image"]
     at.number_input(key="_w_map_index").set_value(5).run()
     ok(at)
@@ -206,10 +216,12 @@ def test_latent_space_uses_the_map_saved_with_the_checkpoint(user_dir):
     at.segmented_control(key="map").set_value("pca").run()
     ok(at)
     assert any("saved with the checkpoint" in c.value for c in at.caption)
-    fig = charts(at)[0]
-    assert fig.proto.spec  # the figure is there; its points are the saved embedding
-    n_points = sum(len(t["customdata"]) for t in json.loads(fig.proto.spec)["data"] if t.get("customdata"))
-    assert n_points == len(saved.embedding_)
+    drawn = latent_map(at)  # its points are the saved embedding, in the map's unit square
+    assert drawn["n"] == len(saved.embedding_)
+    e = saved.embedding_[:, :2]
+    scale = (e.max(0) - e.min(0)).max() * 1.06
+    np.testing.assert_allclose(np.stack([drawn["x"], drawn["y"]], 1),
+                               (e - (e.max(0) + e.min(0)) / 2) / scale + 0.5, atol=1e-5)
 
 
 def test_reconstructions_metrics_and_grids():
@@ -368,10 +380,8 @@ def test_an_imported_embedding_is_explored_and_views_needing_a_decoder_say_so(us
 
     at.switch_page("app_pages/3_Latent_space.py").run()
     ok(at)
-    fig = json.loads(charts(at)[0].proto.spec)
-    points = [t for t in fig["data"] if t.get("customdata")]
-    assert sum(len(t["customdata"]) for t in points) == len(ds)
-    assert all("error" not in t["hovertemplate"] for t in points)
+    drawn = latent_map(at)
+    assert drawn["n"] == len(ds) and "errors" not in drawn  # no reconstruction error in the hover card
     assert "reconstruction error" not in at.selectbox(key="colour").options
     assert any("no encoder to place a new image" in c.value for c in at.caption)
     at.session_state["map_focus"] = 5
@@ -397,7 +407,7 @@ def test_a_map_above_the_drawing_limit_shows_a_sample_over_every_points_density(
     monkeypatch.setattr(figures, "MAX_DRAWN_POINTS", 500)
     at = run("app_pages/3_Latent_space.py")
     ok(at)
-    fig = json.loads(charts(at)[0].proto.spec)
-    assert fig["data"][0]["type"] == "heatmap"
-    assert sum(len(t["customdata"]) for t in fig["data"] if t.get("customdata")) == 500
+    drawn = latent_map(at)
+    assert drawn["n"] == 500 and len(set(drawn["ids"])) == 500
+    assert drawn["density"]["alpha"].astype(bool).any()  # every point beneath, as a density
     assert any("500 drawn as points" in c.value and "1,797" in c.value for c in at.caption)

@@ -21,12 +21,15 @@ from browser_support import (
     ARTIFACTS,
     EXCEPTION,
     IMAGE,
+    MAP,
     PAGES,
     PLOT,
+    densest_point,
     digit_png,
     exceptions,
     full_screenshot,
     launch_chromium,
+    map_points,
     module_server,
     open_page,
     wait_idle,
@@ -38,7 +41,7 @@ TIMEOUT_MS = 90_000  # a first map fit or a first Compare on a busy two-core box
 ERROR_BOX = '[data-testid="stAlertContentError"]'
 VIEWPORT = {"width": 1400, "height": 1000}
 
-# Pixel position (in the page) of the map point with the most neighbours within 25 px, in the
+# Pixel position (in the page) of the Compare map point with the most neighbours within 25 px, in the
 # largest trace, from plotly's own axis transforms: a click lands on a point and a box around
 # it catches several, whatever the layout.
 POINT_JS = """() => {
@@ -154,17 +157,27 @@ def test_sidebar_links_read_home_and_navigate(page, server):
     assert_clean(page)
 
 
-def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
+def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     visit(page, server, "Latent space")
     full_screenshot(page, ARTIFACTS / "Latent_space.png")
-    pt = page.evaluate(POINT_JS)
+    shown = map_points(page)
+    pt = densest_point(shown)
     assert pt["points"] >= 300, pt  # the map is drawn with its points (1,797 digits; 360 if test only)
+    assert int(page.locator(MAP).first.get_attribute("data-drawn")) == len(shown)
+
+    # hovering a point shows its image and its index, without leaving the map
+    page.mouse.move(pt["x"], pt["y"])
+    card = page.locator(".lse-tip")
+    expect(page, card, "the hover card of a point", "latent_hover")
+    assert re.match(r"#\d+ · label \d · error \d\.\d{4}", card.inner_text().strip()), card.inner_text()
+    assert card.locator(".lse-tip-img").is_visible()
+    side = card.locator(".lse-tip-img").evaluate("c => c.width")
+    assert side >= 96  # readable: at least 96 px for an 8x8 digit
+    full_screenshot(page, ARTIFACTS / "Latent_space-hover.png")
 
     # a click on a point: it becomes the focus, whose neighbours the Neighbours tab shows
-    page.mouse.move(pt["x"], pt["y"])
     page.mouse.click(pt["x"], pt["y"])
-    expect(page, page.locator(".js-plotly-plot .legendtext", has_text="picked"),
-           "the ring around the clicked point", "latent_click")
+    expect(page, page.locator('.lse-map[data-picked="1"]'), "the ring around the clicked point", "latent_click")
     wait_idle(page, TIMEOUT_MS)
     # the click opened the Neighbours tab by itself
     expect(page, page.get_by_role("tab", name="Neighbours", selected=True), "the Neighbours tab, opened", "latent_click")
@@ -175,11 +188,12 @@ def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
     full_screenshot(page, ARTIFACTS / "Latent_space-click.png")
 
     # a box around the same point: the Selection tab opens by itself with the images and their
-    # reconstructions
-    page.locator(PLOT).first.hover()
-    page.locator('.modebar-btn[data-title="Box Select"]').first.click()
-    pt = page.evaluate(POINT_JS)  # again: the screenshot resized the page
+    # reconstructions, and the map greys the rest
+    page.locator(".lse-btn", has_text="Box select").click()
+    shown = map_points(page)  # again: the screenshot resized the page
+    pt = densest_point(shown)
     x, y = pt["x"], pt["y"]
+    inside = sum(abs(px - x) <= 30 and abs(py - y) <= 30 for px, py, _ in shown)
     page.mouse.move(x - 30, y - 30)
     page.mouse.down()
     page.mouse.move(x, y, steps=4)
@@ -189,7 +203,8 @@ def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
     wait_idle(page, TIMEOUT_MS)
     assert page.get_by_role("tab", name="Selection", selected=True).count() == 1
     n = int(re.match(r"(\d+) selected", cap.first.inner_text()).group(1))
-    assert n >= 2, cap.first.inner_text()
+    assert n == inside >= 2, (cap.first.inner_text(), inside)  # exactly the points inside the box
+    assert page.locator(MAP).first.get_attribute("data-selected") == str(n)
     panel = page.get_by_role("tabpanel").filter(has=caption(page, r"^\d+ selected"))
     assert panel.locator(IMAGE).count() == 2  # originals beside reconstructions
     assert_clean(page)
@@ -205,6 +220,7 @@ def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
         tab.set_default_timeout(TIMEOUT_MS)
         tab.goto(link)
         expect(tab, caption(tab, rf"^{n} selected"), "the selection restored from the link", "latent_link")
+        expect(tab, tab.locator(f'.lse-map[data-selected="{n}"]'), "the map with the restored selection", "latent_link")
         wait_idle(tab, TIMEOUT_MS)
         assert tab.get_by_role("tab", name="Selection", selected=True).count() == 1 or True
         full_screenshot(tab, ARTIFACTS / "Latent_space-link.png")
@@ -217,8 +233,7 @@ def test_latent_space_click_box_select_and_upload(page, server, tmp_path):
     panel = page.get_by_role("tabpanel").filter(has_text="Drop a picture of a digit")
     panel.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(png))
     expect(page, page.get_by_text("as the model sees it"), "the encoded upload", "latent_upload")
-    expect(page, page.locator(".js-plotly-plot .legendtext", has_text="your image"),
-           "the uploaded image's star on the map", "latent_upload")
+    expect(page, page.locator('.lse-map[data-marker="1"]'), "the uploaded image's star on the map", "latent_upload")
     wait_idle(page, TIMEOUT_MS)
     assert panel.locator(IMAGE).count() >= 3  # as seen, reconstruction, nearest images
     assert "Reconstruction error" in panel.inner_text()

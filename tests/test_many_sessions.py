@@ -23,7 +23,7 @@ import pytest
 
 from browser_support import (
     EXCEPTION,
-    PLOT,
+    MAP,
     cpu_seconds,
     launch_chromium,
     module_server,
@@ -49,13 +49,6 @@ ALLOWED_GROWTH_MB = SESSIONS * PER_SESSION_MB
 # map-umap-2d.npz, else `_fit_map`.)
 SHARED = ("ui.loaders.checkpoint", "ui.loaders.dataset", "ui.loaders._load_saved", "ui.loaders._fit_map",
           "ui.loaders.codes", "ui.loaders.errors")
-
-POINTS_JS = """() => {
-  const gd = document.querySelector('.js-plotly-plot');
-  return gd && gd._fullData ? gd._fullData.reduce(
-      (s, t) => s + (t.mode === 'markers' && t.x && t.x.length > 1 ? t.x.length : 0), 0) : 0;
-}"""
-
 
 class RssSampler:
     """Samples the server's RSS (MiB) on a thread until stopped."""
@@ -94,12 +87,12 @@ async def _session(browser, url: str, i: int, n: int, all_loaded: asyncio.Event,
         page = await ctx.new_page()
         await page.goto(url, wait_until="domcontentloaded", timeout=TIMEOUT_MS)
         out["page_s"] = time.perf_counter() - t0
-        await page.locator(PLOT).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        await page.locator(MAP).first.wait_for(state="attached", timeout=TIMEOUT_MS)
         out["seconds"] = time.perf_counter() - t0
         await page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
                                      state="attached", timeout=TIMEOUT_MS)
         out["idle_s"] = time.perf_counter() - t0
-        out["points"] = await page.evaluate(POINTS_JS)
+        out["points"] = int(await page.locator(MAP).first.get_attribute("data-drawn"))
         out["exceptions"] = [t[:300] for t in await page.locator(EXCEPTION).all_inner_texts()]
     except Exception as e:  # noqa: BLE001 - reported per session, asserted below
         out["error"] = f"{type(e).__name__}: {str(e)[:300]}"

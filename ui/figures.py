@@ -24,10 +24,10 @@ PALETTE = ["#4361ee", "#f72585", "#4cc9f0", "#ff9f1c", "#2ec4b6", "#7209b7", "#e
            "#8ac926", "#6c757d", "#b5838d", "#3a0ca3", "#fb8500"]
 MUTED = ["#6c757d", "#adb5bd", "#bc6c25", "#588157", "#495057", "#ced4da"]  # baselines: filters, noisy
 DASHES = ["dash", "dot", "dashdot", "longdash", "longdashdot"]  # baselines that overlap stay apart
-# The most points the map draws one by one. Measured with benchmarks/bench_map_scale.py (headless
-# Chromium, software WebGL, 2 cores): 10,000 points drawn 4.2 s after navigation, 100,000 in 6.2 s;
-# the issue asks for every point up to 100,000. Beyond it every point still shows, in a density
-# layer beneath a sample of this many.
+# The most points the map draws one by one (ui/map_canvas.js; Plotly for 3D). Measured with
+# benchmarks/bench_map_scale.py (headless Chromium, software WebGL, 2 cores, 2026-12-02): 100,000
+# points drawn 4.0 s after navigation (issue 12 asks 5 s), 10,000 in 3.6 s. Beyond it every point
+# still shows, in a density beneath a sample of this many.
 MAX_DRAWN_POINTS = 100_000
 DENSITY_BINS = 200  # per side of the density layer: a 560-px map gets ~3-px cells
 

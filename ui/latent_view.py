@@ -1,7 +1,8 @@
 """The Latent space page's logic: what a click, a box or the index box does, the interpolation
 path placed on the map, and an uploaded image encoded and placed. The page only lays it out.
 
-    on_map_select(trace_ids)                 # the map's on_select callback
+    draw_map(map_canvas.payload(...), view)  # the 2D map; its click and box act here
+    on_map_select(trace_ids)                 # the 3D map's on_select callback
     strip, path_xy = interpolation_path(entry, spec, mp, pair, steps, "slerp")
     upload = place_upload(entry, mp, data, codes)    # None without an upload
 """
@@ -38,6 +39,29 @@ def on_map_select(ids_per_trace, view: tuple = ()) -> None:
             pick(ev.clicked)
         elif ev.indices:
             select(ev.indices, drawn_on=view)
+
+
+def draw_map(data: dict, view: tuple = ()) -> None:
+    """The 2D map (ui.map_canvas): a click picks its point, a box or lasso becomes the selection."""
+    from ui import map_canvas
+
+    map_canvas.draw(data, key=state.MAP_CANVAS, on_click=_on_canvas_click, on_selection=lambda: _on_canvas_box(view))
+
+
+def _on_canvas_click() -> None:
+    from ui.map_canvas import event
+
+    i = event(state.MAP_CANVAS, "click")
+    if i is not None:
+        pick(int(i))
+
+
+def _on_canvas_box(view: tuple) -> None:
+    from ui.map_canvas import event
+
+    got = event(state.MAP_CANVAS, "selection")
+    if got:  # an empty box keeps the selection, like a double-click: Clear selection drops it
+        select(got, drawn_on=view)
 
 
 def drawn_sample(n: int, keep=(), limit: int | None = None, seed: int = 0) -> np.ndarray | None:

@@ -1,0 +1,192 @@
+"""The 2D map of the Latent space page, drawn by the browser itself (ui/map_canvas.js, WebGL):
+every point up to figures.MAX_DRAWN_POINTS, pan and zoom, box and lasso, a click that picks a
+point and a hover card with the point's image.
+
+Plotly's chart is 4.7 MB of JavaScript that a fresh browser parses for 1.5 s before it draws a
+point (benchmarks/bench_map_scale.py); this map is a few hundred lines, so the page is drawn
+sooner, and its hover can show the image behind a point. Plotly still draws the 3D view, the
+Compare page and the HTML export (figures.map_figure).
+
+    data = map_canvas.payload(coords, ids, labels=y, label_names=names, errors=e, color=y, ...)
+    map_canvas.draw(data, key="map_canvas", on_click=picked, on_selection=boxed)
+    map_canvas.event(key, "click")       # in the callbacks: the dataset index clicked
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from ui.figures import PALETTE
+
+HERE = Path(__file__).resolve().parent
+# Hover cards carry every point's image: at most this many bytes of pixels per map (10,000
+# MNIST digits at 14x14 are 2.0 MB); above it images are shrunk, below MIN_THUMB_SIDE left out
+MAX_THUMB_BYTES = 2_000_000
+MIN_THUMB_SIDE = 8
+DENSITY_BINS = 160
+VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58",
+           "#b5de2b", "#fde725"]
+
+_MAP = st.components.v2.component("lse_latent_map", js=(HERE / "map_canvas.js").read_text(),
+                                  css=(HERE / "map_canvas.css").read_text(), isolate_styles=True)
+
+
+def _b64(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")
+
+
+def _ramp(stops: list[str], n: int = 255) -> list[str]:
+    rgb = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in stops], float)
+    t = np.linspace(0, len(stops) - 1, n)
+    out = np.stack([np.interp(t, np.arange(len(stops)), rgb[:, k]) for k in range(3)], 1).round().astype(int)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in out]
+
+
+def thumbnails(x: np.ndarray, budget: int = MAX_THUMB_BYTES) -> dict | None:
+    """The images (n, C, H, W) in [0, 1] as uint8 (n, h, w, C) for the hover card, shrunk by
+    block averages until they fit `budget` bytes; None when that would leave them under
+    MIN_THUMB_SIDE pixels a side (the click still shows the image at full size)."""
+    n, c, h, w = x.shape
+    f = 1
+    while n * c * (h // f) * (w // f) > budget and min(h, w) // (f + 1) >= MIN_THUMB_SIDE:
+        f += 1
+    if n * c * (h // f) * (w // f) > budget:
+        return None
+    hh, ww = h // f, w // f
+    small = x[:, :, :hh * f, :ww * f].reshape(n, c, hh, f, ww, f).mean(axis=(3, 5)) if f > 1 else x
+    u8 = (np.clip(small, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
+    return {"w": ww, "h": hh, "c": c, "data": _b64(u8)}
+
+
+def density(all_uv: np.ndarray, bins: int = DENSITY_BINS) -> dict:
+    """Every point as a grey density (log counts as alpha, rows from the top) over the unit square."""
+    counts, _, _ = np.histogram2d(all_uv[:, 0], all_uv[:, 1], bins=bins, range=[[0, 1], [0, 1]])
+    z = np.log1p(counts.T[::-1])
+    alpha = np.where(counts.T[::-1] > 0, 40 + 170 * z / max(float(z.max()), 1e-9), 0).astype(np.uint8)
+    return {"nx": bins, "ny": bins, "data": _b64(alpha)}
+
+
+def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=None, categorical=True,
+            color_name="label", selected=None, picked=(), path=None, marker=None, label_clusters=False,
+            images=None, every_point=None, view_key="", height=600, font_px=14, thumb_px=112,
+            file_name="map") -> dict:
+    """What ui/map_canvas.js draws, from the map's points (positions 0..n-1 of `coords`).
+
+    ids : dataset index of each point (what a click or a selection sends back)
+    labels : class index of each point, `label_names` their names (hover card, legend)
+    color : per point; categorical -> one colour (and legend row) per value, else a Viridis
+        ramp over its 1st-99th percentiles
+    selected : positions drawn in colour with the rest greyed (None: every point in colour)
+    picked : positions ringed (the focused point, the interpolation ends)
+    path, marker : coordinates of the interpolation path and the uploaded image's star
+    images : (n, C, H, W) of the points, for the hover card (thumbnails)
+    every_point : coordinates of all points when `coords` is a sample: drawn as a density beneath
+    view_key : zoom and pan are kept while it stays the same
+    """
+    xy = np.asarray(coords, dtype=np.float64)[:, :2]
+    n = len(xy)
+    everything = xy if every_point is None else np.asarray(every_point, dtype=np.float64)[:, :2]
+    lo, hi = np.nanmin(everything, 0), np.nanmax(everything, 0)
+    span = float(max(hi - lo)) * 1.06 or 1.0
+
+    def unit(c):
+        return ((np.asarray(c, dtype=np.float64)[..., :2] - (lo + hi) / 2) / span + 0.5).astype(np.float32)
+
+    uv = unit(xy)
+    names = [html.unescape(str(v)) for v in (label_names or [])]
+    data: dict = {"n": n, "height": int(height), "font_px": int(font_px), "thumb_px": int(thumb_px),
+                  "view_key": str(view_key), "file_name": file_name, "legend_title": color_name,
+                  "point_px": 8 if n <= 2_000 else 6 if n <= 20_000 else 4 if n <= 60_000 else 3}
+    if color is None or categorical:
+        values = np.zeros(n, int) if color is None else np.asarray(color)
+        uniq, code = np.unique(values, return_inverse=True)
+        data["categorical"] = True
+        data["palette"] = PALETTE
+        def show(v):
+            return names[int(v)] if color_name == "label" and 0 <= int(v) < len(names) else str(v)
+
+        data["legend"] = [] if color is None else [[show(v), k % 255] for k, v in enumerate(uniq)]
+        cat = (code % 255).astype(np.uint8)
+    else:
+        v = np.asarray(color, dtype=np.float64)
+        finite = np.isfinite(v)
+        vlo, vhi = np.nanpercentile(v[finite], [1, 99]) if finite.any() else (0.0, 1.0)
+        vhi = vhi if vhi > vlo else vlo + 1e-9
+        cat = np.where(finite, np.clip((np.nan_to_num(v) - vlo) / (vhi - vlo), 0, 1) * 254, 255).astype(np.uint8)
+        data["categorical"] = False
+        data["palette"] = _ramp(VIRIDIS)
+        data["colorbar"] = {"lo": f"{vlo:.4g}", "hi": f"{vhi:.4g}"}
+    ids32 = np.asarray(ids, dtype=np.int32)
+    data["x"], data["y"], data["ids"], data["c"] = _b64(uv[:, 0]), _b64(uv[:, 1]), _b64(ids32), _b64(cat)
+    if labels is not None:
+        data["labels"] = _b64(np.asarray(labels, dtype=np.uint16))
+        data["label_names"] = names
+    if errors is not None:
+        data["errors"] = _b64(np.asarray(errors, dtype=np.float32))
+    if images is not None:
+        data["thumbs"] = thumbnails(np.asarray(images))
+        if data["thumbs"] is None:
+            del data["thumbs"]
+    if every_point is not None:
+        data["density"] = density(unit(everything))
+    if selected is not None:
+        mask = np.zeros(n, np.uint8)
+        mask[np.asarray(selected, dtype=int)] = 1
+        data["selected"] = _b64(mask)
+    data["picked"] = uv[np.unique(np.asarray(list(picked), dtype=int))].tolist() if len(picked) else []
+    if path is not None and len(path):
+        data["path"] = unit(path).tolist()
+    if marker is not None:
+        data["marker"] = unit(np.asarray(marker, dtype=np.float64).reshape(1, -1))[0].tolist()
+    if label_clusters and labels is not None:
+        lab = np.asarray(labels)
+        data["cluster_labels"] = [{"u": float(np.median(uv[lab == v, 0])), "v": float(np.median(uv[lab == v, 1])),
+                                   "text": names[int(v)] if 0 <= int(v) < len(names) else str(v)}
+                                  for v in np.unique(lab)]
+    # what the browser keeps between runs: points, colours, labels, images (not the selection)
+    h = hashlib.blake2b(digest_size=12)
+    for k in ("x", "y", "ids", "c", "labels", "errors"):
+        h.update(str(data.get(k, "")).encode())
+    h.update(str(data.get("thumbs", {}).get("data", "")[:4096]).encode() + str(n).encode())
+    h.update(str(data.get("density", {}).get("data", "")).encode())
+    data["sig"] = h.hexdigest()
+    return data
+
+
+HEAVY = ("x", "y", "ids", "c", "labels", "errors", "thumbs", "density")  # kept by the browser per "sig"
+
+
+def draw(data: dict, key: str, on_click=None, on_selection=None):
+    """Mount the map; `on_click` and `on_selection` run (as callbacks) when the visitor clicks a
+    point or finishes a box or lasso; read what they sent with `event`.
+
+    The points, colours, labels and images go to this session's browser once per `sig`: a rerun
+    (a click, a box) sends only what changed, so the images beside the map are not held up by a
+    few MB of points the browser already has. If it lacks them after all (a reload of the page
+    keeps neither), it asks ("resend") and the next run sends them again."""
+    sent = f"_{key}_sent"
+    if st.session_state.get(sent) == data["sig"]:
+        data = {k: v for k, v in data.items() if k not in HEAVY} | {"cached": True}
+    else:
+        st.session_state[sent] = data["sig"]
+    return _MAP(key=key, data=data, height="content", on_click_change=on_click or (lambda: None),
+                on_selection_change=on_selection or (lambda: None),
+                on_resend_change=lambda: st.session_state.pop(sent, None))
+
+
+def event(key: str, name: str):
+    """In a callback: the value the map just sent for `name` ("click": a dataset index,
+    "selection": a list of them), or None."""
+    value = st.session_state.get(key)
+    if value is None:
+        return None
+    try:
+        return value[name]
+    except (KeyError, TypeError):
+        return getattr(value, name, None)
