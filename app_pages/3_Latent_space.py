@@ -4,7 +4,7 @@ interpolation and your own image placed on it."""
 import numpy as np
 import streamlit as st
 
-from ui import analysis, downloads, figures, frame, latent_view, loaders, map_canvas, state, view_link, widgets
+from ui import analysis, downloads, figures, frame, latent_view, loaders, state, view_link, widgets
 from ui.errors import guard
 from ui.selection import ordinal, percentile_of, positions_of
 from ui.uploads import IMAGE_TYPES
@@ -113,7 +113,6 @@ with tab_sel:
     else:
         st.caption("Drag a box or lasso on the map (2D) to see those images"
                    + (" beside their reconstructions." if decodes else "."))
-view_sig = (entry.path, spec, method, int(dims), colour, int(unit), label_clusters)  # what the map looks like
 picked_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
 # above figures.MAX_DRAWN_POINTS a sample is drawn as points (holding the selection and the
 # picked points), every point in a density beneath; `drawn` is sorted, so their places in it
@@ -130,7 +129,7 @@ def plotly_map():  # the 3D view, and the HTML export of either
                               color=None if values is None else np.asarray(values)[d],
                               categorical=categorical, color_name=cname, class_names=ds.class_names,
                               highlight=picked_drawn, path=path_xy, marker=upload.marker if upload else None,
-                              selected=None if latent_view.drawn_by_chart(view_sig) else sel_drawn,
+                              selected=sel_drawn,
                               label_clusters=label_clusters, height=600,
                               density=None if drawn is None else mp.coords)
 
@@ -138,7 +137,7 @@ def plotly_map():  # the 3D view, and the HTML export of either
 with left:
     if dims == 2:  # drawn by the browser (ui.map_canvas): every point, hover shows its image
         n_names = int(labels.max()) + 1 if labels is not None and len(labels) else 0
-        latent_view.draw_map(map_canvas.payload(
+        latent_view.draw_map(
             mp.coords[d], ids[d], labels=None if labels is None else labels[d],
             label_names=[ds.label_name(k) for k in range(n_names)],
             errors=None if map_errs is None else map_errs[d], color=None if values is None else np.asarray(values)[d],
@@ -146,12 +145,12 @@ with left:
             path=path_xy, marker=upload.marker["coords"] if upload and upload.marker else None,
             label_clusters=label_clusters, images=ds.x[ids[d]], every_point=None if drawn is None else mp.coords,
             view_key=f"{entry.path}|{spec}|{method}", height=600, font_px=20 if widgets.presenting() else 14,
-            thumb_px=224 if widgets.presenting() else 112, file_name=f"map-{entry.name}"), view_sig)
+            thumb_px=224 if widgets.presenting() else 112, file_name=f"map-{entry.name}")
     else:
         fig = plotly_map()
         tids = figures.trace_ids(fig)
         widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=state.MAP_EVENT,
-                      on_select=lambda: latent_view.on_map_select(tids, view_sig), selection_mode=("points",))
+                      on_select=lambda: latent_view.on_map_select(tids), selection_mode=("points",))
     what = {"all": "images (all of the data)", "test": "test images", "train": "training images"}[part]
     note = f"{len(ids):,} {what} · map {mp.source}"
     if drawn is not None:

@@ -133,14 +133,15 @@ def test_a_rerun_sends_the_points_once_and_the_selection_every_time(monkeypatch)
     monkeypatch.setattr(map_canvas, "_MAP", lambda **kw: sent.append(kw))
     monkeypatch.setattr(map_canvas.st, "session_state", state)
     xy = np.random.default_rng(5).normal(size=(50, 2))
-    first = map_canvas.payload(xy, np.arange(50), color=np.arange(50) % 3)
+    first = map_canvas.payload(xy, np.arange(50), color=np.arange(50) % 3, known_sig=map_canvas.known("m"))
     map_canvas.draw(first, key="m")
-    map_canvas.draw(map_canvas.payload(xy, np.arange(50), color=np.arange(50) % 3, selected=[4]), key="m")
+    map_canvas.draw(map_canvas.payload(xy, np.arange(50), color=np.arange(50) % 3, selected=[4],
+                                       known_sig=map_canvas.known("m")), key="m")
     assert set(map_canvas.HEAVY) & set(sent[0]["data"]) >= {"x", "y", "ids", "c"}
     assert not set(map_canvas.HEAVY) & set(sent[1]["data"]) and sent[1]["data"]["cached"]
     assert sent[1]["data"]["selected"] and sent[1]["data"]["sig"] == first["sig"]
-    map_canvas.draw(map_canvas.payload(xy * 2, np.arange(50)), key="m")  # another map: whole
-    assert "x" in sent[2]["data"]
+    map_canvas.draw(map_canvas.payload(xy * 2, np.arange(50), known_sig=map_canvas.known("m")), key="m")
+    assert "x" in sent[2]["data"]  # another map: whole
     sent[2]["on_resend_change"]()  # the browser lacks them
-    map_canvas.draw(map_canvas.payload(xy * 2, np.arange(50)), key="m")
+    map_canvas.draw(map_canvas.payload(xy * 2, np.arange(50), known_sig=map_canvas.known("m")), key="m")
     assert "x" in sent[3]["data"]

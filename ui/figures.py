@@ -104,10 +104,9 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
                                        three_d, hover, **_selected_in(m, selected, n)))
     else:
         c = np.asarray(color, dtype=np.float64)
-        lo, hi = np.nanpercentile(c, [1, 99]) if np.isfinite(c).any() else (0.0, 1.0)
+        lo, hi = colour_limits(c)
         fig.add_trace(_point_trace(xyz, custom, color_name, dict(
-            size=size, color=c, colorscale="Viridis", opacity=0.85, showscale=True,
-            cmin=float(lo), cmax=float(hi) if hi > lo else float(lo) + 1e-9,  # outliers do not wash out the rest
+            size=size, color=c, colorscale="Viridis", opacity=0.85, showscale=True, cmin=lo, cmax=hi,
             colorbar=dict(title=dict(text=color_name, side="right"), thickness=12)), three_d, hover, showlegend=False,
             **_selected_in(np.ones(n, bool), selected, n)))
     hi = np.asarray(list(highlight), dtype=int)
@@ -124,8 +123,7 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
                                dict(size=size + 12, color="#ffbe0b", symbol="diamond" if three_d else "star",
                                     line=dict(color="#111", width=1.5)), three_d))
     if label_clusters and labels is not None and not three_d:
-        for v in np.unique(lab):
-            at = np.median(xyz[lab == v], axis=0)
+        for v, at in cluster_centres(xyz, lab):
             fig.add_annotation(x=float(at[0]), y=float(at[1]), text=f"<b>{names(v)}</b>", showarrow=False,
                                font=dict(size=18, color="#111"), bgcolor="rgba(255,255,255,0.7)")
     # no dragmode: Streamlit then pans by default and a click selects a point (in lasso or box
@@ -138,6 +136,21 @@ def map_figure(coords, *, ids=None, labels=None, errors=None, color=None, catego
         fig.update_xaxes(showticklabels=False, title=None)
         fig.update_yaxes(showticklabels=False, title=None)
     return fig
+
+
+def colour_limits(values) -> tuple[float, float]:
+    """The colour scale of a map coloured by a number: its finite values' 1st to 99th percentile
+    (so outliers do not wash out the rest), (0, 1) without any, hi always above lo."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    lo, hi = (float(q) for q in np.percentile(v, [1, 99])) if len(v) else (0.0, 1.0)
+    return lo, hi if hi > lo else lo + 1e-9
+
+
+def cluster_centres(coords, labels) -> list[tuple]:
+    """(label, median position of its points) for each label: where its name is written on a map."""
+    xy, lab = np.asarray(coords), np.asarray(labels)
+    return [(v, np.median(xy[lab == v], axis=0)) for v in np.unique(lab)]
 
 
 def density_trace(coords) -> go.Heatmap:

@@ -1,7 +1,7 @@
 """The Latent space page's logic: what a click, a box or the index box does, the interpolation
 path placed on the map, and an uploaded image encoded and placed. The page only lays it out.
 
-    draw_map(map_canvas.payload(...), view)  # the 2D map; its click and box act here
+    draw_map(coords, ids, labels=y, ...)     # the 2D map (map_canvas.payload); its click and box act here
     on_map_select(trace_ids)                 # the 3D map's on_select callback
     strip, path_xy = interpolation_path(entry, spec, mp, pair, steps, "slerp")
     upload = place_upload(entry, mp, data, codes)    # None without an upload
@@ -28,24 +28,26 @@ def pick(index: int) -> None:
     st.session_state[state.MAP_PANEL] = "Neighbours"
 
 
-def on_map_select(ids_per_trace, view: tuple = ()) -> None:
-    """A click picks its point; a box or lasso becomes the selection and opens the Selection
-    tab (each event acted on once). An empty event (the chart redrawn, a double-click) keeps
-    the selection: Clear selection drops it. `view` names the map the box was drawn on."""
+def on_map_select(ids_per_trace) -> None:
+    """A click picks its point; points selected together become the selection and open the
+    Selection tab (each event acted on once). An empty event (the chart redrawn, a
+    double-click) keeps the selection: Clear selection drops it."""
     ev = parse_event(st.session_state.get(state.MAP_EVENT), ids_per_trace)
     if ev.is_new(st.session_state.get(state.MAP_CLICK)):
         st.session_state[state.MAP_CLICK] = ev.signature
         if ev.clicked is not None:
             pick(ev.clicked)
         elif ev.indices:
-            select(ev.indices, drawn_on=view)
+            select(ev.indices)
 
 
-def draw_map(data: dict, view: tuple = ()) -> None:
-    """The 2D map (ui.map_canvas): a click picks its point, a box or lasso becomes the selection."""
+def draw_map(coords, ids, **kw) -> None:
+    """The 2D map (ui.map_canvas.payload's arguments): a click picks its point, a box or lasso
+    becomes the selection."""
     from ui import map_canvas
 
-    map_canvas.draw(data, key=state.MAP_CANVAS, on_click=_on_canvas_click, on_selection=lambda: _on_canvas_box(view))
+    data = map_canvas.payload(coords, ids, known_sig=map_canvas.known(state.MAP_CANVAS), **kw)
+    map_canvas.draw(data, key=state.MAP_CANVAS, on_click=_on_canvas_click, on_selection=_on_canvas_box)
 
 
 def _on_canvas_click() -> None:
@@ -56,12 +58,12 @@ def _on_canvas_click() -> None:
         pick(int(i))
 
 
-def _on_canvas_box(view: tuple) -> None:
+def _on_canvas_box() -> None:
     from ui.map_canvas import event
 
     got = event(state.MAP_CANVAS, "selection")
     if got:  # an empty box keeps the selection, like a double-click: Clear selection drops it
-        select(got, drawn_on=view)
+        select(got)
 
 
 def drawn_sample(n: int, keep=(), limit: int | None = None, seed: int = 0) -> np.ndarray | None:
@@ -88,15 +90,8 @@ def places_in(drawn: np.ndarray, positions) -> np.ndarray:
     return at[hit]
 
 
-def drawn_by_chart(view: tuple) -> bool:
-    """True when the selection was just drawn with the mouse on this same map: Plotly already
-    shows it, and the figure is sent unchanged (so the browser does not draw it again)."""
-    return bool(view) and st.session_state.get(state.MAP_SELECTED_ON) == view
-
-
 def clear_selection() -> None:
     st.session_state[state.MAP_SELECTED] = []
-    st.session_state[state.MAP_SELECTED_ON] = None
 
 
 def follow_owner(owner: tuple) -> None:
@@ -127,11 +122,10 @@ def find_points(ids, labels, errors, *, classes=(), index_text: str = "", error_
     return [int(i) for i in ids[keep]]
 
 
-def select(indices, drawn_on: tuple | None = None) -> None:
+def select(indices) -> None:
     """`indices` become the selection (shown on the map, listed beside it, in the link) and the
-    Selection tab opens; `drawn_on` is the map view a mouse selection was drawn on."""
+    Selection tab opens."""
     st.session_state[state.MAP_SELECTED] = sorted(int(i) for i in indices)
-    st.session_state[state.MAP_SELECTED_ON] = drawn_on
     st.session_state[state.MAP_PANEL] = "Selection"
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ui.figures import PALETTE
+from ui.figures import PALETTE, cluster_centres, colour_limits
 
 HERE = Path(__file__).resolve().parent
 # Hover cards carry every point's image: at most this many bytes of pixels per map (10,000
@@ -75,7 +75,7 @@ def density(all_uv: np.ndarray, bins: int = DENSITY_BINS) -> dict:
 def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=None, categorical=True,
             color_name="label", selected=None, picked=(), path=None, marker=None, label_clusters=False,
             images=None, every_point=None, view_key="", height=600, font_px=14, thumb_px=112,
-            file_name="map") -> dict:
+            file_name="map", known_sig: str | None = None) -> dict:
     """What ui/map_canvas.js draws, from the map's points (positions 0..n-1 of `coords`).
 
     ids : dataset index of each point (what a click or a selection sends back)
@@ -88,6 +88,8 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
     images : (n, C, H, W) of the points, for the hover card (thumbnails)
     every_point : coordinates of all points when `coords` is a sample: drawn as a density beneath
     view_key : zoom and pan are kept while it stays the same
+    known_sig : the `sig` of the points this session's browser has (`known`): when it is this
+        map's, the HEAVY arrays are neither made nor sent ("cached")
     """
     xy = np.asarray(coords, dtype=np.float64)[:, :2]
     n = len(xy)
@@ -108,6 +110,7 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
         uniq, code = np.unique(values, return_inverse=True)
         data["categorical"] = True
         data["palette"] = PALETTE
+
         def show(v):
             return names[int(v)] if color_name == "label" and 0 <= int(v) < len(names) else str(v)
 
@@ -115,26 +118,30 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
         cat = (code % 255).astype(np.uint8)
     else:
         v = np.asarray(color, dtype=np.float64)
-        finite = np.isfinite(v)
-        vlo, vhi = np.nanpercentile(v[finite], [1, 99]) if finite.any() else (0.0, 1.0)
-        vhi = vhi if vhi > vlo else vlo + 1e-9
-        cat = np.where(finite, np.clip((np.nan_to_num(v) - vlo) / (vhi - vlo), 0, 1) * 254, 255).astype(np.uint8)
+        vlo, vhi = colour_limits(v)
+        cat = np.where(np.isfinite(v), np.clip((np.nan_to_num(v) - vlo) / (vhi - vlo), 0, 1) * 254, 255).astype(np.uint8)
         data["categorical"] = False
         data["palette"] = _ramp(VIRIDIS)
         data["colorbar"] = {"lo": f"{vlo:.4g}", "hi": f"{vhi:.4g}"}
     ids32 = np.asarray(ids, dtype=np.int32)
-    data["x"], data["y"], data["ids"], data["c"] = _b64(uv[:, 0]), _b64(uv[:, 1]), _b64(ids32), _b64(cat)
+    lab16 = None if labels is None else np.asarray(labels, dtype=np.uint16)
+    err32 = None if errors is None else np.asarray(errors, dtype=np.float32)
     if labels is not None:
-        data["labels"] = _b64(np.asarray(labels, dtype=np.uint16))
         data["label_names"] = names
-    if errors is not None:
-        data["errors"] = _b64(np.asarray(errors, dtype=np.float32))
-    if images is not None:
-        data["thumbs"] = thumbnails(np.asarray(images))
-        if data["thumbs"] is None:
-            del data["thumbs"]
-    if every_point is not None:
-        data["density"] = density(unit(everything))
+    data["sig"] = _signature([uv, ids32, cat, lab16, err32, None if every_point is None else everything], images)
+    if data["sig"] == known_sig:
+        data["cached"] = True
+    else:
+        data["x"], data["y"], data["ids"], data["c"] = _b64(uv[:, 0]), _b64(uv[:, 1]), _b64(ids32), _b64(cat)
+        if lab16 is not None:
+            data["labels"] = _b64(lab16)
+        if err32 is not None:
+            data["errors"] = _b64(err32)
+        thumbs = None if images is None else thumbnails(np.asarray(images))
+        if thumbs is not None:
+            data["thumbs"] = thumbs
+        if every_point is not None:
+            data["density"] = density(unit(everything))
     if selected is not None:
         mask = np.zeros(n, np.uint8)
         mask[np.asarray(selected, dtype=int)] = 1
@@ -145,35 +152,44 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
     if marker is not None:
         data["marker"] = unit(np.asarray(marker, dtype=np.float64).reshape(1, -1))[0].tolist()
     if label_clusters and labels is not None:
-        lab = np.asarray(labels)
-        data["cluster_labels"] = [{"u": float(np.median(uv[lab == v, 0])), "v": float(np.median(uv[lab == v, 1])),
+        data["cluster_labels"] = [{"u": float(at[0]), "v": float(at[1]),
                                    "text": names[int(v)] if 0 <= int(v) < len(names) else str(v)}
-                                  for v in np.unique(lab)]
-    # what the browser keeps between runs: points, colours, labels, images (not the selection)
-    h = hashlib.blake2b(digest_size=12)
-    for k in ("x", "y", "ids", "c", "labels", "errors"):
-        h.update(str(data.get(k, "")).encode())
-    h.update(str(data.get("thumbs", {}).get("data", "")[:4096]).encode() + str(n).encode())
-    h.update(str(data.get("density", {}).get("data", "")).encode())
-    data["sig"] = h.hexdigest()
+                                  for v, at in cluster_centres(uv, labels)]
     return data
 
 
 HEAVY = ("x", "y", "ids", "c", "labels", "errors", "thumbs", "density")  # kept by the browser per "sig"
 
 
+def _signature(arrays, images) -> str:
+    """What names the HEAVY arrays the browser keeps between runs (not the selection): the
+    arrays themselves, and of the images (MBs, hashed on every run) their shape and a strided
+    sample of 256 of them."""
+    h = hashlib.blake2b(digest_size=12)
+    for a in arrays:
+        h.update(b"-" if a is None else str(a.shape).encode() + np.ascontiguousarray(a).tobytes())
+    if images is not None:
+        im = np.asarray(images)
+        h.update(str(im.shape).encode() + np.ascontiguousarray(im[:: max(1, len(im) // 256)]).tobytes())
+    return h.hexdigest()
+
+
+def known(key: str) -> str | None:
+    """The `sig` of the points this session's browser was last sent for the map `key`."""
+    return st.session_state.get(f"_{key}_sent")
+
+
 def draw(data: dict, key: str, on_click=None, on_selection=None):
     """Mount the map; `on_click` and `on_selection` run (as callbacks) when the visitor clicks a
     point or finishes a box or lasso; read what they sent with `event`.
 
-    The points, colours, labels and images go to this session's browser once per `sig`: a rerun
-    (a click, a box) sends only what changed, so the images beside the map are not held up by a
+    The points, colours, labels and images go to this session's browser once per `sig` (a
+    payload made with known_sig=known(key) leaves them out): a rerun (a click, a box) sends only
+    what changed, so the images beside the map are not held up by a
     few MB of points the browser already has. If it lacks them after all (a reload of the page
     keeps neither), it asks ("resend") and the next run sends them again."""
     sent = f"_{key}_sent"
-    if st.session_state.get(sent) == data["sig"]:
-        data = {k: v for k, v in data.items() if k not in HEAVY} | {"cached": True}
-    else:
+    if not data.get("cached"):
         st.session_state[sent] = data["sig"]
     return _MAP(key=key, data=data, height="content", on_click_change=on_click or (lambda: None),
                 on_selection_change=on_selection or (lambda: None),

@@ -35,7 +35,6 @@ LINK_READ = "link_read"  # the page's URL was read into this session (ui.view_li
 LINK_MISSING = "link_missing"  # a model the link named that this visitor cannot open
 LINK_POINTS = "link_points"  # the link's sel/focus/pair, until the Latent space page takes them
 MAP_SELECTED = "map_selected"  # dataset indices of the box/lasso selection on the Latent space map
-MAP_SELECTED_ON = "map_selected_on"  # the map view (method, dims, colour, unit) a box selection was drawn on
 MAP_OWNER = "map_owner"  # (dataset, model folder, weights stamp) the map's chosen points belong to
 COMPARE_SELECTED = "compare_selected"  # {spec, space, from, indices}: the linked selection on Compare's maps
 PRESENTATION = "presentation"  # image grids at twice the size, half the columns (a lecture room)
