@@ -181,6 +181,8 @@ def test_latent_space_map_neighbours_interpolation_upload():
     ok(at)
     drawn = latent_map(at)
     assert drawn["n"] == 1797 and sorted(drawn["ids"]) == list(range(1797))  # every image, once
+    t = drawn["thumbs"]  # the hover images by URL, at full size (8x8)
+    assert "/media/" in t["url"] and (t["w"], t["h"], t["c"]) == (8, 8, 1) and "pixels" not in t
     assert [t.label for t in at.tabs] == ["Selection", "Neighbours", "Interpolation", "Your image"]
     at.number_input(key="_w_map_index").set_value(5).run()
     ok(at)

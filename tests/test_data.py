@@ -667,6 +667,17 @@ def test_an_npz_that_expands_too_much_is_refused_before_inflating(tmp_path):
     assert peak_rss_mb() - before < 50 and "bomb.npz" in str(info.value)
 
 
+def test_an_honest_npz_too_big_unpacked_says_its_size_not_bomb(tmp_path, monkeypatch):
+    from ae_core.io import archive_limits
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "big.npz", x=rng.random((200, 1, 28, 28)).astype(np.float32))  # 627 kB, stored
+    monkeypatch.setattr(archive_limits, "MAX_UNZIPPED_BYTES", 500_000)
+    with pytest.raises(DataError, match="holds over 0 MB unpacked") as info:
+        load_npz(tmp_path / "big.npz")
+    assert "bomb" not in str(info.value) and "uint8" in str(info.value)
+
+
 def test_an_npz_of_too_many_images_is_refused_from_its_header(tmp_path):
     with zipfile.ZipFile(tmp_path / "many.npz", "w") as z:
         z.writestr("x.npy", npy_header((MAX_IMAGES + 1, 1)) + bytes(MAX_IMAGES + 1))

@@ -165,7 +165,9 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     assert pt["points"] >= 300, pt  # the map is drawn with its points (1,797 digits; 360 if test only)
     assert int(page.locator(MAP).first.get_attribute("data-drawn")) == len(shown)
 
-    # hovering a point shows its image and its index, without leaving the map
+    # hovering a point shows its image and its index, without leaving the map (the images come
+    # by a URL of their own once the points are drawn)
+    expect(page, page.locator('.lse-map[data-thumbs="1"]'), "the hover images fetched", "latent_thumbs")
     page.mouse.move(pt["x"], pt["y"])
     card = page.locator(".lse-tip")
     expect(page, card, "the hover card of a point", "latent_hover")
@@ -222,7 +224,7 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
         expect(tab, caption(tab, rf"^{n} selected"), "the selection restored from the link", "latent_link")
         expect(tab, tab.locator(f'.lse-map[data-selected="{n}"]'), "the map with the restored selection", "latent_link")
         wait_idle(tab, TIMEOUT_MS)
-        assert tab.get_by_role("tab", name="Selection", selected=True).count() == 1 or True
+        assert tab.get_by_role("tab", name="Selection", selected=True).count() == 1  # its images shown
         full_screenshot(tab, ARTIFACTS / "Latent_space-link.png")
     finally:
         other.close()

@@ -23,9 +23,9 @@ def decoded(data: dict) -> dict:
     for k, t in TYPES.items():
         if k in data:
             out[k] = np.frombuffer(base64.b64decode(data[k]), t)
-    if "thumbs" in data:
+    if (data.get("thumbs") or {}).get("pixels"):  # as payload made it (draw sends a URL instead)
         t = data["thumbs"]
-        out["thumbs"] = np.frombuffer(base64.b64decode(t["data"]), np.uint8).reshape(-1, t["h"], t["w"], t["c"])
+        out["thumbs"] = np.frombuffer(t["pixels"], np.uint8).reshape(-1, t["h"], t["w"], t["c"])
     if "density" in data:
         d = data["density"]
         out["density"] = {**d, "alpha": np.frombuffer(base64.b64decode(d["data"]), np.uint8).reshape(d["ny"], d["nx"])}
@@ -94,12 +94,31 @@ def test_thumbnails_are_block_means_within_the_byte_budget():
     np.testing.assert_array_equal(full[..., 0], (x[:, 0] * 255 + 0.5).astype(np.uint8))  # under budget: as is
     t = map_canvas.thumbnails(x, budget=50 * 14 * 14)
     assert (t["w"], t["h"], t["c"]) == (14, 14, 1)
-    got = np.frombuffer(base64.b64decode(t["data"]), np.uint8).reshape(50, 14, 14)
+    got = np.frombuffer(t["pixels"], np.uint8).reshape(50, 14, 14)
     means = x[:, 0].reshape(50, 14, 2, 14, 2).mean(axis=(2, 4))
     np.testing.assert_array_equal(got, (means * 255 + 0.5).astype(np.uint8))
     assert map_canvas.thumbnails(x, budget=50 * 7 * 7) is None  # smaller than MIN_THUMB_SIDE: left out
     rgb = map_canvas.thumbnails(rng.random((3, 3, 8, 8)))
-    assert rgb["c"] == 3 and len(base64.b64decode(rgb["data"])) == 3 * 8 * 8 * 3
+    assert rgb["c"] == 3 and len(rgb["pixels"]) == 3 * 8 * 8 * 3
+
+
+def test_thumbnails_are_made_once_per_source_and_points_not_per_run():
+    rng = np.random.default_rng(5)
+    x = rng.random((40, 1, 8, 8)).astype(np.float32)
+    xy, made = rng.normal(size=(40, 2)), []
+
+    def images():
+        made.append(1)
+        return x
+
+    key = f"source-{rng.integers(1 << 30)}"
+    first = map_canvas.payload(xy, np.arange(40), images=images, images_key=key)
+    again = map_canvas.payload(xy, np.arange(40), images=images, images_key=key, color=np.arange(40) % 3,
+                               selected=[1, 2], known_sig=first["sig"])
+    assert len(made) == 1 and again["thumbs"]["pixels"] == first["thumbs"]["pixels"]
+    other = map_canvas.payload(xy[:20], np.arange(20), images=lambda: x[:20], images_key=key)  # other points
+    assert len(other["thumbs"]["pixels"]) == 20 * 64
+    np.testing.assert_array_equal(decoded(other)["thumbs"][..., 0], (x[:20, 0] * 255 + 0.5).astype(np.uint8))
 
 
 def test_a_sample_is_drawn_in_every_points_frame_over_their_density():

@@ -50,6 +50,16 @@ def test_map_figure_traces_and_point_counts(small_map):
     assert sorted(np.concatenate([t for t in figures.trace_ids(fig) if t is not None])) == list(ids)
 
 
+def test_map_figure_greys_what_is_not_selected_in_every_trace():
+    coords = np.random.default_rng(2).normal(size=(30, 2))
+    labels = np.repeat(np.arange(3), 10)
+    fig = figures.map_figure(coords, labels=labels, color=labels, selected=[2, 3, 15])
+    points = [t for t in fig.data if t.customdata is not None]
+    assert [list(t.selectedpoints) for t in points] == [[2, 3], [5], []]  # positions within each trace
+    assert all(t.unselected.marker.color == figures.UNSELECTED["marker"]["color"] for t in points)
+    assert figures.map_figure(coords, labels=labels, color=labels).data[0].selectedpoints is None
+
+
 def test_map_figure_continuous_and_3d():
     coords = np.random.default_rng(1).normal(size=(12, 3))
     fig = figures.map_figure(coords, color=np.linspace(0, 1, 12), categorical=False, color_name="recon MSE")

@@ -165,13 +165,20 @@ def density_trace(coords) -> go.Heatmap:
                       opacity=0.7, name="every point (density)")
 
 
+# what is not selected is greyed, not hidden (as on ui/map_canvas.js's map): Plotly's default
+# only fades it, which reads as "all selected" on a map of many colours
+UNSELECTED = dict(marker=dict(color="#bebebe", opacity=0.35))
+
+
 def _selected_in(members: np.ndarray, selected, n: int) -> dict:
-    """`selectedpoints` for the trace holding the points `members` (a mask over all n)."""
+    """`selectedpoints` (and the grey of the others) for the trace holding the points `members`
+    (a mask over all n)."""
     if selected is None or not len(selected):
         return {}
     chosen = np.zeros(n, bool)
     chosen[np.asarray(selected, dtype=int)] = True
-    return {"selectedpoints": np.flatnonzero(chosen[members]).tolist()}
+    return {"selectedpoints": np.flatnonzero(chosen[members]).tolist(), "unselected": UNSELECTED,
+            "selected": dict(marker=dict(opacity=1.0))}
 
 
 def _overlay(xyz, name, marker, three_d, mode="markers", **kw):

@@ -1,6 +1,6 @@
 // The Latent space map: every point drawn with WebGL, pan and zoom, box and lasso selection, a
 // click that picks a point, and a hover card with the point's image. Python (ui/map_canvas.py)
-// sends the points as base64 typed arrays; the map answers with trigger values "click" (one
+// sends the points as base64 typed arrays and the images as a URL; the map answers with trigger values "click" (one
 // dataset index) and "selection" (a list of them). Nothing here decides what a selection means.
 
 const INSTANCES = new WeakMap();
@@ -134,7 +134,7 @@ function decode(data) {
   return { u: b64(data.x, Float32Array), v: b64(data.y, Float32Array), ids: b64(data.ids, Int32Array),
            cat: b64(data.c, Uint8Array), lab: data.labels ? b64(data.labels, Uint16Array) : null,
            err: data.errors ? b64(data.errors, Float32Array) : null,
-           thumbs: data.thumbs ? { ...data.thumbs, px: b64(data.thumbs.data, Uint8Array) } : null,
+           n: data.n, thumbs: null, // fetched after the first draw (fetchThumbs)
            density: data.density ? densityImage(data.density) : null };
 }
 
@@ -160,6 +160,20 @@ function update(s, data) {
   resize(s);
   colours(s, n);
   draw(s);
+  s.root.dataset.thumbs = arrays.thumbs ? "1" : "0";
+  fetchThumbs(s, arrays, data.thumbs);
+}
+
+// The hover card's images (MBs, from a URL of Streamlit's media files), fetched once the points
+// are drawn, so that they never hold up the map; until they arrive the card shows text only.
+function fetchThumbs(s, arrays, t) {
+  if (!t || !t.url || arrays.thumbs || arrays.thumbsUrl === t.url) return;
+  arrays.thumbsUrl = t.url;
+  fetch(t.url).then((r) => (r.ok ? r.arrayBuffer() : null)).then((buf) => {
+    if (!buf || buf.byteLength !== arrays.n * t.w * t.h * t.c) { arrays.thumbsUrl = null; return; }
+    arrays.thumbs = { w: t.w, h: t.h, c: t.c, px: new Uint8Array(buf) };
+    if (s.u === arrays.u) { s.thumbs = arrays.thumbs; s.root.dataset.thumbs = "1"; }
+  }).catch(() => { arrays.thumbsUrl = null; }); // the next run's payload tries again
 }
 
 function colours(s, n) {
@@ -249,7 +263,10 @@ function draw(s) {
   gl.drawArrays(gl.POINTS, 0, s.count);
   drawOverlay(s, a);
   // for tests and benchmarks: what is on screen
-  s.root.dataset.drawn = String(s.count);
+  if (s.root.dataset.drawn !== String(s.count)) {  // when this many were first drawn (benchmarks)
+    s.root.dataset.drawnAt = performance.now().toFixed(1);
+    s.root.dataset.drawn = String(s.count);
+  }
   s.root.dataset.picked = String((s.data.picked || []).length);
   s.root.dataset.marker = s.data.marker ? "1" : "0";
   s.root.dataset.selected = String(s.sel ? s.sel.reduce((t, v) => t + v, 0) : 0);

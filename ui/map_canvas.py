@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +27,11 @@ import streamlit as st
 from ui.figures import PALETTE, cluster_centres, colour_limits
 
 HERE = Path(__file__).resolve().parent
-# Hover cards carry every point's image: at most this many bytes of pixels per map (10,000
-# MNIST digits at 14x14 are 2.0 MB); above it images are shrunk, below MIN_THUMB_SIDE left out
-MAX_THUMB_BYTES = 2_000_000
+# Hover cards carry every point's image, fetched by the browser after the map is drawn: at most
+# this many bytes of pixels per map (10,000 MNIST digits at 28x28 are 7.8 MB, 100,000 8x8 digits
+# 6.4 MB, 100,000 MNIST digits at 9x9 8.1 MB); above it images are shrunk by block means, and
+# below MIN_THUMB_SIDE left out (a click still shows the image at full size)
+MAX_THUMB_BYTES = 10_000_000
 MIN_THUMB_SIDE = 8
 DENSITY_BINS = 160
 VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58",
@@ -49,9 +53,9 @@ def _ramp(stops: list[str], n: int = 255) -> list[str]:
 
 
 def thumbnails(x: np.ndarray, budget: int = MAX_THUMB_BYTES) -> dict | None:
-    """The images (n, C, H, W) in [0, 1] as uint8 (n, h, w, C) for the hover card, shrunk by
-    block averages until they fit `budget` bytes; None when that would leave them under
-    MIN_THUMB_SIDE pixels a side (the click still shows the image at full size)."""
+    """The images (n, C, H, W) in [0, 1] as uint8 (n, h, w, C) bytes ("pixels") for the hover
+    card, shrunk by block averages until they fit `budget` bytes; None when that would leave
+    them under MIN_THUMB_SIDE pixels a side."""
     n, c, h, w = x.shape
     f = 1
     while n * c * (h // f) * (w // f) > budget and min(h, w) // (f + 1) >= MIN_THUMB_SIDE:
@@ -61,7 +65,35 @@ def thumbnails(x: np.ndarray, budget: int = MAX_THUMB_BYTES) -> dict | None:
     hh, ww = h // f, w // f
     small = x[:, :, :hh * f, :ww * f].reshape(n, c, hh, f, ww, f).mean(axis=(3, 5)) if f > 1 else x
     u8 = (np.clip(small, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
-    return {"w": ww, "h": hh, "c": c, "data": _b64(u8)}
+    return {"w": ww, "h": hh, "c": c, "pixels": u8.tobytes()}
+
+
+_THUMBS: OrderedDict[str, dict | None] = OrderedDict()  # thumbnails per map sig, for every run's URL
+_THUMBS_LOCK = threading.Lock()
+
+
+def _thumbnails_of(ids32: np.ndarray, images, images_key: str | None) -> dict | None:
+    """`thumbnails` of the points' images, made once and kept for the last few maps: every run
+    registers them again (draw), since Streamlit drops a media file a run does not name.
+    `images` is the array or a function that makes it (called only when not kept); they are
+    named by `images_key` and the points' ids, or without a key by a sample of the images."""
+    h = hashlib.blake2b(ids32.tobytes(), digest_size=12)
+    if images_key is None:
+        images = np.asarray(images() if callable(images) else images)
+        h.update(str(images.shape).encode() + np.ascontiguousarray(images[:: max(1, len(images) // 256)]).tobytes())
+    else:
+        h.update(images_key.encode())
+    sig = h.hexdigest()
+    with _THUMBS_LOCK:
+        if sig in _THUMBS:
+            _THUMBS.move_to_end(sig)
+            return _THUMBS[sig]
+    t = thumbnails(np.asarray(images() if callable(images) else images))
+    with _THUMBS_LOCK:
+        _THUMBS[sig] = t
+        while len(_THUMBS) > 4:
+            _THUMBS.popitem(last=False)
+    return t
 
 
 def density(all_uv: np.ndarray, bins: int = DENSITY_BINS) -> dict:
@@ -74,7 +106,7 @@ def density(all_uv: np.ndarray, bins: int = DENSITY_BINS) -> dict:
 
 def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=None, categorical=True,
             color_name="label", selected=None, picked=(), path=None, marker=None, label_clusters=False,
-            images=None, every_point=None, view_key="", height=600, font_px=14, thumb_px=112,
+            images=None, images_key=None, every_point=None, view_key="", height=600, font_px=14, thumb_px=112,
             file_name="map", known_sig: str | None = None) -> dict:
     """What ui/map_canvas.js draws, from the map's points (positions 0..n-1 of `coords`).
 
@@ -85,7 +117,9 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
     selected : positions drawn in colour with the rest greyed (None: every point in colour)
     picked : positions ringed (the focused point, the interpolation ends)
     path, marker : coordinates of the interpolation path and the uploaded image's star
-    images : (n, C, H, W) of the points, for the hover card (thumbnails)
+    images : (n, C, H, W) of the points for the hover card (thumbnails), or a function that
+        makes them, called only when the thumbnails are not kept already; `images_key` names
+        where they come from (with the ids, what the kept thumbnails are found by)
     every_point : coordinates of all points when `coords` is a sample: drawn as a density beneath
     view_key : zoom and pan are kept while it stays the same
     known_sig : the `sig` of the points this session's browser has (`known`): when it is this
@@ -128,7 +162,7 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
     err32 = None if errors is None else np.asarray(errors, dtype=np.float32)
     if labels is not None:
         data["label_names"] = names
-    data["sig"] = _signature([uv, ids32, cat, lab16, err32, None if every_point is None else everything], images)
+    data["sig"] = _signature([uv, ids32, cat, lab16, err32, None if every_point is None else everything])
     if data["sig"] == known_sig:
         data["cached"] = True
     else:
@@ -137,11 +171,11 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
             data["labels"] = _b64(lab16)
         if err32 is not None:
             data["errors"] = _b64(err32)
-        thumbs = None if images is None else thumbnails(np.asarray(images))
-        if thumbs is not None:
-            data["thumbs"] = thumbs
         if every_point is not None:
             data["density"] = density(unit(everything))
+    thumbs = None if images is None else _thumbnails_of(ids32, images, images_key)
+    if thumbs is not None:  # not HEAVY: the pixels go by URL (draw), and every run names them
+        data["thumbs"] = thumbs
     if selected is not None:
         mask = np.zeros(n, np.uint8)
         mask[np.asarray(selected, dtype=int)] = 1
@@ -158,19 +192,14 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
     return data
 
 
-HEAVY = ("x", "y", "ids", "c", "labels", "errors", "thumbs", "density")  # kept by the browser per "sig"
+HEAVY = ("x", "y", "ids", "c", "labels", "errors", "density")  # kept by the browser per "sig"
 
 
-def _signature(arrays, images) -> str:
-    """What names the HEAVY arrays the browser keeps between runs (not the selection): the
-    arrays themselves, and of the images (MBs, hashed on every run) their shape and a strided
-    sample of 256 of them."""
+def _signature(arrays) -> str:
+    """What names the HEAVY arrays the browser keeps between runs (not the selection)."""
     h = hashlib.blake2b(digest_size=12)
     for a in arrays:
         h.update(b"-" if a is None else str(a.shape).encode() + np.ascontiguousarray(a).tobytes())
-    if images is not None:
-        im = np.asarray(images)
-        h.update(str(im.shape).encode() + np.ascontiguousarray(im[:: max(1, len(im) // 256)]).tobytes())
     return h.hexdigest()
 
 
@@ -191,9 +220,25 @@ def draw(data: dict, key: str, on_click=None, on_selection=None):
     sent = f"_{key}_sent"
     if not data.get("cached"):
         st.session_state[sent] = data["sig"]
+    if "thumbs" in data:
+        t = data["thumbs"]
+        url = _media_url(t["pixels"], f"lse-map-thumbs-{key}")
+        data = {**data, "thumbs": {"w": t["w"], "h": t["h"], "c": t["c"], "url": url} if url else None}
     return _MAP(key=key, data=data, height="content", on_click_change=on_click or (lambda: None),
                 on_selection_change=on_selection or (lambda: None),
                 on_resend_change=lambda: st.session_state.pop(sent, None))
+
+
+def _media_url(raw: bytes, coordinates: str) -> str | None:
+    """A URL this server answers with `raw` for as long as this session's runs name it (what
+    st.image does with a picture); None without a server (a bare script)."""
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return None
+    url = runtime.get_instance().media_file_mgr.add(raw, "application/octet-stream", coordinates)
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}{url}" if base else url
 
 
 def event(key: str, name: str):

@@ -102,7 +102,7 @@ def _split_caption(entry, spec: str) -> None:
     except Exception:  # noqa: BLE001 - an unloadable model: the page says why
         return
     own = ("the default split" if not entry.has_decoder else "its training split" if entry.dataset == spec
-           else "the default split (it was trained on other data)")
+           else "the default split: it was trained on other data")
     st.caption(f"Split: {len(train):,} train / {len(test):,} test images ({own}); pages score the test images.")
 
 
