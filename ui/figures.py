@@ -26,8 +26,9 @@ MUTED = ["#6c757d", "#adb5bd", "#bc6c25", "#588157", "#495057", "#ced4da"]  # ba
 DASHES = ["dash", "dot", "dashdot", "longdash", "longdashdot"]  # baselines that overlap stay apart
 # The most points the map draws one by one (ui/map_canvas.js; Plotly for 3D). Measured with
 # benchmarks/bench_map_scale.py (headless Chromium, software WebGL, 2 cores, 2026-12-02): 100,000
-# points drawn 4.0 s after navigation (issue 12 asks 5 s), 10,000 in 3.6 s. Beyond it every point
-# still shows, in a density beneath a sample of this many.
+# points drawn 2.3 s after navigation (issue 12 asks 5 s; Streamlit's title alone 1.2 s), as fast
+# as 1,797, with 2.5 MB of base64 points sent; larger maps were not measured (nor Plotly's 3D view,
+# which shares the limit). Beyond it every point still shows, in a density beneath a sample of this many.
 MAX_DRAWN_POINTS = 100_000
 DENSITY_BINS = 200  # per side of the density layer: a 560-px map gets ~3-px cells
 
