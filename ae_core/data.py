@@ -397,7 +397,7 @@ def load_npz(path: str | Path, name: str | None = None) -> ImageDataset:
             with zipfile.ZipFile(f) as z:
                 infos = z.infolist()
                 try:
-                    check_expansion(infos, what=fname)
+                    check_expansion(infos, what=fname, hint=" (images as uint8, 0-255, take a quarter of float32's room)")
                 except CheckpointError as e:
                     raise DataError(str(e)) from None
                 members = {i.filename: i for i in infos}

@@ -60,6 +60,22 @@ def latent_map(at: AppTest) -> dict:
     return decoded(json.loads(maps[0].proto.json))
 
 
+def record_media(monkeypatch) -> dict:
+    """{url: bytes} of every media file the runs register (AppTest gives each run a fresh
+    manager, gone once the run ends, so what they were given is kept here)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    added, add = {}, MediaFileManager.add
+
+    def recording(self, data, *a, **kw):
+        url = add(self, data, *a, **kw)
+        added[url] = data
+        return url
+
+    monkeypatch.setattr(MediaFileManager, "add", recording)
+    return added
+
+
 def digit_png() -> bytes:
     img = np.full((64, 48), 255, np.uint8)
     img[10:54, 20:28] = 0  # a "1" drawn dark on white
@@ -176,17 +192,26 @@ def test_models_inspect_upload_and_delete(user_dir):
     assert not at.exception and "not a zip" in at.error[0].value
 
 
-def test_latent_space_map_neighbours_interpolation_upload():
+def test_latent_space_map_neighbours_interpolation_upload(monkeypatch):
+    media = record_media(monkeypatch)
     at = run("app_pages/3_Latent_space.py")
     ok(at)
     drawn = latent_map(at)
     assert drawn["n"] == 1797 and sorted(drawn["ids"]) == list(range(1797))  # every image, once
     t = drawn["thumbs"]  # the hover images by URL, at full size (8x8)
     assert "/media/" in t["url"] and (t["w"], t["h"], t["c"]) == (8, 8, 1) and "pixels" not in t
+    from ae_core.data import load_dataset
+
+    served = media[t["url"]]  # what the URL answers: every drawn point's digit, in order
+    ds = load_dataset("digits")
+    want = (ds.x[np.asarray(drawn["ids"])] * 255 + 0.5).astype(np.uint8).reshape(1797, 8, 8)
+    np.testing.assert_array_equal(np.frombuffer(served, np.uint8).reshape(1797, 8, 8), want)
     assert [t.label for t in at.tabs] == ["Selection", "Neighbours", "Interpolation", "Your image"]
+    media.clear()
     at.number_input(key="_w_map_index").set_value(5).run()
     ok(at)
     assert at.session_state["map_focus"] == 5
+    assert media[latent_map(at)["thumbs"]["url"]] == served  # the rerun named them again
     assert at.session_state["_w_map_panel"] == "Neighbours"  # a chosen point opens its neighbours
     at.number_input(key="_w_map_index").set_value(40).run()
     ok(at)

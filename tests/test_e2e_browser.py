@@ -224,7 +224,7 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
         expect(tab, caption(tab, rf"^{n} selected"), "the selection restored from the link", "latent_link")
         expect(tab, tab.locator(f'.lse-map[data-selected="{n}"]'), "the map with the restored selection", "latent_link")
         wait_idle(tab, TIMEOUT_MS)
-        assert tab.get_by_role("tab", name="Selection", selected=True).count() == 1  # its images shown
+        assert tab.get_by_role("tab", name="Selection", selected=True).count() == 1  # the Selection tab open
         full_screenshot(tab, ARTIFACTS / "Latent_space-link.png")
     finally:
         other.close()

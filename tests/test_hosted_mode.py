@@ -233,6 +233,26 @@ def test_cache_budget_evicts_least_recently_used():
     assert b.shrink(200, keep=("f", "c")) == [("f", "b")] and cleared == ["b"]
     assert b.total() == 200
     assert approx_nbytes({"x": np.zeros((10, 10), np.float32), "y": [np.zeros(5)]}) == 440
+    assert approx_nbytes({"pixels": bytes(1000)}) == 1000  # the map's thumbnails are bytes
+
+
+def test_bounded_resource_keys_by_its_positional_args_and_passes_the_rest_unhashed():
+    from ui.cache_budget import BUDGET, bounded_resource
+
+    made = []
+
+    @bounded_resource(show_spinner=False, max_entries=4)
+    def kept(key, _make=None):
+        made.append(key)
+        return np.asarray(_make())
+
+    a = kept(f"k-{id(made)}", _make=lambda: np.ones(250, np.float32))
+    b = kept(f"k-{id(made)}", _make=lambda: np.zeros(3))  # another function: the same entry
+    assert b is a and len(made) == 1 and a.sum() == 250
+    assert BUDGET._entries[(f"{kept.__module__}.{kept.__qualname__}", (f"k-{id(made)}",))][0] == 1000  # sized
+    with pytest.raises(TypeError, match="start with '_'"):
+        kept("other", make=lambda: 1)
+    kept.clear()
 
 
 # ---------------------------------------------------------------- 7 errors

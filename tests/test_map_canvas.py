@@ -116,6 +116,9 @@ def test_thumbnails_are_made_once_per_source_and_points_not_per_run():
     again = map_canvas.payload(xy, np.arange(40), images=images, images_key=key, color=np.arange(40) % 3,
                                selected=[1, 2], known_sig=first["sig"])
     assert len(made) == 1 and again["thumbs"]["pixels"] == first["thumbs"]["pixels"]
+    flipped = map_canvas.payload(xy, np.arange(40), images=lambda: 1 - x, images_key=key + "-other")  # other source
+    np.testing.assert_array_equal(decoded(flipped)["thumbs"][..., 0], ((1 - x[:, 0]) * 255 + 0.5).astype(np.uint8))
+    assert flipped["thumbs"]["sig"] != first["thumbs"]["sig"]  # what names the media file (draw)
     other = map_canvas.payload(xy[:20], np.arange(20), images=lambda: x[:20], images_key=key)  # other points
     assert len(other["thumbs"]["pixels"]) == 20 * 64
     np.testing.assert_array_equal(decoded(other)["thumbs"][..., 0], (x[:20, 0] * 255 + 0.5).astype(np.uint8))

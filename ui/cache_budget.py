@@ -37,6 +37,8 @@ def approx_nbytes(obj, depth: int = 4, _seen=None) -> int:
     _seen.add(id(obj))
     if isinstance(obj, np.ndarray):
         return int(obj.nbytes)
+    if isinstance(obj, (bytes, bytearray)):
+        return len(obj)
     if callable(getattr(obj, "parameters", None)) and callable(getattr(obj, "buffers", None)):  # nn.Module
         return sum(t.numel() * t.element_size() for t in [*obj.parameters(), *obj.buffers()])
     if type(obj).__module__.startswith("torch") and hasattr(obj, "element_size"):
@@ -98,22 +100,26 @@ BUDGET = Budget()
 
 
 def bounded_resource(**cache_kwargs):
-    """`st.cache_resource(**cache_kwargs)` under the shared byte budget (positional args only)."""
+    """`st.cache_resource(**cache_kwargs)` under the shared byte budget. The positional args
+    are the key; keyword args named with a leading "_" are passed through unhashed (what makes
+    the value, not what names it), as Streamlit's own caches do."""
 
     def decorate(fn):
         name = f"{fn.__module__}.{fn.__qualname__}"
 
         @functools.wraps(fn)  # Streamlit names the cache (and its metrics) after fn
-        def make(*args):
-            value = fn(*args)
+        def make(*args, **unhashed):
+            value = fn(*args, **unhashed)
             BUDGET.add((name, args), approx_nbytes(value), lambda: cached.clear(*args))
             return value
 
         cached = st.cache_resource(**cache_kwargs)(make)
 
         @functools.wraps(fn)
-        def get(*args):
-            value = cached(*args)
+        def get(*args, **unhashed):
+            if any(not k.startswith("_") for k in unhashed):
+                raise TypeError(f"{name}: keyword args must start with '_' (unhashed)")
+            value = cached(*args, **unhashed)
             key = (name, args)
             BUDGET.touch(key)
             BUDGET.shrink(hosting.settings().cache_mb * 1e6, keep=key)

@@ -160,20 +160,31 @@ function update(s, data) {
   resize(s);
   colours(s, n);
   draw(s);
-  s.root.dataset.thumbs = arrays.thumbs ? "1" : "0";
   fetchThumbs(s, arrays, data.thumbs);
+  s.root.dataset.thumbs = s.thumbs ? "1" : "0";
 }
 
 // The hover card's images (MBs, from a URL of Streamlit's media files), fetched once the points
-// are drawn, so that they never hold up the map; until they arrive the card shows text only.
-function fetchThumbs(s, arrays, t) {
-  if (!t || !t.url || arrays.thumbs || arrays.thumbsUrl === t.url) return;
+// are drawn, so that they never hold up the map; until they arrive the card shows text only. A
+// failed fetch is tried again once (another session's run may have been clearing files).
+function fetchThumbs(s, arrays, t, retry = 1) {
+  if (!t || !t.url || arrays.thumbsUrl === t.url) return; // loaded, or on the way
   arrays.thumbsUrl = t.url;
+  if (arrays.thumbs) { // other images for the same points: not the old ones meanwhile
+    arrays.thumbs = null;
+    if (s.u === arrays.u) s.thumbs = null;
+  }
+  const failed = () => {
+    if (arrays.thumbsUrl !== t.url) return;
+    arrays.thumbsUrl = null;
+    if (retry > 0) setTimeout(() => fetchThumbs(s, arrays, t, retry - 1), 1000);
+  };
   fetch(t.url).then((r) => (r.ok ? r.arrayBuffer() : null)).then((buf) => {
-    if (!buf || buf.byteLength !== arrays.n * t.w * t.h * t.c) { arrays.thumbsUrl = null; return; }
+    if (!buf || buf.byteLength !== arrays.n * t.w * t.h * t.c) { failed(); return; }
+    if (arrays.thumbsUrl !== t.url) return; // other images were asked for since
     arrays.thumbs = { w: t.w, h: t.h, c: t.c, px: new Uint8Array(buf) };
     if (s.u === arrays.u) { s.thumbs = arrays.thumbs; s.root.dataset.thumbs = "1"; }
-  }).catch(() => { arrays.thumbsUrl = null; }); // the next run's payload tries again
+  }).catch(failed);
 }
 
 function colours(s, n) {

@@ -17,13 +17,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
+from ui.cache_budget import bounded_resource
 from ui.figures import PALETTE, cluster_centres, colour_limits
 
 HERE = Path(__file__).resolve().parent
@@ -68,32 +67,31 @@ def thumbnails(x: np.ndarray, budget: int = MAX_THUMB_BYTES) -> dict | None:
     return {"w": ww, "h": hh, "c": c, "pixels": u8.tobytes()}
 
 
-_THUMBS: OrderedDict[str, dict | None] = OrderedDict()  # thumbnails per map sig, for every run's URL
-_THUMBS_LOCK = threading.Lock()
+@bounded_resource(show_spinner=False, max_entries=16)
+def _thumbnails_kept(key: str, _images=None) -> dict | None:
+    """`thumbnails` of the images `_images()` makes, kept under the server's cache budget for the
+    maps `key` names, with "sig", a hash of every pixel: Streamlit names a media file over 1 MiB
+    by a few samples of it, so the file is named by this too (`draw`)."""
+    t = thumbnails(np.asarray(_images()))
+    if t is not None:
+        t["sig"] = hashlib.blake2b(t["pixels"], digest_size=16).hexdigest()
+    return t
 
 
 def _thumbnails_of(ids32: np.ndarray, images, images_key: str | None) -> dict | None:
-    """`thumbnails` of the points' images, made once and kept for the last few maps: every run
-    registers them again (draw), since Streamlit drops a media file a run does not name.
-    `images` is the array or a function that makes it (called only when not kept); they are
-    named by `images_key` and the points' ids, or without a key by a sample of the images."""
+    """The points' thumbnails, made once per source and points: every run registers them again
+    (draw), since Streamlit drops a media file a run does not name. `images` is the array or a
+    function that makes it; they are found by `images_key` and the points' ids, or, without a
+    key, by a sample of the images (the images are then made on every run)."""
+    make = images if callable(images) else (lambda: images)
     h = hashlib.blake2b(ids32.tobytes(), digest_size=12)
     if images_key is None:
-        images = np.asarray(images() if callable(images) else images)
-        h.update(str(images.shape).encode() + np.ascontiguousarray(images[:: max(1, len(images) // 256)]).tobytes())
+        im = np.asarray(make())
+        h.update(str(im.shape).encode() + np.ascontiguousarray(im[:: max(1, len(im) // 256)]).tobytes())
+        make = lambda: im  # noqa: E731 - made once here already
     else:
         h.update(images_key.encode())
-    sig = h.hexdigest()
-    with _THUMBS_LOCK:
-        if sig in _THUMBS:
-            _THUMBS.move_to_end(sig)
-            return _THUMBS[sig]
-    t = thumbnails(np.asarray(images() if callable(images) else images))
-    with _THUMBS_LOCK:
-        _THUMBS[sig] = t
-        while len(_THUMBS) > 4:
-            _THUMBS.popitem(last=False)
-    return t
+    return _thumbnails_kept(h.hexdigest(), _images=make)
 
 
 def density(all_uv: np.ndarray, bins: int = DENSITY_BINS) -> dict:
@@ -118,8 +116,8 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
     picked : positions ringed (the focused point, the interpolation ends)
     path, marker : coordinates of the interpolation path and the uploaded image's star
     images : (n, C, H, W) of the points for the hover card (thumbnails), or a function that
-        makes them, called only when the thumbnails are not kept already; `images_key` names
-        where they come from (with the ids, what the kept thumbnails are found by)
+        makes them; `images_key` names where they come from (which images, of which split):
+        with it, and the ids, the thumbnails are found without making the images again
     every_point : coordinates of all points when `coords` is a sample: drawn as a density beneath
     view_key : zoom and pan are kept while it stays the same
     known_sig : the `sig` of the points this session's browser has (`known`): when it is this
@@ -222,21 +220,22 @@ def draw(data: dict, key: str, on_click=None, on_selection=None):
         st.session_state[sent] = data["sig"]
     if "thumbs" in data:
         t = data["thumbs"]
-        url = _media_url(t["pixels"], f"lse-map-thumbs-{key}")
+        url = _media_url(t["pixels"], f"lse-map-thumbs-{key}", name=f"map-thumbnails-{t['sig']}")
         data = {**data, "thumbs": {"w": t["w"], "h": t["h"], "c": t["c"], "url": url} if url else None}
     return _MAP(key=key, data=data, height="content", on_click_change=on_click or (lambda: None),
                 on_selection_change=on_selection or (lambda: None),
                 on_resend_change=lambda: st.session_state.pop(sent, None))
 
 
-def _media_url(raw: bytes, coordinates: str) -> str | None:
+def _media_url(raw: bytes, coordinates: str, name: str) -> str | None:
     """A URL this server answers with `raw` for as long as this session's runs name it (what
-    st.image does with a picture); None without a server (a bare script)."""
+    st.image does with a picture); None without a server (a bare script). `name` must differ
+    for different bytes: it is part of the file's id."""
     from streamlit import runtime
 
     if not runtime.exists():
         return None
-    url = runtime.get_instance().media_file_mgr.add(raw, "application/octet-stream", coordinates)
+    url = runtime.get_instance().media_file_mgr.add(raw, "application/octet-stream", coordinates, file_name=name)
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     return f"/{base}{url}" if base else url
 

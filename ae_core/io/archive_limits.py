@@ -17,14 +17,14 @@ MAX_RATIO = 100  # uncompressed / compressed size of one entry
 MAX_SLACK = 1_000_000  # bytes allowed above the ratio (a small file of zeros compresses ~1000x)
 
 
-def check_expansion(infos: list[zipfile.ZipInfo], what: str = "the zip") -> int:
-    """Raise CheckpointError when the entries `infos` expand too much; else their total size."""
-    total = 0
+def check_expansion(infos: list[zipfile.ZipInfo], what: str = "the zip", hint: str = "") -> int:
+    """Raise CheckpointError when the entries `infos` expand too much; else their total size.
+    `hint` follows the message of an archive that is only too big (how to make it smaller)."""
     for info in infos:
-        total += info.file_size
         if info.file_size > MAX_RATIO * max(info.compress_size, 1) + MAX_SLACK:
             raise CheckpointError(f"{what} expands too much (a zip bomb?); refused")
-        if total > MAX_UNZIPPED_BYTES:  # honest data, only too big: say how big, not "bomb"
-            raise CheckpointError(f"{what} holds over {MAX_UNZIPPED_BYTES / 1e6:,.0f} MB unpacked, more than "
-                                  f"this app reads (images as uint8, 0-255, take a quarter of float32's room)")
+    total = sum(info.file_size for info in infos)  # the sizes the headers declare, nothing inflated
+    if total > MAX_UNZIPPED_BYTES:  # honest data, only too big: say how big, not "bomb"
+        raise CheckpointError(f"{what} holds {total / 1e6:,.4g} MB unpacked; at most "
+                              f"{MAX_UNZIPPED_BYTES / 1e6:,.4g} MB is read{hint}")
     return total
