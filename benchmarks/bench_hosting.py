@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from browser_support import MAP, StreamlitServer, browser_missing, launch_chromium, rss_mb, wait_idle  # noqa: E402
+from browser_support import (MAP, StreamlitServer, browser_missing, launch_chromium, rss_mb, shown_at,  # noqa: E402
+                             wait_idle)
 
 TIMEOUT_MS = 240_000
 
@@ -50,8 +51,7 @@ def map_seconds(browser, url: str) -> float:
     try:
         page = ctx.new_page()
         page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
-        page.locator(MAP).first.wait_for(state="attached", timeout=TIMEOUT_MS)
-        return page.evaluate("performance.now()") / 1000
+        return shown_at(page, MAP, timeout_ms=TIMEOUT_MS)
     finally:
         ctx.close()
 

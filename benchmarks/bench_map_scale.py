@@ -30,15 +30,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 from browser_support import (MAP, StreamlitServer, box_around, browser_missing, densest_point,  # noqa: E402
-                             launch_chromium, map_points, wait_idle)
+                             launch_chromium, map_points, shown_at, wait_idle)
 
 TIMEOUT_MS = int(__import__("os").environ.get("BENCH_TIMEOUT_MS", 600_000))
 VIEWPORT = {"width": 1400, "height": 1200}
-# Checked in the page at every animation frame, so a time is the frame it happened in: a
-# Playwright wait polls at 0, 20, 70, 170, 270 ms and then every 500 ms, which rounds a time up
-# by as much as half a second (the numbers before 2026-12-02's third run in benchmarks/README).
-TITLE_SHOWN = """() => [...document.querySelectorAll('h1')].some(h => h.textContent.includes('Latent space'))
-                       && performance.now()"""
+# Checked in the page at every animation frame (as browser_support.shown_at), so a time is the
+# frame it happened in, not the next poll of a Playwright wait.
 SELECTION_SHOWN = """() => {  // the first image beside the map under 'N selected', loaded and laid out
   for (const p of document.querySelectorAll('[role=tabpanel]')) {
     if (![...p.querySelectorAll('[data-testid=stCaptionContainer]')].some(c => c.textContent.includes(' selected')))
@@ -71,7 +68,7 @@ def time_map(browser, url: str, n: int, context=None) -> tuple[float, float]:
     page = ctx.new_page()
     try:
         page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
-        title = page.wait_for_function(TITLE_SHOWN, polling="raf", timeout=TIMEOUT_MS).json_value() / 1000
+        title = shown_at(page, "h1", "Latent space", TIMEOUT_MS)
         m = page.locator(f'.lse-map[data-drawn="{n}"]').first
         m.wait_for(state="attached", timeout=TIMEOUT_MS)
         return float(m.get_attribute("data-drawn-at")) / 1000, title  # the map's own clock of its draw

@@ -29,7 +29,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +40,7 @@ from browser_support import (  # noqa: E402 - after the path is set
     browser_missing,
     exceptions,
     launch_chromium,
+    shown_at,
     wait_idle,
 )
 
@@ -50,8 +50,7 @@ TIMEOUT_MS = 180_000  # a cold Compare (metrics and maps of three models) on a b
 def visit(page, url: str, main: str) -> tuple[float, float]:
     """(seconds to the main element visible, seconds to the end of the run), from navigation start."""
     page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
-    page.locator(main).first.wait_for(state="visible", timeout=TIMEOUT_MS)
-    shown = page.evaluate("performance.now()") / 1000
+    shown = shown_at(page, main, timeout_ms=TIMEOUT_MS)
     wait_idle(page, TIMEOUT_MS)
     done = page.evaluate("performance.now()") / 1000
     return shown, max(done, shown)
@@ -65,12 +64,12 @@ def via_sidebar(page, base_url: str, name: str, main: str) -> float:
     """
     start = next(p for p in PAGES if p[0] == ("Home" if name == "Train" else "Train"))
     visit(page, base_url + start[1], start[2])
-    t0 = time.perf_counter()
-    page.get_by_test_id("stSidebar").get_by_role("link", name=name, exact=True).click()
-    title = "Latent Space Explorer" if name == "Home" else name
-    page.locator("h1", has_text=title).first.wait_for(state="visible", timeout=TIMEOUT_MS)
-    page.locator(main).first.wait_for(state="visible", timeout=TIMEOUT_MS)
-    took = time.perf_counter() - t0
+    link = page.get_by_test_id("stSidebar").get_by_role("link", name=name, exact=True)
+    link.wait_for(timeout=TIMEOUT_MS)
+    t0 = page.evaluate("performance.now()") / 1000
+    link.click()
+    shown_at(page, "h1", "Latent Space Explorer" if name == "Home" else name, TIMEOUT_MS)
+    took = shown_at(page, main, timeout_ms=TIMEOUT_MS) - t0
     wait_idle(page, TIMEOUT_MS)
     return took
 
