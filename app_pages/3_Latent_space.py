@@ -144,6 +144,7 @@ with left:
             categorical=categorical, color_name=cname, selected=sel_drawn if selected else None, picked=picked_drawn,
             path=path_xy, marker=upload.marker["coords"] if upload and upload.marker else None,
             label_clusters=label_clusters, images=lambda: ds.x[ids[d]], images_key=f"{entry.path}|{entry.stamp}|{spec}|{part}",
+            recon=(lambda: loaders.reconstructions(entry.path, entry.stamp, spec, part)[ids[d]]) if decodes else None,
             every_point=None if drawn is None else mp.coords,
             view_key=f"{entry.path}|{spec}|{method}", height=600, font_px=20 if widgets.presenting() else 14,
             thumb_px=224 if widgets.presenting() else 112, file_name=f"map-{entry.name}")

@@ -206,6 +206,13 @@ def test_latent_space_map_neighbours_interpolation_upload(monkeypatch):
     ds = load_dataset("digits")
     want = (ds.x[np.asarray(drawn["ids"])] * 255 + 0.5).astype(np.uint8).reshape(1797, 8, 8)
     np.testing.assert_array_equal(np.frombuffer(served, np.uint8).reshape(1797, 8, 8), want)
+    from ae_core.io.checkpoint import load_checkpoint  # and beside each, its reconstruction
+    from ae_core.models import reconstruct_array
+
+    model_dir = catalog.SHIPPED_DIR / at.query_params["model"]
+    recon = reconstruct_array(load_checkpoint(model_dir).model, ds.x[np.asarray(drawn["ids"])])
+    got = np.frombuffer(media[drawn["recon_thumbs"]["url"]], np.uint8).reshape(1797, 8, 8).astype(int)
+    assert np.abs(got - (recon[:, 0] * 255 + 0.5).astype(int)).max() <= 1  # batching may round apart
     assert [t.label for t in at.tabs] == ["Selection", "Neighbours", "Interpolation", "Your image"]
     media.clear()
     at.number_input(key="_w_map_index").set_value(5).run()

@@ -167,14 +167,17 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
 
     # hovering a point shows its image and its index, without leaving the map (the images come
     # by a URL of their own once the points are drawn)
-    expect(page, page.locator('.lse-map[data-thumbs="1"]'), "the hover images fetched", "latent_thumbs")
+    expect(page, page.locator('.lse-map[data-thumbs="1"][data-rec-thumbs="1"]'), "the hover images fetched",
+           "latent_thumbs")
     page.mouse.move(pt["x"], pt["y"])
     card = page.locator(".lse-tip")
     expect(page, card, "the hover card of a point", "latent_hover")
-    assert re.match(r"#\d+ · label \d · error \d\.\d{4}", card.inner_text().strip()), card.inner_text()
+    text = card.locator(".lse-tip-text").inner_text().strip()
+    assert re.match(r"#\d+ · label \d · error \d\.\d{4}$", text), text
     assert card.locator(".lse-tip-img").is_visible()
     side = card.locator(".lse-tip-img").evaluate("c => c.width")
     assert side >= 96  # readable: at least 96 px for an 8x8 digit
+    assert card.locator(".lse-tip-rec").is_visible() and "reconstruction" in card.inner_text()  # beside it
     full_screenshot(page, ARTIFACTS / "Latent_space-hover.png")
 
     # a click on a point: it becomes the focus, whose neighbours the Neighbours tab shows

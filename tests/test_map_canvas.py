@@ -102,6 +102,10 @@ def test_thumbnails_are_block_means_within_the_byte_budget():
     assert rgb["c"] == 3 and len(rgb["pixels"]) == 3 * 8 * 8 * 3
 
 
+def first_reversed(x) -> bytes:
+    return (x[::-1].transpose(0, 2, 3, 1) * 255 + 0.5).astype(np.uint8).tobytes()
+
+
 def test_thumbnails_are_made_once_per_source_and_points_not_per_run():
     rng = np.random.default_rng(5)
     x = rng.random((40, 1, 8, 8)).astype(np.float32)
@@ -119,6 +123,9 @@ def test_thumbnails_are_made_once_per_source_and_points_not_per_run():
     flipped = map_canvas.payload(xy, np.arange(40), images=lambda: 1 - x, images_key=key + "-other")  # other source
     np.testing.assert_array_equal(decoded(flipped)["thumbs"][..., 0], ((1 - x[:, 0]) * 255 + 0.5).astype(np.uint8))
     assert flipped["thumbs"]["sig"] != first["thumbs"]["sig"]  # what names the media file (draw)
+    with_recon = map_canvas.payload(xy, np.arange(40), images=images, recon=lambda: x[::-1], images_key=key)
+    assert len(made) == 1 and with_recon["thumbs"]["pixels"] == first["thumbs"]["pixels"]
+    assert with_recon["recon_thumbs"]["pixels"] == first_reversed(x)
     other = map_canvas.payload(xy[:20], np.arange(20), images=lambda: x[:20], images_key=key)  # other points
     assert len(other["thumbs"]["pixels"]) == 20 * 64
     np.testing.assert_array_equal(decoded(other)["thumbs"][..., 0], (x[:20, 0] * 255 + 0.5).astype(np.uint8))

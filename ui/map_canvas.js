@@ -57,10 +57,13 @@ function setup(parent) {
   const bar = el("div", "lse-bar", root);
   const legend = el("div", "lse-legend", root);
   const tip = el("div", "lse-tip", root);
-  const tipImg = el("canvas", "lse-tip-img", tip);
+  const tipImgs = el("div", "lse-tip-imgs", tip);
+  const tipImg = el("canvas", "lse-tip-img", tipImgs); // the point's image
+  const tipRec = el("canvas", "lse-tip-rec", tipImgs); // and its reconstruction, when there is one
+  const tipCap = el("div", "lse-tip-cap", tip, "image · its reconstruction");
   const tipText = el("div", "lse-tip-text", tip);
   const gl = glc.getContext("webgl", { preserveDrawingBuffer: true, premultipliedAlpha: true, antialias: false });
-  const s = { root, under, glc, over, bar, legend, tip, tipImg, tipText, gl, mode: "pan", view: null,
+  const s = { root, under, glc, over, bar, legend, tip, tipImg, tipRec, tipCap, tipText, gl, mode: "pan", view: null,
               hidden: new Set(), trigger: null, data: null, sig: null, listeners: [] };
   if (!gl) {
     el("div", "lse-nogl", root, "This browser has no WebGL: the map cannot be drawn here.");
@@ -134,7 +137,7 @@ function decode(data) {
   return { u: b64(data.x, Float32Array), v: b64(data.y, Float32Array), ids: b64(data.ids, Int32Array),
            cat: b64(data.c, Uint8Array), lab: data.labels ? b64(data.labels, Uint16Array) : null,
            err: data.errors ? b64(data.errors, Float32Array) : null,
-           n: data.n, thumbs: null, // fetched after the first draw (fetchThumbs)
+           n: data.n, thumbs: null, recThumbs: null, // fetched after the first draw (fetchThumbs)
            density: data.density ? densityImage(data.density) : null };
 }
 
@@ -160,30 +163,36 @@ function update(s, data) {
   resize(s);
   colours(s, n);
   draw(s);
-  fetchThumbs(s, arrays, data.thumbs);
+  fetchThumbs(s, arrays, data.thumbs, "thumbs");
+  fetchThumbs(s, arrays, data.recon_thumbs || null, "recThumbs");
   s.root.dataset.thumbs = s.thumbs ? "1" : "0";
 }
 
 // The hover card's images (MBs, from a URL of Streamlit's media files), fetched once the points
 // are drawn, so that they never hold up the map; until they arrive the card shows text only. A
 // failed fetch is tried again once (another session's run may have been clearing files).
-function fetchThumbs(s, arrays, t, retry = 1) {
-  if (!t || !t.url || arrays.thumbsUrl === t.url) return; // loaded, or on the way
-  arrays.thumbsUrl = t.url;
-  if (arrays.thumbs) { // other images for the same points: not the old ones meanwhile
-    arrays.thumbs = null;
-    if (s.u === arrays.u) s.thumbs = null;
+function fetchThumbs(s, arrays, t, slot, retry = 1) {
+  const url = slot + "Url";
+  if (!t || !t.url || arrays[url] === t.url) return; // loaded, or on the way
+  arrays[url] = t.url;
+  if (arrays[slot]) { // other images for the same points: not the old ones meanwhile
+    arrays[slot] = null;
+    if (s.u === arrays.u) s[slot] = null;
   }
   const failed = () => {
-    if (arrays.thumbsUrl !== t.url) return;
-    arrays.thumbsUrl = null;
-    if (retry > 0) setTimeout(() => fetchThumbs(s, arrays, t, retry - 1), 1000);
+    if (arrays[url] !== t.url) return;
+    arrays[url] = null;
+    if (retry > 0) setTimeout(() => fetchThumbs(s, arrays, t, slot, retry - 1), 1000);
   };
   fetch(t.url).then((r) => (r.ok ? r.arrayBuffer() : null)).then((buf) => {
     if (!buf || buf.byteLength !== arrays.n * t.w * t.h * t.c) { failed(); return; }
-    if (arrays.thumbsUrl !== t.url) return; // other images were asked for since
-    arrays.thumbs = { w: t.w, h: t.h, c: t.c, px: new Uint8Array(buf) };
-    if (s.u === arrays.u) { s.thumbs = arrays.thumbs; s.root.dataset.thumbs = "1"; }
+    if (arrays[url] !== t.url) return; // other images were asked for since
+    arrays[slot] = { w: t.w, h: t.h, c: t.c, px: new Uint8Array(buf) };
+    if (s.u === arrays.u) {
+      s[slot] = arrays[slot];
+      if (slot === "thumbs") s.root.dataset.thumbs = "1";
+      else s.root.dataset.recThumbs = "1";
+    }
   }).catch(failed);
 }
 
@@ -416,6 +425,25 @@ function inPoly(poly, x, y) {
   return c;
 }
 
+// Point i's picture from the thumbnails `t` (n, h, w, c) into `canvas`, `side` px, unsmoothed;
+// the canvas hidden without them.
+function tipImage(canvas, t, i, side) {
+  if (!t) { canvas.style.display = "none"; return; }
+  const px0 = t.w * t.h * t.c, img = new ImageData(t.w, t.h);
+  for (let q = 0; q < t.w * t.h; q++) {
+    for (let ch = 0; ch < 3; ch++) img.data[4 * q + ch] = t.px[i * px0 + (t.c === 3 ? q * 3 + ch : q)];
+    img.data[4 * q + 3] = 255;
+  }
+  const tmp = document.createElement("canvas");
+  tmp.width = t.w; tmp.height = t.h;
+  tmp.getContext("2d").putImageData(img, 0, 0);
+  canvas.width = side; canvas.height = side;
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(tmp, 0, 0, side, side);
+  canvas.style.display = "block";
+}
+
 function showTip(s, i, px, py) {
   const d = s.data;
   if (i < 0) { s.tip.style.display = "none"; return; }
@@ -423,23 +451,10 @@ function showTip(s, i, px, py) {
   if (s.lab) parts.push(`label ${d.label_names[s.lab[i]] ?? s.lab[i]}`);
   if (s.err) parts.push(`error ${s.err[i].toFixed(4)}`);
   s.tipText.textContent = parts.join(" · ");
-  const t = s.thumbs;
-  if (t) {
-    const px0 = t.w * t.h * t.c, img = new ImageData(t.w, t.h);
-    for (let q = 0; q < t.w * t.h; q++) {
-      for (let ch = 0; ch < 3; ch++) img.data[4 * q + ch] = t.px[i * px0 + (t.c === 3 ? q * 3 + ch : q)];
-      img.data[4 * q + 3] = 255;
-    }
-    const tmp = document.createElement("canvas");
-    tmp.width = t.w; tmp.height = t.h;
-    tmp.getContext("2d").putImageData(img, 0, 0);
-    const side = d.thumb_px || 112;
-    s.tipImg.width = side; s.tipImg.height = side;
-    const ctx = s.tipImg.getContext("2d");
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(tmp, 0, 0, side, side);
-    s.tipImg.style.display = "block";
-  } else s.tipImg.style.display = "none";
+  const side = d.thumb_px || 112;
+  tipImage(s.tipImg, s.thumbs, i, side);
+  tipImage(s.tipRec, s.thumbs && s.recThumbs, i, side); // beside the image only
+  s.tipCap.style.display = s.thumbs && s.recThumbs ? "block" : "none";
   s.tip.style.display = "block";
   const tw = s.tip.offsetWidth, th = s.tip.offsetHeight;
   s.tip.style.left = Math.min(px + 14, s.w - tw - 4) + "px";

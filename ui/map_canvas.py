@@ -1,6 +1,6 @@
 """The 2D map of the Latent space page, drawn by the browser itself (ui/map_canvas.js, WebGL):
 every point up to figures.MAX_DRAWN_POINTS, pan and zoom, box and lasso, a click that picks a
-point and a hover card with the point's image.
+point and a hover card with the point's image and its reconstruction.
 
 Plotly's chart is 4.7 MB of JavaScript that a fresh browser parses for 1.5 s before it draws a
 point (benchmarks/bench_map_scale.py); this map is a few hundred lines, so the page is drawn
@@ -104,7 +104,7 @@ def density(all_uv: np.ndarray, bins: int = DENSITY_BINS) -> dict:
 
 def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=None, categorical=True,
             color_name="label", selected=None, picked=(), path=None, marker=None, label_clusters=False,
-            images=None, images_key=None, every_point=None, view_key="", height=600, font_px=14, thumb_px=112,
+            images=None, recon=None, images_key=None, every_point=None, view_key="", height=600, font_px=14, thumb_px=112,
             file_name="map", known_sig: str | None = None) -> dict:
     """What ui/map_canvas.js draws, from the map's points (positions 0..n-1 of `coords`).
 
@@ -117,7 +117,8 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
     path, marker : coordinates of the interpolation path and the uploaded image's star
     images : (n, C, H, W) of the points for the hover card (thumbnails), or a function that
         makes them; `images_key` names where they come from (which images, of which split):
-        with it, and the ids, the thumbnails are found without making the images again
+        with it, and the ids, the thumbnails are found without making the images again;
+        `recon` the same for the points' reconstructions, shown beside the image
     every_point : coordinates of all points when `coords` is a sample: drawn as a density beneath
     view_key : zoom and pan are kept while it stays the same
     known_sig : the `sig` of the points this session's browser has (`known`): when it is this
@@ -174,6 +175,9 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
     thumbs = None if images is None else _thumbnails_of(ids32, images, images_key)
     if thumbs is not None:  # not HEAVY: the pixels go by URL (draw), and every run names them
         data["thumbs"] = thumbs
+    rec = None if recon is None else _thumbnails_of(ids32, recon, None if images_key is None else images_key + "|recon")
+    if rec is not None:
+        data["recon_thumbs"] = rec
     if selected is not None:
         mask = np.zeros(n, np.uint8)
         mask[np.asarray(selected, dtype=int)] = 1
@@ -218,10 +222,11 @@ def draw(data: dict, key: str, on_click=None, on_selection=None):
     sent = f"_{key}_sent"
     if not data.get("cached"):
         st.session_state[sent] = data["sig"]
-    if "thumbs" in data:
-        t = data["thumbs"]
-        url = _media_url(t["pixels"], f"lse-map-thumbs-{key}", name=f"map-thumbnails-{t['sig']}")
-        data = {**data, "thumbs": {"w": t["w"], "h": t["h"], "c": t["c"], "url": url} if url else None}
+    for part in ("thumbs", "recon_thumbs"):
+        if part in data:
+            t = data[part]
+            url = _media_url(t["pixels"], f"lse-map-{part}-{key}", name=f"map-{part}-{t['sig']}")
+            data = {**data, part: {"w": t["w"], "h": t["h"], "c": t["c"], "url": url} if url else None}
     return _MAP(key=key, data=data, height="content", on_click_change=on_click or (lambda: None),
                 on_selection_change=on_selection or (lambda: None),
                 on_resend_change=lambda: st.session_state.pop(sent, None))
