@@ -163,9 +163,10 @@ function update(s, data) {
   resize(s);
   colours(s, n);
   draw(s);
-  fetchThumbs(s, arrays, data.thumbs, "thumbs");
-  fetchThumbs(s, arrays, data.recon_thumbs || null, "recThumbs");
-  s.root.dataset.thumbs = s.thumbs ? "1" : "0";
+  for (const [slot, t] of [["thumbs", data.thumbs], ["recThumbs", data.recon_thumbs]]) {
+    fetchThumbs(s, arrays, t, slot);
+    s.root.dataset[slot] = s[slot] ? "1" : "0"; // data-thumbs, data-rec-thumbs: loaded (tests)
+  }
 }
 
 // The hover card's images (MBs, from a URL of Streamlit's media files), fetched once the points
@@ -188,11 +189,7 @@ function fetchThumbs(s, arrays, t, slot, retry = 1) {
     if (!buf || buf.byteLength !== arrays.n * t.w * t.h * t.c) { failed(); return; }
     if (arrays[url] !== t.url) return; // other images were asked for since
     arrays[slot] = { w: t.w, h: t.h, c: t.c, px: new Uint8Array(buf) };
-    if (s.u === arrays.u) {
-      s[slot] = arrays[slot];
-      if (slot === "thumbs") s.root.dataset.thumbs = "1";
-      else s.root.dataset.recThumbs = "1";
-    }
+    if (s.u === arrays.u) { s[slot] = arrays[slot]; s.root.dataset[slot] = "1"; }
   }).catch(failed);
 }
 

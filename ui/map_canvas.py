@@ -214,11 +214,12 @@ def draw(data: dict, key: str, on_click=None, on_selection=None):
     """Mount the map; `on_click` and `on_selection` run (as callbacks) when the visitor clicks a
     point or finishes a box or lasso; read what they sent with `event`.
 
-    The points, colours, labels and images go to this session's browser once per `sig` (a
-    payload made with known_sig=known(key) leaves them out): a rerun (a click, a box) sends only
-    what changed, so the images beside the map are not held up by a
-    few MB of points the browser already has. If it lacks them after all (a reload of the page
-    keeps neither), it asks ("resend") and the next run sends them again."""
+    The points, colours and labels go to this session's browser once per `sig` (a payload made
+    with known_sig=known(key) leaves them out): a rerun (a click, a box) sends only what
+    changed, so the images beside the map are not held up by a few MB of points the browser
+    already has. If it lacks them after all (a reload of the page keeps neither), it asks
+    ("resend") and the next run sends them again. The hover images are not in the payload:
+    every run registers them as media files and sends their URLs, which the map fetches once."""
     sent = f"_{key}_sent"
     if not data.get("cached"):
         st.session_state[sent] = data["sig"]
