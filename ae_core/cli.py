@@ -48,7 +48,7 @@ def cmd_train(a) -> int:
                      sparsity=a.sparsity, sparsity_weight=a.sparsity_weight, sparsity_target=a.sparsity_target,
                      top_k=a.top_k, contractive_weight=a.contractive_weight, jacobian=a.jacobian, beta=a.beta)
     tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device,
-                     threads=a.threads, patience=a.patience).validate()
+                     threads=a.threads, patience=a.patience, shift=a.shift).validate()
     if Path(a.out).exists() and not a.overwrite:  # refused before training, not after it
         raise AEError(f"{a.out} already exists; pass --overwrite or choose another --out")
     path, history, metrics = train_and_save(mc, tc, a.dataset, Path(a.out), n_train=a.n_train,
@@ -214,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=int, default=t.batch_size)
     tr.add_argument("--lr", type=float, default=t.lr)
     tr.add_argument("--patience", type=int, default=t.patience)
+    tr.add_argument("--shift", type=int, default=t.shift,
+                    help="move each training image by up to this many pixels each way (augmentation; 0: none)")
     tr.add_argument("--seed", type=int, default=t.seed)
     tr.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, mps")
     tr.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores but one)")

@@ -38,6 +38,7 @@ MAX_CODE_DIM = 4096
 MAX_WIDTH = 4096
 MAX_IMAGE_SIDE = 512
 MAX_PARAMETERS = 50_000_000
+MAX_SHIFT = 8  # pixels of training-time translation; more moves a 28 px digit off its frame
 
 
 class ConfigError(AEError):
@@ -221,6 +222,7 @@ class TrainConfig:
     time_limit: float = 0.0  # seconds of training at most; 0 = no limit (the photo denoiser's budget)
     lr_schedule: str = "constant"  # "cosine": decay to 2% along the budget, so a cut run ends slowly
     amp: bool = False  # bfloat16 autocast on CUDA (ignored elsewhere)
+    shift: int = 0  # each training image moved by up to this many pixels each way (ae_core.augment); 0 = none
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -245,6 +247,7 @@ class TrainConfig:
         _int_range("max_steps", self.max_steps, 0, 10**9)
         _float_range("time_limit", self.time_limit, 0.0, 7 * 24 * 3600.0)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _int_range("shift", self.shift, 0, MAX_SHIFT)
         if not isinstance(self.amp, bool):
             raise ConfigError(f"amp must be true or false; got {self.amp!r}")
         return self

@@ -8,7 +8,8 @@
 Batch sources:
   * an array (N, C, H, W) or an ImageDataset: shuffled mini-batches sliced from one tensor on the
     device (`ArrayBatches`, no per-sample DataLoader); `config.val_fraction` of it is held out
-    and scored by the model's own loss after every epoch;
+    and scored by the model's own loss after every epoch; with `config.shift`, each training batch
+    is moved by a random few pixels (ae_core.augment), the held-out images never;
   * `StreamBatches`: an endless stream (random photo patches drawn on the device); an "epoch" is
     `steps_per_epoch` draws, i.e. one log interval, and its logs also carry `step`, `lr` and
     `seconds`, since the step count, not the epoch, is what such a run is measured in.
@@ -33,6 +34,7 @@ import time
 import numpy as np
 import torch
 
+from ae_core.augment import random_shift
 from ae_core.config import TrainConfig
 from ae_core.data import ImageDataset
 from ae_core.errors import TrainingError
@@ -80,9 +82,9 @@ class ArrayBatches:
 
     records_steps = False
 
-    def __init__(self, x: np.ndarray, batch_size: int, generator: torch.Generator, device):
+    def __init__(self, x: np.ndarray, batch_size: int, generator: torch.Generator, device, shift: int = 0):
         self.x = torch.as_tensor(x, device=device)
-        self.batch_size, self.gen, self.device = batch_size, generator, device
+        self.batch_size, self.gen, self.device, self.shift = batch_size, generator, device, shift
 
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
@@ -90,7 +92,7 @@ class ArrayBatches:
     def __iter__(self):
         order = torch.randperm(len(self.x), generator=self.gen).to(self.device)
         for i in range(0, len(self.x), self.batch_size):
-            yield self.x[order[i : i + self.batch_size]]
+            yield random_shift(self.x[order[i : i + self.batch_size]], self.shift, self.gen)
 
 
 class StreamBatches:
@@ -192,7 +194,7 @@ def fit(model, data, config: TrainConfig | None = None, callbacks=(), should_sto
         _call(callbacks, "on_epoch_end", 0, logs)
         return _finish(history, t0, len(x_train), callbacks)
     if x_train is not None:
-        source = ArrayBatches(x_train, config.batch_size, gen, device)
+        source = ArrayBatches(x_train, config.batch_size, gen, device, shift=config.shift)
     return _loop(model, source, config, device, callbacks, should_stop, validate, history, t0)
 
 

@@ -50,8 +50,9 @@ DIGITS = Zoo("digits", {
 _CONV = dict(arch="conv", conv_channels=(32, 64, 128), recon_loss="bce")
 MNIST = Zoo("mnist", {
     "mnist-pca-32": (dict(kind="pca", code_dim=32), {}),
-    # the 32-unit code that beats PCA-32 (kNN 0.974 vs 0.966 at 40 epochs, seed 0; 0.970 over 3 seeds at 30)
-    "mnist-undercomplete-32": (dict(kind="undercomplete", code_dim=32, **_CONV), dict(epochs=40)),
+    # The 32-unit code that beats PCA-32. Each image moved by up to 2 px each epoch (ae_core.augment):
+    # 8,000 images are few for this net; kNN 0.9755 over seeds 0-2 with the shift, 0.971 without.
+    "mnist-undercomplete-32": (dict(kind="undercomplete", code_dim=32, **_CONV), dict(epochs=40, shift=2)),
     # trained on every pixel noise the Denoising page offers, at any level up to 0.5 (noise.corrupt_for_training)
     "mnist-denoising-64": (dict(kind="denoising", code_dim=64, noise_kind="mixed", noise_level=0.5, **_CONV),
                            dict(epochs=15)),

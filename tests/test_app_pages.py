@@ -151,6 +151,10 @@ def test_train_value_out_of_range_says_why_on_submit():
     at.number_input(key="_w_tr_epochs").set_value(0)
     at.form_submit_button[0].click().run()
     assert at.error and "Epochs must be an integer" in at.error[0].value
+    at.number_input(key="_w_tr_epochs").set_value(2)
+    at.number_input(key="_w_tr_shift").set_value(12)
+    at.form_submit_button[0].click().run()
+    assert at.error and "Shift \\(px\\) must be an integer in \\[0, 8\\]; got 12" in at.error[0].value
 
 
 def test_train_stop_keeps_what_was_trained(user_dir):

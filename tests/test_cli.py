@@ -137,6 +137,18 @@ def test_train_and_the_train_page_build_the_same_model_from_the_same_settings(tm
     assert default_code_activation("sparse", "kl") == "sigmoid"
 
 
+def test_shift_augmentation_is_one_setting_for_the_cli_and_the_train_page(tmp_path):
+    from ui.training import make_configs
+
+    out = tmp_path / "shifted"
+    assert main(["train", "--code-dim", "8", "--shift", "1", "--out", str(out), *TINY, "--epochs", "1"]) == 0
+    _, form = make_configs({"kind": "undercomplete", "code_dim": 8, "hidden": "32", "epochs": 1, "batch_size": 128,
+                            "lr": 3e-3, "shift": 1}, (1, 8, 8))
+    assert load_checkpoint(out).train_config.shift == form.shift == 1
+    assert main(["train", "--code-dim", "8", "--shift", "9", "--out", str(tmp_path / "bad"), *TINY]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
 def test_auto_design_is_one_rule_for_the_cli_and_the_train_page(tmp_path, capsys):
     """`--arch auto` (the default) and the form's Encoder "auto": a conv net with BCE for images of
     16 px a side or more, an MLP with MSE for 8x8 digits; the same config either way. A run that

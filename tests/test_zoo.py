@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ae_core.config import TrainConfig
 from ae_core.io.checkpoint import WEIGHTS
 from ae_core.io.safetensors_header import read_safetensors_header
 from ae_core.zoo import MNIST, ZOOS, zoo_configs
@@ -53,9 +54,11 @@ def test_shipped_folders_hold_their_zoo_stored_as_the_rules_say(zoo_name):
     assert present == list(zoo.entries), "a zoo is shipped whole"
     for name in present:
         cfg = json.loads((CHECKPOINTS / name / "config.json").read_text())
-        mc, _ = zoo_configs(name, zoo=zoo)
+        mc, tc = zoo_configs(name, zoo=zoo)
         assert {k: cfg["model"][k] for k in ("kind", "code_dim", "arch")} == \
             {"kind": mc.kind, "code_dim": mc.code_dim, "arch": mc.arch}
+        shipped = TrainConfig.from_dict(cfg["train"])  # trained as the zoo says (a field it lacks: the default)
+        assert (shipped.epochs, shipped.shift) == (tc.epochs, tc.shift), name
         dtypes = {t["dtype"] for t in read_safetensors_header(CHECKPOINTS / name / WEIGHTS).values()}
         assert dtypes == ({"F16"} if zoo.half else {"F32"})
         with np.load(CHECKPOINTS / name / "map-umap-2d.npz") as m:

@@ -99,10 +99,14 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
             v["noise_kind"] = c1.selectbox("Noise", TRAINING_NOISE, key="_w_tr_noise")
             v["noise_level"] = c2.slider("Noise level", 0.0, 0.9, 0.3, 0.05, key="_w_tr_level",
                                          help=" · ".join(f"{k}: {m}" for k, m in LEVEL_MEANING.items()))
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         v["epochs"] = c1.number_input("Epochs", None, None, 30, key="_w_tr_epochs")
         v["batch_size"] = c2.selectbox("Batch size", [16, 32, 64, 128, 256, 512], index=2, key="_w_tr_batch")
         v["lr"] = c3.number_input("Learning rate", None, None, 3e-3, format="%.4f", step=1e-3, key="_w_tr_lr")
+        if kind != "pca":
+            v["shift"] = c4.number_input("Shift (px)", None, None, 0, key="_w_tr_shift",
+                                         help="augmentation: each training image moved by up to this many pixels "
+                                         "each way, a new draw every epoch; 2 helps on MNIST (28 px), 0 = none")
         submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:", disabled=busy)
 
     return submitted, v, spec, name

@@ -83,7 +83,8 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
         mc.beta = w
     # One torch thread: the app shares two cores with the UI and other sessions.
     tc = TrainConfig(epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
-                     lr=float(values["lr"]), seed=int(values.get("seed", 0)), threads=1, device="cpu")
+                     lr=float(values["lr"]), seed=int(values.get("seed", 0)), shift=int(values.get("shift", 0)),
+                     threads=1, device="cpu")
     try:
         mc, tc = mc.validate(), tc.validate()
     except ConfigError as e:  # said with the form's label: "Code size must be ...", not "code_dim must be ..."
@@ -97,7 +98,7 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
 FORM_LABELS = {"code_dim": "Code size", "epochs": "Epochs", "lr": "Learning rate", "batch_size": "Batch size",
                "top_k": "k (top-k)", "sparsity_target": "Target rate ρ", "sparsity_weight": "Sparsity weight",
                "contractive_weight": "Contractive weight λ", "beta": "β", "noise_level": "Noise level",
-               "hidden": "Hidden widths"}
+               "hidden": "Hidden widths", "shift": "Shift (px)"}
 
 
 def check_budget(mc: ModelConfig, tc: TrainConfig) -> None:
