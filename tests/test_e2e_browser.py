@@ -245,6 +245,21 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     assert_clean(page)
     full_screenshot(page, ARTIFACTS / "Latent_space-upload.png")
 
+    # at presentation size the toolbar's larger buttons wrap onto rows in the narrow map column;
+    # each stays on one line, and the legend and the plot start below the last row
+    page.get_by_test_id("stSidebar").get_by_text("Presentation size").click()
+    expect(page, page.locator('.lse-tip-img[width="224"], .lse-map[data-drawn]'), "the map at presentation size",
+           "latent_presenting")
+    wait_idle(page, TIMEOUT_MS)
+    boxes = page.locator(".lse-map").first.evaluate("""el => ({
+        buttons: [...el.querySelectorAll('.lse-btn')].map(b => b.getBoundingClientRect().toJSON()),
+        legend: el.querySelector('.lse-legend').getBoundingClientRect().toJSON(),
+        font: parseFloat(getComputedStyle(el.querySelector('.lse-btn')).fontSize)})""")
+    assert boxes["font"] >= 20, boxes  # the presentation font reached the toolbar
+    assert all(b["height"] < 2 * boxes["font"] + 12 for b in boxes["buttons"]), boxes  # one line each
+    assert boxes["legend"]["top"] >= max(b["bottom"] for b in boxes["buttons"]), boxes
+    full_screenshot(page, ARTIFACTS / "Latent_space-presenting.png")
+
 
 def test_denoising_denoises_an_uploaded_digit(page, server, tmp_path):
     visit(page, server, "Denoising")

@@ -107,8 +107,10 @@ function resize(s) {
   s.w = Math.max(50, r.width);
   // no taller than the square plot needs (the map keeps one scale on both axes)
   const legendW = s.legend.offsetWidth ? s.legend.offsetWidth + 16 : 12;
-  s.h = Math.min(s.data ? s.data.height : 560, Math.max(300, s.w - legendW + 40));
+  s.h = Math.min(s.data ? s.data.height : 560, Math.max(300, s.w - legendW + barBottom(s) - 4));
   s.root.style.height = s.h + "px";
+  s.legend.style.top = barBottom(s) + "px";
+  s.legend.style.maxHeight = `calc(100% - ${barBottom(s) + 8}px)`;
   for (const c of [s.under, s.glc, s.over]) {
     c.width = Math.round(s.w * dpr);
     c.height = Math.round(s.h * dpr);
@@ -118,11 +120,17 @@ function resize(s) {
   s.dpr = dpr;
 }
 
+// below the toolbar, which wraps onto a second row in a narrow column at presentation size
+function barBottom(s) {
+  return s.bar.offsetHeight ? s.bar.offsetTop + s.bar.offsetHeight + 8 : 44;
+}
+
 // plot area inside the canvas (CSS pixels): a margin for the toolbar and the legend
 function area(s) {
   const right = s.legend.offsetWidth ? s.legend.offsetWidth + 16 : 12;
-  const side = Math.min(s.w - right - 12, s.h - 52);
-  return { x0: 12 + (s.w - right - 12 - side) / 2, y0: 44, side: Math.max(side, 10) };
+  const top = barBottom(s);
+  const side = Math.min(s.w - right - 12, s.h - top - 8);
+  return { x0: 12 + (s.w - right - 12 - side) / 2, y0: top, side: Math.max(side, 10) };
 }
 
 // normalised point coordinates (0..1, y up) to CSS pixels and back
