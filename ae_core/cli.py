@@ -37,12 +37,12 @@ def cmd_train(a) -> int:
 
     act = default_code_activation(a.kind, a.sparsity) if a.code_activation == "auto" else a.code_activation
     ds = load_dataset(a.dataset)  # once: its image shape decides "auto", then it is trained on
-    design = default_design(ds.image_shape)
+    design = default_design(ds.image_shape, tied=a.tied, output=a.output)
     arch = design["arch"] if a.arch == "auto" else a.arch
     hidden = design["hidden"] if a.hidden == "auto" else _ints(a.hidden)
     channels = design["conv_channels"] if a.conv_channels == "auto" else _ints(a.conv_channels)
     mc = ModelConfig(kind=a.kind, arch=arch, code_dim=a.code_dim, hidden=hidden, conv_channels=channels,
-                     activation=a.activation, code_activation=act,
+                     activation=a.activation, code_activation=act, output=a.output, tied=a.tied,
                      recon_loss=design["recon_loss"] if a.recon_loss == "auto" else a.recon_loss,
                      noise_kind=a.noise_kind, noise_level=a.noise_level,
                      sparsity=a.sparsity, sparsity_weight=a.sparsity_weight, sparsity_target=a.sparsity_target,
@@ -179,7 +179,7 @@ def cmd_photo_train(a) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ae_core.photo.model import DEFAULT_TILE
-    from ae_core.config import TRAINABLE_KINDS, TRAINING_NOISE, ModelConfig, TrainConfig
+    from ae_core.config import OUTPUTS, TRAINABLE_KINDS, TRAINING_NOISE, ModelConfig, TrainConfig
     from ae_core.zoo import ZOOS
 
     m, t = ModelConfig(), TrainConfig()
@@ -201,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "linear, sigmoid, relu, tanh")
     tr.add_argument("--recon-loss", choices=["auto", "mse", "bce"], default="auto",
                     help="auto: bce with the conv net, mse with the mlp (config.default_design)")
+    tr.add_argument("--output", choices=OUTPUTS, default=m.output,
+                    help="the decoder's last step: sigmoid, or linear (trained with MSE)")
+    tr.add_argument("--tied", action="store_true",
+                    help="the decoder's weight is the encoder's, transposed (one layer each way: with "
+                         "--arch auto and --hidden auto, an mlp with no hidden layer)")
     tr.add_argument("--noise-kind", choices=TRAINING_NOISE, default=m.noise_kind)
     tr.add_argument("--noise-level", type=float, default=m.noise_level)
     tr.add_argument("--sparsity", choices=["l1", "kl", "topk"], default=m.sparsity)

@@ -31,6 +31,7 @@ ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "linear")
 SPARSITY_PENALTIES = ("l1", "kl", "topk")
 JACOBIAN_MODES = ("auto", "closed", "exact", "jvp")
 LR_SCHEDULES = ("constant", "cosine")
+OUTPUTS = ("sigmoid", "linear")
 
 # Hard limits for anything built from a config, checked before allocation so a
 # hostile config.json (code size 10^9) cannot exhaust memory.
@@ -56,6 +57,8 @@ class ModelConfig:
     activation: str = "relu"  # hidden layers
     code_activation: str = "linear"  # sigmoid for KL sparsity / closed-form contractive
     recon_loss: str = "mse"  # mse, or bce for data in [0, 1]
+    output: str = "sigmoid"  # the decoder's last step: sigmoid, or linear (images are clamped to [0, 1] only when shown)
+    tied: bool = False  # one MLP layer each way, the decoder's weight the encoder's transposed: one matrix to learn
     # denoising: corruption applied to the input during training
     noise_kind: str = "gaussian"
     noise_level: float = 0.3
@@ -112,6 +115,14 @@ class ModelConfig:
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("code_activation", self.code_activation, ACTIVATIONS)
         _choice("recon_loss", self.recon_loss, ("mse", "bce"))
+        _choice("output", self.output, OUTPUTS)
+        if self.recon_loss == "bce" and self.output != "sigmoid":
+            raise ConfigError("recon_loss 'bce' needs output 'sigmoid' (it compares probabilities)")
+        if not isinstance(self.tied, bool):
+            raise ConfigError(f"tied must be true or false; got {self.tied!r}")
+        if self.tied and (self.arch != "mlp" or self.hidden or self.kind not in TRAINABLE_KINDS[:4]):
+            raise ConfigError("tied weights need one layer each way (an mlp encoder with no hidden widths) and "
+                              "a kind with one code per image (undercomplete, denoising, sparse or contractive)")
         _choice("noise_kind", self.noise_kind, TRAINING_NOISE)
         _float_range("noise_level", self.noise_level, 0.0, 0.95)
         _choice("sparsity", self.sparsity, SPARSITY_PENALTIES)
@@ -157,15 +168,16 @@ def pca_is_exact(code_dim, n_pixels, pca_mse=None) -> bool:
     return pca_mse is not None and pca_mse < 1e-12
 
 
-def default_design(image_shape) -> dict:
+def default_design(image_shape, tied: bool = False, output: str = "sigmoid") -> dict:
     """The net "auto" means for images of `image_shape` (the CLI's and the Train page's default):
     for images of at least 16 px a side, a convolutional encoder (32, 64, 128) with a BCE loss:
     on MNIST at code 32 for 20 epochs it reaches kNN 0.970 where the MLP reached 0.957, and
     PCA-32 0.966; the same conv net with MSE stalled near the mean image (the sigmoid output
-    saturates). For smaller images (8x8 digits), an MLP with one hidden layer of 256 and MSE."""
-    conv = min(int(v) for v in tuple(image_shape)[-2:]) >= 16
-    return {"arch": "conv" if conv else "mlp", "hidden": (256,), "conv_channels": (32, 64, 128),
-            "recon_loss": "bce" if conv else "mse"}
+    saturates). For smaller images (8x8 digits), an MLP with one hidden layer of 256 and MSE.
+    Tied weights mean one MLP layer each way; a linear output means MSE (BCE needs probabilities)."""
+    conv = min(int(v) for v in tuple(image_shape)[-2:]) >= 16 and not tied
+    return {"arch": "conv" if conv else "mlp", "hidden": () if tied else (256,), "conv_channels": (32, 64, 128),
+            "recon_loss": "bce" if conv and output == "sigmoid" else "mse"}
 
 
 def default_code_activation(kind: str, sparsity: str = "l1") -> str:
@@ -203,7 +215,7 @@ def estimate_parameters(cfg: ModelConfig) -> int:
     enc = sum(a * b + b for a, b in zip(dims, (*cfg.hidden, out_dim)))
     dec_dims = (cfg.code_dim, *reversed(cfg.hidden))
     dec = sum(a * b + b for a, b in zip(dec_dims, (*reversed(cfg.hidden), cfg.n_pixels)))
-    return enc + dec
+    return enc + dec - (cfg.code_dim * cfg.n_pixels if cfg.tied else 0)  # tied: the decoder reuses W
 
 
 @dataclass

@@ -82,6 +82,20 @@ class ConvDecoder(nn.Module):
         return out[..., :hh, :ww]
 
 
+class TiedDecoder(nn.Module):
+    """x_hat = W^T h + c, W the encoder layer's (code_dim, pixels) weight: the decoder learns only
+    its bias, and each unit's feature is one row of W, used both ways."""
+
+    def __init__(self, encoder_layer: nn.Linear, shape: tuple[int, int, int]):
+        super().__init__()
+        self._encoder_layer = [encoder_layer]  # in a list: not a submodule, so W is stored once
+        self.bias = nn.Parameter(torch.zeros(int(np.prod(shape))))
+        self.shape = tuple(shape)
+
+    def forward(self, h):
+        return F.linear(h, self._encoder_layer[0].weight.t(), self.bias).unflatten(1, self.shape)
+
+
 class Autoencoder(nn.Module):
     """The plain (undercomplete or overcomplete) autoencoder; the base of all variants."""
 
@@ -104,6 +118,8 @@ class Autoencoder(nn.Module):
             enc = ConvEncoder(cfg, enc_out)
             return enc, ConvDecoder(cfg, enc.feature_shape)
         enc = nn.Sequential(nn.Flatten(), _mlp([cfg.n_pixels, *cfg.hidden, enc_out], cfg.activation, "linear"))
+        if cfg.tied:  # validated: no hidden layers, so enc[1][0] is the one Linear
+            return enc, TiedDecoder(enc[1][0], tuple(cfg.input_shape))
         dec = nn.Sequential(
             _mlp([cfg.code_dim, *reversed(cfg.hidden), cfg.n_pixels], cfg.activation, "linear"),
             nn.Unflatten(1, tuple(cfg.input_shape)),
@@ -122,7 +138,12 @@ class Autoencoder(nn.Module):
         return self.decoder(h)
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decode_logits(h))
+        return self.output(self.decode_logits(h))
+
+    def output(self, logits: torch.Tensor) -> torch.Tensor:
+        """The decoder's last step: a sigmoid, or nothing for a linear output (which can leave
+        [0, 1]; reconstruct_array and decode_array clamp what is shown)."""
+        return torch.sigmoid(logits) if self.config.output == "sigmoid" else logits
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encode(x)
@@ -132,7 +153,7 @@ class Autoencoder(nn.Module):
         """Mean per pixel; computed from logits so BCE stays numerically stable."""
         if self.config.recon_loss == "bce":
             return F.binary_cross_entropy_with_logits(logits, x)
-        return F.mse_loss(torch.sigmoid(logits), x)
+        return F.mse_loss(self.output(logits), x)
 
     def penalty(self, x: torch.Tensor, h: torch.Tensor) -> dict[str, torch.Tensor]:
         return {}
@@ -259,7 +280,7 @@ class VariationalAutoencoder(Autoencoder):
         else:
             # Gaussian likelihood with unit variance up to a constant; scaled so that
             # beta=1 balances reconstruction and KL sensibly for [0, 1] pixels.
-            rec = 0.5 * F.mse_loss(torch.sigmoid(logits), x, reduction="sum") / x.shape[0] / 0.05
+            rec = 0.5 * F.mse_loss(self.output(logits), x, reduction="sum") / x.shape[0] / 0.05
         kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1).mean()
         parts = {"reconstruction": rec / n_pix, "kl": self.config.beta * kl / n_pix}
         return parts["reconstruction"] + self._kl_weight() * parts["kl"], parts
@@ -375,6 +396,7 @@ def reconstruct_array(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -
     return _batched(model, x, lambda xb: model.decode(model.encode(xb)).clamp(0, 1), batch_size)
 
 
-def decode_array(model: nn.Module, h: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Images decoded from (N, code_dim) codes."""
-    return _batched(model, h, lambda hb: model.decode(hb).clamp(0, 1), batch_size)
+def decode_array(model: nn.Module, h: np.ndarray, batch_size: int = 1024, clamp: bool = True) -> np.ndarray:
+    """Images decoded from (N, code_dim) codes, in [0, 1] (`clamp=False`: the decoder's output as
+    it is, which a linear output can take outside [0, 1])."""
+    return _batched(model, h, (lambda hb: model.decode(hb).clamp(0, 1)) if clamp else model.decode, batch_size)

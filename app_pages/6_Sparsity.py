@@ -82,7 +82,8 @@ n_show = s["n_units"] if s["n_units"] <= 8 else f3.slider("Units", 8, min(128, s
 models = [entry] + ([catalog.by_path(sel.candidates, beside)] if beside else [])
 st.caption("Live units, most active first. " + (
     "Each tile is what the decoder adds when one unit is switched on (at a typical value): strokes and parts "
-    "mean learned features, whole digits mean copying, noisy tiles mean the unit is not used alone."
+    "mean learned features; whole digits or noise-like tiles mean units that only work together, as when an "
+    "overcomplete plain model copies its input."
     if view == "decoder" else
     "Each tile is one unit's input weights (or the first hidden layer's): what pattern it responds to."))
 for col, e in zip(st.columns(len(models), gap="large"), models):

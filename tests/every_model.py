@@ -23,6 +23,10 @@ VARIANTS = {
     "sparse-kl": (dict(kind="sparse", sparsity="kl", code_activation="sigmoid", sparsity_weight=0.1),
                   {"reconstruction", "sparsity"}),
     "sparse-topk": (dict(kind="sparse", sparsity="topk"), {"reconstruction"}),
+    # the lecture's pair: one tied layer each way, a linear output (ae_core.zoo)
+    "undercomplete-tied-linear": (dict(kind="undercomplete", hidden=(), tied=True, output="linear"), {"reconstruction"}),
+    "sparse-topk-tied-linear": (dict(kind="sparse", sparsity="topk", hidden=(), tied=True, output="linear"),
+                                {"reconstruction"}),
     "contractive-exact": (dict(kind="contractive", jacobian="exact", code_activation="sigmoid"),
                           {"reconstruction", "contractive"}),
     "contractive-jvp": (dict(kind="contractive", jacobian="jvp", n_projections=2), {"reconstruction", "contractive"}),
@@ -31,7 +35,8 @@ VARIANTS = {
     "vae": (dict(kind="vae", beta=0.5), {"reconstruction", "kl"}),
     "pca": (dict(kind="pca"), {"reconstruction"}),
 }
-MLP_ONLY = {"contractive-closed", "pca"}  # closed form needs one linear layer; PCA has no arch
+MLP_ONLY = {"contractive-closed", "pca", "undercomplete-tied-linear", "sparse-topk-tied-linear"}
+# (the closed form and tied weights need one linear layer; PCA has no arch)
 CASES = [(v, arch) for v in VARIANTS for arch in ("mlp", "conv") if arch == "mlp" or v not in MLP_ONLY]
 IDS = [f"{v}-{a}" for v, a in CASES]
 # The photo denoiser: a residual FCN whose "code" is a feature map; apart from the table above

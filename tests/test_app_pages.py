@@ -157,6 +157,22 @@ def test_train_value_out_of_range_says_why_on_submit():
     assert at.error and "Shift \\(px\\) must be an integer in \\[0, 8\\]; got 12" in at.error[0].value
 
 
+def test_train_form_offers_tied_weights_and_a_linear_output_for_the_lecture_pair_only():
+    at = run("app_pages/1_Train.py")
+    shown = {}
+    for kind in ("undercomplete", "overcomplete", "sparse", "vae"):
+        at.segmented_control(key="_w_tr_kind").set_value(kind).run()
+        shown[kind] = {s.label for s in at.selectbox}
+    assert {"Weights", "Output"} <= shown["overcomplete"] and {"Weights", "Output"} <= shown["sparse"]
+    assert not {"Weights", "Output"} & (shown["undercomplete"] | shown["vae"])
+    at.segmented_control(key="_w_tr_kind").set_value("sparse").run()
+    at.selectbox(key="_w_tr_weights_sparse").select("tied")
+    at.text_input(key="_w_tr_hidden_sparse").set_value("32")
+    at.form_submit_button[0].click().run()
+    assert not at.exception and at.session_state["train_job"] is None
+    assert at.error and "Tied weights need one layer each way" in at.error[0].value
+
+
 def test_train_stop_keeps_what_was_trained(user_dir):
     at = run("app_pages/1_Train.py")
     at.number_input(key="_w_tr_epochs").set_value(500)

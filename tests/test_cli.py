@@ -12,6 +12,7 @@ import pytest
 
 from ae_core.io.checkpoint import load_checkpoint
 from ae_core.cli import main
+from ae_core.config import ConfigError
 
 TINY = ["--dataset", "digits", "--hidden", "32", "--epochs", "3", "--batch-size", "128", "--threads", "1",
         "--device", "cpu"]
@@ -147,6 +148,30 @@ def test_shift_augmentation_is_one_setting_for_the_cli_and_the_train_page(tmp_pa
     assert load_checkpoint(out).train_config.shift == form.shift == 1
     assert main(["train", "--code-dim", "8", "--shift", "9", "--out", str(tmp_path / "bad"), *TINY]) == 2
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_lecture_pairs_tied_linear_design_is_one_setting_for_the_cli_and_the_train_page(tmp_path):
+    """--tied --output linear (the zoo's overcomplete pair) and the form's Weights "tied", Output
+    "linear": with auto arch and hidden, one MLP layer each way trained with MSE, on 28x28 too."""
+    from ui.training import make_configs
+
+    out = tmp_path / "tied"
+    assert main(["train", "--kind", "sparse", "--sparsity", "topk", "--top-k", "4", "--code-dim", "80", "--tied",
+                 "--output", "linear", "--code-activation", "linear", "--out", str(out),
+                 *[a for a in TINY if a not in ("--hidden", "32")]]) == 0
+    cli = load_checkpoint(out).model_config
+    form, _ = make_configs({"kind": "sparse", "sparsity": "topk", "top_k": 4, "code_dim": 80, "hidden": "",
+                            "arch": "mlp", "code_activation": "linear", "weights": "tied", "output": "linear", "penalty_weight": 1e-3,
+                            "epochs": 3, "batch_size": 128, "lr": 3e-3}, (1, 8, 8))
+    assert cli == form
+    assert (cli.tied, cli.output, cli.arch, cli.hidden, cli.recon_loss) == (True, "linear", "mlp", (), "mse")
+    from ae_core.config import default_design
+
+    assert default_design((1, 28, 28), tied=True, output="linear") == {
+        "arch": "mlp", "hidden": (), "conv_channels": (32, 64, 128), "recon_loss": "mse"}
+    with pytest.raises(ConfigError, match="tied weights need one layer"):
+        make_configs({"kind": "sparse", "code_dim": 80, "hidden": "32", "weights": "tied", "epochs": 1,
+                      "batch_size": 128, "lr": 3e-3}, (1, 8, 8))
 
 
 def test_auto_design_is_one_rule_for_the_cli_and_the_train_page(tmp_path, capsys):

@@ -129,7 +129,8 @@ def test_defaults_are_valid():
     "field,value",
     [("code_dim", "16"), ("code_dim", 16.0), ("code_dim", True), ("noise_level", "0.3"),
      ("noise_level", False), ("kind", 5), ("kind", "x" * 100), ("hidden", "128"), ("hidden", [1.5]),
-     ("hidden", [True]), ("hidden", list(range(1, 20))), ("input_shape", None)],
+     ("hidden", [True]), ("hidden", list(range(1, 20))), ("input_shape", None), ("tied", 1), ("tied", "yes"),
+     ("output", 0)],
 )
 def test_from_dict_refuses_wrong_types(field, value):
     with pytest.raises(ConfigError) as info:
@@ -160,6 +161,11 @@ def test_from_dict_refuses_non_objects(value):
         (dict(kind="sparse", sparsity="topk", code_dim=4, top_k=5), ["top_k"]),
         (dict(hidden=(4096, 4096, 4096, 4096)), ["parameters"]),
         (dict(input_shape=(3, 512, 512), hidden=(4096,)), ["parameters"]),
+        (dict(recon_loss="bce", output="linear"), ["bce", "sigmoid"]),
+        (dict(output="relu"), ["output"]),
+        (dict(tied=True, hidden=(16,)), ["tied", "one layer"]),
+        (dict(tied=True, hidden=(), arch="conv"), ["tied", "mlp"]),
+        (dict(tied=True, hidden=(), kind="vae"), ["tied", "undercomplete"]),
     ],
 )
 def test_cross_field_rules(kw, words):
@@ -268,7 +274,8 @@ def test_build_model_refuses_huge_config_before_allocation(no_allocation):
 @pytest.mark.parametrize(
     "kw",
     [dict(kind="undercomplete", hidden=(128, 32)), dict(kind="vae", hidden=(64,)), dict(kind="undercomplete", hidden=()),
-     dict(kind="sparse", code_dim=256, hidden=()), dict(kind="contractive", input_shape=(3, 16, 12))],
+     dict(kind="sparse", code_dim=256, hidden=()), dict(kind="contractive", input_shape=(3, 16, 12)),
+     dict(kind="sparse", code_dim=256, hidden=(), tied=True, output="linear")],
 )
 def test_parameter_estimate_is_exact_for_mlps(kw):
     from ae_core.models import build_model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ae_core.analysis.features import decoder_features, locality, normalise_tiles
 from ae_core.config import ModelConfig
@@ -40,3 +41,16 @@ def test_decoder_features_are_the_response_to_one_unit():
     assert f.shape == (2, 1, 8, 8) and np.allclose(f, want, atol=1e-6)
     n = normalise_tiles(f)
     assert np.allclose(n.reshape(2, -1).min(1), 0) and np.allclose(n.reshape(2, -1).max(1), 1)
+
+
+def test_a_tied_linear_decoders_features_are_its_weight_rows_unclamped():
+    """For x_hat = W^T h + c the feature of unit u is scale * W[u], signed, even where the base image
+    c is 0 and clamping to [0, 1] would have cut the negative half off."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(kind="undercomplete", input_shape=(1, 8, 8), code_dim=5, hidden=(),
+                                    tied=True, output="linear").validate())
+    with torch.no_grad():
+        model.decoder.bias.zero_()
+    f = decoder_features(model, [1, 4], scale=3.0)
+    w = model.encoder[1][0].weight.detach().numpy()
+    assert np.allclose(f.reshape(2, -1), 3.0 * w[[1, 4]], atol=1e-6) and f.min() < 0

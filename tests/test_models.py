@@ -333,3 +333,54 @@ def test_decoder_output_is_linear_logits_whatever_the_depth(arch, extra):
         last.bias.fill_(6.0)
         light = model.decode(torch.zeros(2, CODE))
     assert dark.shape == (2, *SHAPE) and dark.max() < 0.01 and light.min() > 0.99
+
+
+def _tied(**kw) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_model(ModelConfig(**{**BASE, "hidden": (), "tied": True, "output": "linear", **kw}).validate())
+
+
+def test_tied_decoder_is_the_encoders_weight_transposed():
+    """x_hat = W^T h + c with the encoder's own W: one matrix, stored once, trained both ways."""
+    model = _tied(kind="sparse", sparsity="topk", code_activation="linear").double()
+    w, b, c = model.encoder[1][0].weight, model.encoder[1][0].bias, model.decoder.bias
+    x = torch.rand(5, *SHAPE, dtype=torch.float64)
+    pre = x.reshape(5, -1) @ w.T + b
+    top = pre.topk(3, dim=1)
+    h_ref = torch.zeros_like(pre).scatter(1, top.indices, top.values)
+    h = model.encode(x)
+    assert torch.equal(h, h_ref)
+    assert torch.allclose(model.decode(h), (h_ref @ w + c).reshape(5, *SHAPE))
+    assert sorted(model.state_dict()) == ["decoder.bias", "encoder.1.0.bias", "encoder.1.0.weight"]
+    assert sum(p.numel() for p in model.parameters()) == CODE * 64 + CODE + 64
+
+
+def test_tied_weight_gradient_matches_finite_differences():
+    """W gets the gradient of both its uses (encoder and decoder): autograd against central differences."""
+    model = _tied(kind="undercomplete", code_activation="tanh").double()
+    w = model.encoder[1][0].weight
+    x = torch.rand(4, *SHAPE, dtype=torch.float64)
+    model.loss(x)[0].backward()
+    eps, rng = 1e-6, np.random.default_rng(0)
+    for i, j in zip(rng.integers(0, CODE, 6), rng.integers(0, 64, 6)):
+        with torch.no_grad():
+            w[i, j] += eps
+            up = model.loss(x)[0].item()
+            w[i, j] -= 2 * eps
+            down = model.loss(x)[0].item()
+            w[i, j] += eps
+        assert abs(w.grad[i, j].item() - (up - down) / (2 * eps)) < 1e-7
+
+
+def test_linear_output_is_the_logits_trained_with_mse_and_clamped_only_when_shown():
+    model = _tied(kind="undercomplete")
+    with torch.no_grad():
+        model.decoder.bias.fill_(2.0)  # far above 1: a sigmoid would hide it, clamping shows 1
+        x = torch.rand(3, *SHAPE)
+        h = model.encode(x)
+        logits = model.decode_logits(h)
+        assert torch.equal(model.decode(h), logits) and logits.min() > 1.5
+        assert torch.allclose(model.loss(x)[1]["reconstruction"], ((logits - x) ** 2).mean())
+    assert reconstruct_array(model, x.numpy()).max() == 1.0
+    assert decode_array(model, h.numpy()).max() == 1.0
+    assert decode_array(model, h.numpy(), clamp=False).min() > 1.5

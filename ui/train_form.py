@@ -82,6 +82,14 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
             v["code_activation"] = c3.selectbox("Code activation", ["auto", "linear", "relu", "sigmoid", "tanh"],
                                                 key="_w_tr_act", help="auto: sigmoid for KL and contractive, "
                                                                        "relu for sparse, else linear")
+        if kind in ("overcomplete", "sparse"):  # the lecture's pair: ae_core.zoo's mnist-*-overcomplete-1024
+            c1, c2, c3 = st.columns(3)
+            v["weights"] = c1.selectbox("Weights", ["separate", "tied"], key=f"_w_tr_weights_{kind}",
+                                        help="tied: the decoder uses the encoder's weights transposed, so each "
+                                        "unit has one feature both ways (one layer each way: empty hidden widths, "
+                                        "mlp encoder)")
+            v["output"] = c2.selectbox("Output", ["sigmoid", "linear"], key=f"_w_tr_output_{kind}",
+                                       help="the decoder's last step; linear is trained with MSE")
         if kind == "sparse":
             c1, c2, c3 = st.columns(3)
             v["sparsity"] = c1.selectbox("Penalty", ["l1", "kl", "topk"], key="_w_tr_sparsity",

@@ -45,8 +45,8 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
     """Form values -> validated configs; raises ConfigError naming the bad field.
 
     `values` keys: kind, arch, code_dim, hidden (e.g. "256" or "512,128"),
-    code_activation ("auto" or a name), sparsity, penalty_weight, sparsity_target,
-    top_k, noise_kind, noise_level, epochs, batch_size, lr, seed.
+    code_activation ("auto" or a name), weights ("separate" or "tied"), output, sparsity,
+    penalty_weight, sparsity_target, top_k, noise_kind, noise_level, epochs, batch_size, lr, seed.
     """
     from ae_core.config import ConfigError, default_code_activation, default_design
 
@@ -63,11 +63,12 @@ def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
     if act == "auto":  # the same rule as `ae-core train --code-activation auto`
         act = "relu" if overcomplete else default_code_activation(kind, values.get("sparsity", "l1"))
     w = float(values.get("penalty_weight", 0.0))
-    design = default_design(image_shape)  # what "auto" means, as for `ae-core train --arch auto`
+    tied, output = values.get("weights", "separate") == "tied", values.get("output", "sigmoid")
+    design = default_design(image_shape, tied, output)  # what "auto" means, as for `ae-core train --arch auto`
     arch = values.get("arch", "auto")
     recon = values.get("recon_loss", "auto")
     mc = ModelConfig(kind=kind, arch=design["arch"] if arch == "auto" else arch, input_shape=tuple(image_shape),
-                     code_dim=int(values["code_dim"]), hidden=hidden, code_activation=act,
+                     code_dim=int(values["code_dim"]), hidden=hidden, code_activation=act, output=output, tied=tied,
                      conv_channels=design["conv_channels"],
                      recon_loss=design["recon_loss"] if recon == "auto" else recon,
                      noise_kind=values.get("noise_kind", "gaussian"),

@@ -21,15 +21,18 @@ import numpy as np
 
 def decoder_features(model, units, scale: float = 1.0) -> np.ndarray:
     """The decoder's response to a one-hot code of `scale` on each unit, minus its response
-    to the zero code: (len(units), C, H, W) float32, not rescaled."""
+    to the zero code: (len(units), C, H, W) float32, neither clamped nor rescaled (for a tied
+    linear decoder, `scale` times the unit's row of W)."""
     from ae_core.models import decode_array
 
     units = [int(u) for u in units]
     code_dim = int(model.config.code_dim)
     eye = np.zeros((len(units), code_dim), np.float32)
     eye[np.arange(len(units)), units] = scale
-    base = decode_array(model, np.zeros((1, code_dim), np.float32))
-    return (decode_array(model, eye) - base).astype(np.float32)
+    # not clamped to [0, 1]: a linear decoder's feature is a signed pattern over a base image near 0,
+    # and clamping would keep only its positive half
+    base = decode_array(model, np.zeros((1, code_dim), np.float32), clamp=False)
+    return (decode_array(model, eye, clamp=False) - base).astype(np.float32)
 
 
 def normalise_tiles(tiles: np.ndarray) -> np.ndarray:
