@@ -32,7 +32,7 @@ def plain_loop(model, x: torch.Tensor, epochs: int, batch_size: int, lr: float) 
         perm = torch.randperm(len(x), device=x.device)
         for i in range(0, len(x), batch_size):
             xb = x[perm[i : i + batch_size]]
-            x_hat = torch.sigmoid(model.decoder(model.encoder(xb)))
+            x_hat = model.decode(model.encode(xb))
             loss = torch.nn.functional.mse_loss(x_hat, xb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -169,6 +169,13 @@ def test_the_lecture_pairs_tied_linear_design_is_one_setting_for_the_cli_and_the
 
     assert default_design((1, 28, 28), tied=True, output="linear") == {
         "arch": "mlp", "hidden": (), "conv_channels": (32, 64, 128), "recon_loss": "mse"}
+    # tied changes the net, not the loss: with a sigmoid output 28x28 keeps BCE either way
+    assert default_design((1, 28, 28), tied=True)["recon_loss"] == default_design((1, 28, 28))["recon_loss"] == "bce"
+    # "auto" encoder and hidden widths on the form, with tied weights: the same one-layer MLP as the CLI's
+    auto, _ = make_configs({"kind": "sparse", "sparsity": "topk", "top_k": 4, "code_dim": 80, "hidden": "",
+                            "arch": "auto", "code_activation": "linear", "weights": "tied", "output": "linear",
+                            "penalty_weight": 1e-3, "epochs": 3, "batch_size": 128, "lr": 3e-3}, (1, 8, 8))
+    assert auto == cli
     with pytest.raises(ConfigError, match="tied weights need one layer"):
         make_configs({"kind": "sparse", "code_dim": 80, "hidden": "32", "weights": "tied", "epochs": 1,
                       "batch_size": 128, "lr": 3e-3}, (1, 8, 8))

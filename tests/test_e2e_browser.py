@@ -14,6 +14,7 @@ Chromium. About a minute on two busy cores.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -248,8 +249,11 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     # at presentation size the toolbar's larger buttons wrap onto rows in the narrow map column;
     # each stays on one line, and the legend and the plot start below the last row
     page.get_by_test_id("stSidebar").get_by_text("Presentation size").click()
-    expect(page, page.locator('.lse-tip-img[width="224"], .lse-map[data-drawn]'), "the map at presentation size",
-           "latent_presenting")
+    # the map redrawn at the presentation font (the component's DOM is reached through a locator)
+    font = "el => parseFloat(getComputedStyle(el.querySelector('.lse-btn')).fontSize)"
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while page.locator(".lse-map").first.evaluate(font) < 20 and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
     wait_idle(page, TIMEOUT_MS)
     boxes = page.locator(".lse-map").first.evaluate("""el => ({
         buttons: [...el.querySelectorAll('.lse-btn')].map(b => b.getBoundingClientRect().toJSON()),

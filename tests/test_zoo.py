@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ae_core.config import TrainConfig
+from ae_core.config import ModelConfig, TrainConfig
 from ae_core.io.checkpoint import WEIGHTS
 from ae_core.io.safetensors_header import read_safetensors_header
 from ae_core.zoo import MNIST, ZOOS, zoo_configs
@@ -55,8 +55,7 @@ def test_shipped_folders_hold_their_zoo_stored_as_the_rules_say(zoo_name):
     for name in present:
         cfg = json.loads((CHECKPOINTS / name / "config.json").read_text())
         mc, tc = zoo_configs(name, zoo=zoo)
-        assert {k: cfg["model"][k] for k in ("kind", "code_dim", "arch")} == \
-            {"kind": mc.kind, "code_dim": mc.code_dim, "arch": mc.arch}
+        assert ModelConfig.from_dict(cfg["model"]) == mc, name  # every field, as the zoo says
         shipped = TrainConfig.from_dict(cfg["train"])  # trained as the zoo says (a field it lacks: the default)
         assert (shipped.epochs, shipped.shift) == (tc.epochs, tc.shift), name
         dtypes = {t["dtype"] for t in read_safetensors_header(CHECKPOINTS / name / WEIGHTS).values()}

@@ -22,7 +22,7 @@ from ui.training import TrainJob
 from ui.safe_text import md
 
 # "overcomplete" is the plain autoencoder with more code units than pixels (ModelConfig kind
-# undercomplete, a ReLU code, one layer each way): the lecture's "it learns to copy".
+# undercomplete, one layer each way, a ReLU code unless chosen): the lecture's "it learns to copy".
 KINDS = ("undercomplete", "overcomplete", "denoising", "sparse", "contractive", "vae", "pca")
 KIND_HELP = {**DESCRIPTIONS, "overcomplete": "Plain autoencoder with more code units than pixels: with "
              "nothing to stop it, it can learn to copy its input. Compare it with a sparse one of the same size."}
