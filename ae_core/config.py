@@ -25,6 +25,7 @@ MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pc
 # What `ae-core train` and the Train page make; the photo denoiser has its own trainer, and an
 # embedding is imported (vectors a user brought, ae_core.embeddings), never trained.
 TRAINABLE_KINDS = MODEL_KINDS[:6]
+ONE_CODE_KINDS = TRAINABLE_KINDS[:4]  # one code per image from one encoder output (not vae's mean and variance, nor pca)
 MAX_EMBEDDING_ROWS = 200_000  # the map draws 100,000 as points; above, a density (ui.figures)
 ARCHS = ("mlp", "conv", "fcn")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "linear")
@@ -118,9 +119,8 @@ class ModelConfig:
         _choice("output", self.output, OUTPUTS)
         if self.recon_loss == "bce" and self.output != "sigmoid":
             raise ConfigError("recon_loss 'bce' needs output 'sigmoid' (it compares probabilities)")
-        if not isinstance(self.tied, bool):
-            raise ConfigError(f"tied must be true or false; got {self.tied!r}")
-        if self.tied and (self.arch != "mlp" or self.hidden or self.kind not in TRAINABLE_KINDS[:4]):
+        _flag("tied", self.tied)
+        if self.tied and (self.arch != "mlp" or self.hidden or self.kind not in ONE_CODE_KINDS):
             raise ConfigError("tied weights need one layer each way (an mlp encoder with no hidden widths) and "
                               "a kind with one code per image (undercomplete, denoising, sparse or contractive)")
         _choice("noise_kind", self.noise_kind, TRAINING_NOISE)
@@ -261,8 +261,7 @@ class TrainConfig:
         _float_range("time_limit", self.time_limit, 0.0, 7 * 24 * 3600.0)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _int_range("shift", self.shift, 0, MAX_SHIFT)
-        if not isinstance(self.amp, bool):
-            raise ConfigError(f"amp must be true or false; got {self.amp!r}")
+        _flag("amp", self.amp)
         return self
 
 
@@ -306,6 +305,11 @@ def _coerce(name, value, default):
             raise ConfigError(f"{name} must be a list of integers")
         return tuple(value)
     raise ConfigError(f"unsupported field {name}")  # pragma: no cover
+
+
+def _flag(name, value):
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false; got {value!r}")
 
 
 def _choice(name, value, allowed):

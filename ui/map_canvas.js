@@ -64,7 +64,7 @@ function setup(parent) {
   const tipText = el("div", "lse-tip-text", tip);
   const gl = glc.getContext("webgl", { preserveDrawingBuffer: true, premultipliedAlpha: true, antialias: false });
   const s = { root, under, glc, over, bar, legend, tip, tipImg, tipRec, tipCap, tipText, gl, mode: "pan", view: null,
-              hidden: new Set(), trigger: null, data: null, sig: null, listeners: [] };
+              hidden: new Set(), trigger: null, data: null, sig: null, listeners: [], top: 44 };
   if (!gl) {
     el("div", "lse-nogl", root, "This browser has no WebGL: the map cannot be drawn here.");
     return s;
@@ -107,10 +107,11 @@ function resize(s) {
   s.w = Math.max(50, r.width);
   // no taller than the square plot needs (the map keeps one scale on both axes)
   const legendW = s.legend.offsetWidth ? s.legend.offsetWidth + 16 : 12;
-  s.h = Math.min(s.data ? s.data.height : 560, Math.max(300, s.w - legendW + barBottom(s) - 4));
+  s.top = barBottom(s);  // read here, not in area(): that runs on every pointer move
+  s.h = Math.min(s.data ? s.data.height : 560, Math.max(300, s.w - legendW + s.top - 4));
   s.root.style.height = s.h + "px";
-  s.legend.style.top = barBottom(s) + "px";
-  s.legend.style.maxHeight = `calc(100% - ${barBottom(s) + 8}px)`;
+  s.legend.style.top = s.top + "px";
+  s.legend.style.maxHeight = `calc(100% - ${s.top + 8}px)`;
   for (const c of [s.under, s.glc, s.over]) {
     c.width = Math.round(s.w * dpr);
     c.height = Math.round(s.h * dpr);
@@ -128,9 +129,8 @@ function barBottom(s) {
 // plot area inside the canvas (CSS pixels): a margin for the toolbar and the legend
 function area(s) {
   const right = s.legend.offsetWidth ? s.legend.offsetWidth + 16 : 12;
-  const top = barBottom(s);
-  const side = Math.min(s.w - right - 12, s.h - top - 8);
-  return { x0: 12 + (s.w - right - 12 - side) / 2, y0: top, side: Math.max(side, 10) };
+  const side = Math.min(s.w - right - 12, s.h - s.top - 8);
+  return { x0: 12 + (s.w - right - 12 - side) / 2, y0: s.top, side: Math.max(side, 10) };
 }
 
 // normalised point coordinates (0..1, y up) to CSS pixels and back
