@@ -39,7 +39,8 @@ analysis/: the measurements
     result_cache  per-process memo of model-independent results
 
 photo/: the photo denoisers (gray and colour)
-    model         FCNDenoiser (DnCNN-style, on 2x2 sub-images) and tiled inference on photos of any size
+    model         FCNDenoiser (DnCNN-style) and tiled inference on photos of any size
+    wiener        the Wiener pass after the network at low noise (sliding DCT windows)
     photographs   the bundled photographs, train/held-out split, a folder of training photos (train400)
     patches       PatchSampler: random augmented patches drawn on the device
     training      the shipped recipes, their data, validation and checkpoint, trained by train.fit

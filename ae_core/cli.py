@@ -117,9 +117,9 @@ def cmd_denoise(a) -> int:
 
     def progress(done, total):
         bar = "#" * int(30 * done / total)
-        print(f"\rdenoising {w}x{h} [{bar:<30}] {done}/{total} tiles", end="", file=sys.stderr, flush=True)
+        print(f"\rdenoising {w}x{h} [{bar:<30}] {done}/{total} steps", end="", file=sys.stderr, flush=True)
 
-    out = denoise_image(ck.model, noisy, tile=a.tile, progress=progress)
+    out = denoise_image(ck.model, noisy, tile=a.tile, progress=progress, refine=not a.no_refine)
     seconds = time.perf_counter() - t0
     print(file=sys.stderr)
     Path(a.output).write_bytes(encode_png(out))
@@ -283,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="convolutions on s x s sub-images (default: the shipped recipe, 1)")
     pt.add_argument("--lr", type=float, default=1e-3)
     pt.add_argument("--seed", type=int, default=0)
-    pt.add_argument("--no-amp", action="store_true", help="float32 on CUDA (default: bfloat16 autocast)")
+    pt.add_argument("--no-amp", action="store_true",
+                    help="float32 throughout (default: bfloat16 autocast on CUDA and on CPUs with AMX)")
     pt.add_argument("--save-every", type=float, default=1.0, help="minutes between saves while training")
     pt.add_argument("--sigmas", type=int, nargs="*", default=[15, 25, 50], help="evaluation noise levels (of 255)")
     pt.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
@@ -298,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="photo denoiser checkpoint (default: checkpoints/photo-gray for gray photographs, "
                          "checkpoints/photo-colour for colour ones)")
     dn.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side; memory stays bounded by it")
+    dn.add_argument("--no-refine", action="store_true",
+                    help="the network alone, without the Wiener pass that follows it at low noise "
+                         "(ae_core/photo/wiener.py)")
     dn.add_argument("--seed", type=int, default=0)
     dn.set_defaults(fn=cmd_denoise)
     return p

@@ -210,7 +210,7 @@ def train_photo(out: Path, *, channels: int = 1, device: str = "auto", minutes: 
     from ae_core.photo.photographs import default_training_folder
     from ae_core.photo.training import (TEST_SETS, dataset_record, recipe_config, save_photo_denoiser,
                                         train_photo_denoiser, training_images)
-    from ae_core.train import pick_device
+    from ae_core.train import bf16_is_fast, pick_device
 
     dev = pick_device(device)
     if dev.type == "cuda":
@@ -234,14 +234,14 @@ def train_photo(out: Path, *, channels: int = 1, device: str = "auto", minutes: 
     log(f"training photos: {len(images)} ({pixels:.1f} MP): {len(images) - dataset.get('folder_images', 0)} "
         f"bundled + {dataset.get('folder_images', 0)} from {dataset.get('folder', 'no folder')}; "
         f"held out: {', '.join(TEST_SETS[channels])}")
+    extra = {"minutes": minutes, "patch": patch, "batch_size": batch, "amp": amp and bf16_is_fast(dev)}
     log(f"patches {patch}x{patch}, flips and rotations, batch {batch}, lr {lr:g}, sigma ~ U(0, 50/255), "
-        f"budget {minutes:g} min / {steps} steps")
-    extra = {"minutes": minutes, "patch": patch, "batch_size": batch, "amp": amp and dev.type == "cuda"}
+        f"{'bfloat16 autocast' if extra['amp'] else 'float32'}, budget {minutes:g} min / {steps} steps")
     last_save = [time.perf_counter()]
 
     def report(logs):
         rate = logs["step"] / max(logs["seconds"], 1e-9)
-        log(f"step {logs['step']:>6}  {rate:6.1f} steps/s  loss {logs['train_loss']:.3e}  "
+        log(f"step {logs['step']:>6}  {rate:6.1f} steps/s  mse {logs['train_reconstruction']:.3e}  "
             f"val PSNR(sigma 25) {logs['val_psnr']:.2f} dB  lr {logs['lr']:.2e}  {logs['seconds']:.0f} s")
         if save_every > 0 and time.perf_counter() - last_save[0] > 60 * save_every:
             try:

@@ -59,6 +59,19 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def bf16_is_fast(device: torch.device) -> bool:
+    """Whether bfloat16 autocast speeds up convolutions on `device`: on CUDA with native bfloat16,
+    and on CPUs with AMX tiles. Measured on 2 cores: one machine trained the photo denoiser 1.6x
+    and denoised 1.9-2.3x faster in bfloat16; another, with AVX512-BF16 but AMX hidden, denoised no
+    faster (2.26 s/MP both), so AVX512-BF16 alone does not count. Elsewhere (GPUs before Ampere
+    among them) bfloat16 is emulated, and slower."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type != "cpu":
+        return False
+    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+
+
 def default_threads() -> int:
     # Small nets gain little past a few threads, and the UI, UMAP and the browser
     # need a core: leave one free.
@@ -200,7 +213,7 @@ def fit(model, data, config: TrainConfig | None = None, callbacks=(), should_sto
 
 def _loop(model, source, config, device, callbacks, should_stop, validate, history, t0) -> History:
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    use_amp = config.amp and device.type == "cuda"
+    use_amp = config.amp and bf16_is_fast(device)
     total_steps = config.epochs * len(source)
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)

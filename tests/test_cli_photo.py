@@ -92,3 +92,19 @@ def test_eval_scores_the_photo_denoiser_on_its_held_out_photos(tmp_path, capsys,
         row = res["heldout_psnr"][s]
         assert row["ours"] == res[f"psnr_sigma{s}"] and row["ours"] > row["noisy"] + 3
     assert (path / "metrics.json").read_bytes() == before
+
+
+def test_no_refine_gives_the_network_alone(photo_png, tmp_path, capsys):
+    from ae_core.io.checkpoint import load_checkpoint
+    from ae_core.io.image_files import encode_png
+    from ae_core.noise import corrupt
+    from ae_core.photo.model import denoise_image
+
+    both, alone = tmp_path / "both.png", tmp_path / "alone.png"
+    assert main(["denoise", str(photo_png), str(both), "--sigma", "25", "--tile", "64"]) == 0
+    assert main(["denoise", str(photo_png), str(alone), "--sigma", "25", "--tile", "64", "--no-refine"]) == 0
+    scores = [float(v) for v in re.findall(r"denoised PSNR\s+([\d.]+) dB", capsys.readouterr().out)]
+    noisy = corrupt(decode_image(photo_png.read_bytes()), "gaussian", 25 / 255, seed=0)
+    net = denoise_image(load_checkpoint(PHOTO).model, noisy, tile=64, refine=False)
+    assert alone.read_bytes() == encode_png(net)
+    assert both.read_bytes() != alone.read_bytes() and len(scores) == 2

@@ -42,9 +42,9 @@ def gray_model():
 def test_tiled_equals_untiled(request, which, channels_img):
     model = request.getfixturevalue(which)
     img = np.random.default_rng(0).random((83, 101, channels_img), dtype=np.float32)
-    whole = denoise_image(model, img, tile=512)  # one tile
+    whole = denoise_image(model, img, tile=512, bf16=False, refine=False)  # one tile
     assert n_tiles(83, 101, 512, model.receptive_radius) == 1
-    tiled = denoise_image(model, img, tile=30, overlap=4)  # halo = receptive radius 5, core 20
+    tiled = denoise_image(model, img, tile=30, overlap=4, bf16=False, refine=False)  # halo = receptive radius 5, core 20
     assert np.abs(whole - tiled).max() < 1e-5
     assert np.abs(whole - img).mean() > 0.01  # the net really changes the image
 
@@ -53,7 +53,8 @@ def test_untiled_pass_matches_forward(colour_model):
     img = np.random.default_rng(1).random((40, 50, 3), dtype=np.float32)
     with torch.no_grad():
         ref = colour_model(torch.from_numpy(img.transpose(2, 0, 1))[None])[0][0].numpy().transpose(1, 2, 0)
-    assert np.abs(denoise_image(colour_model, img, tile=40, overlap=10) - ref).max() < 1e-5
+    out = denoise_image(colour_model, img, tile=40, overlap=10, bf16=False, refine=False)
+    assert np.abs(out - ref).max() < 1e-5
 
 
 @pytest.mark.parametrize("shape", [(37, 53), (1, 1), (300, 7), (37, 53, 1), (1, 1, 3), (300, 7, 3), (7, 300, 3)])
@@ -68,8 +69,8 @@ def test_output_shape_equals_input_shape(request, which, shape):
 
 def test_uint8_input_is_scaled(colour_model):
     img = (np.random.default_rng(3).random((20, 30, 3)) * 255).astype(np.uint8)
-    a = denoise_image(colour_model, img)
-    b = denoise_image(colour_model, img.astype(np.float32) / 255)
+    a = denoise_image(colour_model, img, bf16=False)
+    b = denoise_image(colour_model, img.astype(np.float32) / 255, bf16=False)
     assert np.allclose(a, b, atol=1e-6)
 
 
@@ -79,8 +80,21 @@ def test_progress_reaches_total(request, which, channels, passes):
     calls = []
     denoise_image(model, np.zeros((70, 45, channels), np.float32), tile=30, overlap=4,
                   progress=lambda done, total: calls.append((done, total)))
-    total = n_tiles(70, 45, 30, 5) * passes
-    assert total > 1
+    total = n_tiles(70, 45, 30, 5) * passes + 1  # and the Wiener pass
+    assert total > 2
+    assert calls == [(i, total) for i in range(1, total + 1)]
+
+
+def test_progress_counts_the_wiener_pass_when_it_runs(gray_model):
+    rng = np.random.default_rng(4)
+    clean = np.full((70, 45, 1), 0.5, np.float32)
+    noisy = np.clip(clean + 15 / 255 * rng.standard_normal(clean.shape), 0, 1).astype(np.float32)
+    calls = []
+    out = denoise_image(gray_model, noisy, tile=30, overlap=4, bf16=False,
+                        progress=lambda done, total: calls.append((done, total)))
+    net = denoise_image(gray_model, noisy, tile=30, overlap=4, bf16=False, refine=False)
+    assert not np.array_equal(out, net)  # the pass ran
+    total = n_tiles(70, 45, 30, 5) + 1
     assert calls == [(i, total) for i in range(1, total + 1)]
 
 

@@ -34,7 +34,8 @@ def photo_tab(photos: dict) -> None:
                 "yet. Once they are, upload a photograph of any size here.", icon=":material/hourglass_empty:")
         return
     names = " and ".join(f"{md(e.name)} ({_KIND[c]})" for c, e in sorted(photos.items()))
-    st.caption(f"{names}: fully-convolutional denoisers that work on photographs of any size, tile by tile. "
+    st.caption(f"{names}: fully-convolutional denoisers that work on photographs of any size, tile by tile, "
+               "followed at low noise by a Wiener pass that gives back fine texture. "
                "Gray photographs go to the gray model, colour ones to the colour model.")
     up = st.file_uploader("Photograph", type=IMAGE_TYPES, key="_w_ph_upload")
     c1, c2, c3 = st.columns([2, 2, 3])
@@ -68,7 +69,7 @@ def photo_tab(photos: dict) -> None:
             noisy = analysis.photo_noisy(img, s255 / 255, seed=0) if synthetic else img
             sigma = s255 / 255 if synthetic else analysis.estimate_noise(img)
             out = analysis.photo_denoise(loaders.model(photo), noisy,
-                                         progress=lambda d, t: bar.progress(d / t, f"Denoising… tile {d}/{t}"))
+                                         progress=lambda d, t: bar.progress(d / t, f"Denoising… step {d} of {t}"))
             filtered = {}
             for f in filters:
                 bar.progress(1.0, f"Applying {FILTER_NAMES[f]}…")
