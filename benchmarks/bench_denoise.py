@@ -39,7 +39,7 @@ from ae_core.photo.evaluation import evaluate_denoiser, noisy_version, summarize
 from ae_core.photo.model import DEFAULT_TILE, denoise_image  # noqa: E402
 from ae_core.photo.photographs import load_photo  # noqa: E402
 from ae_core.photo.training import TEST_SETS  # noqa: E402
-from ae_core.photo.wiener import REFINE_MAX_SIGMA  # noqa: E402
+from ae_core.photo.wiener import REFINE_MAX_SIGMA, REFINE_MIX  # noqa: E402
 from readme_section import write_section  # noqa: E402  (benchmarks/ is the script folder)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
             "to [0, 1], the same noisy image for every method. Filter settings tuned on training photographs; "
             "BM3D (`bm3d` 4.0.3) is told the true sigma; ours is blind: the network, then, where the noise "
             f"level read off the network's residual is at most {REFINE_MAX_SIGMA * 255:.0f}/255, the Wiener pass "
-            "(`ae_core/photo/wiener.py`). "
+            f"(`ae_core/photo/wiener.py`), weighted {REFINE_MIX:g} against the network's output. "
             "\"network alone\" is ours without that pass.", ""]
     verdicts = []
     for kind, path in (("gray", a.gray), ("colour", a.colour)):

@@ -32,13 +32,14 @@ VAL_SIGMA = 25 / 255  # fixed noise level of the monitoring patches
 GRAD_CLIP = 1.0  # DnCNN's residual head takes large steps early; clipping keeps Adam stable
 MAX_SIGMA = 50 / 255  # blind: each patch's noise level drawn from U(0, MAX_SIGMA)
 # The shipped designs. Gray: DnCNN's depth (17) at half its width (32), so a megapixel takes
-# 1.2 s on 2 CPU cores with bfloat16 (2.5-2.8 s in float32). Measured on 2 cores with the same 2.5-minute budget on train400
-# (gray, sigma 25, camera/coins/astronaut-gray/china-gray): width 48 depth 12 27.03 dB, width 32
-# depth 15 26.74 dB; on 2x2 sub-images (downscale 2, FFDNet's device, 1.4 s/MP) width 64 depth 15
-# reached only 25.95 dB after 13 minutes: it learns far slower per second on a CPU, so it is
-# left to `--downscale 2` for runs with a GPU. Colour: width 48 depth 12 (2.0 s/MP with bfloat16,
-# 4.6-5.1 in float32): on colour patches width 32 depth 17 stalled at a loss of 5e-3 (21.8 dB on the
-# held-out colour photos after 1,500 steps) where width 48 depth 12 kept learning.
+# 1.2 s on 2 CPU cores in bfloat16 with AMX (1.7-2.8 s in float32). Measured on 2 cores with
+# the same 2.5-minute budget on train400 (gray, sigma 25, camera/coins/astronaut-gray/china-gray):
+# width 48 depth 12 27.03 dB, width 32 depth 15 26.74 dB; on 2x2 sub-images (downscale 2,
+# FFDNet's device, 1.4 s/MP) width 64 depth 15 reached only 25.95 dB after 13 minutes: it learns
+# far slower per second on a CPU, so it is left to `--downscale 2` for runs with a GPU. Colour:
+# width 48 depth 12 (2.0 s/MP in bfloat16, 3.4-5.1 in float32): on colour patches width 32
+# depth 17 stalled at a loss of 5e-3 (21.8 dB on the held-out colour photos after 1,500 steps)
+# where width 48 depth 12 kept learning.
 RECIPES = {1: {"width": 32, "depth": 17, "downscale": 1}, 3: {"width": 48, "depth": 12, "downscale": 1}}
 TEST_SETS = {1: TEST_GRAY, 3: TEST_COLOUR}  # held-out photographs each model is scored on
 # The training folder is gray (train400), and colour photographs are few: the colour

@@ -161,9 +161,6 @@ def refine_network_output(noisy: np.ndarray, pilot: np.ndarray, out: np.ndarray)
     only when that level is at most REFINE_MAX_SIGMA; otherwise `out` gets the pilot unchanged.
     Returns whether the pass ran."""
     sigma = residual_sigma(noisy, pilot)
-    if not 0.0 < sigma <= REFINE_MAX_SIGMA:
-        if out is not pilot:
-            out[...] = pilot
-        return False
-    wiener_refine(noisy, pilot, sigma, stride=REFINE_STRIDE, mix=REFINE_MIX, out=out)
-    return True
+    ran = 0.0 < sigma <= REFINE_MAX_SIGMA
+    wiener_refine(noisy, pilot, sigma if ran else 0.0, stride=REFINE_STRIDE, mix=REFINE_MIX, out=out)
+    return ran
