@@ -57,6 +57,26 @@ def test_untiled_pass_matches_forward(colour_model):
     assert np.abs(out - ref).max() < 1e-5
 
 
+@pytest.mark.parametrize("downscale", [1, 2])
+def test_folding_batchnorm_keeps_the_eval_output(downscale):
+    model = scrambled_model(1, 8, 5, seed=3, downscale=downscale)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.1, 0.1)
+    model.train()
+    folded = model.folded()
+    assert model.training and not folded.training  # the model itself is left as it was
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.rand(2, 1, 20, 24, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ref = model.eval()(x)[0]
+        assert (folded.denoise(x) - ref).abs().max() < 1e-5
+        assert (folded(x)[0] - ref).abs().max() < 1e-5
+        assert (ref - x).abs().mean() > 0.01  # the net does change the image
+
+
 @pytest.mark.parametrize("shape", [(37, 53), (1, 1), (300, 7), (37, 53, 1), (1, 1, 3), (300, 7, 3), (7, 300, 3)])
 @pytest.mark.parametrize("which", ["colour_model", "gray_model"])
 def test_output_shape_equals_input_shape(request, which, shape):
