@@ -138,17 +138,23 @@ class FCNDenoiser(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> h (B, C s^2 + width, H/s, W/s): the input's sub-images beside the last hidden
         feature maps. H and W must be multiples of s."""
-        s = self.downscale
-        if s > 1:
-            if x.shape[-1] % s or x.shape[-2] % s:
-                raise ValueError(f"input sides must be multiples of {s}; got {tuple(x.shape[-2:])}")
-            x = F.pixel_unshuffle(x, s)
+        x = self._sub_images(x)
         return torch.cat([x, self.features(x)], dim=1)
+
+    def _sub_images(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.downscale
+        if s == 1:
+            return x
+        if x.shape[-1] % s or x.shape[-2] % s:
+            raise ValueError(f"input sides must be multiples of {s}; got {tuple(x.shape[-2:])}")
+        return F.pixel_unshuffle(x, s)
+
+    def _whole_image(self, r: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(r, self.downscale) if self.downscale > 1 else r
 
     def _restore(self, h: torch.Tensor) -> torch.Tensor:
         c = self.channels * self.downscale**2
-        r = h[:, :c] - self.head(h[:, c:])
-        return F.pixel_shuffle(r, self.downscale) if self.downscale > 1 else r
+        return self._whole_image(h[:, :c] - self.head(h[:, c:]))
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """h -> denoised image clip(x - predicted noise), (B, C, H, W) in [0, 1]."""
@@ -160,13 +166,8 @@ class FCNDenoiser(nn.Module):
 
     def denoise(self, x: torch.Tensor) -> torch.Tensor:
         """forward(x)[0] without building the code h beside it (one copy of the feature maps fewer)."""
-        s = self.downscale
-        if s > 1:
-            if x.shape[-1] % s or x.shape[-2] % s:
-                raise ValueError(f"input sides must be multiples of {s}; got {tuple(x.shape[-2:])}")
-            x = F.pixel_unshuffle(x, s)
-        r = x - self.head(self.features(x))
-        return (F.pixel_shuffle(r, s) if s > 1 else r).clamp(0.0, 1.0)
+        x = self._sub_images(x)
+        return self._whole_image(x - self.head(self.features(x))).clamp(0.0, 1.0)
 
     def add_noise(self, x: torch.Tensor, sigma: torch.Tensor | float | None = None) -> torch.Tensor:
         """Gaussian noise, clipped to [0, 1] like `ae_core.noise.corrupt`.
