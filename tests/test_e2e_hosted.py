@@ -15,8 +15,8 @@ import zipfile
 
 import pytest
 
-from browser_support import ARTIFACTS, EXCEPTION, StreamlitServer, full_screenshot, launch_chromium, \
-    require_browser, wait_idle
+from browser_support import ARTIFACTS, DATAFRAME, EXCEPTION, StreamlitServer, full_screenshot, launch_chromium, \
+    open_page, require_browser, wait_idle
 
 pytestmark = pytest.mark.e2e
 TIMEOUT_MS = 120_000
@@ -63,10 +63,14 @@ def test_hostile_text_is_shown_as_text_and_only_to_its_uploader(server, tmp_path
         try:
             alice = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             alice.set_default_timeout(TIMEOUT_MS)
-            alice.goto(server.url("Models"))
+            open_page(alice, server.url("Models"), DATAFRAME, TIMEOUT_MS)  # drawn and idle before the upload
             alice.get_by_role("tab", name="Upload").click()
-            alice.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(zip_path))
-            alice.get_by_text("Installed lure").first.wait_for(state="visible")
+            uploader = alice.get_by_test_id("stFileUploader").filter(has_text="Checkpoint zip").first
+            uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(zip_path))
+            outcome = alice.get_by_text("Installed lure").or_(alice.get_by_text("Upload refused")).or_(
+                alice.locator(EXCEPTION))
+            outcome.first.wait_for(state="visible")
+            assert alice.get_by_text("Installed lure").count() > 0, alice.locator("body").inner_text()[:2000]
             alice.get_by_role("tab", name="Inspect, download, delete").click()
             wait_idle(alice, TIMEOUT_MS)
             alice.get_by_text("Session expired").first.wait_for(state="visible")
