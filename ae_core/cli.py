@@ -166,6 +166,13 @@ def cmd_photo_train(a) -> int:
                 depth=a.depth, downscale=a.downscale, lr=a.lr, seed=a.seed, amp=not a.no_amp,
                 save_every=a.save_every, sigmas=tuple(a.sigmas), evaluate=not a.no_eval, folder=folder,
                 log=lambda s: print(s, flush=True))
+    if a.init is not None:
+        if a.out is None or a.channels == "both":
+            raise AEError("--init continues one model: give --channels gray or colour and --out")
+        if Path(a.out).resolve() == Path(a.init).resolve():
+            raise AEError("--out must differ from --init: the continued model is saved while it trains, "
+                          "and the one it started from is kept")
+        opts["init"] = Path(a.init)
     which = {"gray": (1,), "colour": (3,), "both": (1, 3)}[a.channels]
     if a.out is not None:
         if len(which) != 1:
@@ -288,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--save-every", type=float, default=1.0, help="minutes between saves while training")
     pt.add_argument("--sigmas", type=int, nargs="*", default=[15, 25, 50], help="evaluation noise levels (of 255)")
     pt.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
+    pt.add_argument("--init", default=None, help="a photo checkpoint to continue training (its design, a new "
+                                                 "cosine of the rate from --lr); with --channels and --out")
     pt.set_defaults(fn=cmd_photo_train)
 
     dn = sub.add_parser("denoise", help="denoise a photograph of any size up to 12 megapixels")

@@ -194,13 +194,16 @@ def train_photo(out: Path, *, channels: int = 1, device: str = "auto", minutes: 
                 steps: int = 200_000, batch_size: int | None = None, patch: int = 48, width: int | None = None,
                 depth: int | None = None, downscale: int | None = None, lr: float = 1e-3, seed: int = 0,
                 amp: bool = True, save_every: float = 1.0, sigmas=(15, 25, 50), evaluate: bool = True,
-                folder="default", log: Callable[[str], None] = print) -> Path:
+                folder="default", init: Path | None = None, log: Callable[[str], None] = print) -> Path:
     """Train one photo denoiser (1: gray, 3: colour) within `minutes`, save it to `out` (also
     every `save_every` minutes while training, so a run cut short leaves weights), then score
     it on its held-out photographs into its metrics.json. `folder` adds a folder of training
     photographs ("default": train400 beside the project when present; None: the bundled ones
-    only). Width, depth and downscale default to the shipped recipe. A failed evaluation
-    leaves the saved checkpoint as it is."""
+    only). Width, depth and downscale default to the shipped recipe. `init` names a photo
+    checkpoint to continue training instead (its design; a fresh cosine of the rate from `lr`),
+    whose earlier training is recorded in the new one's config. A failed evaluation leaves the
+    saved checkpoint as it is."""
+    import dataclasses
     import os
 
     import torch
@@ -219,12 +222,17 @@ def train_photo(out: Path, *, channels: int = 1, device: str = "auto", minutes: 
         torch.backends.cudnn.benchmark = True  # fixed patch shape: let cuDNN pick the fastest kernels
     batch = batch_size or (128 if dev.type == "cuda" else 16)
     overrides = {k: v for k, v in (("width", width), ("depth", depth), ("downscale", downscale)) if v is not None}
-    cfg = recipe_config(channels, patch, **overrides)
     folder = default_training_folder() if folder == "default" else folder
     images, weights = training_images(channels, folder)
     dataset = dataset_record(images, folder, channels)
     torch.manual_seed(seed)
-    model = FCNDenoiser(cfg)
+    earlier = None
+    if init is not None:
+        model, earlier = _photo_model_to_continue(Path(init), channels, overrides)
+        cfg = dataclasses.replace(model.config, input_shape=(channels, patch, patch)).validate()
+    else:
+        cfg = recipe_config(channels, patch, **overrides)
+        model = FCNDenoiser(cfg)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"device={dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
         f"torch {torch.__version__}, threads={torch.get_num_threads()}")
@@ -235,6 +243,9 @@ def train_photo(out: Path, *, channels: int = 1, device: str = "auto", minutes: 
         f"bundled + {dataset.get('folder_images', 0)} from {dataset.get('folder', 'no folder')}; "
         f"held out: {', '.join(TEST_SETS[channels])}")
     extra = {"minutes": minutes, "patch": patch, "batch_size": batch, "amp": amp and bf16_is_fast(dev)}
+    if earlier is not None:
+        extra["continued_from"] = earlier
+        log(f"continuing {earlier['model']} ({earlier['steps']} steps, {earlier['minutes']:g} min earlier)")
     log(f"patches {patch}x{patch}, flips and rotations, batch {batch}, lr {lr:g}, sigma ~ U(0, 50/255), "
         f"{'bfloat16 autocast' if extra['amp'] else 'float32'}, budget {minutes:g} min / {steps} steps")
     last_save = [time.perf_counter()]
@@ -278,6 +289,36 @@ def train_photo(out: Path, *, channels: int = 1, device: str = "auto", minutes: 
         except (ValueError, OSError, RuntimeError) as e:
             log(f"evaluation failed ({e}); the checkpoint at {path} is saved and usable")
     return path
+
+
+def _photo_model_to_continue(path: Path, channels: int, overrides: dict):
+    """(model, record of its training so far) from a photo checkpoint that `train_photo` continues.
+    The record chains: a model continued twice lists both earlier runs' totals."""
+    from ae_core.errors import AEError
+    from ae_core.io.checkpoint import load_checkpoint, read_config
+
+    ck = load_checkpoint(path)
+    cfg = ck.model_config
+    if cfg.kind != "photo_denoiser" or cfg.input_shape[0] != channels:
+        raise AEError(f"{path.name} is not a {'gray' if channels == 1 else 'colour'} photo denoiser "
+                      f"({cfg.kind}, {cfg.input_shape[0]} channel(s)); it cannot be continued as one")
+    clash = {k: v for k, v in overrides.items() if getattr(cfg, k) != v}
+    if clash:
+        raise AEError(f"{path.name} has width {cfg.width}, depth {cfg.depth}, downscale {cfg.downscale}: "
+                      f"continuing it cannot change {', '.join(clash)}")
+    extra = read_config(path).get("extra")
+    extra = extra if isinstance(extra, dict) else {}
+    before = extra.get("continued_from") if isinstance(extra.get("continued_from"), dict) else {}
+    steps = ck.history.epochs[-1].get("step") if ck.history is not None and ck.history.epochs else 0
+    seconds = ck.history.seconds if ck.history is not None else 0
+    record = {"model": path.name, "steps": _count(before.get("steps")) + _count(steps),
+              "minutes": round(_count(before.get("minutes")) + _count(seconds) / 60, 1)}
+    return ck.model.train(), record
+
+
+def _count(value) -> float:
+    """A non-negative number read from a checkpoint's own record, 0 where it holds anything else."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e12 else 0
 
 
 def train_photo_models(out_dir: Path, *, which=(1, 3), minutes: float = 55.0, log: Callable[[str], None] = print,

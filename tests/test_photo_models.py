@@ -5,6 +5,7 @@ colour model's share of colour patches."""
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -194,6 +195,41 @@ def test_photo_train_command_reads_a_folder_and_records_only_its_name(tmp_path, 
     assert main(["photo", "train", "--channels", "gray", "--out", str(tmp_path / "y"),
                  "--photos", str(tmp_path / "nowhere"), "--steps", "1"]) == 2
     assert "not a readable folder" in capsys.readouterr().err and not (tmp_path / "y").exists()
+
+
+def test_photo_train_continues_a_checkpoint_and_records_its_earlier_training(tmp_path, capsys):
+    import json
+
+    from ae_core.cli import main
+    from ae_core.io.checkpoint import load_checkpoint
+
+    tiny = ["--steps", "3", "--batch-size", "2", "--patch", "16", "--no-eval", "--save-every", "0", "--photos", "none"]
+    first, second, third = tmp_path / "first", tmp_path / "second", tmp_path / "third"
+    assert main(["photo", "train", "--channels", "gray", "--out", str(first), "--width", "4", "--depth", "3",
+                 "--minutes", "2", *tiny]) == 0
+    assert main(["photo", "train", "--channels", "gray", "--init", str(first), "--out", str(second),
+                 "--minutes", "3", "--lr", "1e-4", *tiny]) == 0
+    assert main(["photo", "train", "--channels", "gray", "--init", str(second), "--out", str(third), *tiny]) == 0
+    said = re.search(r"continuing second \(6 steps, ([\d.]+) min earlier\)", capsys.readouterr().out)
+    a, b = load_checkpoint(first).model, load_checkpoint(second).model
+    trained = (load_checkpoint(first).history.seconds + load_checkpoint(second).history.seconds) / 60
+    assert said and float(said[1]) == round(trained, 1) < 1  # minutes trained, not the budgets (2 + 3)
+    assert b.config.width == 4 and b.config.depth == 3  # the design it continued, not the recipe's
+    assert any(not torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    extra = json.loads((third / "config.json").read_text())["extra"]
+    assert extra["continued_from"] == {"model": "second", "steps": 6, "minutes": round(trained, 1)}
+    # refused before any training, and the model it would have continued is kept as it was
+    before = (first / "model.safetensors").read_bytes()
+    for args, message in ((["--channels", "colour", "--init", str(first), "--out", str(tmp_path / "c")],
+                           "not a colour photo denoiser"),
+                          (["--channels", "gray", "--init", str(first), "--out", str(tmp_path / "w"), "--width", "8"],
+                           "cannot change width"),
+                          (["--channels", "gray", "--init", str(first), "--out", str(first)], "--out must differ"),
+                          (["--channels", "gray", "--init", str(first)], "give --channels gray or colour and --out")):
+        assert main(["photo", "train", *args, *tiny]) == 2
+        assert message in capsys.readouterr().err
+    assert (first / "model.safetensors").read_bytes() == before
+    assert not (tmp_path / "c").exists() and not (tmp_path / "w").exists()
 
 
 def test_batchnorm_recalibration_is_the_plain_average_over_batches():
