@@ -4,19 +4,28 @@
     .venv-dev/bin/python benchmarks/bench_refine.py --gray runs/g --colour runs/c --readme benchmarks/README.md
 
 The held-out photographs judge the result (bench_denoise.py), so the pass's settings
-(ae_core.photo.wiener: window stride, mix with the network's output, and REFINE_MAX_SIGMA, the
-noise level read off the residual above which the pass is skipped) are chosen here, on
-photographs the networks trained on: every 20th image of the training folder (train400) for the
-gray model, the bundled colour training photographs for the colour one. For each photo and sigma
-(15, 25, 50 of 255; clipped Gaussian noise, seeded) it prints the mean PSNR of the network alone
-and its gain with each setting, the noise level read off the residual against the true one, and
-the pass's seconds per megapixel as a ratio to the network's, measured in the same run; then, for
-the gate, the gain of a few mixes at every sigma of GATE_SIGMAS.
+(ae_core.photo.wiener.REFINE, per channel count: window stride, mix with the network's output,
+the factor on the noise level read off the residual, and the level read above which the pass is
+skipped) are chosen here, on photographs the networks trained on: every 20th image of the
+training folder (train400) and the bundled gray ones for the gray model, the bundled colour
+training photographs for the colour one. Noise: clipped Gaussian, seeded. For each model it prints
+
+- by noise level: the network alone, the level read, the gain of the shipped settings as
+  `refine_network_output` runs them (gate included), of a few (factor, mix) pairs at stride 2,
+  and the best pair of the grid FACTORS x MIXES at that level;
+- the pairs with the best mean gain over the levels where the pass runs (all of them, or those
+  below the gate), which is what the shipped pair is chosen by;
+- the shipped factor and mix at strides 1, 2 and 4, with the pass's time as a ratio to the
+  network's, measured in the same run.
+
+The grid mixes one clipped Wiener estimate with the network's output, where the shipped pass
+clips after mixing; the two differ only where the estimate leaves [0, 1].
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -31,15 +40,17 @@ from ae_core.io.checkpoint import load_checkpoint  # noqa: E402
 from ae_core.photo.evaluation import noisy_version  # noqa: E402
 from ae_core.photo.model import denoise_image  # noqa: E402
 from ae_core.photo.photographs import default_training_folder, load_photo_folder, load_photos  # noqa: E402
-from ae_core.photo.wiener import REFINE_MAX_SIGMA, REFINE_MIX, REFINE_STRIDE, residual_sigma, wiener_refine  # noqa: E402
+from ae_core.photo.wiener import REFINE, refine_network_output, residual_sigma, wiener_refine  # noqa: E402
 from readme_section import write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK_START, MARK_END = "<!-- bench_refine:start -->", "<!-- bench_refine:end -->"
-SIGMAS = (15, 25, 50)
-SETTINGS = [(stride, mix) for stride in (1, 2, 4) for mix in (0.5, 1.0)]
-GATE_SIGMAS = (10, 15, 20, 25, 30, 35, 40, 50)  # where the pass stops gaining: REFINE_MAX_SIGMA
-GATE_SETTINGS = [(2, 0.3), (2, 0.5), (2, 0.7), (2, 1.0)]
+SIGMAS = (10, 15, 20, 25, 30, 40, 50)
+TIMED_SIGMAS = (15, 25, 50)  # where the strides are compared and timed
+FACTORS = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
+MIXES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+SHOWN = ((1.0, 0.5), (1.0, 1.0), (1.2, 0.3), (1.2, 0.6), (1.4, 0.6), (1.4, 0.7))  # columns of the table
+STRIDES = (1, 2, 4)
 
 
 def training_photos(channels: int) -> dict[str, np.ndarray]:
@@ -51,53 +62,73 @@ def training_photos(channels: int) -> dict[str, np.ndarray]:
     return {**bundled, **{k: extra[k] for k in sorted(extra)[::20]}}
 
 
-def measure(model, photos: dict[str, np.ndarray]) -> dict:
-    every = list(dict.fromkeys(SETTINGS + GATE_SETTINGS))
-    gains = {(s, st, mix): [] for s in GATE_SIGMAS for st, mix in every}
-    net_psnr = {s: [] for s in GATE_SIGMAS}
-    sigma_read = {s: [] for s in GATE_SIGMAS}
-    net_time = {st: 0.0 for st, _ in SETTINGS} | {"net": 0.0}
+def measure(model, photos: dict[str, np.ndarray], channels: int) -> dict:
+    shipped = REFINE[channels]
+    grid = {(s, f, m): [] for s in SIGMAS for f in FACTORS for m in MIXES}
+    ship = {s: [] for s in SIGMAS}
+    strides = {(s, st): [] for s in TIMED_SIGMAS for st in STRIDES}
+    net, read = {s: [] for s in SIGMAS}, {s: [] for s in SIGMAS}
+    seconds = {st: 0.0 for st in STRIDES} | {"net": 0.0}
     for i, clean in enumerate(photos.values()):
-        for s255 in GATE_SIGMAS:
+        for s255 in SIGMAS:
             noisy = noisy_version(clean, s255 / 255, 1000 * i + s255)
             t = time.perf_counter()
             pilot = denoise_image(model, noisy, refine=False)
-            if s255 in SIGMAS:  # timed where the pass is timed too
-                net_time["net"] += time.perf_counter() - t
+            if s255 in TIMED_SIGMAS:
+                seconds["net"] += time.perf_counter() - t
             base = image_psnr(clean, pilot)
-            net_psnr[s255].append(base)
+            net[s255].append(base)
             sigma = residual_sigma(noisy, pilot)
-            sigma_read[s255].append(sigma * 255)
-            for st, mix in every if s255 in SIGMAS else GATE_SETTINGS:
-                t = time.perf_counter()
-                out = wiener_refine(noisy, pilot, sigma, stride=st, mix=mix)
-                if mix == 1.0 and s255 in SIGMAS:
-                    net_time[st] += time.perf_counter() - t
-                gains[(s255, st, mix)].append(image_psnr(clean, out) - base)
-    return {"net": net_psnr, "gains": gains, "sigma": sigma_read, "time": net_time, "n": len(photos)}
+            read[s255].append(sigma * 255)
+            out = np.empty_like(pilot)
+            refine_network_output(noisy, pilot, out)
+            ship[s255].append(image_psnr(clean, out) - base)
+            for f in FACTORS:
+                w = wiener_refine(noisy, pilot, sigma * f, stride=2)
+                for m in MIXES:
+                    grid[(s255, f, m)].append(image_psnr(clean, np.clip(m * w + (1 - m) * pilot, 0, 1)) - base)
+            if s255 in TIMED_SIGMAS:
+                for st in STRIDES:
+                    t = time.perf_counter()
+                    out = wiener_refine(noisy, pilot, sigma * shipped.sigma_scale, stride=st, mix=shipped.mix)
+                    seconds[st] += time.perf_counter() - t
+                    strides[(s255, st)].append(image_psnr(clean, out) - base)
+    return {"net": net, "read": read, "ship": ship, "grid": grid, "strides": strides, "seconds": seconds,
+            "n": len(photos)}
 
 
-def report(label: str, r: dict) -> list[str]:
+def _cell(gains) -> str:
+    g = np.asarray(gains)
+    return f"{g.mean():+.2f} dB ({g.min():+.2f})"
+
+
+def report(label: str, r: dict, channels: int) -> list[str]:
+    shipped = REFINE[channels]
+    gate = "never skipped" if shipped.max_sigma is None else f"skipped above {shipped.max_sigma * 255:.0f}/255 read"
     lines = [f"### {label}: {r['n']} training photographs", "",
-             "| sigma | network alone | sigma read (mean) | " + " | ".join(
-                 f"stride {st}, mix {mix:g}" for st, mix in SETTINGS) + " |",
-             "|---|---|---|" + "---|" * len(SETTINGS)]
+             f"Shipped: stride {shipped.stride}, mix {shipped.mix:g}, factor {shipped.sigma_scale:g} on the level "
+             f"read, {gate}. Gains over the network alone: mean (worst photo).", "",
+             "| sigma | network alone | level read (mean, max) | shipped | "
+             + " | ".join(f"factor {f:g}, mix {m:g}" for f, m in SHOWN) + " | best of the grid |",
+             "|---|---|---|---|" + "---|" * (len(SHOWN) + 1)]
     for s in SIGMAS:
-        cells = [f"{np.mean(r['gains'][(s, st, mix)]):+.2f} dB (worst {np.min(r['gains'][(s, st, mix)]):+.2f})"
-                 for st, mix in SETTINGS]
-        lines.append(f"| {s} | {np.mean(r['net'][s]):.2f} dB | {np.mean(r['sigma'][s]):.1f} | " + " | ".join(cells) + " |")
-    t = r["time"]
-    lines += ["", "Time of the pass over the network's: " + ", ".join(
-        f"stride {st} {t[st] / t['net']:.2f}x" for st in sorted({st for st, _ in SETTINGS})) + ".",
-        "", "By noise level, for the gate: mean gain (worst photo; photos that gain)", "",
-        "| sigma | sigma read (mean, max) | " + " | ".join(f"stride {st}, mix {mix:g}" for st, mix in GATE_SETTINGS)
-        + " |", "|---|---|" + "---|" * len(GATE_SETTINGS)]
-    for s in GATE_SIGMAS:
-        cells = []
-        for st, mix in GATE_SETTINGS:
-            g = np.asarray(r["gains"][(s, st, mix)])
-            cells.append(f"{g.mean():+.2f} dB ({g.min():+.2f}; {int((g > 0).sum())} of {g.size})")
-        lines.append(f"| {s} | {np.mean(r['sigma'][s]):.1f}, {np.max(r['sigma'][s]):.1f} | " + " | ".join(cells) + " |")
+        best = max(((f, m) for f in FACTORS for m in MIXES), key=lambda k: np.mean(r["grid"][(s, *k)]))
+        lines.append(f"| {s} | {np.mean(r['net'][s]):.2f} dB | {np.mean(r['read'][s]):.1f}, {np.max(r['read'][s]):.1f} "
+                     f"| {_cell(r['ship'][s])} | " + " | ".join(_cell(r["grid"][(s, f, m)]) for f, m in SHOWN)
+                     + f" | factor {best[0]:g}, mix {best[1]:g}: {np.mean(r['grid'][(s, *best)]):+.2f} dB |")
+    runs = [s for s in SIGMAS if shipped.max_sigma is None or s <= shipped.max_sigma * 255]
+    over = {(f, m): np.mean([np.mean(r["grid"][(s, f, m)]) for s in runs]) for f in FACTORS for m in MIXES}
+    top = sorted(over, key=over.get, reverse=True)[:3]
+    lines += ["", f"Best mean gain over sigma {', '.join(map(str, runs))} (where the shipped pass runs; stride 2): "
+              + "; ".join(
+        f"factor {f:g}, mix {m:g} {over[(f, m)]:+.3f} dB" for f, m in top) + ".", "",
+        f"Strides, at factor {shipped.sigma_scale:g} and mix {shipped.mix:g}, never skipped:", "",
+        "| sigma | " + " | ".join(f"stride {st}" for st in STRIDES) + " |", "|---|" + "---|" * len(STRIDES)]
+    for s in TIMED_SIGMAS:
+        lines.append(f"| {s} | " + " | ".join(_cell(r["strides"][(s, st)]) for st in STRIDES) + " |")
+    t = r["seconds"]
+    lines += ["", "Time of the pass over the network's: "
+              + ", ".join(f"stride {st} {t[st] / t['net']:.2f}x" for st in STRIDES) + "."]
     return lines
 
 
@@ -111,15 +142,15 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     lines = [MARK_START, "## The Wiener pass after the photo denoiser (`bench_refine.py`)", "",
-             f"{time.strftime('%Y-%m-%d')}, CPU, {a.threads} torch threads. Gains over the network alone "
-             f"(mean over photos, and the worst photo), noise level read off the residual "
-             f"(`residual_sigma`). Shipped: stride {REFINE_STRIDE}, mix {REFINE_MIX:g}, skipped above "
-             f"{REFINE_MAX_SIGMA * 255:.0f}/255 read.", ""]
+             f"{time.strftime('%Y-%m-%d')}, CPU, {a.threads} torch threads, on training photographs. Shipped "
+             f"(`ae_core.photo.wiener.REFINE`): " + "; ".join(
+                 f"{'gray' if c == 1 else 'colour'} {dataclasses.asdict(s)}" for c, s in REFINE.items()) + ".", ""]
     for label, path, channels in (("Gray", a.gray, 1), ("Colour", a.colour, 3)):
         if a.only and label.lower() != a.only:
             continue
         model = load_checkpoint(path).model.eval()
-        lines += report(f"{label} (`{Path(path).name}`)", measure(model, training_photos(channels))) + [""]
+        lines += report(f"{label} (`{Path(path).name}`)", measure(model, training_photos(channels), channels),
+                        channels) + [""]
     lines.append(MARK_END)
     text = "\n".join(lines)
     print(text)

@@ -110,27 +110,38 @@ def test_the_pass_restores_detail_an_oversmoothed_pilot_lost():
     assert image_psnr(clean, out) > image_psnr(clean, noisy) + 1.0
 
 
+@pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("sigma255", [15, 50])
-def test_the_pass_runs_only_at_low_noise(sigma255):
-    clean, noisy = _pair((120, 120, 1), seed=9, sigma=sigma255 / 255)
+def test_the_shipped_pass_scales_the_level_read_and_skips_colour_at_high_noise(sigma255, channels):
+    clean, noisy = _pair((120, 120, channels), seed=9, sigma=sigma255 / 255)
     pilot = gaussian_filter(clean, (0.5, 0.5, 0)).astype(np.float32)  # a pilot that kept the noise level readable
+    settings, read = wiener.REFINE[channels], residual_sigma(noisy, pilot)
     out = np.empty_like(pilot)
     ran = wiener.refine_network_output(noisy, pilot, out=out)
-    assert ran == (residual_sigma(noisy, pilot) <= wiener.REFINE_MAX_SIGMA) == (sigma255 == 15)
-    ref = wiener_refine(noisy, pilot, residual_sigma(noisy, pilot), stride=wiener.REFINE_STRIDE,
-                        mix=wiener.REFINE_MIX) if ran else pilot
+    # gray always runs; colour only where the level read is low (the level read is near the true one here)
+    assert ran == (channels == 1 or sigma255 == 15)
+    assert ran == (settings.max_sigma is None or read <= settings.max_sigma)
+    ref = wiener_refine(noisy, pilot, read * settings.sigma_scale, stride=settings.stride,
+                        mix=settings.mix) if ran else pilot
     assert np.array_equal(out, ref)
     in_place = pilot.copy()
     assert wiener.refine_network_output(noisy, in_place, out=in_place) == ran and np.array_equal(in_place, ref)
+
+
+def test_the_shipped_settings_are_in_range():
+    for channels, s in wiener.REFINE.items():
+        assert 1 <= s.stride <= wiener.BLOCK and 0 < s.mix <= 1 and 1 <= s.sigma_scale <= 2, (channels, s)
+        assert s.max_sigma is None or 0 < s.max_sigma < 1
 
 
 def test_denoise_image_runs_the_pass_on_the_networks_output():
     model = scrambled_model(1, 8, 4, 0)
     _, noisy = _pair((40, 50, 1), seed=7, sigma=15 / 255)
     net = denoise_image(model, noisy, bf16=False, refine=False)
+    settings = wiener.REFINE[1]
     sigma = residual_sigma(noisy, net)
-    assert 0 < sigma <= wiener.REFINE_MAX_SIGMA  # so the pass runs
-    ref = wiener_refine(noisy, net, sigma, stride=wiener.REFINE_STRIDE, mix=wiener.REFINE_MIX)
+    assert sigma > 0  # so the pass runs
+    ref = wiener_refine(noisy, net, sigma * settings.sigma_scale, stride=settings.stride, mix=settings.mix)
     assert np.array_equal(denoise_image(model, noisy, bf16=False), ref)
 
 

@@ -23,22 +23,37 @@ whole-image pass.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 BLOCK = 8
-# What `denoise_image` uses (`refine_network_output`), chosen on training photographs
-# (benchmarks/bench_refine.py, tables in benchmarks/README.md). Windows every 2 pixels keep
-# nearly all of every pixel's gain at a fifth of its time. Half the Wiener estimate and half the
-# network's beat either alone: on 29 gray training photographs +0.17-0.20 dB at every sigma from
-# 10 to 50, where the Wiener estimate alone gains 0.05. On the colour model's own training
-# photographs the same pass gains up to sigma 20 and loses from 25 up (-0.05 dB at 25, -0.64 at
-# 50): the pass is skipped where the noise read off the residual exceeds 30/255, which keeps the
-# gray gain at 15 and 25 and spares colour its larger losses.
-REFINE_STRIDE = 2
-REFINE_MIX = 0.5
-REFINE_MAX_SIGMA = 30 / 255
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """How `refine_network_output` runs the pass on pictures of one channel count."""
+
+    stride: int  # windows every `stride` pixels
+    mix: float  # weight of the Wiener estimate against the network's output
+    sigma_scale: float  # the filter's noise level: this times the level read off the residual
+    max_sigma: float | None  # skipped where the level read exceeds this (pixel units); None: never
+
+
+# What `denoise_image` uses, by the picture's channels, chosen on training photographs by the best
+# mean gain over sigma 10 to 50 (benchmarks/bench_refine.py, tables in benchmarks/README.md).
+# Windows every 2 pixels keep nearly all of every pixel's gain at a fifth of its time. The level
+# read off noisy - network under-reads the noise where the network leaves some of it in (gray:
+# 12.2/22.2/45.0 for 15/25/50), and the gray filter gains most with that level scaled up and a
+# little over half of its estimate mixed with the network's (+0.24 dB on average, against +0.17
+# for the level as read, half and half; the Wiener estimate alone gains least). Colour, whose
+# model fits its few training photographs closely, reads the level nearly right and gains only
+# with less of the estimate, up to 30 (-0.07 dB at 40, -0.21 at 50): its pass is skipped above
+# 30/255 read.
+REFINE = {1: RefineSettings(stride=2, mix=0.6, sigma_scale=1.4, max_sigma=None),
+          3: RefineSettings(stride=2, mix=0.3, sigma_scale=1.2, max_sigma=30 / 255)}
 _STRIP = 128  # output rows per strip
 _TILE = 512  # output columns per piece of a strip
 # RGB -> (luminance, red-blue, green-magenta), orthonormal: noise stays white with one level
@@ -157,10 +172,12 @@ def wiener_refine(noisy: np.ndarray, pilot: np.ndarray, sigma: float, block: int
 
 def refine_network_output(noisy: np.ndarray, pilot: np.ndarray, out: np.ndarray) -> bool:
     """The pass as `denoise_image` runs it after the network, written into `out` (which may be
-    `pilot` itself): the shipped stride and mix, the noise level read off noisy - pilot, and
-    only when that level is at most REFINE_MAX_SIGMA; otherwise `out` gets the pilot unchanged.
-    Returns whether the pass ran."""
-    sigma = residual_sigma(noisy, pilot)
-    ran = 0.0 < sigma <= REFINE_MAX_SIGMA
-    wiener_refine(noisy, pilot, sigma if ran else 0.0, stride=REFINE_STRIDE, mix=REFINE_MIX, out=out)
+    `pilot` itself), with the REFINE settings for the picture's channels: the noise level read
+    off noisy - pilot, scaled, and nothing done where the level read exceeds the settings'
+    max_sigma (`out` gets the pilot unchanged). Returns whether the pass ran."""
+    settings = REFINE[pilot.shape[2]]
+    read = residual_sigma(noisy, pilot)
+    ran = read > 0.0 and (settings.max_sigma is None or read <= settings.max_sigma)
+    wiener_refine(noisy, pilot, read * settings.sigma_scale if ran else 0.0, stride=settings.stride,
+                  mix=settings.mix, out=out)
     return ran
