@@ -309,8 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "checkpoints/photo-colour for colour ones)")
     dn.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side; memory stays bounded by it")
     dn.add_argument("--no-refine", action="store_true",
-                    help="the network alone, without the Wiener pass that follows it at low noise "
-                         "(ae_core/photo/wiener.py)")
+                    help="the network alone, without the Wiener pass that follows it (on colour photos, "
+                         "at low noise only; ae_core/photo/wiener.py)")
     dn.add_argument("--seed", type=int, default=0)
     dn.set_defaults(fn=cmd_denoise)
     return p
