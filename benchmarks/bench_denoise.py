@@ -193,16 +193,12 @@ def main(argv=None) -> int:
     log(f"CPU, {torch.get_num_threads()} torch thread(s); filter settings tuned on training photographs:")
     for s in a.sigmas:
         log(f"  sigma {s:>3}: " + ", ".join(f"{f} {best_param(f, s / 255):g}" for f in FILTERS))
-    factor_of_level_read = " (gray) and ".join(f"{REFINE[c].sigma_scale:g}" for c in (1, 3)) + " (colour)"
-    mixes = "; ".join(f"{kind}: weighted {REFINE[c].mix:g} against the network's output, " + (
-        "always" if REFINE[c].max_sigma is None else f"where that level is at most {REFINE[c].max_sigma * 255:.0f}/255")
-        for kind, c in (("gray", 1), ("colour", 3)))
     text = [MARK_START, "## Photo denoising (`bench_denoise.py`)", "",
             f"{time.strftime('%Y-%m-%d')}, CPU, {torch.get_num_threads()} torch threads. Noise: Gaussian, clipped "
             "to [0, 1], the same noisy image for every method. Filter settings tuned on training photographs; "
             "BM3D (`bm3d` 4.0.3) is told the true sigma; ours is blind: the network, then the Wiener pass "
-            f"(`ae_core/photo/wiener.py`) at {factor_of_level_read} times the noise level read off the network's "
-            f"residual, {mixes}. \"network alone\" is ours without that pass.", ""]
+            "(`ae_core/photo/wiener.py`) mixed with its output; gray: " + REFINE[1].describe() + "; colour: "
+            + REFINE[3].describe() + ". \"network alone\" is ours without that pass.", ""]
     verdicts = []
     for kind, path in (("gray", a.gray), ("colour", a.colour)):
         if a.only and kind != a.only:

@@ -25,7 +25,6 @@ clips after mixing; the two differ only where the estimate leaves [0, 1].
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -104,10 +103,8 @@ def _cell(gains) -> str:
 
 def report(label: str, r: dict, channels: int) -> list[str]:
     shipped = REFINE[channels]
-    gate = "never skipped" if shipped.max_sigma is None else f"skipped above {shipped.max_sigma * 255:.0f}/255 read"
     lines = [f"### {label}: {r['n']} training photographs", "",
-             f"Shipped: stride {shipped.stride}, mix {shipped.mix:g}, factor {shipped.sigma_scale:g} on the level "
-             f"read, {gate}. Gains over the network alone: mean (worst photo).", "",
+             f"Shipped: {shipped.describe()}. Gains over the network alone: mean (worst photo).", "",
              "| sigma | network alone | level read (mean, max) | shipped | "
              + " | ".join(f"factor {f:g}, mix {m:g}" for f, m in SHOWN) + " | best of the grid |",
              "|---|---|---|---|" + "---|" * (len(SHOWN) + 1)]
@@ -144,7 +141,7 @@ def main(argv=None) -> int:
     lines = [MARK_START, "## The Wiener pass after the photo denoiser (`bench_refine.py`)", "",
              f"{time.strftime('%Y-%m-%d')}, CPU, {a.threads} torch threads, on training photographs. Shipped "
              f"(`ae_core.photo.wiener.REFINE`): " + "; ".join(
-                 f"{'gray' if c == 1 else 'colour'} {dataclasses.asdict(s)}" for c, s in REFINE.items()) + ".", ""]
+                 f"{'gray' if c == 1 else 'colour'}: {s.describe()}" for c, s in REFINE.items()) + ".", ""]
     for label, path, channels in (("Gray", a.gray, 1), ("Colour", a.colour, 3)):
         if a.only and label.lower() != a.only:
             continue

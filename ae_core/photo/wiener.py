@@ -41,6 +41,12 @@ class RefineSettings:
     sigma_scale: float  # the filter's noise level: this times the level read off the residual
     max_sigma: float | None  # skipped where the level read exceeds this (pixel units); None: never
 
+    def describe(self) -> str:
+        """The settings in words, as the benchmarks' tables head them."""
+        gate = "always" if self.max_sigma is None else f"where that level is at most {self.max_sigma * 255:.0f}/255"
+        return (f"{self.mix:g} of the pass at {self.sigma_scale:g} times the noise level read off the "
+                f"network's residual, windows every {self.stride} pixels, {gate}")
+
 
 # What `denoise_image` uses, by the picture's channels, chosen on training photographs by the best
 # mean gain over sigma 10 to 50 (benchmarks/bench_refine.py, tables in benchmarks/README.md).
