@@ -119,7 +119,8 @@ def cmd_denoise(a) -> int:
         bar = "#" * int(30 * done / total)
         print(f"\rdenoising {w}x{h} [{bar:<30}] {done}/{total} steps", end="", file=sys.stderr, flush=True)
 
-    out = denoise_image(ck.model, noisy, tile=a.tile, progress=progress, refine=not a.no_refine)
+    out = denoise_image(ck.model, noisy, tile=a.tile, progress=progress, refine=not a.no_refine,
+                        ensemble=a.ensemble)
     seconds = time.perf_counter() - t0
     print(file=sys.stderr)
     Path(a.output).write_bytes(encode_png(out))
@@ -291,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--lr", type=float, default=1e-3)
     pt.add_argument("--seed", type=int, default=0)
     pt.add_argument("--no-amp", action="store_true",
-                    help="float32 throughout (default: bfloat16 autocast on CUDA and on CPUs with AMX)")
+                    help="float32 throughout (default: bfloat16 autocast on CUDA and on CPUs with AVX512-BF16 or AMX)")
     pt.add_argument("--save-every", type=float, default=1.0, help="minutes between saves while training")
     pt.add_argument("--sigmas", type=int, nargs="*", default=[15, 25, 50], help="evaluation noise levels (of 255)")
     pt.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation")
@@ -311,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     dn.add_argument("--no-refine", action="store_true",
                     help="the network alone, without the Wiener pass that follows it (on colour photos, "
                          "at low noise only; ae_core/photo/wiener.py)")
+    dn.add_argument("--ensemble", type=int, default=None,
+                    help="average the network over this many flips and rotations of the photograph, 1-8: "
+                         "slower, a little cleaner (default: the shipped choice per model, "
+                         "ae_core/photo/model.py ENSEMBLE)")
     dn.add_argument("--seed", type=int, default=0)
     dn.set_defaults(fn=cmd_denoise)
     return p

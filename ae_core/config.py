@@ -234,7 +234,7 @@ class TrainConfig:
     max_steps: int = 0  # optimiser steps at most; 0 = only the epochs bound the run
     time_limit: float = 0.0  # seconds of training at most; 0 = no limit (the photo denoiser's budget)
     lr_schedule: str = "constant"  # "cosine": decay to 2% along the budget, so a cut run ends slowly
-    amp: bool = False  # bfloat16 autocast where it is fast (CUDA, CPUs with AMX; ignored elsewhere)
+    amp: bool = False  # bfloat16 autocast where it is fast (CUDA, CPUs with AVX512-BF16 or AMX; ignored elsewhere)
     shift: int = 0  # each training image moved by up to this many pixels each way (ae_core.augment); 0 = none
 
     def to_dict(self) -> dict:

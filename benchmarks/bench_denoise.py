@@ -36,7 +36,7 @@ from ae_core.analysis.filters import FILTERS, best_param  # noqa: E402
 from ae_core.analysis.quality import image_psnr as psnr  # noqa: E402
 from ae_core.io.checkpoint import load_checkpoint  # noqa: E402
 from ae_core.photo.evaluation import evaluate_denoiser, noisy_version, summarize  # noqa: E402
-from ae_core.photo.model import DEFAULT_TILE, denoise_image  # noqa: E402
+from ae_core.photo.model import DEFAULT_TILE, ENSEMBLE, denoise_image  # noqa: E402
 from ae_core.photo.photographs import load_photo  # noqa: E402
 from ae_core.photo.training import TEST_SETS  # noqa: E402
 from ae_core.photo.wiener import REFINE  # noqa: E402
@@ -62,6 +62,12 @@ def large_photo(height: int = 3000, width: int = 4000) -> np.ndarray:
     tile = np.concatenate([tile, tile[::-1]], axis=0)
     reps = (-(-height // tile.shape[0]), -(-width // tile.shape[1]), 1)
     return np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
+
+
+def _pipeline(channels: int) -> str:
+    n = ENSEMBLE[channels]
+    return (f"the network on {n} flips/rotations averaged, " if n > 1 else "the network once, ") \
+        + REFINE[channels].describe()
 
 
 def bm3d_method():
@@ -196,9 +202,10 @@ def main(argv=None) -> int:
     text = [MARK_START, "## Photo denoising (`bench_denoise.py`)", "",
             f"{time.strftime('%Y-%m-%d')}, CPU, {torch.get_num_threads()} torch threads. Noise: Gaussian, clipped "
             "to [0, 1], the same noisy image for every method. Filter settings tuned on training photographs; "
-            "BM3D (`bm3d` 4.0.3) is told the true sigma; ours is blind: the network, then the Wiener pass "
-            "(`ae_core/photo/wiener.py`) mixed with its output; gray: " + REFINE[1].describe() + "; colour: "
-            + REFINE[3].describe() + ". \"network alone\" is ours without that pass.", ""]
+            "BM3D (`bm3d` 4.0.3) is told the true sigma; ours is blind: the network (on as many flips and rotations "
+            "as `ENSEMBLE` in `ae_core/photo/model.py` says, averaged), then the Wiener pass (`ae_core/photo/wiener.py`) "
+            "mixed with its output; gray: " + _pipeline(1) + "; colour: " + _pipeline(3)
+            + ". \"network alone\" is ours without that pass.", ""]
     verdicts = []
     for kind, path in (("gray", a.gray), ("colour", a.colour)):
         if a.only and kind != a.only:

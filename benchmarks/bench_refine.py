@@ -11,7 +11,8 @@ training folder (train400) and the bundled gray ones for the gray model, the bun
 training photographs for the colour one. Noise: clipped Gaussian, seeded. For each model it prints
 
 - by noise level: the network alone, the level read, the gain of the shipped settings as
-  `refine_network_output` runs them (gate included), of a few (factor, mix) pairs at stride 2,
+  `refine_network_output` runs them (gate included), of a few (factor, mix) pairs at the grid's
+  stride (the shipped one, or --stride),
   and the best pair of the grid FACTORS x MIXES at that level;
 - the pairs with the best mean gain over the levels where the pass runs (all of them, or those
   below the gate), which is what the shipped pair is chosen by;
@@ -61,7 +62,7 @@ def training_photos(channels: int) -> dict[str, np.ndarray]:
     return {**bundled, **{k: extra[k] for k in sorted(extra)[::20]}}
 
 
-def measure(model, photos: dict[str, np.ndarray], channels: int) -> dict:
+def measure(model, photos: dict[str, np.ndarray], channels: int, grid_stride: int) -> dict:
     shipped = REFINE[channels]
     grid = {(s, f, m): [] for s in SIGMAS for f in FACTORS for m in MIXES}
     ship = {s: [] for s in SIGMAS}
@@ -83,7 +84,7 @@ def measure(model, photos: dict[str, np.ndarray], channels: int) -> dict:
             refine_network_output(noisy, pilot, out)
             ship[s255].append(image_psnr(clean, out) - base)
             for f in FACTORS:
-                w = wiener_refine(noisy, pilot, sigma * f, stride=2)
+                w = wiener_refine(noisy, pilot, sigma * f, stride=grid_stride)
                 for m in MIXES:
                     grid[(s255, f, m)].append(image_psnr(clean, np.clip(m * w + (1 - m) * pilot, 0, 1)) - base)
             if s255 in TIMED_SIGMAS:
@@ -93,7 +94,7 @@ def measure(model, photos: dict[str, np.ndarray], channels: int) -> dict:
                     seconds[st] += time.perf_counter() - t
                     strides[(s255, st)].append(image_psnr(clean, out) - base)
     return {"net": net, "read": read, "ship": ship, "grid": grid, "strides": strides, "seconds": seconds,
-            "n": len(photos)}
+            "n": len(photos), "grid_stride": grid_stride}
 
 
 def _cell(gains) -> str:
@@ -104,7 +105,8 @@ def _cell(gains) -> str:
 def report(label: str, r: dict, channels: int) -> list[str]:
     shipped = REFINE[channels]
     lines = [f"### {label}: {r['n']} training photographs", "",
-             f"Shipped: {shipped.describe()}. Gains over the network alone: mean (worst photo).", "",
+             f"Shipped: {shipped.describe()}. The (factor, mix) grid at stride {r['grid_stride']}. Gains over the "
+             "network alone: mean (worst photo).", "",
              "| sigma | network alone | level read (mean, max) | shipped | "
              + " | ".join(f"factor {f:g}, mix {m:g}" for f, m in SHOWN) + " | best of the grid |",
              "|---|---|---|---|" + "---|" * (len(SHOWN) + 1)]
@@ -116,7 +118,7 @@ def report(label: str, r: dict, channels: int) -> list[str]:
     runs = [s for s in SIGMAS if shipped.max_sigma is None or s <= shipped.max_sigma * 255]
     over = {(f, m): np.mean([np.mean(r["grid"][(s, f, m)]) for s in runs]) for f in FACTORS for m in MIXES}
     top = sorted(over, key=over.get, reverse=True)[:3]
-    lines += ["", f"Best mean gain over sigma {', '.join(map(str, runs))} (where the shipped pass runs; stride 2): "
+    lines += ["", f"Best mean gain over sigma {', '.join(map(str, runs))} (where the shipped pass runs; stride {r['grid_stride']}): "
               + "; ".join(
         f"factor {f:g}, mix {m:g} {over[(f, m)]:+.3f} dB" for f, m in top) + ".", "",
         f"Strides, at factor {shipped.sigma_scale:g} and mix {shipped.mix:g}, never skipped:", "",
@@ -135,6 +137,8 @@ def main(argv=None) -> int:
     ap.add_argument("--colour", default=str(ROOT / "checkpoints" / "photo-colour"))
     ap.add_argument("--only", choices=("gray", "colour"), default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--stride", type=int, default=None, help="window stride of the (factor, mix) grid "
+                                                             "(default: the shipped stride per channel count)")
     ap.add_argument("--readme", default=None, help="write the tables into this file's bench_refine section")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -146,8 +150,9 @@ def main(argv=None) -> int:
         if a.only and label.lower() != a.only:
             continue
         model = load_checkpoint(path).model.eval()
-        lines += report(f"{label} (`{Path(path).name}`)", measure(model, training_photos(channels), channels),
-                        channels) + [""]
+        grid_stride = a.stride or REFINE[channels].stride
+        lines += report(f"{label} (`{Path(path).name}`)",
+                        measure(model, training_photos(channels), channels, grid_stride), channels) + [""]
     lines.append(MARK_END)
     text = "\n".join(lines)
     print(text)

@@ -108,3 +108,22 @@ def test_no_refine_gives_the_network_alone(photo_png, tmp_path, capsys):
     net = denoise_image(load_checkpoint(PHOTO).model, noisy, tile=64, refine=False)
     assert alone.read_bytes() == encode_png(net)
     assert both.read_bytes() != alone.read_bytes() and len(scores) == 2
+
+
+def test_ensemble_flag_averages_the_flips_and_refuses_out_of_range(photo_png, tmp_path, capsys):
+    from ae_core.io.checkpoint import load_checkpoint
+    from ae_core.io.image_files import encode_png
+    from ae_core.noise import corrupt
+    from ae_core.photo.model import denoise_image
+
+    out = tmp_path / "four.png"
+    assert main(["denoise", str(photo_png), str(out), "--sigma", "25", "--tile", "64", "--no-refine",
+                 "--ensemble", "4"]) == 0
+    noisy = corrupt(decode_image(photo_png.read_bytes()), "gaussian", 25 / 255, seed=0)
+    model = load_checkpoint(PHOTO).model
+    assert out.read_bytes() == encode_png(denoise_image(model, noisy, tile=64, refine=False, ensemble=4))
+    assert out.read_bytes() != encode_png(denoise_image(model, noisy, tile=64, refine=False, ensemble=1))
+    capsys.readouterr()
+    assert main(["denoise", str(photo_png), str(tmp_path / "o.png"), "--ensemble", "9"]) == 2
+    assert "ensemble must be 1 to 8; got 9" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

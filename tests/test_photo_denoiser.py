@@ -94,6 +94,36 @@ def test_uint8_input_is_scaled(colour_model):
     assert np.allclose(a, b, atol=1e-6)
 
 
+def _numpy_views(n):
+    """The first n of ENSEMBLE's transforms as (forward, inverse) on (H, W, C) arrays, written with numpy."""
+    views = [(lambda a: a, lambda a: a),
+             (lambda a: a.transpose(1, 0, 2), lambda a: a.transpose(1, 0, 2)),
+             (lambda a: a[::-1, ::-1], lambda a: a[::-1, ::-1]),
+             (lambda a: a[::-1, ::-1].transpose(1, 0, 2), lambda a: a.transpose(1, 0, 2)[::-1, ::-1])]
+    return views[:n]
+
+
+@pytest.mark.parametrize("n", [2, 4])
+@pytest.mark.parametrize("downscale", [1, 2])
+def test_ensemble_is_the_mean_over_transformed_copies(n, downscale):
+    model = scrambled_model(1, 8, 5, seed=5, downscale=downscale)
+    img = np.random.default_rng(6).random((46, 58, 1), dtype=np.float32)
+    ref = np.mean([back(denoise_image(model, np.ascontiguousarray(fwd(img)), bf16=False, refine=False, ensemble=1))
+                   for fwd, back in _numpy_views(n)], axis=0)
+    out = denoise_image(model, img, bf16=False, refine=False, ensemble=n)
+    assert np.abs(out - ref).max() < 1e-5
+    single = denoise_image(model, img, bf16=False, refine=False, ensemble=1)
+    assert np.abs(out - single).mean() > 1e-3  # the transforms really differ
+    tiled = denoise_image(model, img, tile=40, overlap=4, bf16=False, refine=False, ensemble=n)
+    assert np.abs(out - tiled).max() < 1e-5  # tiles still equal a whole-image pass
+
+
+def test_ensemble_out_of_range_is_refused(gray_model):
+    for n in (0, 9):
+        with pytest.raises(ValueError, match="ensemble must be 1 to 8"):
+            denoise_image(gray_model, np.zeros((8, 8, 1), np.float32), ensemble=n)
+
+
 @pytest.mark.parametrize("which,channels,passes", [("colour_model", 3, 1), ("gray_model", 3, 3), ("gray_model", 1, 1)])
 def test_progress_reaches_total(request, which, channels, passes):
     model = request.getfixturevalue(which)

@@ -148,7 +148,7 @@ def test_denoise_image_runs_the_pass_on_the_networks_output():
 def test_bfloat16_inference_stays_close_to_float32(monkeypatch):
     import ae_core.photo.model as photo_model
 
-    monkeypatch.setattr(photo_model, "bf16_is_fast", lambda device: True)  # as on a CPU with AMX
+    monkeypatch.setattr(photo_model, "bf16_is_fast", lambda device: True)  # as on a CPU with AVX512-BF16 or AMX
     model = scrambled_model(3, 12, 5, 0)
     img = np.random.default_rng(8).random((64, 64, 3), dtype=np.float32)
     a = denoise_image(model, img, bf16=False, refine=False)
@@ -157,11 +157,12 @@ def test_bfloat16_inference_stays_close_to_float32(monkeypatch):
     assert np.abs(a - b).max() < 0.03 and np.abs(a - b).mean() < 3e-3
 
 
-@pytest.mark.parametrize("native", [False, True])
-def test_bf16_is_fast_only_where_the_hardware_has_it(monkeypatch, native):
-    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)  # not enough alone
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: native, raising=False)
-    assert bf16_is_fast(torch.device("cpu")) is native
+@pytest.mark.parametrize("avx512_bf16,amx", [(False, False), (True, False), (False, True), (True, True)])
+def test_bf16_is_fast_only_where_the_hardware_has_it(monkeypatch, avx512_bf16, amx):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    assert bf16_is_fast(torch.device("cpu")) is (avx512_bf16 or amx)
+    native = avx512_bf16 and amx
     asked = []
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: asked.append(
         including_emulation) or native)
@@ -169,8 +170,9 @@ def test_bf16_is_fast_only_where_the_hardware_has_it(monkeypatch, native):
     assert bf16_is_fast(torch.device("meta")) is False and bf16_is_fast(torch.device("mps")) is False
 
 
-def test_a_cpu_without_the_probe_counts_as_slow(monkeypatch):
+def test_a_cpu_without_the_probes_counts_as_slow(monkeypatch):
     monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)
     assert bf16_is_fast(torch.device("cpu")) is False
 
 

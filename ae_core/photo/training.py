@@ -32,7 +32,8 @@ VAL_SIGMA = 25 / 255  # fixed noise level of the monitoring patches
 GRAD_CLIP = 1.0  # DnCNN's residual head takes large steps early; clipping keeps Adam stable
 MAX_SIGMA = 50 / 255  # blind: each patch's noise level drawn from U(0, MAX_SIGMA)
 # The shipped designs. Gray: DnCNN's depth (17) at half its width (32), so a megapixel takes
-# 1.2 s on 2 CPU cores in bfloat16 with AMX (1.7-2.8 s in float32). Measured on 2 cores with
+# 0.9-1.9 s on 2 CPU cores in bfloat16 (AMX or AVX512-BF16; 2.3-3.6 s in float32, the same
+# machine at two times of day). Measured on 2 cores with
 # the same 2.5-minute budget on train400 (gray, sigma 25, camera/coins/astronaut-gray/china-gray):
 # width 48 depth 12 27.03 dB, width 32 depth 15 26.74 dB; on 2x2 sub-images (downscale 2,
 # FFDNet's device, 1.4 s/MP) width 64 depth 15 reached only 25.95 dB after 13 minutes: it learns
