@@ -50,15 +50,15 @@ class RefineSettings:
 
 # What `denoise_image` uses, by the picture's channels, chosen on training photographs by the best
 # mean gain over sigma 10 to 50 (benchmarks/bench_refine.py, tables in benchmarks/README.md).
-# Windows every 2 pixels keep nearly all of every pixel's gain at a fifth of its time. The level
-# read off noisy - network under-reads the noise where the network leaves some of it in (gray:
-# 12.2/22.2/45.0 for 15/25/50), and the gray filter gains most with that level scaled up and a
-# little over half of its estimate mixed with the network's (+0.24 dB on average, against +0.17
-# for the level as read, half and half; the Wiener estimate alone gains least). Colour, whose
-# model fits its few training photographs closely, reads the level nearly right and gains only
-# with less of the estimate, up to 30 (-0.07 dB at 40, -0.21 at 50): its pass is skipped above
-# 30/255 read.
-REFINE = {1: RefineSettings(stride=2, mix=0.6, sigma_scale=1.4, max_sigma=None),
+# The level read off noisy - network under-reads the noise where the network leaves some of it in
+# (gray: 12.4/22.3/45.1 for 15/25/50), and the gray filter gains most with that level scaled up
+# and half of its estimate mixed with the network's (+0.155 dB on average, where 0.6 of it gains
+# +0.143; the Wiener estimate alone loses). Windows every 2 pixels: every pixel gains 0.02 dB
+# more (+0.176) but costs 0.6 of the bfloat16 network's time where every 2 pixels cost 0.1.
+# Colour, whose model fits its few training photographs closely, reads the level nearly right
+# and gains only with less of the estimate, up to 30 (-0.07 dB at 40, -0.21 at 50): its pass is
+# skipped above 30/255 read.
+REFINE = {1: RefineSettings(stride=2, mix=0.5, sigma_scale=1.4, max_sigma=None),
           3: RefineSettings(stride=2, mix=0.3, sigma_scale=1.2, max_sigma=30 / 255)}
 _STRIP = 128  # output rows per strip
 _TILE = 512  # output columns per piece of a strip
