@@ -310,8 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "checkpoints/photo-colour for colour ones)")
     dn.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side; memory stays bounded by it")
     dn.add_argument("--no-refine", action="store_true",
-                    help="the network alone, without the Wiener pass that follows it (on colour photos, "
-                         "at low noise only; ae_core/photo/wiener.py)")
+                    help="the network alone, without the Wiener pass that follows it "
+                         "(ae_core/photo/wiener.py)")
     dn.add_argument("--ensemble", type=int, default=None,
                     help="average the network over this many flips and rotations of the photograph, 1-8: "
                          "slower, a little cleaner (default: the shipped choice per model, "

@@ -112,17 +112,20 @@ def test_the_pass_restores_detail_an_oversmoothed_pilot_lost():
 
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("sigma255", [15, 50])
-def test_the_shipped_pass_scales_the_level_read_and_skips_colour_at_high_noise(sigma255, channels):
+@pytest.mark.parametrize("gate", [None, 30 / 255])
+def test_the_pass_runs_with_the_settings_for_the_level_read_and_skips_above_a_gate(sigma255, channels, gate,
+                                                                                  monkeypatch):
     clean, noisy = _pair((120, 120, channels), seed=9, sigma=sigma255 / 255)
     pilot = gaussian_filter(clean, (0.5, 0.5, 0)).astype(np.float32)  # a pilot that kept the noise level readable
-    settings, read = wiener.REFINE[channels], residual_sigma(noisy, pilot)
+    shipped, read = wiener.REFINE[channels], residual_sigma(noisy, pilot)
+    assert abs(read - sigma255 / 255) < 0.15 * sigma255 / 255
+    settings = wiener.RefineSettings(shipped.stride, shipped.levels, shipped.factors, shipped.mixes, max_sigma=gate)
+    monkeypatch.setitem(wiener.REFINE, channels, settings)
     out = np.empty_like(pilot)
     ran = wiener.refine_network_output(noisy, pilot, out=out)
-    # gray always runs; colour only where the level read is low (the level read is near the true one here)
-    assert ran == (channels == 1 or sigma255 == 15)
-    assert ran == (settings.max_sigma is None or read <= settings.max_sigma)
-    ref = wiener_refine(noisy, pilot, read * settings.sigma_scale, stride=settings.stride,
-                        mix=settings.mix) if ran else pilot
+    assert ran == (gate is None or sigma255 == 15)  # the level read is near the true one here
+    factor, mix = settings.at(read)
+    ref = wiener_refine(noisy, pilot, read * factor, stride=settings.stride, mix=mix) if ran else pilot
     assert np.array_equal(out, ref)
     in_place = pilot.copy()
     assert wiener.refine_network_output(noisy, in_place, out=in_place) == ran and np.array_equal(in_place, ref)
@@ -130,8 +133,20 @@ def test_the_shipped_pass_scales_the_level_read_and_skips_colour_at_high_noise(s
 
 def test_the_shipped_settings_are_in_range():
     for channels, s in wiener.REFINE.items():
-        assert 1 <= s.stride <= wiener.BLOCK and 0 < s.mix <= 1 and 1 <= s.sigma_scale <= 2, (channels, s)
+        assert 1 <= s.stride <= wiener.BLOCK and all(0 <= v < 1 for v in s.levels), (channels, s)
+        assert all(0 < m <= 1 for m in s.mixes) and all(1 <= f <= 2 for f in s.factors), (channels, s)
         assert s.max_sigma is None or 0 < s.max_sigma < 1
+
+
+def test_settings_follow_the_level_read_between_knots_and_hold_beyond_them():
+    s = wiener.RefineSettings(stride=2, levels=(10 / 255, 30 / 255), factors=(1.5, 1.1), mixes=(1.0, 0.2))
+    assert s.at(0.0) == (1.5, 1.0) and s.at(0.5) == pytest.approx((1.1, 0.2))
+    assert s.at(20 / 255) == pytest.approx((1.3, 0.6))
+    assert wiener.RefineSettings(stride=1, levels=(0.0,), factors=(1.2,), mixes=(0.4,)).at(0.3) == (1.2, 0.4)
+    with pytest.raises(ValueError):
+        wiener.RefineSettings(stride=2, levels=(0.2, 0.1), factors=(1, 1), mixes=(1, 1))
+    with pytest.raises(ValueError):
+        wiener.RefineSettings(stride=2, levels=(0.1,), factors=(1, 1), mixes=(1,))
 
 
 def test_denoise_image_runs_the_pass_on_the_networks_output():
@@ -141,7 +156,8 @@ def test_denoise_image_runs_the_pass_on_the_networks_output():
     settings = wiener.REFINE[1]
     sigma = residual_sigma(noisy, net)
     assert sigma > 0  # so the pass runs
-    ref = wiener_refine(noisy, net, sigma * settings.sigma_scale, stride=settings.stride, mix=settings.mix)
+    factor, mix = settings.at(sigma)
+    ref = wiener_refine(noisy, net, sigma * factor, stride=settings.stride, mix=mix)
     assert np.array_equal(denoise_image(model, noisy, bf16=False), ref)
 
 

@@ -35,7 +35,7 @@ def photo_tab(photos: dict) -> None:
         return
     names = " and ".join(f"{md(e.name)} ({_KIND[c]})" for c, e in sorted(photos.items()))
     st.caption(f"{names}: fully-convolutional denoisers that work on photographs of any size, tile by tile, "
-               "followed by a Wiener pass that gives back fine texture (for colour, only at low noise). "
+               "followed by a Wiener pass that gives back fine texture, more of it the lower the noise. "
                "Gray photographs go to the gray model, colour ones to the colour model.")
     up = st.file_uploader("Photograph", type=IMAGE_TYPES, key="_w_ph_upload")
     c1, c2, c3 = st.columns([2, 2, 3])

@@ -34,32 +34,56 @@ BLOCK = 8
 
 @dataclass(frozen=True)
 class RefineSettings:
-    """How `refine_network_output` runs the pass on pictures of one channel count."""
+    """How `refine_network_output` runs the pass on pictures of one channel count.
+
+    The factor on the level read and the mix may follow the level read: `levels` are knots (pixel
+    units, rising), `factors` and `mixes` their values, interpolated linearly between knots and
+    held beyond the ends. One knot is one setting for every level."""
 
     stride: int  # windows every `stride` pixels
-    mix: float  # weight of the Wiener estimate against the network's output
-    sigma_scale: float  # the filter's noise level: this times the level read off the residual
-    max_sigma: float | None  # skipped where the level read exceeds this (pixel units); None: never
+    levels: tuple[float, ...]  # noise levels read (pixel units) at which the factors and mixes hold
+    factors: tuple[float, ...]  # the filter's noise level: this times the level read off the residual
+    mixes: tuple[float, ...]  # weight of the Wiener estimate against the network's output
+    max_sigma: float | None = None  # skipped where the level read exceeds this (pixel units); None: never
+
+    def __post_init__(self):
+        if not len(self.levels) == len(self.factors) == len(self.mixes) >= 1 or list(self.levels) != sorted(self.levels):
+            raise ValueError("levels, factors and mixes need one value per knot, levels rising")
+
+    def at(self, read: float) -> tuple[float, float]:
+        """(factor, mix) for a picture whose noise level read off the residual is `read`."""
+        return (float(np.interp(read, self.levels, self.factors)), float(np.interp(read, self.levels, self.mixes)))
 
     def describe(self) -> str:
         """The settings in words, as the benchmarks' tables head them."""
         gate = "always" if self.max_sigma is None else f"where that level is at most {self.max_sigma * 255:.0f}/255"
-        return (f"{self.mix:g} of the pass at {self.sigma_scale:g} times the noise level read off the "
-                f"network's residual, windows every {self.stride} pixels, {gate}")
+        if len(self.levels) == 1:
+            how = f"{self.mixes[0]:g} of the pass at {self.factors[0]:g} times the noise level read off the network's residual"
+        else:
+            how = ("the share of the pass and the factor on the noise level read off the network's residual "
+                   "following that level: " + ", ".join(f"{m:g} at {f:g}x where it reads {v * 255:.0f}/255"
+                                                        for v, f, m in zip(self.levels, self.factors, self.mixes))
+                   + " (interpolated between)")
+        return f"{how}, windows every {self.stride} pixels, {gate}"
 
 
-# What `denoise_image` uses, by the picture's channels, chosen on training photographs by the best
-# mean gain over sigma 10 to 50 (benchmarks/bench_refine.py, tables in benchmarks/README.md).
-# The level read off noisy - network under-reads the noise where the network leaves some of it in
-# (gray: 12.4/22.3/45.1 for 15/25/50), and the gray filter gains most with that level scaled up
-# and half of its estimate mixed with the network's (+0.155 dB on average, where 0.6 of it gains
-# +0.143; the Wiener estimate alone loses). Windows every 2 pixels: every pixel gains 0.02 dB
-# more (+0.176) but costs 0.6 of the bfloat16 network's time where every 2 pixels cost 0.1.
-# Colour, whose model fits its few training photographs closely, reads the level nearly right
-# and gains only with less of the estimate, up to 30 (-0.07 dB at 40, -0.21 at 50): its pass is
-# skipped above 30/255 read.
-REFINE = {1: RefineSettings(stride=2, mix=0.5, sigma_scale=1.4, max_sigma=None),
-          3: RefineSettings(stride=2, mix=0.3, sigma_scale=1.2, max_sigma=30 / 255)}
+# What `denoise_image` uses, by the picture's channels (benchmarks/bench_refine.py, tables in
+# benchmarks/README.md). The level read off noisy - network under-reads the noise where the network
+# leaves some of it in (gray: 12.4/22.3/45.1 for 15/25/50), so the filter is given a multiple of it.
+# Gray: chosen on training photographs (with 400 of them the network fits none closely) by the best
+# mean gain over sigma 10 to 50: 0.4 of the Wiener estimate at 1.4 times the level read (+0.124 dB
+# on average, half of it +0.117; the best pair hardly moves with the level: following it gains
+# +0.133). Windows every 2 pixels: every pixel gains 0.02 dB more but costs 0.6 of the bfloat16
+# network's time where every 2 pixels cost 0.1-0.15.
+# Colour: chosen on three colour photographs set aside for it (benchmarks/validation_photos.py),
+# because the colour model fits its 8 colour training photographs so closely that settings chosen
+# there lost 0.09-0.18 dB held out. There the best pair moves with the level, from all of the
+# estimate at low noise to a fifth of it at 50/255, so the colour pass follows the level read: the
+# best pair at each level (+0.51 dB on average over sigma 10 to 50, where the best single pair,
+# skipped above 30/255, gains +0.40, and 0.3 of the estimate at 1.2 times, shipped before, +0.25).
+REFINE = {1: RefineSettings(stride=2, levels=(0.0,), factors=(1.4,), mixes=(0.4,)),
+          3: RefineSettings(stride=2, levels=tuple(v / 255 for v in (8.7, 13.8, 18.8, 23.8, 28.9, 38.6, 46.3)),
+                            factors=(1.5, 1.3, 1.2, 1.2, 1.2, 1.1, 1.4), mixes=(1.0, 1.0, 0.7, 0.5, 0.4, 0.3, 0.2))}
 _STRIP = 128  # output rows per strip
 _TILE = 512  # output columns per piece of a strip
 # RGB -> (luminance, red-blue, green-magenta), orthonormal: noise stays white with one level
@@ -179,11 +203,11 @@ def wiener_refine(noisy: np.ndarray, pilot: np.ndarray, sigma: float, block: int
 def refine_network_output(noisy: np.ndarray, pilot: np.ndarray, out: np.ndarray) -> bool:
     """The pass as `denoise_image` runs it after the network, written into `out` (which may be
     `pilot` itself), with the REFINE settings for the picture's channels: the noise level read
-    off noisy - pilot, scaled, and nothing done where the level read exceeds the settings'
+    off noisy - pilot, the factor and mix for that level, and nothing done where the level read exceeds the settings'
     max_sigma (`out` gets the pilot unchanged). Returns whether the pass ran."""
     settings = REFINE[pilot.shape[2]]
     read = residual_sigma(noisy, pilot)
     ran = read > 0.0 and (settings.max_sigma is None or read <= settings.max_sigma)
-    wiener_refine(noisy, pilot, read * settings.sigma_scale if ran else 0.0, stride=settings.stride,
-                  mix=settings.mix, out=out)
+    factor, mix = settings.at(read)
+    wiener_refine(noisy, pilot, read * factor if ran else 0.0, stride=settings.stride, mix=mix, out=out)
     return ran
