@@ -58,14 +58,21 @@ SHOWN = ((1.0, 0.5), (1.0, 1.0), (1.2, 0.3), (1.2, 0.6), (1.4, 0.6), (1.4, 0.7))
 STRIDES = (1, 2, 4)
 
 
+def training_photos(channels: int) -> dict[str, np.ndarray]:
+    """The bundled training photographs of `channels`, and for gray every 20th of the training folder."""
+    bundled = {n: a for n, a in load_photos("train").items() if a.shape[2] == channels}
+    if channels == 3:
+        return bundled
+    folder = default_training_folder()
+    extra = load_photo_folder(folder) if folder is not None else {}
+    return {**bundled, **{k: extra[k] for k in sorted(extra)[::20]}}
+
+
 def choosing_photos(channels: int) -> tuple[str, dict[str, np.ndarray]]:
     """(what they are, {name: image}) of the photographs the pass of `channels` is chosen on."""
     if channels == 3:
         return "colour validation photographs", validation_photos()
-    bundled = {n: a for n, a in load_photos("train").items() if a.shape[2] == channels}
-    folder = default_training_folder()
-    extra = load_photo_folder(folder) if folder is not None else {}
-    return "training photographs", {**bundled, **{k: extra[k] for k in sorted(extra)[::20]}}
+    return "training photographs", training_photos(channels)
 
 
 def measure(model, photos: dict[str, np.ndarray], channels: int, grid_stride: int) -> dict:
@@ -94,9 +101,9 @@ def measure(model, photos: dict[str, np.ndarray], channels: int, grid_stride: in
                 for m in MIXES:
                     grid[(s255, f, m)].append(image_psnr(clean, np.clip(m * w + (1 - m) * pilot, 0, 1)) - base)
             if s255 in TIMED_SIGMAS:
+                factor, mix = shipped.at(sigma)
                 for st in STRIDES:
                     t = time.perf_counter()
-                    factor, mix = shipped.at(sigma)
                     out = wiener_refine(noisy, pilot, sigma * factor, stride=st, mix=mix)
                     seconds[st] += time.perf_counter() - t
                     strides[(s255, st)].append(image_psnr(clean, out) - base)

