@@ -9,6 +9,9 @@ P is the same coefficient of the pilot estimate (the network's output), and the 
 put back, each weighted by 1 / (sigma^2 * sum of its squared gains) as BM3D aggregates them.
 The pilot tells the filter where the signal is; the noisy image gives back the fine texture the
 network smoothed away (the blind network errs most at low noise, benchmarks/README.md).
+Block matching is left out because it does not pay here: BM3D's own second step, given the
+network's output as its pilot, scores 0.2-0.4 dB below this pass on gray training photographs
+(benchmarks/bench_pilot_wiener.py).
 
 Colour photographs are filtered in an orthonormal opponent colour space (luminance and two
 colour differences), where independent noise of one level in R, G and B stays independent
