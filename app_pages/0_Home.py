@@ -40,7 +40,7 @@ if sel.entry is not None:
         c1.metric("Test MSE", f"{m['recon_mse']:.4f}", delta, delta_color=colour,
                   delta_arrow="off" if colour == "off" else "auto")
     if m.get("knn_acc") is not None and m.get("raw_knn_acc") is not None:
-        c2.metric("kNN accuracy", f"{m['knn_acc']:.1%}", f"{m['knn_acc'] - m['raw_knn_acc']:+.1%} vs pixels")
+        c2.metric("kNN accuracy", f"{m['knn_acc']:.1%}", f"{(m['knn_acc'] - m['raw_knn_acc']) * 100:+.1f} points vs pixels")
 else:
     info.markdown("**Model:** none for this dataset yet.")
 

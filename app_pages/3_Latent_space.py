@@ -179,10 +179,9 @@ with left:
                "coordinates, every code unit). PNG: the map's own PNG button.")
 
 with tab_nn:
-    if focus is not None:
-        st.session_state[state.MAP_INDEX] = focus
+    st.session_state[state.MAP_INDEX] = focus  # empty until a point is picked: a 0 there would look picked
     st.number_input("Image index", 0, len(ds) - 1, key=state.MAP_INDEX, on_change=latent_view.on_index_box,
-                    help="Or click a point on the map")
+                    placeholder="type an index", help="Or click a point on the map")
     if focus is not None:
         by_code, by_pixel = analysis.neighbours(entry, spec, part, focus, 9)
         lab = "" if ds.y is None else f" (label {md(ds.label_name(int(ds.y[focus])))})"

@@ -38,7 +38,8 @@ def digits_tab():
     left, right = st.columns([3, 1])
     with left:
         st.caption("Rows: clean · noisy · denoised by " + md(entry.name) +
-                   (" · block occlusion: the model fills in the hidden square" if kind == "block" else ""))
+                   (" · block occlusion: models not trained on it mostly keep the gap; to fill in the hidden "
+                    "square, train a denoising model with Noise: block" if kind == "block" else ""))
         widgets.image(np.concatenate([clean, noisy, out]), ncols=len(clean), width=widgets.PAGE_PX * 3 // 4)
     with right:
         st.metric("PSNR noisy → denoised", f"{m_out['psnr']:.1f} dB", f"{m_out['psnr'] - m_noisy['psnr']:+.1f} dB")

@@ -70,7 +70,8 @@ partner = catalog.lecture_partner(entry, sel.candidates)
 others = [e.path for e in sel.candidates if e.path != entry.path and e.kind != "pca"]
 f1, f2, f3 = st.columns([2, 2, 2])
 view = f1.segmented_control("Draw", list(feature_panel.VIEW_NAMES), default="decoder", required=True,
-                            key="_w_sp_view", format_func=feature_panel.VIEW_NAMES.get) or "decoder"
+                            key="_w_sp_view", format_func=feature_panel.VIEW_NAMES.get,
+                            help=feature_panel.VIEW_HELP) or "decoder"
 beside_key = f"_w_sp_beside_{entry.path}"  # per model: its partner is the default beside it
 beside = f2.selectbox("Beside it", [None, *others], index=others.index(partner.path) + 1
                       if partner is not None and partner.path in others else 0, key=beside_key,

@@ -234,6 +234,7 @@ def test_latent_space_map_neighbours_interpolation_upload(monkeypatch):
     got = np.frombuffer(media[drawn["recon_thumbs"]["url"]], np.uint8).reshape(1797, 8, 8).astype(int)
     assert np.abs(got - (recon[:, 0] * 255 + 0.5).astype(int)).max() <= 1  # batching may round apart
     assert [t.label for t in at.tabs] == ["Selection", "Neighbours", "Interpolation", "Your image"]
+    assert at.number_input(key="_w_map_index").value is None  # nothing picked yet: no index shown
     media.clear()
     at.number_input(key="_w_map_index").set_value(5).run()
     ok(at)

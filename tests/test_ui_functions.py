@@ -182,6 +182,20 @@ def test_labelled_rows_image_stacks_strips_beside_their_labels():
     only = figures.labelled_rows_image([("x", gray[:3])], ncols=12, target=40, label_width=50)
     assert only.shape[1] == 50 + figures.grid_image(gray[:3], 12, 40).shape[1]
 
+
+def test_labelled_rows_image_puts_a_long_label_on_two_lines():
+    """'model: what (figure)' too wide for the margin goes on two lines (name, then what it is), so
+    the figure stays readable; a label that fits stays on one."""
+    gray = np.random.default_rng(2).random((4, 1, 8, 8))
+
+    def ink_bands(label):
+        pic = figures.labelled_rows_image([(label, gray)], ncols=4, target=48, label_width=200, font_size=14)
+        rows = (pic[:, :200] < 128).any(axis=(1, 2))
+        return int(np.sum(rows[1:] & ~rows[:-1]) + rows[0])  # runs of rows with ink
+
+    assert ink_bands("pca-16: reconstruction") == 1
+    assert ink_bands("a-model-name-far-too-long-for-the-margin: denoised (15.0 dB)") == 2
+
 # ---------------------------------------------------------------- uploads
 def test_digit_upload_becomes_model_input():
     img = np.full((120, 90), 255, np.uint8)

@@ -13,7 +13,10 @@ import streamlit as st
 from ui import analysis, loaders, widgets
 from ui.safe_text import md
 
-VIEW_NAMES = {"decoder": "decoder: one unit on", "encoder": "encoder: first-layer weights"}
+# short enough for both to fit a third of the page; VIEW_HELP says the rest
+VIEW_NAMES = {"decoder": "decoder", "encoder": "encoder"}
+VIEW_HELP = ("decoder: what the decoder draws from one unit switched on alone; "
+             "encoder: each unit's first-layer weights, the pattern it responds to")
 TOP_IMAGES = 8  # test images shown beside an enlarged feature
 
 

@@ -338,10 +338,19 @@ def labelled_rows_image(rows, ncols: int = 12, target: int = 40, label_width: in
     for (label, _), strip in zip(rows, strips):
         tile = Image.fromarray(strip if strip.shape[-1] == 3 else np.repeat(strip[..., :1], 3, axis=-1))
         canvas.paste(tile, (label_width, y))
-        text = str(label) if greek else str(label).replace("σ", "sigma")
-        while len(text) > 4 and draw.textlength(text, font=font) > label_width - 12:
-            text = text[:-2].rstrip() + "…"  # a long model name is cut, not drawn over the tiles
-        draw.text((4, y + strip.shape[0] // 2), text, fill=(40, 40, 40), font=font, anchor="lm")
+        text, room = (str(label) if greek else str(label).replace("σ", "sigma")), label_width - 12
+        lines = [text]
+        # "model: what (figure)" too wide for one line goes on two where the row is tall enough, so
+        # a long model name is what gets cut, not the figure after it
+        if draw.textlength(text, font=font) > room and ": " in text and strip.shape[0] >= 2.3 * font_size:
+            head, tail = text.split(": ", 1)
+            lines = [head + ":", tail]
+        line_h = 1.2 * font_size
+        for i, line in enumerate(lines):
+            while len(line) > 4 and draw.textlength(line, font=font) > room:
+                line = line[:-2].rstrip() + "…"  # cut, not drawn over the tiles
+            draw.text((4, y + strip.shape[0] / 2 + (i - (len(lines) - 1) / 2) * line_h), line,
+                      fill=(40, 40, 40), font=font, anchor="lm")
         y += strip.shape[0]
     return np.asarray(canvas)
 

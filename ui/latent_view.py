@@ -135,7 +135,11 @@ def selected_points(n_images: int) -> list[int]:
 
 
 def on_index_box() -> None:
-    pick(st.session_state[state.MAP_INDEX])
+    index = st.session_state[state.MAP_INDEX]
+    if index is None:  # the box cleared: nothing in focus
+        st.session_state[state.MAP_FOCUS] = None
+    else:
+        pick(index)
 
 
 def chosen_points(n_images: int) -> tuple[int | None, list[int]]:

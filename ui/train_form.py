@@ -65,7 +65,8 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
         spec = c1.selectbox("Data", specs, key="_w_tr_data")
         code_default = default_code_size(kind, pixels)
         name = c2.text_input("Name", placeholder=f"{run_name(sel.spec, kind, code_default)} (automatic)",
-                             key="_w_tr_name", max_chars=64)
+                             key="_w_tr_name", max_chars=64,
+                             help="A name already taken gets a number: name-2, name-3, ...")
         code_dim = c3.number_input("Code size", None, None, code_default, key=f"_w_tr_code_{kind}_{pixels}",
                                    help=f"units in h; more than the {pixels:,} pixels makes an overcomplete code")
         v = {"kind": kind, "code_dim": code_dim}
