@@ -313,3 +313,31 @@ def test_compare_tabs_draw_maps_and_image_strips_on_demand(page, server):
     assert page.locator(".js-plotly-plot").count() == 0
     assert_clean(page)
     full_screenshot(page, ARTIFACTS / "Compare-images.png")
+
+
+def test_training_status_stays_current_on_another_page(page, server):
+    """A run started on Train and followed from another page: the sidebar's line moves on by itself
+    (epochs, then scoring and mapping), and when the run is over the page reruns and the sidebar
+    holds the new model, with no click. (Last in the module: it adds a model to the server.)"""
+    visit(page, server, "Train")
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("300")
+    epochs.press("Tab")
+    page.get_by_test_id("stForm").get_by_role("button", name="Train").click()
+    status = page.get_by_test_id("stSidebar").locator('[data-testid="stCaptionContainer"]',
+                                                     has_text=re.compile(r"^\W*\w*\s*Training "))
+    expect(page, status, "the sidebar's training line", "train_status")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Models").click()
+    expect(page, page.locator("h1", has_text="Models"), "the Models page during training", "train_status_nav")
+    seen, deadline = [], time.time() + TIMEOUT_MS / 1000
+    while time.time() < deadline:
+        texts = status.all_inner_texts()
+        if not texts:
+            break  # the run is over: the line is gone
+        if not seen or seen[-1] != texts[0]:
+            seen.append(texts[0])
+        page.wait_for_timeout(300)
+    assert len(seen) >= 2, f"the sidebar's training line never changed: {seen}"
+    # the run's model selected (the view's link names it), and the Models page still open
+    page.wait_for_url(re.compile(r"/Models\?.*model=digits-undercomplete-16(&|$)"), timeout=TIMEOUT_MS)
+    assert_clean(page)

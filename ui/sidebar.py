@@ -106,6 +106,17 @@ def _split_caption(entry, spec: str) -> None:
     st.caption(f"Split: {len(train):,} train / {len(test):,} test images ({own}); pages score the test images.")
 
 
+@st.fragment(run_every=2.0)
+def _training_status(job) -> None:
+    """The sidebar's line on the run in progress, kept current on whatever page is open (the
+    page itself does not rerun while it trains); once the run is over the whole page reruns, so
+    the pickers and tables list the new model."""
+    if job.running:
+        st.caption(f":material/model_training: Training **{md(job.out.name)}**: {job.progress_text}")
+    else:
+        st.rerun()
+
+
 def sidebar(multi: bool = False) -> Selection:
     """Draw the shared sidebar and return what it selects."""
     all_entries = loaders.entries(visitor.folder())
@@ -127,7 +138,7 @@ def sidebar(multi: bool = False) -> Selection:
         visitor.account_controls()
         job = st.session_state.get(state.TRAIN_JOB)
         if job is not None and job.running:
-            st.caption(f":material/model_training: Training **{md(job.out.name)}**: {job.progress_text}")
+            _training_status(job)
     chosen = [c for c in chosen if c]
     view_link.publish(spec, entry, chosen)
     return Selection(spec, data, entry, chosen, all_entries, cands)
