@@ -12,4 +12,5 @@ import streamlit as st
 from ui import frame, navigation
 
 frame.hide_error_details()  # before st.navigation (see there)
+frame.page_config()  # before st.navigation too: its tab icon, not the pages' (see there)
 frame.run(st.navigation(navigation.st_pages()))

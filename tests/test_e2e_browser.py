@@ -131,6 +131,29 @@ def caption(page, pattern: str):
     return page.locator('[data-testid="stCaptionContainer"]', has_text=re.compile(pattern))
 
 
+def test_pages_ask_nothing_of_other_servers(page, server):
+    """A full load and a sidebar navigation reach only this server: no font, icon or script from
+    elsewhere (a hosted app would hand each visitor's address to a third party, and offline it fails)."""
+    from urllib.parse import urlparse
+
+    elsewhere = []
+
+    def note(request):
+        url = urlparse(request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != urlparse(server.url("")).netloc:
+            elsewhere.append(request.url)
+
+    page.on("request", note)
+    try:
+        visit(page, server, "Home")
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Models").click()
+        expect(page, page.locator("h1", has_text="Models"), "the Models page", "no_third_party")
+        wait_idle(page, TIMEOUT_MS)
+    finally:
+        page.remove_listener("request", note)
+    assert not elsewhere, elsewhere
+
+
 # Latent space and Denoising are visited (and photographed) by their own tests below.
 SIMPLE = [p for p in PAGES if p[0] not in ("Latent space", "Denoising")]
 

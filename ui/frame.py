@@ -22,8 +22,7 @@ def draw(title: str | None) -> Selection:
     """Draw the shared frame for the page titled `title`; returns what its sidebar selected."""
     page = navigation.spec_for(title)
     hide_error_details()
-    st.set_page_config(page_title=f"{title or 'Latent Space Explorer'} · Latent Space Explorer",
-                       page_icon="🧭", layout="wide")
+    page_config(title)
     state.init_state()
     ownership.sweep_once_in_a_while()
     _adopt_finished_run()  # before the sidebar, which then lists and selects it
@@ -34,6 +33,15 @@ def draw(title: str | None) -> Selection:
                 "showing another one.", icon=":material/link_off:")
     state.flash()
     return sel
+
+
+def page_config(title: str | None = None) -> None:
+    """Title, tab icon and layout. app.py calls it once before st.navigation too: until a page
+    config names an icon, the browser takes the tab icon from the page's Material icon, which it
+    fetches from fonts.gstatic.com on every load, a request to Google from each visitor's browser
+    (and one that fails offline). An emoji icon is drawn in the browser."""
+    st.set_page_config(page_title=f"{title or 'Latent Space Explorer'} · Latent Space Explorer",
+                       page_icon="🧭", layout="wide")
 
 
 def hide_error_details() -> None:
