@@ -35,8 +35,9 @@ from ae_core.io.checkpoint import load_checkpoint  # noqa: E402
 from ae_core.io.image_files import LUMA  # noqa: E402
 from ae_core.photo.evaluation import noisy_version  # noqa: E402
 from ae_core.photo.model import denoise_image  # noqa: E402
+from ae_core.photo.wiener import refine_network_output  # noqa: E402
 from bench_refine import training_photos  # noqa: E402
-from readme_section import write_section  # noqa: E402
+from readme_section import publish  # noqa: E402
 from validation_photos import validation_photos  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,9 @@ def measure(model, photos: dict[str, np.ndarray]) -> dict[int, np.ndarray]:
             sigma = s255 / 255
             noisy = noisy_version(clean, sigma, 1000 * i + s255)
             net = denoise_image(model, noisy, refine=False)
-            outs = (net, denoise_image(model, noisy),
+            ours = np.empty_like(net)
+            refine_network_output(noisy, net, ours)  # what denoise_image does after the network
+            outs = (net, ours,
                     bm3d_gray(noisy, sigma, net[:, :, 0].astype(np.float64)),
                     bm3d_gray(noisy, sigma, clean[:, :, 0].astype(np.float64)),
                     bm3d_gray(noisy, sigma, bm3d.BM3DStages.ALL_STAGES))
@@ -99,10 +102,7 @@ def main(argv=None) -> int:
         lines += report(f"{len(photos)} {name}", measure(model, photos)) + [""]
     lines.append(f"Measured in {time.perf_counter() - started:.0f} s.")
     lines.append(MARK_END)
-    text = "\n".join(lines)
-    print(text)
-    if a.readme:
-        write_section(Path(a.readme), text, MARK_START, MARK_END)
+    publish("\n".join(lines), a.readme, MARK_START, MARK_END)
     return 0
 
 

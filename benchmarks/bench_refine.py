@@ -45,7 +45,7 @@ from ae_core.photo.evaluation import noisy_version  # noqa: E402
 from ae_core.photo.model import denoise_image  # noqa: E402
 from ae_core.photo.photographs import default_training_folder, load_photo_folder, load_photos  # noqa: E402
 from ae_core.photo.wiener import REFINE, refine_network_output, residual_sigma, wiener_refine  # noqa: E402
-from readme_section import write_section  # noqa: E402
+from readme_section import publish  # noqa: E402
 from validation_photos import validation_photos  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,10 +176,7 @@ def main(argv=None) -> int:
         result = measure(model, photos, channels, grid_stride) | {"photos": kind}
         lines += report(f"{label} (`{Path(path).name}`)", result, channels) + [""]
     lines.append(MARK_END)
-    text = "\n".join(lines)
-    print(text)
-    if a.readme:
-        write_section(Path(a.readme), text, MARK_START, MARK_END)
+    publish("\n".join(lines), a.readme, MARK_START, MARK_END)
     return 0
 
 

@@ -15,3 +15,10 @@ def write_section(path: Path, text: str, start: str, end: str) -> None:
     else:
         new = old.rstrip("\n") + "\n\n" + text + "\n"
     path.write_text(new)
+
+
+def publish(text: str, readme: str | Path | None, start: str, end: str) -> None:
+    """Print a benchmark's whole section, and put it into `readme` when one is named."""
+    print(text)
+    if readme:
+        write_section(Path(readme), text, start, end)
