@@ -54,7 +54,7 @@ $(DEV_STAMP): pyproject.toml $(CONSTRAINTS)
 app: $(STAMP)
 	$(BIN)/streamlit run app.py --server.address localhost --server.port $(PORT)
 
-# Hosted use: hosted mode (ui/hosting.py), every interface by default, and no tracebacks
+# Hosted use: hosted mode (services/hosting.py), every interface by default, and no tracebacks
 # shown to visitors (they stay in the server's log).
 host: $(STAMP)
 	LSE_HOSTED=1 $(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
@@ -86,7 +86,7 @@ bench-denoise: $(DEV_STAMP)
 	$(DEV_BIN)/python benchmarks/bench_denoise.py
 
 lint: $(DEV_STAMP)
-	$(DEV_BIN)/ruff check ae_core ui app_pages tests benchmarks app.py
+	$(DEV_BIN)/ruff check ae_core dashboard services app_pages tests benchmarks app.py
 
 define LOCK_HEADER
 # constraints.txt - exact versions of every runtime and dev dependency of

@@ -2,14 +2,14 @@
 
     streamlit run app.py        (or `make app`)
 
-st.navigation lists the pages of ui/navigation.py (scripts in app_pages/); ui.frame draws the
+st.navigation lists the pages of dashboard/shell/navigation.py (scripts in app_pages/); dashboard.shell.frame draws the
 frame once (page config, session defaults, sidebar, messages), then runs the chosen page,
 which reads the sidebar's selection with `frame.selection()`.
 """
 
 import streamlit as st
 
-from ui import frame, navigation
+from dashboard.shell import frame, navigation
 
 frame.hide_error_details()  # before st.navigation (see there)
 frame.page_config()  # before st.navigation too: its tab icon, not the pages' (see there)

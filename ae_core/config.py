@@ -26,7 +26,7 @@ MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pc
 # embedding is imported (vectors a user brought, ae_core.embeddings), never trained.
 TRAINABLE_KINDS = MODEL_KINDS[:6]
 ONE_CODE_KINDS = TRAINABLE_KINDS[:4]  # one code per image from one encoder output (not vae's mean and variance, nor pca)
-MAX_EMBEDDING_ROWS = 200_000  # the map draws 100,000 as points; above, a density (ui.figures)
+MAX_EMBEDDING_ROWS = 200_000  # the map draws 100,000 as points; above, a density (dashboard.render.figures)
 ARCHS = ("mlp", "conv", "fcn")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "linear")
 SPARSITY_PENALTIES = ("l1", "kl", "topk")

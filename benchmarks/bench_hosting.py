@@ -9,7 +9,7 @@ map folders), then:
    with the queue full: one visitor's run training (a wide MLP for many epochs, the kind of
    run the hosting review used to starve the server) and a second visitor's run waiting behind
    it. Prints both medians and their ratio (target: at most 2). The training thread runs one
-   torch thread at a lowered CPU priority (ui.train_queue).
+   torch thread at a lowered CPU priority (services.train_queue).
 2. Memory. `--sessions` browser sessions open the Latent space page at once (as
    tests/test_many_sessions.py does with ten) while the server's resident memory is sampled;
    then one visitor uploads `--uploads` hostile checkpoint zips (~35 MB each, whose map
@@ -77,7 +77,7 @@ def hostile_zip(seed: int) -> bytes:
     (128 MB, compressing ~1:10) beside a random embedding: every entry under the zip-bomb rule,
     the whole far over anything a map of real data needs."""
     from ae_core.io.checkpoint_zip import export_zip
-    from ui import catalog
+    from services import catalog
 
     src = zipfile.ZipFile(io.BytesIO(export_zip(catalog.SHIPPED_DIR / "pca-16")))
     n, d = 2_000_000, 16  # 128 MB of X_fit; with its embedding and index 176 MB, under the 300 MB limit

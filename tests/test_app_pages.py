@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from ui import catalog, navigation
+from dashboard.shell import navigation
+from services import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -52,7 +53,7 @@ def charts(at: AppTest) -> list:
 
 
 def latent_map(at: AppTest) -> dict:
-    """What the Latent space 2D map (ui.map_canvas) was given to draw, decoded."""
+    """What the Latent space 2D map (dashboard.components.latent_map.canvas) was given to draw, decoded."""
     from test_map_canvas import decoded
 
     maps = [e for e in at.get("bidi_component") if e.proto.component_name == "lse_latent_map"]
@@ -457,7 +458,7 @@ def test_an_imported_embedding_is_explored_and_views_needing_a_decoder_say_so(us
 
 
 def test_a_map_above_the_drawing_limit_shows_a_sample_over_every_points_density(monkeypatch):
-    from ui import figures
+    from dashboard.render import figures
 
     monkeypatch.setattr(figures, "MAX_DRAWN_POINTS", 500)
     at = run("app_pages/3_Latent_space.py")

@@ -124,7 +124,7 @@ def test_eval_is_a_read_and_save_writes_metrics(trained, tmp_path, capsys):
 def test_train_and_the_train_page_build_the_same_model_from_the_same_settings(tmp_path):
     """The CLI's default code activation and the Train form's "auto" are one rule."""
     from ae_core.config import default_code_activation
-    from ui.training import make_configs
+    from services.training import make_configs
 
     for kind, sparsity, expected in (("sparse", "l1", "relu"), ("contractive", "l1", "sigmoid"),
                                      ("undercomplete", "l1", "linear")):
@@ -139,7 +139,7 @@ def test_train_and_the_train_page_build_the_same_model_from_the_same_settings(tm
 
 
 def test_shift_augmentation_is_one_setting_for_the_cli_and_the_train_page(tmp_path):
-    from ui.training import make_configs
+    from services.training import make_configs
 
     out = tmp_path / "shifted"
     assert main(["train", "--code-dim", "8", "--shift", "1", "--out", str(out), *TINY, "--epochs", "1"]) == 0
@@ -153,7 +153,7 @@ def test_shift_augmentation_is_one_setting_for_the_cli_and_the_train_page(tmp_pa
 def test_the_lecture_pairs_tied_linear_design_is_one_setting_for_the_cli_and_the_train_page(tmp_path):
     """--tied --output linear (the zoo's overcomplete pair) and the form's Weights "tied", Output
     "linear": with auto arch and hidden, one MLP layer each way trained with MSE, on 28x28 too."""
-    from ui.training import make_configs
+    from services.training import make_configs
 
     out = tmp_path / "tied"
     assert main(["train", "--kind", "sparse", "--sparsity", "topk", "--top-k", "4", "--code-dim", "80", "--tied",
@@ -187,7 +187,7 @@ def test_auto_design_is_one_rule_for_the_cli_and_the_train_page(tmp_path, capsys
     learns nothing is told so on stderr."""
     import numpy as np
 
-    from ui.training import make_configs
+    from services.training import make_configs
 
     rng = np.random.default_rng(0)
     data = tmp_path / "big.npz"

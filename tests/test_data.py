@@ -89,8 +89,8 @@ def test_digits_read_without_scikit_learn_match_its_loader(monkeypatch):
     np.testing.assert_array_equal(fast.y, slow.y)
     assert fast.y.dtype == slow.y.dtype and fast.fingerprint() == slow.fingerprint()
     # the fast path imports neither scikit-learn nor torch (Home opens without them)
-    code = ("import sys; from ae_core.data import load_digits; import ui.catalog; load_digits(); "
-            "ui.catalog.read_entries(); print(sorted(m for m in ('sklearn', 'torch') if m in sys.modules))")
+    code = ("import sys; from ae_core.data import load_digits; import services.catalog; load_digits(); "
+            "services.catalog.read_entries(); print(sorted(m for m in ('sklearn', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(Path(data_mod.__file__).parent.parent))
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

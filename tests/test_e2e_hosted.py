@@ -26,7 +26,7 @@ LURE = ("[**Session expired: sign in again**](http://evil.example/login) "
 
 def hostile_zip() -> bytes:
     from ae_core.io.checkpoint_zip import export_zip
-    from ui import catalog
+    from services import catalog
 
     src = zipfile.ZipFile(io.BytesIO(export_zip(catalog.SHIPPED_DIR / "pca-16")))
     out = io.BytesIO()

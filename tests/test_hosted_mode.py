@@ -24,7 +24,7 @@ from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from ae_core.io.checkpoint_zip import export_zip
-from ui import catalog, ownership
+from services import catalog, ownership
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -81,7 +81,7 @@ def test_dataset_box_offers_names_only_and_no_server_path(tmp_path, monkeypatch)
 
 def test_a_path_is_refused_in_hosted_mode_with_one_message(tmp_path):
     from ae_core.errors import DataError
-    from ui import loaders
+    from dashboard.data import loaders
 
     (tmp_path / "real").mkdir()
     messages = []
@@ -162,7 +162,7 @@ def test_session_runs_expire_and_crash_leftovers_are_cleaned(hosted, monkeypatch
 # ---------------------------------------------------------------- 4 training
 def test_hosted_budget_refuses_an_oversized_run_and_caps_time(monkeypatch):
     from ae_core.config import ConfigError
-    from ui.training import make_configs
+    from services.training import make_configs
 
     values = {"kind": "undercomplete", "code_dim": 16, "hidden": "2048,2048", "epochs": 1000,
               "batch_size": 64, "lr": 0.003}
@@ -174,7 +174,7 @@ def test_hosted_budget_refuses_an_oversized_run_and_caps_time(monkeypatch):
 
 
 def _slow_job(name, owner, connected=None, epochs=400):
-    from ui.training import TrainJob, make_configs
+    from services.training import TrainJob, make_configs
 
     mc, tc = make_configs({"kind": "undercomplete", "code_dim": 4, "hidden": "", "epochs": epochs,
                            "batch_size": 16, "lr": 0.003}, (1, 8, 8))
@@ -189,7 +189,7 @@ def _wait(cond, timeout=60):
 
 
 def test_queue_runs_one_at_a_time_one_per_visitor_and_stops_when_the_visitor_left(monkeypatch):
-    from ui.train_queue import QueueError
+    from services.train_queue import QueueError
 
     monkeypatch.setenv("LSE_GONE_SECONDS", "1")
     first = _slow_job("first", "s-aaaaaaaaaaaaaaaa")
@@ -223,7 +223,7 @@ def test_a_map_that_does_not_fit_the_model_is_refused_from_its_header(tmp_path):
 
 
 def test_cache_budget_evicts_least_recently_used():
-    from ui.cache_budget import Budget, approx_nbytes
+    from dashboard.data.cache_budget import Budget, approx_nbytes
 
     cleared = []
     b = Budget()
@@ -237,7 +237,7 @@ def test_cache_budget_evicts_least_recently_used():
 
 
 def test_bounded_resource_keys_by_its_positional_args_and_passes_the_rest_unhashed():
-    from ui.cache_budget import BUDGET, bounded_resource
+    from dashboard.data.cache_budget import BUDGET, bounded_resource
 
     made = []
 
@@ -257,12 +257,12 @@ def test_bounded_resource_keys_by_its_positional_args_and_passes_the_rest_unhash
 
 # ---------------------------------------------------------------- 7 errors
 def test_a_read_only_folder_is_said_in_words_and_details_are_hidden(monkeypatch):
-    import ui.training
+    import services.training
 
     def read_only(*a, **k):
         raise PermissionError(13, "Permission denied", str(catalog.USER_DIR / "x"))
 
-    monkeypatch.setattr(ui.training, "reserve_path", read_only)
+    monkeypatch.setattr(services.training, "reserve_path", read_only)
     at = run("app_pages/1_Train.py")
     at.form_submit_button[0].click().run()
     assert not at.exception
@@ -282,7 +282,7 @@ def test_local_mode_keeps_free_paths_and_delete(monkeypatch, tmp_path):
 
 
 def test_training_waits_between_batches_while_a_page_runs():
-    from ui.train_queue import PageRuns
+    from services.train_queue import PageRuns
 
     pages = PageRuns()
     assert pages.wait_until_idle(0.01)

@@ -1,13 +1,13 @@
 """Hostile inputs through the app's own paths, counted in one table: inputs tried, crashes, data lost.
 
-* Images: every bad or unusual upload through `ui.uploads` (what the pages call) and through the
+* Images: every bad or unusual upload through `dashboard.data.uploads` (what the pages call) and through the
   three uploaders of the Latent space and Denoising pages under AppTest (Streamlit 1.67's AppTest
   sets a file_uploader's bytes directly). Refusals must be a plain st.error naming the problem.
 * Checkpoints: every hostile zip through the Models page's upload (AppTest) and through
   `ae_core.io.checkpoint_zip.import_zip` called as the page calls it; after each refusal the user folder
   holds nothing new and every existing checkpoint is byte-identical (data lost = 0).
 * Saves killed with SIGKILL mid-write and mid-swap, NaN during training, two runs of one name at
-  once, and hostile run names, all through ui/training.py and ae_core.io.checkpoint.
+  once, and hostile run names, all through services/training.py and ae_core.io.checkpoint.
 
 The library-level refusals (each message) are in test_images.py and test_checkpoint.py; this file
 checks that the app shows them plainly and stays up. After the run the table is printed and written
@@ -48,10 +48,10 @@ from ae_core.config import ModelConfig
 from ae_core.errors import AEError, CheckpointError
 from ae_core.io.image_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from ae_core.models import build_model
-from ui import catalog
-from ui.safe_text import plain as shown
-from ui.training import TrainJob, release_path, reserve_path
-from ui.uploads import digit_input, photo_input
+from services import catalog
+from dashboard.shell.safe_text import plain as shown
+from services.training import TrainJob, release_path, reserve_path
+from dashboard.data.uploads import digit_input, photo_input
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -225,7 +225,7 @@ def test_upload_limits_are_consistent():
 
 @pytest.mark.parametrize("case", list(image_cases()))
 def test_image_upload_functions(case):
-    """ui.uploads.digit_input (Latent space, Denoising digits) and photo_input (Denoising photos)."""
+    """dashboard.data.uploads.digit_input (Latent space, Denoising digits) and photo_input (Denoising photos)."""
     data, _, words = image_cases()[case]
     reference = digit_input(image_cases()["plain 8-bit PNG (control)"][0], (1, 8, 8))[1]
     for route, fn in (("digit_input", lambda d: digit_input(d, (1, 8, 8))),
@@ -233,7 +233,7 @@ def test_image_upload_functions(case):
                       ("photo_input", lambda d: photo_input(d, 3))):
         want = expected(case, route == "photo_input")
         outcome, result = attempt(fn, data)
-        tally("image upload: ui.uploads", f"{case} -> {route}", outcome, crash=outcome == "crash")
+        tally("image upload: dashboard.data.uploads", f"{case} -> {route}", outcome, crash=outcome == "crash")
         assert outcome != "crash", result
         if want:
             assert outcome == "refused", f"{case}: accepted by {route}"
@@ -729,7 +729,7 @@ def test_saves_killed_with_sigkill(tmp_path):
             load_checkpoint(p)
 
 
-# ----------------------------------------------------------------- training through ui/training.py
+# ----------------------------------------------------------------- training through services/training.py
 @pytest.fixture
 def quick_eval(monkeypatch):
     """train_and_save's evaluation without the slow probes (not what is tested here)."""
@@ -790,7 +790,7 @@ def test_nan_during_training_keeps_last_good_weights(user_dir, monkeypatch, quic
     assert at.error and "NaN" in at.error[0].value and "last good epoch" in at.error[0].value
     told = [s.value for s in at.success] if not job.result.get("warning") else [w.value for w in at.warning]
     assert any("Saved as" in v for v in told)
-    tally("NaN during training (ui.training, Train page)", "loss NaN from epoch 3", "stopped, epoch 2 kept",
+    tally("NaN during training (services.training, Train page)", "loss NaN from epoch 3", "stopped, epoch 2 kept",
           lost=lost)
 
 

@@ -1,4 +1,4 @@
-"""ui.safe_text.md: text from files and other visitors stays text inside Streamlit's markdown.
+"""dashboard.shell.safe_text.md: text from files and other visitors stays text inside Streamlit's markdown.
 The browser test (test_e2e_browser.py) checks what Streamlit's renderer makes of it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ui.safe_text import MAX_SHOWN, md, plain
+from dashboard.shell.safe_text import MAX_SHOWN, md, plain
 
 ATTACKS = [
     "[**Session expired: sign in again**](http://evil.example/login)",

@@ -13,8 +13,10 @@ import pytest
 from PIL import Image
 
 from ae_core.errors import ImageError
-from ui import catalog, downloads, figures, selection, tables, uploads
-from ui.training import make_configs, release_path, reserve_path
+from dashboard.data import uploads
+from dashboard.render import downloads, figures, selection, tables
+from services import catalog
+from services.training import make_configs, release_path, reserve_path
 
 
 def _png(arr: np.ndarray) -> bytes:
@@ -313,7 +315,7 @@ def test_make_configs_and_reserved_names(tmp_path):
 
 def test_noise_estimate_for_real_noise_photos():
     from ae_core.noise import corrupt
-    from ui.analysis import estimate_noise
+    from dashboard.data.analysis import estimate_noise
 
     yy, xx = np.mgrid[0:128, 0:128] / 128.0
     smooth = np.stack([0.5 + 0.3 * np.sin(6 * xx) * np.cos(4 * yy)] * 3, axis=-1).astype(np.float32)
@@ -385,7 +387,7 @@ def test_photo_entries_give_one_model_per_kind_shipped_first(tmp_path, monkeypat
 
 
 def test_drawn_sample_keeps_the_selection_and_is_seeded():
-    from ui.latent_view import drawn_sample
+    from dashboard.views.latent_space import drawn_sample
 
     assert drawn_sample(1000, limit=1000) is None  # up to the limit every point is drawn
     keep = [3, 999, 500, 500]
@@ -396,8 +398,8 @@ def test_drawn_sample_keeps_the_selection_and_is_seeded():
 
 
 def test_places_in_the_drawn_sample_match_a_lookup_and_skip_what_is_not_drawn():
-    from ui.latent_view import drawn_sample, places_in
-    from ui.selection import positions_of
+    from dashboard.views.latent_space import drawn_sample, places_in
+    from dashboard.render.selection import positions_of
 
     d = drawn_sample(5000, keep=[7, 4000], limit=1000)
     absent = [int(v) for v in np.setdiff1d(np.arange(5000), d)[[0, -1]]]  # the first and last not drawn

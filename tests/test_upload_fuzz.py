@@ -1,5 +1,5 @@
-"""Property tests of the app's image upload path: `ui.uploads.digit_input` (Latent space, Denoising
-digits) and `ui.uploads.photo_input` (Denoising photos), the functions the pages call with the
+"""Property tests of the app's image upload path: `dashboard.data.uploads.digit_input` (Latent space, Denoising
+digits) and `dashboard.data.uploads.photo_input` (Denoising photos), the functions the pages call with the
 uploaded bytes. Whatever the bytes, each returns a valid array or raises our own error type
 (ae_core.errors.AEError, in practice ImageError) with a message; anything else is a bug.
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from ae_core.errors import AEError
-from ui.uploads import digit_input, photo_input
+from dashboard.data.uploads import digit_input, photo_input
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32)]  # digits, MNIST-like, a colour model
 SIGNATURES = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", b"GIF89a", b"GIF87a",

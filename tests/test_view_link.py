@@ -1,4 +1,4 @@
-"""A view is a link (ui.view_link): the Latent space view survives a reload and opens from a
+"""A view is a link (dashboard.shell.view_link): the Latent space view survives a reload and opens from a
 copied URL; a selection belongs to its dataset and model. One AppTest = one browser session
 opened on a URL (AppTest's query_params)."""
 
@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from ui import catalog
-from ui.view_link import decode_indices, encode_indices
+from services import catalog
+from dashboard.shell.view_link import decode_indices, encode_indices
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages/3_Latent_space.py")
@@ -79,7 +79,7 @@ def test_a_link_to_a_model_that_is_not_here_says_so():
 def test_find_highlights_by_label_index_and_error_and_exports_them():
     import numpy as np
 
-    from ui.latent_view import find_points
+    from dashboard.views.latent_space import find_points
 
     ids = np.arange(10, 20)
     labels = np.array([0, 1, 1, 2, 2, 2, 3, 3, 3, 3])
@@ -92,7 +92,7 @@ def test_find_highlights_by_label_index_and_error_and_exports_them():
     at.button(key="_w_find_go").click().run()
     assert not at.exception
     picked = at.session_state["map_selected"]
-    y = np.asarray(__import__("ui.loaders", fromlist=["x"]).dataset("digits").y)
+    y = np.asarray(__import__("dashboard.data.loaders", fromlist=["x"]).dataset("digits").y)
     assert picked == [int(i) for i in np.flatnonzero(y == 3)]  # every 3 of the map (all the data)
     assert "sel" in dict(at.query_params)
 

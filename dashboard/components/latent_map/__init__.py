@@ -1,0 +1,1 @@
+"""The 2D latent map drawn by the browser (WebGL), with hover images and selection."""

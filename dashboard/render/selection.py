@@ -1,0 +1,107 @@
+"""Chart selections -> dataset indices, and the small bookkeeping around them. No Streamlit.
+
+`st.plotly_chart(..., on_select="rerun")` returns an event whose
+`selection.points` hold, per point, `curve_number`, `point_index` and the
+trace's `customdata` row. Our map traces put the dataset index in
+`customdata[0]` (dashboard.render.figures), so one function turns any box, lasso or click
+into indices; when customdata is absent the (trace, position) pair is looked
+up in `trace_ids(fig)` instead. AppTest cannot click a chart, so all of this is
+tested directly (tests/test_ui_functions.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _get(obj, key, default=None):
+    if obj is None:
+        return default
+    try:
+        return obj[key]
+    except (KeyError, TypeError, IndexError):
+        return getattr(obj, key, default)
+
+
+def selected_indices(event, ids_per_trace=None) -> list[int]:
+    """Dataset indices of every selected point, in selection order, without repeats.
+
+    Parameters
+    ----------
+    event : the PlotlyState (or plain dict) returned by st.plotly_chart, or None
+    ids_per_trace : optional list, per trace, of an index array (None for overlays)
+    """
+    points = _get(_get(event, "selection"), "points") or []
+    out: dict[int, None] = {}
+    for p in points:
+        cd = _get(p, "customdata")
+        idx = None
+        if cd is not None:
+            first = cd[0] if isinstance(cd, (list, tuple, np.ndarray)) and len(cd) else cd
+            try:
+                idx = int(first)
+            except (TypeError, ValueError):
+                idx = None
+        elif ids_per_trace is not None:
+            curve = _get(p, "curve_number")
+            pos = _get(p, "point_index", _get(p, "point_number"))
+            if curve is not None and pos is not None and 0 <= curve < len(ids_per_trace):
+                ids = ids_per_trace[curve]
+                if ids is not None and 0 <= pos < len(ids):
+                    idx = int(ids[pos])
+        if idx is not None and idx >= 0:
+            out[idx] = None
+    return list(out)
+
+
+def is_area_selection(event) -> bool:
+    sel = _get(event, "selection")
+    return bool(_get(sel, "box") or _get(sel, "lasso"))
+
+
+@dataclass
+class MapEvent:
+    indices: list[int]  # every selected point
+    clicked: int | None  # the point of a single click (not a box or lasso)
+    signature: tuple  # identifies this selection, to act on it only once
+
+    def is_new(self, last_signature) -> bool:
+        return bool(self.indices) and self.signature != last_signature
+
+
+def parse_event(event, ids_per_trace=None) -> MapEvent:
+    """Indices, the clicked point (if one point was clicked) and a signature of the event."""
+    idx = selected_indices(event, ids_per_trace)
+    area = is_area_selection(event)
+    clicked = idx[0] if len(idx) == 1 and not area else None
+    return MapEvent(idx, clicked, (area, tuple(idx)))
+
+
+def update_pair(pair, index: int) -> list[int]:
+    """The two most recent distinct clicks: the ends of an interpolation."""
+    pair = [int(i) for i in (pair or []) if int(i) != int(index)]
+    return (pair + [int(index)])[-2:]
+
+
+def percentile_of(value: float, values) -> float:
+    """Percent of `values` at or below `value` (0-100): 97 means worse than 97% of the data."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return float("nan")
+    return float(100.0 * np.count_nonzero(v <= value) / v.size)
+
+
+def ordinal(n: float) -> str:
+    """61 -> "61st", 12 -> "12th", 22.6 -> "23rd": for "the 61st percentile"."""
+    k = int(round(float(n)))
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def positions_of(indices, ids) -> np.ndarray:
+    """Positions in `ids` (the map's dataset indices) of the given dataset indices, in order."""
+    ids = np.asarray(ids)
+    lookup = {int(v): i for i, v in enumerate(ids)}
+    return np.array([lookup[int(i)] for i in indices if int(i) in lookup], dtype=int)

@@ -1,0 +1,157 @@
+"""Linked maps on Compare: a box or lasso on one model's map selects those images, and every
+other model's map shows the same images selected: where do the same digits land in another
+representation?
+
+A selection is kept as dataset indices of the images the maps show (`space`: the part of the
+data and its size). Maps of different parts (one saved on all the data, one fitted on the test
+split) do not share indices, so a map of another space shows no selection and says why.
+A new dataset drops the selection.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.shell import state
+from dashboard.render.selection import parse_event
+import pandas as pd
+
+from ae_core.analysis.filters import FILTER_LABELS
+from dashboard.data import analysis, loaders
+from dashboard.render import downloads, figures, tables
+from dashboard.shell import frame, widgets
+from dashboard.shell.errors import guard
+from dashboard.shell.safe_text import md
+from dashboard.render.selection import positions_of
+
+
+def on_select(model_name: str, key: str, trace_ids, space: tuple, spec: str) -> None:
+    """The chart's on_select callback: a box or lasso becomes the shared selection."""
+    ev = parse_event(st.session_state.get(key), trace_ids)
+    if ev.indices and ev.clicked is None:
+        st.session_state[state.COMPARE_SELECTED] = {"spec": spec, "space": space, "from": model_name,
+                                                    "indices": sorted(int(i) for i in ev.indices)}
+
+
+def held(spec: str) -> dict | None:
+    sel = st.session_state.get(state.COMPARE_SELECTED)
+    if sel and sel["spec"] != spec:
+        st.session_state[state.COMPARE_SELECTED] = sel = None
+    return sel
+
+
+def indices_for(sel: dict | None, space: tuple) -> list[int] | None:
+    """The selection as this map's indices, or None when there is none or the map shows
+    other images."""
+    return sel["indices"] if sel and tuple(sel["space"]) == tuple(space) else None
+
+
+def clear() -> None:
+    st.session_state[state.COMPARE_SELECTED] = None
+
+
+def render() -> None:
+    """The Compare page: what app_pages/7_Compare.py runs."""
+    widgets.header("Compare", "Is this code better than the raw pixels or PCA, and which model wins at what? "
+                              "(Same data, same split, same noise for every model.)")
+    sel = frame.selection("Compare")
+    models = widgets.loadable(sel.chosen)
+    if len(models) < 2:
+        st.info("Pick at least two models in the sidebar.", icon=":material/info:")
+        st.stop()
+    spec = sel.spec
+
+    st.subheader("Metrics")
+    named, sources = {}, set()
+    for e in models:
+        with guard(f"{e.name}: "):
+            m, where = analysis.all_metrics(e, spec)
+            named[e.name] = m
+            sources.add(where)
+    rows = tables.compare_rows(named, sel.data.n_features)
+    pct = {c: st.column_config.NumberColumn(format="percent") for c in (*tables.ACCURACY, "active per unit", "active per image")}
+    widgets.table(pd.DataFrame(rows).dropna(axis=1, how="all"), column_config={
+        "recon MSE": st.column_config.NumberColumn(format="%.4f"), "PSNR": st.column_config.NumberColumn(format="%.2f"),
+        "SSIM": st.column_config.NumberColumn(format="%.3f"),
+        "denoise PSNR σ=0.3": st.column_config.NumberColumn(format="%.2f"),
+        "‖J‖": st.column_config.NumberColumn(format="%.3g"), **pct})
+    st.caption("Test split. kNN and probe (logistic regression) accuracy with 100%, 10% or 1% of the training "
+               "labels: a code that beats the pixels with few labels has learned something about the classes. "
+               "A PCA with at least as many components as the image has pixels is exact: its reconstruction "
+               "figures are left empty, and its kNN equals the pixels' (it only turns them), but its probe scores "
+               "lower with few labels: the probe standardises every unit of a code, which lifts PCA's smallest, "
+               "noisiest components to the size of its largest. "
+               + ("A PCA model from the zoo is fitted on 90% of the training split (like every model, it holds 10% "
+                  "back for validation) and the PCA baseline on all of it, so their figures can differ in the last "
+                  "digit. " if any(e.kind == "pca" for e in models) else "")
+               + f"Source: {', '.join(sorted(sources))}.")
+
+    # The three views below are lazy tabs: only the open one runs and reaches the browser. Three WebGL
+    # maps drawn on every visit cost about a second of browser time (software WebGL), which kept the
+    # page's first chart past 3 s; now each view is one click away, and the URL says which is open.
+    tab_acc, tab_maps, tab_images = st.tabs(["Accuracy", "Maps", "Same images"], key="compare_tab",
+                                            on_change="rerun", bind="query-params")
+    with tab_acc:
+        if tab_acc.open:
+            acc = tables.accuracy_long(rows)
+            if acc:
+                widgets.chart(figures.grouped_bar_figure(acc, "measure", "accuracy", "method", y_title="test accuracy"),
+                              "compare-accuracy")
+            else:
+                st.caption("No accuracy measured for these models on this data (no labels?).")
+
+    with tab_maps:
+        if tab_maps.open:
+            st.caption("UMAP of each model's codes, coloured by label: tighter, better separated clusters mean "
+                       "classes are easier to tell apart from the code alone. Drag a box or lasso on one map: the "
+                       "same images are selected on every map.")
+            linked = held(spec)
+            cols = st.columns(len(models))
+            for col, e in zip(cols, models):
+                with col, guard(f"{e.name}: "):
+                    mp = loaders.projection(e, spec, "umap", 2)
+                    ds = loaders.images(spec, mp.part, e)
+                    y = None if ds.y is None else ds.y[mp.index]
+                    err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index] if e.has_decoder else None
+                    space = (mp.part, len(ds))
+                    chosen = indices_for(linked, space)
+                    fig = figures.map_figure(mp.coords, ids=mp.index, labels=y, errors=err, color=y,
+                                             class_names=ds.class_names, title=e.name, height=340,
+                                             selected=None if chosen is None else positions_of(chosen, mp.index))
+                    fig.update_layout(showlegend=False)
+                    key, tids = f"_w_cmp_map_{e.name}", figures.trace_ids(fig)
+                    widgets.chart(fig, f"map-{e.name}", key=key, selection_mode=("box", "lasso"),
+                                  on_select=lambda n=e.name, k=key, t=tids, sp=space: on_select(n, k, t, sp, spec))
+                    if linked and chosen is None:
+                        st.caption("This map shows other images (another part of the data): no linked selection.")
+            if linked:
+                st.caption(f"{len(linked['indices']):,} images selected on {md(linked['from'])}, shown selected on "
+                           "every map of the same images.")
+                st.button("Clear selection", icon=":material/deselect:", on_click=clear, key="_w_cmp_clear")
+
+    with tab_images:
+        if tab_images.open:
+            level = st.slider("Gaussian noise σ for the denoising rows", 0.0, 0.6, 0.3, 0.05, key="_w_cmp_level")
+            decoders = [e for e in models if e.has_decoder]  # an imported embedding has no images to give back
+            test = loaders.images(spec, "test", (decoders or models)[0])
+            label_px = 520 if widgets.presenting() else 260  # the row names left of the images
+            n = widgets.fit_columns(12, test.x.shape[-1], widgets.tile_px(), widgets.PAGE_PX - label_px)
+            strip_rows = [("original", test.x[:n])]
+            strip_rows += [(f"{e.name}: reconstruction", loaders.reconstructions(e.path, e.stamp, spec, "test")[:n])
+                           for e in decoders]
+            if len(decoders) < len(models):
+                st.caption(", ".join(md(e.name) for e in models if not e.has_decoder)
+                           + ": imported embedding (no decoder), so no rows of its own here.")
+            if level > 0 and decoders:
+                # (clean, noisy, denoised, noisy metrics, denoised metrics) per model; the noise is seeded,
+                # so every model gets the same noisy images and the first model's stand for all
+                examples = [analysis.denoise_examples(e, spec, "gaussian", level, n=n) for e in decoders]
+                strip_rows.append((f"noisy, σ = {level:g} ({examples[0][3]['psnr']:.1f} dB)", examples[0][1]))
+                strip_rows += [(f"{e.name}: denoised ({ex[4]['psnr']:.1f} dB)", ex[2]) for e, ex in zip(decoders, examples)]
+                f_name, f_out, f_psnr = analysis.best_filter_examples(decoders[0], spec, "gaussian", level, n=n)
+                strip_rows.append((f"best filter: {FILTER_LABELS[f_name]} ({f_psnr:.1f} dB)", f_out))
+            picture = figures.labelled_rows_image(strip_rows, ncols=n, target=widgets.tile_px(), label_width=label_px,
+                                                  font_size=24 if widgets.presenting() else 16)
+            st.image(picture, caption=f"The first {n} test images; denoising rows use the same noise for every model.")
+            st.download_button("Download PNG", downloads.png(picture), "compare-images.png", "image/png",
+                               icon=":material/download:", key="_w_cmp_png")

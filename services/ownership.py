@@ -1,0 +1,184 @@
+"""Whose checkpoint is whose, how much each visitor may keep, and cleaning up after them.
+No Streamlit here (who the visitor is comes from dashboard.shell.visitor).
+
+Local mode has one owner: every run sits directly in `catalog.USER_DIR` and is "yours".
+Hosted mode gives each visitor a folder of their own, `USER_DIR/<owner>`, named by an owner id
+that carries no personal data:
+
+    u-<hash>   a signed-in visitor (st.login): the hash of their identity provider's subject;
+               their runs stay until they delete them
+    s-<hash>   a browser session: a random token; its runs expire `expiry_hours` after their
+               last change (the session cannot come back to them once the tab is closed)
+
+A visitor lists, downloads and deletes only what is in their folder; shipped models are never
+deleted or shadowed from the browser. Ownership is where a folder is, not a field in a file
+that an upload could forge.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from ae_core.errors import AEError
+from services import catalog, hosting
+
+OWNER_ID = re.compile(r"^[us]-[0-9a-f]{8,64}$")
+LEFTOVER = re.compile(r"^\.(tmp|upload|deleted|old)-")  # saves, uploads and deletes a crash cut short
+SWEEP_EVERY_S = 600.0
+
+
+class QuotaError(AEError):
+    """A visitor's (or the server's) limit on kept checkpoints is reached."""
+
+
+def user_dir(owner: str | None) -> Path:
+    """Where `owner`'s runs and uploads go: USER_DIR itself in local mode (owner None)."""
+    if owner is None:
+        return catalog.USER_DIR
+    if not OWNER_ID.fullmatch(owner):
+        raise ValueError(f"not an owner id: {owner!r}")
+    return catalog.USER_DIR / owner
+
+
+def owns(path: str | Path, owner: str | None) -> bool:
+    """True when the checkpoint folder `path` is `owner`'s (in local mode: any user run)."""
+    try:
+        return Path(path).resolve().parent == user_dir(owner).resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def may_delete(entry: catalog.CheckpointInfo, owner: str | None) -> bool:
+    """Local mode: anything (a shipped model after typing its name). Hosted: only your own."""
+    if not hosting.hosted():
+        return True
+    return not entry.shipped and owns(entry.path, owner)
+
+
+def shipped_names() -> set[str]:
+    """Names a run or upload may not take: a visitor's `pca-16` beside ours would read as ours."""
+    try:
+        return {p.name.lower() for p in catalog.SHIPPED_DIR.iterdir() if p.is_dir()}
+    except OSError:
+        return set()
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def usage(folder: Path) -> tuple[int, int]:
+    """(checkpoints, bytes) under one visitor's folder."""
+    try:
+        runs = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except OSError:
+        return 0, 0
+    return len(runs), _folder_bytes(folder)
+
+
+def check_quota(owner: str | None, adding_bytes: int = 0) -> None:
+    """Raise QuotaError when `owner` may not add another checkpoint of `adding_bytes`.
+    Local mode has no quota: the disk is the user's own."""
+    s = hosting.settings()
+    if not s.hosted:
+        return
+    count, used = usage(user_dir(owner))
+    if count >= s.max_runs:
+        raise QuotaError(f"You keep {count} models, the most one visitor may keep on this server "
+                         f"({s.max_runs}). Delete one on the Models page first.")
+    if used + adding_bytes > s.max_visitor_mb * 1e6:
+        raise QuotaError(f"Your models take {used / 1e6:.1f} MB; with this one they would pass the "
+                         f"{s.max_visitor_mb:g} MB each visitor may keep. Delete one on the Models page first.")
+    if _folder_bytes(catalog.USER_DIR) + adding_bytes > s.max_total_mb * 1e6:
+        raise QuotaError("The server's space for visitors' models is full; try again later.")
+
+
+# ---------------------------------------------------------------- cleaning up
+def remove_leftovers(root: Path | None = None, older_than_s: float = 0.0) -> list[Path]:
+    """Delete what a killed server left under `root` (default USER_DIR): empty reserved run
+    folders (a name claimed by a run that never saved) and hidden save/upload/delete folders.
+    Only at start-up (dashboard.shell.frame, the first page run of a server process): while the server runs,
+    a run's reserved folder is empty until its save lands."""
+    root = Path(root or catalog.USER_DIR)
+    removed, now = [], time.time()
+    folders = [root, *(p for p in _children(root) if OWNER_ID.fullmatch(p.name))]
+    for folder in folders:
+        for p in _children(folder):
+            try:
+                old = now - p.lstat().st_mtime >= older_than_s
+                if p.is_symlink() or not p.is_dir() or not old:
+                    continue
+                if LEFTOVER.match(p.name):
+                    shutil.rmtree(p, ignore_errors=True)
+                    removed.append(p)
+                elif not p.name.startswith(".") and not any(p.iterdir()) and not OWNER_ID.fullmatch(p.name):
+                    p.rmdir()
+                    removed.append(p)
+            except OSError:
+                continue
+    return removed
+
+
+def expire_sessions(now: float | None = None) -> list[Path]:
+    """Delete browser-session runs (USER_DIR/s-*/<run>) unchanged for `expiry_hours`, then the
+    session folders left empty."""
+    now = time.time() if now is None else now
+    limit = hosting.settings().expiry_hours * 3600
+    removed = []
+    for folder in _children(catalog.USER_DIR):
+        if not (folder.name.startswith("s-") and OWNER_ID.fullmatch(folder.name)):
+            continue
+        for run in _children(folder):
+            try:
+                if run.is_dir() and not run.is_symlink() and now - run.stat().st_mtime > limit:
+                    shutil.rmtree(run, ignore_errors=True)
+                    removed.append(run)
+            except OSError:
+                continue
+        try:
+            if now - folder.stat().st_mtime > limit and not any(folder.iterdir()):
+                folder.rmdir()
+        except OSError:
+            pass
+    return removed
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
+
+_sweep_lock = threading.Lock()
+_last_sweep = {"at": None}
+
+
+def sweep_once_in_a_while() -> None:
+    """Called on every page run: the first call of a server process removes crash leftovers;
+    after that, at most every SWEEP_EVERY_S, expired session runs go (hosted mode)."""
+    if not _sweep_lock.acquire(blocking=False):
+        return
+    try:
+        last, now = _last_sweep["at"], time.time()
+        if last is None:  # a save of the CLI's that is under a minute old may still be running
+            remove_leftovers(older_than_s=60)
+        elif now - last < SWEEP_EVERY_S:
+            return
+        if hosting.hosted():
+            expire_sessions(now)
+        _last_sweep["at"] = now
+    finally:
+        _sweep_lock.release()
