@@ -98,3 +98,12 @@ def best_filter_output(x, kind: str, level: float, seed: int = 0, tune_x=None) -
     noisy = corrupt(x, kind, level, seed=seed)
     out = filter_images(best["method"], noisy, best["param"], _noise_sigma(kind, level, x, noisy))
     return best["method"], out, float(best["psnr"])
+
+
+def filter_output(x, kind: str, level: float, name: str, param, seed: int = 0) -> np.ndarray:
+    """The filter `name` at `param` (as chosen by denoising_table on its own images) applied to
+    `corrupt(x, kind, level, seed)`: the picture of a filter measured elsewhere, never re-chosen on
+    the images drawn."""
+    x = _np(x).astype(np.float32)
+    noisy = corrupt(x, kind, level, seed=seed)
+    return filter_images(name, noisy, param, _noise_sigma(kind, level, x, noisy))

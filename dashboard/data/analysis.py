@@ -84,6 +84,28 @@ def best_filter_examples(entry, spec, kind: str, level: float, n: int = 10, seed
     return _best_filter_examples(*_key(entry), spec, kind, float(level), int(n), int(seed))
 
 
+@st.cache_data(show_spinner=False, max_entries=32, max_size=ARRAYS_MAX_SIZE)
+def _filter_examples(path, stamp, spec, kind, level, n, name, param, seed):
+    from ae_core.analysis.denoising import filter_output
+
+    x = loaders.images(spec, "test", loaders._entry_for(path, stamp)).x[:n]
+    return filter_output(x, kind, level, name, param, seed=seed)
+
+
+def filter_examples(entry, spec, kind: str, level: float, n: int, name: str, param, seed: int = 0) -> np.ndarray:
+    """The filter `name` at `param` on the same noisy first n test images as denoise_examples: the
+    best filter's picture, with the filter and setting chosen where it was measured."""
+    return _filter_examples(*_key(entry), spec, kind, float(level), int(n), name, param, int(seed))
+
+
+def hidden_mask(shape: tuple, level: float, seed: int = 0) -> np.ndarray:
+    """Where block noise hides pixels in denoise_examples' images of `shape`: its random draws
+    depend on the shape alone, so blanking an all-ones batch with the same seed finds the square."""
+    from ae_core.noise import corrupt
+
+    return corrupt(np.ones(shape, np.float32), "block", level, seed=seed) == 0
+
+
 @st.cache_data(show_spinner="Measuring PSNR at each noise level (filters tuned once)…", max_entries=32, max_size=ARRAYS_MAX_SIZE)
 def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tuple, n: int):
     from ae_core.analysis.denoising import denoising_table

@@ -237,16 +237,20 @@ def log_ticks(lo: float, hi: float) -> list[float]:
 
 def line_figure(rows: list[dict], x: str, y: str, group: str, title: str = "", x_title: str = "",
                 y_title: str = "", height: int = 380, dashed=()) -> go.Figure:
-    """Lines of `y` against `x`, one per value of `group` (e.g. PSNR vs noise level per method)."""
+    """Lines of `y` against `x`, one per value of `group` (e.g. PSNR vs noise level per method).
+    A group in `dashed` (a baseline) takes its colour and dash from its place in `dashed`, not from
+    which groups are drawn: pass every baseline there, and switching one on restyles no other."""
     fig = go.Figure()
-    solid, muted, dashes = iter(PALETTE), iter(MUTED), iter(DASHES * 2)
+    solid, dashed = iter(PALETTE), list(dashed)
     for g in dict.fromkeys(r[group] for r in rows):
         pts = sorted((r[x], r[y]) for r in rows if r[group] == g)
-        is_dashed = g in dashed
-        colour = next(muted, "#999") if is_dashed else next(solid, "#333")
+        if g in dashed:
+            i = dashed.index(g)
+            line = dict(dash=DASHES[i % len(DASHES)], color=MUTED[i % len(MUTED)], width=1.5)
+        else:
+            line = dict(dash="solid", color=next(solid, "#333"), width=2.5)
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                 name=str(g), line=dict(dash=next(dashes, "dash") if is_dashed else "solid",
-                                                        color=colour, width=1.5 if is_dashed else 2.5)))
+                                 name=str(g), line=line))
     return _layout(fig, title, height, xaxis_title=x_title or x, yaxis_title=y_title or y, hovermode="x unified")
 
 

@@ -70,7 +70,25 @@ def presentation_toggle() -> None:
     """The sidebar switch between the desk size and the lecture-room size of every image grid."""
     st.toggle("Presentation size", key=state.bind(state.PRESENTATION), on_change=state.store,
               args=(state.PRESENTATION,), help="Every image grid at twice the size (half the columns), "
-              "for a room; hover an image and press its fullscreen button to enlarge it further.")
+              "chart and page text larger, for a room; hover an image and press its fullscreen button to "
+              "enlarge it further.")
+    if presenting():
+        st.html(f"<style>{PRESENT_CSS}</style>")
+
+
+# Page text in presentation size: captions, tabs, widget labels, buttons and metrics grow with the
+# images (Streamlit's own test ids, stable across releases since 1.3x).
+PRESENT_CSS = """
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { font-size: 1.15rem !important; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; }
+button[data-baseweb="tab"] p { font-size: 1.25rem !important; }
+[data-testid="stWidgetLabel"] p { font-size: 1.15rem !important; }
+[data-testid="stBaseButton-segmented_control"] p, [data-testid="stBaseButton-segmented_controlActive"] p,
+[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p { font-size: 1.1rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] p { font-size: 2.6rem !important; }
+[data-testid="stMetricDelta"] p { font-size: 1.15rem !important; }
+"""
 
 
 def side_by_side(originals, reconstructions, ncols: int | None = 5, target: int = MIN_TILE_PX,
@@ -92,9 +110,27 @@ def table(data, **kw):
     return st.dataframe(data, **{"hide_index": True, "width": "stretch", "placeholder": MISSING, **kw})
 
 
+# Chart text in presentation size, in px: Plotly's default 12 px ticks are unreadable from the back of
+# a room; the images double, so the text that labels them grows too.
+PRESENT_FONT = {"text": 20, "ticks": 18, "titles": 22}
+
+
+def present(fig):
+    """`fig` with every text (ticks, axis titles, legend, title) at PRESENT_FONT sizes when the
+    presentation size is on; unchanged otherwise."""
+    if presenting():
+        f = PRESENT_FONT
+        fig.update_layout(font_size=f["text"], legend_font_size=f["text"], title_font_size=f["titles"],
+                          hoverlabel_font_size=f["text"])
+        fig.update_xaxes(tickfont_size=f["ticks"], title_font_size=f["titles"])
+        fig.update_yaxes(tickfont_size=f["ticks"], title_font_size=f["titles"])
+    return fig
+
+
 def chart(fig, name: str, key: str | None = None, **kw):
-    """st.plotly_chart with a PNG download on the chart's toolbar (camera button)."""
-    return st.plotly_chart(fig, key=key, config=chart_config(name), **kw)
+    """st.plotly_chart with a PNG download on the chart's toolbar (camera button), its text at
+    presentation size when that is on."""
+    return st.plotly_chart(present(fig), key=key, config=chart_config(name), **kw)
 
 
 def need_model(sel) -> bool:
