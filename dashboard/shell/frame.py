@@ -29,9 +29,10 @@ def draw(title: str | None) -> Selection:
     _adopt_finished_run()  # before the sidebar, which then lists and selects it
     sel = sidebar(multi=bool(page and page.multi_model))  # reads a link's view, writes the choice back
     missing = st.session_state.pop(state.LINK_MISSING, None)
-    if missing:
-        st.info(f"The link names the model {md(missing)}, which is not available here; "
-                "showing another one.", icon=":material/link_off:")
+    if missing:  # the link's text is never echoed: anyone can write a sentence into a URL
+        shown = f"; showing {md(sel.entry.name)}" if sel.entry is not None else ""
+        st.info(f"This link names a model that is not available here (another visitor's, or deleted){shown}.",
+                icon=":material/link_off:")
     state.flash()
     return sel
 
