@@ -4,6 +4,7 @@ the display changes (presentation size draws fewer, larger examples)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -52,7 +53,8 @@ def test_headline_names_a_missing_row():
 
 
 def test_the_page_opens_on_the_best_measured_denoiser():
-    e = lambda name, psnr: SimpleNamespace(name=name, metrics={} if psnr is None else {denoising.RANK_KEY: psnr})
+    def e(name, psnr):
+        return SimpleNamespace(name=name, metrics={} if psnr is None else {denoising.RANK_KEY: psnr})
     entries = [e("plain", 14.0), e("denoiser", 19.0), e("unscored", None)]
     assert denoising.best_denoiser(entries).name == "denoiser"
     assert denoising.best_denoiser([e("unscored", None)]) is None
@@ -118,3 +120,24 @@ def test_figures_do_not_move_with_the_presentation_size(user_dir):
     assert [m.value for m in at.markdown if "classical filter" in m.value] == sentence
     # the model picked is named, and the upload caption says the noise as the buttons do
     assert any("best denoiser for this data" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_filter_rows_are_kept_on_disk_and_a_damaged_file_is_recomputed(tmp_path, monkeypatch):
+    from ae_core.analysis import result_cache
+    from ae_core.analysis.denoising import denoising_table
+
+    x = np.random.default_rng(1).random((6, 1, 8, 8)).astype(np.float32)
+    first = denoising_table({}, x, ("gaussian",), (0.2,), filters=("median",), store=tmp_path)
+    files = list(tmp_path.glob("*.json"))
+    assert len(files) == 1
+    monkeypatch.setattr(result_cache, "_CACHE", result_cache.OrderedDict())  # a new process
+    monkeypatch.setattr("ae_core.analysis.denoising.tune_filter",
+                        lambda *a, **k: pytest.fail("tuned again instead of read from disk"))
+    again = denoising_table({}, x, ("gaussian",), (0.2,), filters=("median",), store=tmp_path)
+    assert again == first
+    monkeypatch.undo()
+    files[0].write_text("{not json")  # damaged: computed again, not an error, and saved anew
+    monkeypatch.setattr(result_cache, "_CACHE", result_cache.OrderedDict())
+    third = denoising_table({}, x, ("gaussian",), (0.2,), filters=("median",), store=tmp_path)
+    assert third == first
+    assert json.loads(files[0].read_text())["value"]["method"] == "median"

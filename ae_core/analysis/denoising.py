@@ -26,7 +26,7 @@ def _noise_sigma(kind: str, level: float, clean, noisy) -> float:
 
 
 def denoising_table(models: dict, x, kinds=("gaussian",), levels=(0.1, 0.2, 0.3), seed: int = 0,
-                    filters=FILTERS, tune_x=None, n_tune: int = 32) -> list[dict]:
+                    filters=FILTERS, tune_x=None, n_tune: int = 32, store=None) -> list[dict]:
     """PSNR/SSIM against the clean images of noisy, model-denoised and filtered copies.
 
     Parameters
@@ -39,6 +39,8 @@ def denoising_table(models: dict, x, kinds=("gaussian",), levels=(0.1, 0.2, 0.3)
         SMALL_GRIDS for the setting, picked on `n_tune` images of `tune_x`
         (pass training images); without `tune_x` the first `n_tune` images of
         `x` are used, which favours the filters slightly.
+    store : a folder where the filters' rows are kept across processes (they depend on the
+        data alone); None keeps them for this process only.
 
     Returns
     -------
@@ -69,7 +71,7 @@ def denoising_table(models: dict, x, kinds=("gaussian",), levels=(0.1, 0.2, 0.3)
                     p = tune_filter(f, tune, noisy_t, _noise_sigma(kind, level, tune, noisy_t))
                     return row(f, "filter", filter_images(f, noisy, p, _noise_sigma(kind, level, x, noisy)), p)
 
-                rows.append(dict(memo(("filter", data_key, f, kind, float(level), seed), run)))
+                rows.append(dict(memo(("filter", data_key, f, kind, float(level), seed), run, store=store)))
     return rows
 
 

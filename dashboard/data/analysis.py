@@ -117,7 +117,7 @@ def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tu
         models[name] = loaders.checkpoint(path, stamp).model
     train, test = loaders.split(spec, entry0)
     return denoising_table(models, test.x[:n], kinds=(kind,), levels=levels, seed=0, filters=filters,
-                           tune_x=train.x)
+                           tune_x=train.x, store=catalog.CACHE_DIR / "filters")  # data-only: kept across restarts
 
 
 def denoise_curve(entries, spec, kind: str, levels, filters=("gaussian", "median", "tv", "nlm"),
