@@ -21,6 +21,14 @@ NOISE_KINDS = ("gaussian", "masking", "salt_pepper", "block")
 # A denoising AE may also train on "mixed": each image gets one of the pixel noises at a level
 # drawn up to noise_level, so one model removes every noise the Denoising page offers.
 TRAINING_NOISE = (*NOISE_KINDS, "mixed")
+# what noise_level means for each kind (the Denoising page and the Train form say it)
+LEVEL_MEANING = {
+    "gaussian": "standard deviation (pixel values are 0..1)",
+    "masking": "fraction of pixels dropped to 0",
+    "salt_pepper": "fraction of pixels set to 0 or 1",
+    "block": "fraction of the image area hidden by one square",
+    "mixed": "for training: each image gets Gaussian, masking or salt & pepper noise at a level up to this",
+}
 
 MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca", "photo_denoiser", "embedding")
 # What `ae-core train` and the Train page make; the photo denoiser has its own trainer, and an
@@ -113,7 +121,8 @@ class ModelConfig:
     # denoising: corruption applied to the input during training
     noise_kind: str = setting("gaussian", "Noise", "the corruption the denoising AE learns to undo ('mixed': "
                               "one pixel noise per image)", choices=TRAINING_NOISE, kinds=("denoising",))
-    noise_level: float = setting(0.3, "Noise level", "its strength (the Denoising page's scale)", lo=0.0, hi=0.95,
+    noise_level: float = setting(0.3, "Noise level", "its strength: " + " · ".join(
+                                 f"{k}: {m}" for k, m in LEVEL_MEANING.items()), lo=0.0, hi=0.95,
                                  kinds=("denoising",), step=0.05, slider=True)
     # sparse: Omega(h)
     sparsity: str = setting("l1", "Penalty", "the sparsity penalty Omega(h)", choices=SPARSITY_PENALTIES,
