@@ -17,9 +17,9 @@ import secrets
 import numpy as np
 import torch
 
-from ae_core.config import LEVEL_MEANING, NOISE_KINDS, TRAINING_NOISE  # defined with the configs
+# defined with the configs (no torch there); LEVEL_MEANING says what "level" means for each kind
+from ae_core.config import LEVEL_MEANING, NOISE_KINDS, TRAINING_NOISE  # noqa: F401  (LEVEL_MEANING: re-exported)
 
-# What "level" means for each kind, for labels in the UI and CLI help.
 MIXED_KINDS = ("gaussian", "masking", "salt_pepper")
 
 
