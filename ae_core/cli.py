@@ -125,7 +125,7 @@ def cmd_denoise(a) -> int:
 
 def cmd_import_embedding(a) -> int:
     from ae_core.embeddings import import_embedding  # torch (a checkpoint's weights)
-    from ae_core.runs import project_checkpoint
+    from ae_core.runs import project_checkpoint  # torch, umap
 
     out = Path(a.out) if a.out else CHECKPOINTS / "user" / f"{Path(a.file).stem}-{a.dataset}"
     if out.exists() and not a.overwrite:
