@@ -17,7 +17,6 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from ae_core.errors import AEError
 
@@ -31,7 +30,7 @@ class Setting:
     title: str  # the form's label, and the name a form-side message uses
     help: str  # one sentence: what it does (the CLI's help and the form's tooltip)
     lo: float | None = None  # bounds, inclusive; for a tuple, of each element
-    hi: float | Callable[[Any], float] | None = None  # a callable takes the config (top_k: at most code_dim)
+    hi: float | Callable[[object], float] | None = None  # a callable takes the config (top_k: at most code_dim)
     choices: tuple = ()  # the values a config may hold
     offer: tuple = ()  # the values the CLI and the form offer, when fewer ("auto" first where it means a rule)
     labels: dict | None = None  # the form's words for the choices ({"l1": "L1 on h"})
@@ -43,13 +42,13 @@ class Setting:
     element: str = ""  # a tuple element's name in messages ("hidden width")
     cli: bool = True  # a flag of `ae-core train`
     form: bool = True  # a field of the Train form
-    start: Any = None  # the form's starting value when it differs from the config's default
+    start: object = None  # the form's starting value when it differs from the config's default
     fmt: str | None = None  # the form's number format ("%.4f")
     step: float | None = None  # the form's step; with `slider`, a slider between lo and hi
     slider: bool = False
-    when: Callable[[Any], bool] | None = None  # checked only when this holds (n_items: embeddings only)
+    when: Callable[[object], bool] | None = None  # checked only when this holds (n_items: embeddings only)
     auto: str = ""  # what "auto" means, when the CLI and the form offer it
-    validator: Callable[[Any], None] | None = None  # a hand-written check instead of the generic one
+    validator: Callable[[object], None] | None = None  # a hand-written check instead of the generic one
 
     def applies_to(self, kind: str, penalty: str | None = None) -> bool:
         if self.kinds is not None and kind not in self.kinds:
@@ -65,7 +64,7 @@ class Setting:
         return f"in [{self.lo}, {hi}]"
 
 
-def setting(default, title: str, help: str, **kw) -> Any:
+def setting(default, title: str, help: str, **kw) -> object:
     """A dataclass field with its declaration (see the module docstring)."""
     return dataclasses.field(default=default, metadata={"setting": Setting(title, help, **kw)})
 
@@ -75,7 +74,7 @@ def settings_of(cls) -> dict[str, Setting]:
     return {f.name: f.metadata["setting"] for f in dataclasses.fields(cls) if "setting" in f.metadata}
 
 
-def defaults_of(cls) -> dict[str, Any]:
+def defaults_of(cls) -> dict[str, object]:
     return {f.name: f.default for f in dataclasses.fields(cls)}
 
 
