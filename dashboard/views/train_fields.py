@@ -21,6 +21,7 @@ from ae_core.config import SPARSITY_PENALTIES
 from ae_core.settings import Setting
 
 ROW = 3  # fields per row
+LEAD = ("code_dim",)  # shown first: the model's size is the first thing chosen; the rest in declaration order
 
 
 def choosers() -> tuple[str, str | None]:
@@ -39,8 +40,9 @@ def choosers() -> tuple[str, str | None]:
 
 
 def shown(choice: str, penalty: str | None) -> list[str]:
-    """The fields the form shows for `choice` and `penalty`, in declaration order."""
-    return [name for name, s in all_settings().items() if offered(name, s, choice, penalty)]
+    """The fields the form shows for `choice` and `penalty`: LEAD, then in declaration order."""
+    names = [name for name, s in all_settings().items() if offered(name, s, choice, penalty)]
+    return sorted(names, key=lambda n: (n not in LEAD, LEAD.index(n) if n in LEAD else 0))
 
 
 def widget_key(name: str, choice: str, n_pixels: int) -> str:
