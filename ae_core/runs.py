@@ -21,14 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ae_core.analysis.metrics import evaluate
+# Modules rather than their functions for the model, the loop and the scores: build_model, fit and
+# evaluate are looked up when a run calls them, so a test can stand in for one (a model that turns
+# NaN, a fit that must not run, a quick evaluation: tests/test_hostile_inputs.py, tests/test_cli.py).
+from ae_core import models
+from ae_core import train as trainer
+from ae_core.analysis import metrics as scores
 from ae_core.analysis.projection import Projector, trustworthiness
 from ae_core.config import ModelConfig, TrainConfig, pca_is_exact
 from ae_core.data import dataset_record, load_dataset, split_for
 from ae_core.io.checkpoint import load_checkpoint, save_checkpoint, update_metrics
-from ae_core.models import build_model, encode_array
 from ae_core.photo.runs import PHOTO_KIND, photo_metrics
-from ae_core.train import PrintProgress, fit, seed_everything
 from ae_core.zoo import ZOOS, zoo_configs
 
 
@@ -46,14 +49,14 @@ def train_and_save(model_cfg: ModelConfig, train_cfg: TrainConfig, spec: str, ou
     train, test = split_for(record, ds)
     # a copy for this data's image shape: the caller's validated config is left as it was given
     model_cfg = dataclasses.replace(model_cfg, input_shape=train.image_shape).validate()
-    seed_everything(train_cfg.seed)
-    model = build_model(model_cfg)
-    cbs = list(callbacks) + ([] if quiet else [PrintProgress(prefix=f"{out.name} ")])
-    history = fit(model, train, train_cfg, callbacks=cbs, should_stop=should_stop)
+    trainer.seed_everything(train_cfg.seed)
+    model = models.build_model(model_cfg)
+    cbs = list(callbacks) + ([] if quiet else [trainer.PrintProgress(prefix=f"{out.name} ")])
+    history = trainer.fit(model, train, train_cfg, callbacks=cbs, should_stop=should_stop)
     model.cpu()
     if half:  # scored as shipped: the float16 weights, not the float32 ones trained
         model.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
-    metrics = evaluate(model, train, test, full=full_eval)
+    metrics = scores.evaluate(model, train, test, full=full_eval)
     path = save_checkpoint(out, model, train_cfg, record, history, metrics, overwrite=overwrite, half=half)
     return path, history, metrics
 
@@ -95,7 +98,7 @@ def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False) ->
         if dataset:
             record.update(spec=dataset)
         train, test = split_for(record, load_dataset(dataset) if dataset else None)
-        res = evaluate(ck.model, train, test)
+        res = scores.evaluate(ck.model, train, test)
     if save and not dataset:
         update_metrics(path, res)
     if not dataset:  # map quality, measured by `ae-core project` when the map was made
@@ -118,7 +121,7 @@ def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: in
     if ck.model_config.kind == PHOTO_KIND:
         raise ValueError(f"{ck.name} is the photo denoiser: its code is an image, not a point to map")
     ds = load_dataset(ck.dataset.get("spec") or ck.dataset.get("name") or "digits")
-    codes = encode_array(ck.model, ds.x)
+    codes = models.encode_array(ck.model, ds.x)
     proj = Projector(method=method, n_components=dims,
                      **({} if max_points is None else {"max_points": max_points})).fit(codes, y=ds.y)
     out = proj.save(Path(path) / f"map-{method}-{dims}d.npz", keep_codes=keep_codes)

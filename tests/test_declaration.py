@@ -22,7 +22,8 @@ def _train_help() -> str:
     return sub.choices["train"].format_help()
 
 
-def test_every_trainable_field_is_a_documented_flag_with_its_bounds():
+def test_every_trainable_field_is_a_documented_flag_with_its_bounds(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "2000")  # no wrapping, so no word is broken at a hyphen
     text = " ".join(_train_help().split())
     for cls in (ModelConfig, TrainConfig):
         for name, s in settings_of(cls).items():
