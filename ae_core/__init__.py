@@ -4,8 +4,10 @@ The library behind Latent Space Explorer. It never imports streamlit, so everyth
 from the CLI (`ae-core`), from tests and from notebooks. The map, by seam:
 
 The core: what a model is and how it learns
-    config        ModelConfig, TrainConfig (JSON round trip, validated ranges), the limits
-    data          ImageDataset; digits, MNIST-family IDX/OpenML, image folders, .npz; the split
+    config        ModelConfig, TrainConfig: every field declared once (title, help, bounds, kinds), the limits
+    settings      the declaration's type (Setting), the checks it generates, the JSON gate (from_dict)
+    choices       what "auto" and the overcomplete preset mean; front-end choices -> validated configs
+    data/         ImageDataset; digits, MNIST-family IDX/OpenML, image folders, .npz; the split (one module each)
     noise         corruptions: Gaussian, masking, salt-and-pepper, block occlusion
     models        the registry: undercomplete, denoising, sparse, contractive, VAE, PCA (+ photo)
     train         fit(): the one training loop (arrays or a batch stream; epoch/step/time budgets)
@@ -17,6 +19,7 @@ Runs: what the CLI and the Train page both call
     zoo           the shipped zoos' configurations (digits, MNIST)
     embeddings    bring your own embeddings: vectors for a dataset's images, as a model without decoder
     cli           `ae-core`: argument parsing, then one call into runs
+    cli_flags     `ae-core train`'s flags, generated from the config declaration
 
 io/: the file formats and their checks against hostile input
     checkpoint        folders: config.json + model.safetensors + history/metrics; save, load, list, delete
@@ -46,6 +49,7 @@ photo/: the photo denoisers (gray and colour)
     training      the shipped recipes, their data, validation and checkpoint, trained by train.fit
     routing       which model a photograph goes to: gray or colour
     evaluation    held-out photos against the classical filters (and BM3D in the benchmark), tables
+    runs          `ae-core photo train`: one model or the shipped pair within a budget, saved and scored
 """
 
 __version__ = "0.1.0"

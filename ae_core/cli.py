@@ -21,42 +21,36 @@ import sys
 import time
 from pathlib import Path
 
+from ae_core.choices import configs_from_choices
+from ae_core.cli_flags import add_config_flags, config_values
+from ae_core.config import ModelConfig, TrainConfig
+from ae_core.data import load_dataset
 from ae_core.errors import AEError
+from ae_core.io.checkpoint import load_checkpoint
+from ae_core.io.embedding_file import MAX_FILE_BYTES
+from ae_core.io.image_files import decode_image, encode_png
+from ae_core.io.local_paths import read_bounded
+from ae_core.photo.routing import SHIPPED_PHOTO_MODELS, route
+from ae_core.zoo import ZOOS
+
+# ae_core.runs, the photo model, noise, quality and embeddings import torch (about a second): each
+# command imports them when it runs, so `ae-core --help` and a mistyped flag answer at once.
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
-def _ints(s: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in s.split(",") if v.strip()) if s else ()
-
-
 def cmd_train(a) -> int:
-    from ae_core.config import ModelConfig, TrainConfig, default_code_activation, default_design
-    from ae_core.data import load_dataset
-    from ae_core.runs import train_and_save
+    from ae_core.runs import train_and_save, training_warning  # torch
 
-    act = default_code_activation(a.kind, a.sparsity) if a.code_activation == "auto" else a.code_activation
     ds = load_dataset(a.dataset)  # once: its image shape decides "auto", then it is trained on
-    design = default_design(ds.image_shape, tied=a.tied, output=a.output)
-    arch = design["arch"] if a.arch == "auto" else a.arch
-    hidden = design["hidden"] if a.hidden == "auto" else _ints(a.hidden)
-    channels = design["conv_channels"] if a.conv_channels == "auto" else _ints(a.conv_channels)
-    mc = ModelConfig(kind=a.kind, arch=arch, code_dim=a.code_dim, hidden=hidden, conv_channels=channels,
-                     activation=a.activation, code_activation=act, output=a.output, tied=a.tied,
-                     recon_loss=design["recon_loss"] if a.recon_loss == "auto" else a.recon_loss,
-                     noise_kind=a.noise_kind, noise_level=a.noise_level,
-                     sparsity=a.sparsity, sparsity_weight=a.sparsity_weight, sparsity_target=a.sparsity_target,
-                     top_k=a.top_k, contractive_weight=a.contractive_weight, jacobian=a.jacobian, beta=a.beta)
-    tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device,
-                     threads=a.threads, patience=a.patience, shift=a.shift).validate()
+    values = config_values(a, ModelConfig) | config_values(a, TrainConfig)
+    mc, tc = configs_from_choices(values, ds.image_shape)
     if Path(a.out).exists() and not a.overwrite:  # refused before training, not after it
         raise AEError(f"{a.out} already exists; pass --overwrite or choose another --out")
     path, history, metrics = train_and_save(mc, tc, a.dataset, Path(a.out), n_train=a.n_train,
                                             n_test=a.n_test, overwrite=a.overwrite, ds=ds)
     if history.message:
         print(history.message, file=sys.stderr)
-    from ae_core.runs import training_warning
-
     warning = training_warning(metrics, history, mc.n_pixels)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
@@ -66,7 +60,7 @@ def cmd_train(a) -> int:
 
 
 def cmd_eval(a) -> int:
-    from ae_core.runs import evaluate_checkpoint
+    from ae_core.runs import evaluate_checkpoint  # torch
 
     results = {}
     for d in a.dirs:
@@ -81,7 +75,7 @@ def cmd_eval(a) -> int:
 
 
 def cmd_project(a) -> int:
-    from ae_core.runs import project_checkpoint
+    from ae_core.runs import project_checkpoint  # torch, umap
 
     for d in a.dirs:
         t0 = time.perf_counter()
@@ -92,15 +86,12 @@ def cmd_project(a) -> int:
 
 def cmd_denoise(a) -> int:
     """Denoise a photograph of any size (tiled); with --sigma, add that noise first and score."""
-    from ae_core.io.checkpoint import load_checkpoint
-    from ae_core.photo.model import denoise_image
-    from ae_core.io.image_files import decode_image, encode_png
-    # the whole-photo scores the Denoising page shows, so CLI and page report the same numbers
-    from ae_core.noise import corrupt
+    # torch: the model, the noise and the scores (the whole-photo scores the Denoising page shows,
+    # so CLI and page report the same numbers)
     from ae_core.analysis.quality import image_psnr as psnr
     from ae_core.analysis.quality import image_ssim as ssim
-
-    from ae_core.photo.routing import SHIPPED_PHOTO_MODELS, route
+    from ae_core.noise import corrupt
+    from ae_core.photo.model import DEFAULT_TILE, denoise_image
 
     clean, channels = route(decode_image(Path(a.input).read_bytes(), max_bytes=200_000_000))
     model_path = a.model or str(CHECKPOINTS / SHIPPED_PHOTO_MODELS[channels])
@@ -119,7 +110,7 @@ def cmd_denoise(a) -> int:
         bar = "#" * int(30 * done / total)
         print(f"\rdenoising {w}x{h} [{bar:<30}] {done}/{total} steps", end="", file=sys.stderr, flush=True)
 
-    out = denoise_image(ck.model, noisy, tile=a.tile, progress=progress, refine=not a.no_refine,
+    out = denoise_image(ck.model, noisy, tile=a.tile or DEFAULT_TILE, progress=progress, refine=not a.no_refine,
                         ensemble=a.ensemble)
     seconds = time.perf_counter() - t0
     print(file=sys.stderr)
@@ -133,10 +124,8 @@ def cmd_denoise(a) -> int:
 
 
 def cmd_import_embedding(a) -> int:
-    from ae_core.embeddings import import_embedding
-    from ae_core.io.embedding_file import MAX_FILE_BYTES
-    from ae_core.io.local_paths import read_bounded
-    from ae_core.runs import project_checkpoint
+    from ae_core.embeddings import import_embedding  # torch (a checkpoint's weights)
+    from ae_core.runs import project_checkpoint  # torch, umap
 
     out = Path(a.out) if a.out else CHECKPOINTS / "user" / f"{Path(a.file).stem}-{a.dataset}"
     if out.exists() and not a.overwrite:
@@ -152,14 +141,14 @@ def cmd_import_embedding(a) -> int:
 
 
 def cmd_zoo(a) -> int:
-    from ae_core.runs import train_zoo
+    from ae_core.runs import train_zoo  # torch
 
     train_zoo(Path(a.out), a.only, quiet=a.quiet, dataset=a.dataset, threads=a.threads)
     return 0
 
 
 def cmd_photo_train(a) -> int:
-    from ae_core.runs import train_photo, train_photo_models
+    from ae_core.photo.runs import train_photo, train_photo_models  # torch
 
     t0 = time.perf_counter()
     folder = "default" if a.photos is None else (None if a.photos == "none" else Path(a.photos))
@@ -186,52 +175,14 @@ def cmd_photo_train(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ae_core.photo.model import DEFAULT_TILE
-    from ae_core.config import OUTPUTS, TRAINABLE_KINDS, TRAINING_NOISE, ModelConfig, TrainConfig
-    from ae_core.zoo import ZOOS
-
-    m, t = ModelConfig(), TrainConfig()
     p = argparse.ArgumentParser(prog="ae-core", description="Train, evaluate and inspect autoencoders.")
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    tr = sub.add_parser("train", help="train one model and save it as a checkpoint folder")
-    tr.add_argument("--kind", choices=TRAINABLE_KINDS, default=m.kind)
+    tr = sub.add_parser("train", help="train one model and save it as a checkpoint folder",
+                        description="Every model and training field, from their declaration (ae_core.config).")
     tr.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist, kmnist, a folder or .npz")
-    tr.add_argument("--code-dim", type=int, default=m.code_dim)
-    tr.add_argument("--arch", choices=["auto", "mlp", "conv"], default="auto",
-                    help="auto: conv for images of 16 px a side or more, else mlp (config.default_design)")
-    tr.add_argument("--hidden", default="auto", help="comma-separated MLP widths, e.g. 512,128; '' for none; "
-                                                     "auto: 256")
-    tr.add_argument("--conv-channels", default="auto", help="conv encoder widths, e.g. 32,64,128 (auto)")
-    tr.add_argument("--activation", default=m.activation)
-    tr.add_argument("--code-activation", default="auto",
-                    help="auto (sigmoid for KL and contractive, relu for other sparse, else linear), "
-                         "linear, sigmoid, relu, tanh")
-    tr.add_argument("--recon-loss", choices=["auto", "mse", "bce"], default="auto",
-                    help="auto: bce with the conv net, mse with the mlp (config.default_design)")
-    tr.add_argument("--output", choices=OUTPUTS, default=m.output,
-                    help="the decoder's last step: sigmoid, or linear (trained with MSE)")
-    tr.add_argument("--tied", action="store_true",
-                    help="the decoder's weight is the encoder's, transposed (one layer each way: with "
-                         "--arch auto and --hidden auto, an mlp with no hidden layer)")
-    tr.add_argument("--noise-kind", choices=TRAINING_NOISE, default=m.noise_kind)
-    tr.add_argument("--noise-level", type=float, default=m.noise_level)
-    tr.add_argument("--sparsity", choices=["l1", "kl", "topk"], default=m.sparsity)
-    tr.add_argument("--sparsity-weight", type=float, default=m.sparsity_weight)
-    tr.add_argument("--sparsity-target", type=float, default=m.sparsity_target)
-    tr.add_argument("--top-k", type=int, default=m.top_k)
-    tr.add_argument("--contractive-weight", type=float, default=m.contractive_weight)
-    tr.add_argument("--jacobian", choices=["auto", "closed", "exact", "jvp"], default=m.jacobian)
-    tr.add_argument("--beta", type=float, default=m.beta)
-    tr.add_argument("--epochs", type=int, default=t.epochs)
-    tr.add_argument("--batch-size", type=int, default=t.batch_size)
-    tr.add_argument("--lr", type=float, default=t.lr)
-    tr.add_argument("--patience", type=int, default=t.patience)
-    tr.add_argument("--shift", type=int, default=t.shift,
-                    help="move each training image by up to this many pixels each way (augmentation; 0: none)")
-    tr.add_argument("--seed", type=int, default=t.seed)
-    tr.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, mps")
-    tr.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores but one)")
+    add_config_flags(tr, ModelConfig)
+    add_config_flags(tr, TrainConfig)
     tr.add_argument("--n-train", type=int, default=None, help="exact training-set size (default: 80%%)")
     tr.add_argument("--n-test", type=int, default=None, help="exact test-set size (default: 20%%)")
     tr.add_argument("--out", required=True, help="checkpoint folder to create")
@@ -308,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     dn.add_argument("--model", default=None,
                     help="photo denoiser checkpoint (default: checkpoints/photo-gray for gray photographs, "
                          "checkpoints/photo-colour for colour ones)")
-    dn.add_argument("--tile", type=int, default=DEFAULT_TILE, help="tile side; memory stays bounded by it")
+    dn.add_argument("--tile", type=int, default=None,
+                    help="tile side; memory stays bounded by it (default: ae_core.photo.model.DEFAULT_TILE)")
     dn.add_argument("--no-refine", action="store_true",
                     help="the network alone, without the Wiener pass that follows it "
                          "(ae_core/photo/wiener.py)")

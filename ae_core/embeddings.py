@@ -28,7 +28,10 @@ import torch
 from torch import nn
 
 from ae_core.config import ConfigError, ModelConfig
+from ae_core.data import load_dataset
 from ae_core.errors import AEError, DataError
+from ae_core.io.checkpoint import save_checkpoint
+from ae_core.io.embedding_file import read_embedding_file
 
 AGREEMENT = 0.99  # least share of rows whose label / image must match the dataset's
 _HALF = 1 << 24  # keys are stored as two exact float32 halves of 24 bits
@@ -169,17 +172,12 @@ def bind_embedding(table, ds) -> StoredEmbedding:
 
 def save_embedding(path, model: StoredEmbedding, table, spec: str, overwrite: bool = False) -> Path:
     """Write the embedding as a checkpoint folder (config.json + model.safetensors + metrics)."""
-    from ae_core.io.checkpoint import save_checkpoint
-
     dataset = {"name": spec, "spec": spec, "n_images": model.config.n_items, "source": table.source}
     return save_checkpoint(path, model, dataset=dataset, metrics={}, overwrite=overwrite)
 
 
 def import_embedding(data: bytes, filename: str, spec: str, out, ds=None, overwrite: bool = False) -> Path:
     """Read, check, bind to the dataset `spec` (loaded unless `ds` is given) and save: the path."""
-    from ae_core.data import load_dataset
-    from ae_core.io.embedding_file import read_embedding_file
-
     table = read_embedding_file(data, filename)
     ds = ds if ds is not None else load_dataset(spec)
     return save_embedding(out, bind_embedding(table, ds), table, spec, overwrite=overwrite)

@@ -1,5 +1,7 @@
 """Error types the UI and CLI catch to show a plain message instead of a traceback."""
 
+import errno
+
 
 class AEError(ValueError):
     """Base class: anything a user did or supplied that we refuse, with a message for them."""
@@ -24,8 +26,6 @@ class TrainingError(AEError):
 def describe_os_error(exc: OSError) -> str:
     """What went wrong with the machine's storage, in words, without the path (the server's
     folders are not the visitor's business; the CLI adds the path itself)."""
-    import errno
-
     plain = {
         errno.EACCES: "permission denied: the server may not read or write the file it needs",
         errno.EPERM: "permission denied: the server may not read or write the file it needs",

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ae_core.config import ModelConfig
+from ae_core.config import KIND_HELP, ModelConfig
 from ae_core.noise import corrupt_for_training
 
 _ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "elu": nn.ELU, "linear": nn.Identity}
@@ -346,17 +346,7 @@ REGISTRY: dict[str, type[nn.Module] | str] = {
     "embedding": "ae_core.embeddings:StoredEmbedding",
 }
 
-# One line per kind, for CLI help and the Train page.
-DESCRIPTIONS = {
-    "undercomplete": "Plain autoencoder L(x, g(f(x))); undercomplete when code_dim < pixels.",
-    "denoising": "Reconstructs the clean x from a corrupted copy x~.",
-    "sparse": "Adds a sparsity penalty (L1, KL to a target rate, or top-k); works overcomplete.",
-    "contractive": "Adds lambda * ||J_f(x)||_F^2 so the code ignores small input changes.",
-    "vae": "Variational autoencoder: ELBO with a beta-weighted KL term.",
-    "pca": "Linear baseline by SVD: the optimum of a linear undercomplete autoencoder.",
-    "photo_denoiser": "Fully-convolutional residual denoiser for photographs of any size.",
-    "embedding": "Vectors you brought for a dataset's images: a map and neighbours, no decoder.",
-}
+DESCRIPTIONS = KIND_HELP  # one line per kind, declared with the configs
 
 
 def build_model(config: ModelConfig) -> nn.Module:

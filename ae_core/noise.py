@@ -17,16 +17,9 @@ import secrets
 import numpy as np
 import torch
 
-from ae_core.config import NOISE_KINDS, TRAINING_NOISE  # the kinds are defined with the configs
+# defined with the configs (no torch there); LEVEL_MEANING says what "level" means for each kind
+from ae_core.config import LEVEL_MEANING, NOISE_KINDS, TRAINING_NOISE  # noqa: F401  (LEVEL_MEANING: re-exported)
 
-# What "level" means for each kind, for labels in the UI and CLI help.
-LEVEL_MEANING = {
-    "gaussian": "standard deviation (pixel values are 0..1)",
-    "masking": "fraction of pixels dropped to 0",
-    "salt_pepper": "fraction of pixels set to 0 or 1",
-    "block": "fraction of the image area hidden by one square",
-    "mixed": "for training: each image gets Gaussian, masking or salt & pepper noise at a level up to this",
-}
 MIXED_KINDS = ("gaussian", "masking", "salt_pepper")
 
 

@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ae_core.config import ModelConfig, TrainConfig
+from ae_core.choices import PENALTY_WEIGHT, all_settings, configs_from_choices, kind_of
+from ae_core.config import ConfigError, ModelConfig, TrainConfig, estimate_parameters
 from ae_core.io.folder_names import reserve_path
 from services import hosting, ownership
 from services.train_queue import PAGES, QUEUE, lower_this_thread_priority
@@ -42,70 +43,41 @@ def release_path(path: Path) -> None:
 
 
 def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:
-    """Form values -> validated configs; raises ConfigError naming the bad field.
+    """Form values -> validated configs (ae_core.choices.configs_from_choices, as `ae-core train`);
+    raises ConfigError naming the bad field as the form labels it.
 
-    `values` keys: kind, arch, code_dim, hidden (e.g. "256" or "512,128"),
-    code_activation ("auto" or a name), weights ("separate" or "tied"), output, sparsity,
-    penalty_weight, sparsity_target, top_k, noise_kind, noise_level, epochs, batch_size, lr, seed.
+    `values`: config field names (dashboard.views.train_fields makes them) and "kind", a kind or a
+    preset ("overcomplete"); "hidden" may be text ("512,128"). Also read: "weights" ("separate" or
+    "tied", for `tied`) and "penalty_weight" (the weight of the kind's penalty: sparsity_weight,
+    contractive_weight or beta).
     """
-    from ae_core.config import ConfigError, default_code_activation, default_design
-
-    kind = values["kind"]
-    overcomplete = kind == "overcomplete"  # the plain autoencoder, wide (see dashboard.views.train.KINDS)
-    kind = "undercomplete" if overcomplete else kind
-    hidden_text = str(values.get("hidden", "")).replace(" ", "")
+    v = dict(values)
+    if "weights" in v:
+        v["tied"] = v.pop("weights") == "tied"
+    if "penalty_weight" in v:
+        weight = v.pop("penalty_weight")
+        field_name = PENALTY_WEIGHT.get(kind_of(v.get("kind", "undercomplete")))
+        if field_name is not None:
+            v[field_name] = float(weight)
     try:
-        hidden = tuple(int(v) for v in hidden_text.split(",") if v)
-    except ValueError:
-        raise ConfigError(f"hidden widths must be integers separated by commas, like 256 or 512,128; "
-                          f"got {hidden_text!r}") from None
-    act = values.get("code_activation", "auto")
-    if act == "auto":  # the same rule as `ae-core train --code-activation auto`
-        act = "relu" if overcomplete else default_code_activation(kind, values.get("sparsity", "l1"))
-    w = float(values.get("penalty_weight", 0.0))
-    tied, output = values.get("weights", "separate") == "tied", values.get("output", "sigmoid")
-    design = default_design(image_shape, tied, output)  # what "auto" means, as for `ae-core train --arch auto`
-    arch = values.get("arch", "auto")
-    recon = values.get("recon_loss", "auto")
-    mc = ModelConfig(kind=kind, arch=design["arch"] if arch == "auto" else arch, input_shape=tuple(image_shape),
-                     code_dim=int(values["code_dim"]), hidden=hidden, code_activation=act, output=output, tied=tied,
-                     conv_channels=design["conv_channels"],
-                     recon_loss=design["recon_loss"] if recon == "auto" else recon,
-                     noise_kind=values.get("noise_kind", "gaussian"),
-                     noise_level=float(values.get("noise_level", 0.3)),
-                     sparsity=values.get("sparsity", "l1"),
-                     sparsity_target=float(values.get("sparsity_target", 0.05)),
-                     top_k=int(values.get("top_k", 8)))
-    if kind == "sparse":
-        mc.sparsity_weight = w
-    elif kind == "contractive":
-        mc.contractive_weight = w
-    elif kind == "vae":
-        mc.beta = w
-    # One torch thread: the app shares two cores with the UI and other sessions.
-    tc = TrainConfig(epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
-                     lr=float(values["lr"]), seed=int(values.get("seed", 0)), shift=int(values.get("shift", 0)),
-                     threads=1, device="cpu")
-    try:
-        mc, tc = mc.validate(), tc.validate()
+        # One torch thread: the app shares two cores with the UI and other sessions.
+        mc, tc = configs_from_choices(v, image_shape, threads=1, device="cpu")
     except ConfigError as e:  # said with the form's label: "Code size must be ...", not "code_dim must be ..."
-        field = str(e).split(" ", 1)[0]
-        raise ConfigError(FORM_LABELS.get(field, field) + str(e)[len(field):]) from None
+        field_name, _, rest = str(e).partition(" ")
+        if field_name in FORM_LABELS and rest.startswith("must "):
+            raise ConfigError(f"{FORM_LABELS[field_name]} {rest}") from None
+        raise
     check_budget(mc, tc)
     return mc, tc
 
 
-# config field -> the Train form's label for it
-FORM_LABELS = {"code_dim": "Code size", "epochs": "Epochs", "lr": "Learning rate", "batch_size": "Batch size",
-               "top_k": "k (top-k)", "sparsity_target": "Target rate ρ", "sparsity_weight": "Sparsity weight",
-               "contractive_weight": "Contractive weight λ", "beta": "β", "noise_level": "Noise level",
-               "hidden": "Hidden widths", "shift": "Shift (px)"}
+# config field -> the Train form's label for it (its declared title)
+FORM_LABELS = {name: s.title for name, s in all_settings().items()}
 
 
 def check_budget(mc: ModelConfig, tc: TrainConfig) -> None:
     """Hosted mode: a run may cost at most `train_budget` epochs × parameters, and trains for at
     most `train_minutes` (set on `tc`). Raises ConfigError saying what to lower."""
-    from ae_core.config import ConfigError, estimate_parameters
 
     s = hosting.settings()
     if not s.hosted:

@@ -110,7 +110,7 @@ def test_train_two_epochs_saves_and_selects(user_dir):
     at.segmented_control(key="_w_tr_kind").set_value("sparse").run()
     at.number_input(key="_w_tr_epochs").set_value(2)
     at.text_input(key="_w_tr_name").set_value("app test/run")
-    at.number_input(key="_w_tr_code_sparse_64").set_value(32)
+    at.number_input(key="_w_tr_code_dim_sparse_64").set_value(32)
     at.form_submit_button[0].click().run()
     ok(at)
     job = at.session_state["train_job"]
@@ -147,11 +147,11 @@ def test_train_bad_value_is_shown_plainly():
 
 def test_train_value_out_of_range_says_why_on_submit():
     at = run("app_pages/1_Train.py")
-    at.number_input(key="_w_tr_code_undercomplete_64").set_value(5000)
+    at.number_input(key="_w_tr_code_dim_undercomplete_64").set_value(5000)
     at.form_submit_button[0].click().run()
     assert not at.exception and at.session_state["train_job"] is None
     assert at.error and "Code size must be an integer in \\[1, 4096\\]; got 5000" in at.error[0].value  # escaped markdown
-    at.number_input(key="_w_tr_code_undercomplete_64").set_value(16)
+    at.number_input(key="_w_tr_code_dim_undercomplete_64").set_value(16)
     at.number_input(key="_w_tr_epochs").set_value(0)
     at.form_submit_button[0].click().run()
     assert at.error and "Epochs must be an integer" in at.error[0].value
@@ -170,11 +170,49 @@ def test_train_form_offers_tied_weights_and_a_linear_output_for_the_lecture_pair
     assert {"Weights", "Output"} <= shown["overcomplete"] and {"Weights", "Output"} <= shown["sparse"]
     assert not {"Weights", "Output"} & (shown["undercomplete"] | shown["vae"])
     at.segmented_control(key="_w_tr_kind").set_value("sparse").run()
-    at.selectbox(key="_w_tr_weights_sparse").select("tied")
+    at.selectbox(key="_w_tr_tied").select("tied")
     at.text_input(key="_w_tr_hidden_sparse").set_value("32")
     at.form_submit_button[0].click().run()
     assert not at.exception and at.session_state["train_job"] is None
     assert at.error and "Tied weights need one layer each way" in at.error[0].value
+
+
+def _form_labels(at) -> set[str]:
+    """The labels of every field inside the Train form (the choosers above it excluded)."""
+    form = at.get("form")[0]
+    return {w.label for kind in ("number_input", "selectbox", "text_input", "slider") for w in form.get(kind)}
+
+
+def test_train_form_shows_only_the_fields_of_the_kind_and_penalty_chosen():
+    """The form's fields follow the declaration: a sparse model's penalty decides whether ρ or k
+    is asked, a denoising AE asks for its noise and no penalty, PCA for no encoder."""
+    at = run("app_pages/1_Train.py")
+    common = {"Data", "Code size", "Epochs", "Batch size", "Learning rate"}
+    at.segmented_control(key="_w_tr_kind").set_value("sparse").run()
+    at.segmented_control(key="_w_tr_sparsity").set_value("topk").run()
+    ok(at)
+    topk = _form_labels(at)
+    assert common | {"k (top-k)", "Weights", "Output", "Encoder", "Hidden widths"} <= topk
+    assert not {"Target rate ρ", "Sparsity weight", "Noise", "β"} & topk  # top-k has no penalty term
+    at.segmented_control(key="_w_tr_sparsity").set_value("kl").run()
+    kl = _form_labels(at)
+    assert {"Target rate ρ", "Sparsity weight"} <= kl and "k (top-k)" not in kl
+    at.segmented_control(key="_w_tr_kind").set_value("denoising").run()
+    ok(at)
+    denoising = _form_labels(at)
+    assert common | {"Noise", "Noise level", "Shift (px)"} <= denoising
+    assert not {"k (top-k)", "Target rate ρ", "Sparsity weight", "Weights", "β"} & denoising
+    assert "Penalty" not in {c.label for c in at.segmented_control}
+    at.segmented_control(key="_w_tr_kind").set_value("pca").run()
+    pca = _form_labels(at)
+    assert common <= pca and not {"Encoder", "Hidden widths", "Code activation", "Shift (px)", "Noise"} & pca
+    # the ρ shown is the ρ the config reads, refused by its declared bounds under its title
+    at.segmented_control(key="_w_tr_kind").set_value("sparse").run()
+    at.segmented_control(key="_w_tr_sparsity").set_value("kl").run()
+    at.number_input(key="_w_tr_sparsity_target").set_value(2.0)
+    at.form_submit_button[0].click().run()
+    assert not at.exception and at.session_state["train_job"] is None
+    assert at.error and "Target rate ρ must be a number in \\[0.0001, 0.9999\\]; got 2.0" in at.error[0].value
 
 
 def test_train_stop_keeps_what_was_trained(user_dir):

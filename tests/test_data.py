@@ -92,7 +92,7 @@ def test_digits_read_without_scikit_learn_match_its_loader(monkeypatch):
     code = ("import sys; from ae_core.data import load_digits; import services.catalog; load_digits(); "
             "services.catalog.read_entries(); print(sorted(m for m in ('sklearn', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=str(Path(data_mod.__file__).parent.parent))
+                         cwd=str(Path(data_mod.__file__).parents[2]))
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
@@ -698,9 +698,9 @@ def test_an_idx_header_declaring_too_much_is_refused_before_inflating(tmp_path):
 def test_gunzip_output_is_bounded(tmp_path, monkeypatch):
     """Output past the limit is refused without inflating the rest (a small limit here: the real
     one, MAX_IDX_BYTES, is 400 MB)."""
-    import ae_core.data as data_mod
+    import ae_core.data.idx as idx_mod
 
-    monkeypatch.setattr(data_mod, "MAX_IDX_BYTES", 1000)
+    monkeypatch.setattr(idx_mod, "MAX_IDX_BYTES", 1000)
     p = tmp_path / "t10k-images-idx3-ubyte.gz"
     p.write_bytes(gzip.compress(idx_bytes(np.zeros((1, 10, 10), np.uint8)) + bytes(5_000_000)))
     with pytest.raises(DataError, match="unzips to more than"):

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ae_core.analysis.sparsity import sparsity_stats
+from ae_core.models import decode_array
+
 
 def decoder_features(model, units, scale: float = 1.0) -> np.ndarray:
     """The decoder's response to a one-hot code of `scale` on each unit, minus its response
     to the zero code: (len(units), C, H, W) float32, neither clamped nor rescaled (for a tied
     linear decoder, `scale` times the unit's row of W)."""
-    from ae_core.models import decode_array
-
     units = [int(u) for u in units]
     code_dim = int(model.config.code_dim)
     eye = np.zeros((len(units), code_dim), np.float32)
@@ -63,8 +64,6 @@ def locality_window(image_shape) -> int:
 def feature_units(codes: np.ndarray, max_units: int | None = None) -> tuple[list[int], float]:
     """(live units, most active first, at most `max_units`; the typical active value to switch
     each on at: the 99th percentile of |h| over those units) from test codes (N, U)."""
-    from ae_core.analysis.sparsity import sparsity_stats
-
     s = sparsity_stats(codes)
     order = [int(u) for u in np.argsort(-s["lifetime"], kind="stable") if not s["dead_mask"][u]][:max_units]
     scale = float(np.percentile(np.abs(codes[:, order]), 99)) if order else 0.0

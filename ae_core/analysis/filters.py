@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ae_core.analysis.quality import image_psnr, psnr
+from ae_core.photo.photographs import load_photos
 
 FILTERS = ("gaussian", "median", "tv", "nlm")
 FILTER_LABELS = {"gaussian": "Gaussian blur", "median": "median", "tv": "total variation",
@@ -85,7 +86,7 @@ def filter_image(name: str, noisy: np.ndarray, param: float, sigma: float) -> np
     nlm: h as a multiple of `sigma` (the noise level, used by non-local means only).
     Returns float32 in [0, 1], the input's shape.
     """
-    from scipy import ndimage
+    from scipy import ndimage  # scipy and skimage take seconds to import; only filtering needs them
     from skimage import restoration
 
     _check_name(name)
@@ -116,7 +117,7 @@ def filter_images(name: str, noisy, param: float, sigma: float) -> np.ndarray:
 
     Blur and median run on the whole batch at once; TV and non-local means plane by plane.
     """
-    from scipy import ndimage
+    from scipy import ndimage  # seconds to import, as above
 
     _check_name(name)
     x = np.asarray(noisy, dtype=np.float32)
@@ -159,7 +160,7 @@ def tune_filters(images: dict[str, np.ndarray], sigmas=TUNE_SIGMAS, seed: int = 
 
     Returns {sigma (1/255): {filter: parameter with the highest mean PSNR}}.
     """
-    from ae_core.noise import corrupt
+    from ae_core.noise import corrupt  # torch: the filters themselves need none
 
     crops = []
     for img in images.values():
@@ -180,8 +181,6 @@ def tune_filters(images: dict[str, np.ndarray], sigmas=TUNE_SIGMAS, seed: int = 
 
 
 if __name__ == "__main__":
-    from ae_core.photo.photographs import load_photos
-
     result = tune_filters(load_photos("train"))
     print("BEST_PARAMS = {")
     for k, row in result.items():

@@ -22,8 +22,10 @@ import warnings
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from ae_core.analysis.denoising import denoising_table
+from ae_core.analysis.features import feature_locality
 from ae_core.analysis.filters import FILTERS
 from ae_core.analysis.quality import _np, per_sample_mse, reconstruction_metrics
 from ae_core.analysis.result_cache import digest, memo
@@ -117,11 +119,11 @@ def representation_quality(train_codes, train_y, test_codes, test_y, fractions=(
     0.1 -> 10pct, 0.01 -> 1pct), knn_acc and probe_acc (with all labels, when
     1.0 is among the fractions) and n_labels_<p>pct.
     """
+    # scikit-learn takes seconds to import; only the kNN and probe scores need it
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
 
     ztr, zte = _np(train_codes).astype(np.float64), _np(test_codes).astype(np.float64)
     ytr, yte = _np(train_y).astype(np.int64), _np(test_y).astype(np.int64)
@@ -285,7 +287,5 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
         for f in FILTERS:
             out[f"{f}_psnr_{sfx}"] = sel[f, "filter"]["psnr"]
         out[f"best_filter_psnr_{sfx}"] = max(sel[f, "filter"]["psnr"] for f in FILTERS)
-    from ae_core.analysis.features import feature_locality
-
     out["feature_locality"], out["feature_locality_window"] = feature_locality(model, cte)
     return out

@@ -53,7 +53,7 @@ def psnr(x, x_hat) -> float:
 
 def _ssim_planes(a: np.ndarray, b: np.ndarray, win: int) -> np.ndarray:
     """Mean SSIM of each (H, W) plane of (P, H, W) float arrays."""
-    from scipy.ndimage import uniform_filter
+    from scipy.ndimage import uniform_filter  # seconds to import; only SSIM needs it
 
     a, b = a.astype(np.float64), b.astype(np.float64)
     _, h, w = a.shape

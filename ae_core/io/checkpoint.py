@@ -17,6 +17,7 @@ and non-finite weights are refused. Anything else raises CheckpointError.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
@@ -69,7 +70,7 @@ def save_checkpoint(path, model, train_config: TrainConfig | None = None, datase
                     extra_config: dict | None = None, overwrite: bool = False, half: bool = False) -> Path:
     """Write `model` and its records to the folder `path` atomically; returns the path. With `half`
     the weights are stored as float16 (half the size; loading makes them float32 again)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # torch: listing and reading configs stay light
 
     path = Path(path)
     if path.exists() and not overwrite:
@@ -119,8 +120,6 @@ def _exchange(a: Path, b: Path) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        import ctypes
-
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return False
@@ -228,7 +227,7 @@ def _check_history(name: str, hist) -> None:
 
 def load_checkpoint(path, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild the model from config.json, then load and check its weights."""
-    from ae_core.models import build_model
+    from ae_core.models import build_model  # torch, as below
 
     path = Path(path)
     cfg = read_config(path)
@@ -249,7 +248,7 @@ def load_checkpoint(path, map_location: str | torch.device = "cpu") -> Checkpoin
     wrong = [f"{k} is {found[k]}, config needs {expected[k]}" for k in expected if found[k] != expected[k]]
     if wrong:
         raise CheckpointError(f"{path.name}: tensor shapes do not match the config: {'; '.join(wrong[:3])}")
-    import torch
+    import torch  # here, not at the top: catalog and config reads never need it
     from safetensors.torch import load_file
 
     try:

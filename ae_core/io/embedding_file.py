@@ -27,7 +27,8 @@ import numpy as np
 
 from ae_core.config import MAX_CODE_DIM as MAX_DIM  # a vector is an embedding model's code
 from ae_core.config import MAX_EMBEDDING_ROWS as MAX_ROWS
-from ae_core.errors import DataError
+from ae_core.errors import CheckpointError, DataError
+from ae_core.io.archive_limits import check_expansion
 
 MAX_FILE_BYTES = 400_000_000  # a file read from disk by the CLI (uploads stop at the server's limit first)
 MAX_ARRAY_BYTES = 800_000_000  # what one array may allocate once read
@@ -110,9 +111,6 @@ def _read_npy(data: bytes, name: str):
 
 
 def _read_npz(data: bytes, name: str):
-    from ae_core.errors import CheckpointError
-    from ae_core.io.archive_limits import check_expansion
-
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
@@ -152,7 +150,7 @@ def _read_npz(data: bytes, name: str):
 
 def _split_columns(df, name: str):
     """(vectors, labels) from a table: numeric columns are the vectors, a label column the labels."""
-    import pandas as pd
+    import pandas as pd  # about a second to import; only .csv and .parquet files need it
 
     if len(df) > MAX_ROWS:
         raise DataError(f"{name}: {len(df):,} rows; the limit is {MAX_ROWS:,}")
@@ -185,7 +183,7 @@ def _split_columns(df, name: str):
 
 
 def _read_csv(data: bytes, name: str):
-    import pandas as pd
+    import pandas as pd  # about a second to import; only .csv and .parquet files need it
 
     try:
         df = pd.read_csv(io.BytesIO(data), nrows=MAX_ROWS + 1, low_memory=False)
@@ -198,10 +196,10 @@ def _read_csv(data: bytes, name: str):
 
 
 def _read_parquet(data: bytes, name: str):
-    import pandas as pd
+    import pandas as pd  # about a second to import; only .csv and .parquet files need it
 
     try:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # heavy, as pandas; only .parquet needs it
 
         meta = pq.ParquetFile(io.BytesIO(data)).metadata
         if meta.num_rows > MAX_ROWS:

@@ -203,14 +203,11 @@ def unknown_dataset(spec, names: Iterable[str], paths: bool = True) -> DataError
     return DataError(f"unknown dataset {shown!r}: choose one of {offered}")
 
 
-def resolve_dataset_path(spec, names: Iterable[str] | None = None) -> Path:
+def resolve_dataset_path(spec, names: Iterable[str]) -> Path:
     """`spec` as a local dataset path: ``~`` expanded (local mode and the CLI: that user owns the
     machine), resolved to an absolute path, and checked to be a dataset (`dataset_kind`).
-    Anything else is `unknown_dataset` (listing `names`; by default ae_core.data.dataset_names())."""
-    if names is None:
-        from ae_core.data import dataset_names  # here, not at the top: ae_core.data imports us
-
-        names = dataset_names()
+    Anything else is `unknown_dataset`, listing `names` (the caller's offer: ae_core.data.load_dataset
+    passes the built-in names and the host's roots)."""
     names = list(names)
     text = str(spec).strip() if isinstance(spec, (str, os.PathLike)) else ""
     if not text:

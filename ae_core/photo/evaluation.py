@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -40,8 +41,6 @@ def evaluate_denoiser(model: FCNDenoiser | None, names=TEST_PHOTOS, sigmas=(15, 
     (the benchmark's BM3D, which is no dependency of ours), run in this thread. Returns rows {"photo", "sigma", "method",
     "psnr", "ssim", "seconds"} in a fixed order.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     def timed(fn, *a):
         t = time.perf_counter()
         out = fn(*a)

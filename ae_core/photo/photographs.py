@@ -91,15 +91,15 @@ def to_float_image(arr) -> np.ndarray:
 @cache
 def _load(name: str) -> np.ndarray:
     if name in _SKLEARN:
-        from sklearn.datasets import load_sample_image
+        from sklearn.datasets import load_sample_image  # seconds to import; only a photo not yet cached needs it
 
         raw = load_sample_image(f"{name}.jpg")
     elif name == "motorcycle":
-        from skimage import data
+        from skimage import data  # seconds to import, as sklearn above
 
         raw = data.stereo_motorcycle()[0]
     else:
-        from skimage import data
+        from skimage import data  # seconds to import, as sklearn above
 
         raw = getattr(data, name)()
     img = to_float_image(raw)

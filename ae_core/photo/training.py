@@ -23,6 +23,7 @@ import torch
 
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.history import History
+from ae_core.io.checkpoint import save_checkpoint
 from ae_core.photo.model import FCNDenoiser
 from ae_core.photo.patches import PatchSampler
 from ae_core.photo.photographs import TEST_COLOUR, TEST_GRAY, TRAIN_PHOTOS, load_photo_folder, load_photos
@@ -206,8 +207,6 @@ def save_photo_denoiser(path, model: FCNDenoiser, history: History | None = None
                         batch_size: int = 64, lr: float = 1e-3, seed: int = 0, extra: dict | None = None,
                         dataset: dict | None = None) -> Path:
     """Save through ae_core.io.checkpoint (config.json + model.safetensors + history/metrics), overwriting."""
-    from ae_core.io.checkpoint import save_checkpoint
-
     device = history.device.split(":")[0] if history else "cpu"
     tc = TrainConfig(epochs=1, batch_size=batch_size, lr=lr, seed=seed, val_fraction=0.0, patience=0,
                      device=device if device in ("cpu", "cuda", "mps") else "auto")
