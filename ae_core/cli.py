@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from ae_core.cli_walks import add_walk_commands
 from ae_core.errors import AEError
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -318,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "ae_core/photo/model.py ENSEMBLE)")
     dn.add_argument("--seed", type=int, default=0)
     dn.set_defaults(fn=cmd_denoise)
+    add_walk_commands(sub)  # decode-grid, traverse, sample, walk (ae_core/cli_walks.py)
     return p
 
 
