@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from ae_core.choices import configs_from_choices
+from ae_core.cli_walks import add_walk_commands
 from ae_core.cli_flags import add_config_flags, config_values
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.data import load_dataset
@@ -270,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "ae_core/photo/model.py ENSEMBLE)")
     dn.add_argument("--seed", type=int, default=0)
     dn.set_defaults(fn=cmd_denoise)
+    add_walk_commands(sub)  # decode-grid, traverse, sample, walk (ae_core/cli_walks.py)
     return p
 
 
