@@ -112,3 +112,29 @@ def test_train_and_save_leaves_the_validated_config_as_it_was(tmp_path):
     saved = json.loads((path / "config.json").read_text())
     assert tuple(saved["model"]["input_shape"]) == (1, 12, 12)
     assert load_checkpoint(path).model_config == dataclasses.replace(mc, input_shape=(1, 12, 12))
+
+
+def _numeric_fields():
+    for cls in (ModelConfig, TrainConfig):
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        for name, s in settings_of(cls).items():
+            if s.lo is not None and not s.choices and isinstance(defaults[name], (int, float)):
+                yield cls, name, s, defaults[name]
+
+
+NUMERIC = list(_numeric_fields())
+
+
+@pytest.mark.parametrize("cls,name,s,default", NUMERIC, ids=[f"{c.__name__}.{n}" for c, n, _, _ in NUMERIC])
+def test_each_declared_bound_is_the_bound_validation_enforces(cls, name, s, default):
+    """Both ends of every numeric field's declared range are accepted and one step past either is
+    refused naming the field: the declaration is the rule, not a description beside it."""
+    base = {"kind": "embedding"} if name == "n_items" else {}  # n_items is checked for embeddings only
+    hi = MAX_CODE_DIM if callable(s.hi) else s.hi
+    step = 1 if isinstance(default, int) and not isinstance(default, bool) else max(abs(hi) * 1e-6, 1e-9)
+    kind = int if step == 1 else float
+    for ok in (s.lo, hi):
+        cls(**{**base, name: kind(ok)}).validate()
+    for bad in (s.lo - step, hi + step):
+        with pytest.raises(ConfigError, match=f"^{name} must be"):
+            cls(**{**base, name: kind(bad)}).validate()

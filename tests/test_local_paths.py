@@ -203,3 +203,14 @@ def test_the_refusal_without_paths_offers_names_only():
     assert msg == "unknown dataset '/etc': choose one of digits, faces"
     long = str(unknown_dataset("x" * 1000, ["digits"]))
     assert len(long) < 400  # a long spec is cut, not repeated whole
+
+
+def test_local_paths_and_the_data_package_do_not_import_each_other():
+    """local_paths is below ae_core.data: data reads files through it, and it names nothing of data
+    (the names an unknown spec is told are the caller's), so neither waits on the other to import."""
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("ae_core")
+    assert graph.chain_exists("ae_core.data", "ae_core.io.local_paths", as_packages=True)
+    assert not graph.chain_exists("ae_core.io.local_paths", "ae_core.data", as_packages=True)
+    with pytest.raises(TypeError):
+        resolve_dataset_path("digits")  # the names to list are the caller's to give
