@@ -192,7 +192,7 @@ def add_walk_commands(sub) -> None:
     dg.add_argument("--map", choices=MAPS, default="auto",
                     help="auto: the code itself for a 2-unit code, else the saved UMAP map (fitted if absent)")
     dg.add_argument("--inverse", choices=("auto", "neighbours", "mlp", "pca"), default="auto",
-                    help="how a map point becomes a code (auto: exact for PCA, neighbours for UMAP/t-SNE)")
+                    help="how a map point becomes a code (auto: exact for PCA, neighbours for UMAP, mlp for t-SNE)")
     dg.set_defaults(fn=cmd_decode_grid)
 
     tr = sub.add_parser("traverse", help="PNG: one row per code unit, moved across its range, the others held")

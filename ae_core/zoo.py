@@ -64,6 +64,8 @@ MNIST = Zoo("mnist", {
     # the KL weight warms up over ~5 epochs: with it in full from the start, one seed in three collapsed
     # onto the prior (every unit dead, the decoder drawing the mean image), at lr 3e-3 and at 1e-3
     "mnist-vae-32": (dict(kind="vae", code_dim=32, kl_warmup=600, **_CONV), dict(epochs=15, lr=1e-3)),
+    # the classic latent plane: a 2-unit code is its own map, decoded as a grid over it (ae-core decode-grid)
+    "mnist-vae-2": (dict(kind="vae", code_dim=2, kl_warmup=600, **_CONV), dict(epochs=30, lr=1e-3)),
     "mnist-sparse-kl-32": (dict(kind="sparse", code_dim=32, sparsity="kl", code_activation="sigmoid",
                                 sparsity_target=0.05, sparsity_weight=0.05, **_CONV), dict(epochs=12)),
     # The lecture's pair: 1,024 units for 784 pixels, one tied layer each way (x_hat = W^T h + c) with

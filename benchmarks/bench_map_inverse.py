@@ -119,7 +119,7 @@ def main(argv=None) -> None:
                     results.setdefault((method, name), []).append(r)
                 print(f"  {method} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
     load = os.getloadavg()[0]
-    lines = [START, "### The map's inverse (`bench_map_inverse.py`)", "",
+    lines = [START, "## The map's inverse (`bench_map_inverse.py`)", "",
              f"{ck.name} ({ck.model_config.code_dim}-unit code); each seed maps {N_FIT:,} of its "
              f"{len(codes_tr):,} training codes and inverts the map at the places of {N_HELD} of its "
              f"{len(codes_te):,} test images (held out from the model and the map); mean (min-max) over "

@@ -17,8 +17,9 @@ from ae_core.io.digit_prep import prepare_digit, prepare_digit_bytes
 from ae_core.io.image_files import _resize
 
 # "close to the original": Pearson correlation of the pixels with the original digit. Measured on
-# the first 20 MNIST test digits through `_page`: 0.76 to 0.99, median 0.97 (strokes come back a
-# little softer; a digit may land a pixel off, as centring by mass rounds to whole pixels).
+# the first 12 digits of mnist-undercomplete-32's test split through `_page`: 0.755 to 0.985, median
+# 0.957 (strokes come back a little softer; a digit may land a pixel off, as centring by mass rounds
+# to whole pixels); the 10 nearest training codes voted the right class for all 12.
 MIN_CORRELATION, MEDIAN_CORRELATION = 0.7, 0.9
 
 
@@ -58,7 +59,7 @@ def test_a_digit_on_an_unevenly_lit_page_comes_back_as_the_mnist_layout(digits):
         assert max(abs(c - 14) for c in com) <= 0.5 + 1e-9  # whole-pixel shift: within half a pixel
         assert max(np.ptp(np.flatnonzero(p.sum(0))), np.ptp(np.flatnonzero(p.sum(1)))) + 1 <= 20  # in the 20 x 20 box
         scores.append(_best_shift_corr(prep.image[0], ref))
-    assert min(scores) >= 0.85, scores  # measured 0.93 or more
+    assert min(scores) >= 0.95, scores  # measured 0.975 to 0.994 (best over shifts of up to 2 px)
     steps = " | ".join(prep.steps)
     for said in ("inverted", "evened out the light", "cropped to the digit", "scaled into 20 x 20",
                  "centre of mass in 28 x 28"):

@@ -97,4 +97,4 @@ def test_the_exact_inverse_is_refused_for_a_nonlinear_map(codes):
     proj = Projector(method="tsne", random_state=0).fit(codes[:60])
     with pytest.raises(ValueError, match="exact inverse is for PCA maps"):
         inverse_for(proj, codes[:60], method="pca")
-    assert inverse_for(proj, codes[:60]).method == "neighbours"
+    assert inverse_for(proj, codes[:60]).method == "mlp"  # the measured choice for t-SNE

@@ -11,11 +11,14 @@ MNIST images (`benchmarks/bench_map_inverse.py`, figures in benchmarks/README.md
 * "mlp": a small network map -> code, trained in seconds, kept as plain arrays (saveable),
 * "umap": umap-learn's `inverse_transform` (only while the fitted reducer is in this process).
 
-"neighbours" is the default for UMAP and t-SNE: it is the most accurate of the three there, needs
-no training, survives a map saved to disk (the codes are re-encoded), and answers in a fraction
-of a millisecond.
+The choice ("auto"), by that measurement: on a UMAP map the blend of neighbours (as accurate as
+umap-learn's inverse, which took seconds per point, and more accurate than the network; no
+training, and it survives a map read from disk); on a t-SNE map the learned network (clearly
+lower code and image errors than the blend; trained once per map, saved as arrays). On a PCA
+map the exact inverse: the point of the components' plane (the network scored lower errors there,
+as it learns the mean code off the plane, but the plane is what a PCA map means).
 
-    inv = inverse_for(projector, codes)            # PCA: exact; UMAP/t-SNE: neighbours
+    inv = inverse_for(projector, codes)            # PCA: exact; UMAP: neighbours; t-SNE: mlp
     h = inv.codes(points)                          # (n, 2) map points -> (n, D) codes
     x = decode_array(model, h)
 """
@@ -29,9 +32,9 @@ import numpy as np
 from ae_core.errors import AEError
 
 METHODS = ("pca", "identity", "neighbours", "mlp", "umap")
-DEFAULT_FOR_MAP = {"pca": "pca", "umap": "neighbours", "tsne": "neighbours"}
+DEFAULT_FOR_MAP = {"pca": "pca", "umap": "neighbours", "tsne": "mlp"}  # measured: see the docstring
 CORE = (1.0, 99.0)  # percentiles of the map a decoded grid spans by default: a few outliers stretch min-max
-NEIGHBOURS = 8  # the blend's k: 4-16 scored within a few per cent of each other (bench_map_inverse)
+NEIGHBOURS = 8  # the blend's k
 MLP_HIDDEN = (128, 128)
 MLP_EPOCHS = 60  # passes over the points in minibatches of 256: a few seconds for 5,000 points
 
@@ -83,6 +86,7 @@ class MapInverse:
     seed: int = 0
     arrays_: dict = field(default_factory=dict, repr=False)
     reducer_: object = field(default=None, repr=False)  # umap-learn's, for method "umap" only
+    tree_: object = field(default=None, repr=False)  # the map points' KD-tree, for "neighbours"
 
     def fit(self, codes, coords, projector=None) -> MapInverse:
         """codes : (n, D) the mapped codes; coords : (n, 2) their map positions; projector : the
@@ -94,6 +98,7 @@ class MapInverse:
         if h.ndim != 2 or c.shape != (len(h), 2):
             raise ValueError(f"codes (n, D) and coords (n, 2) must have the same rows; got {h.shape} "
                              f"and {c.shape}")
+        self.tree_ = None
         self.arrays_ = {"bounds": map_bounds(c).astype(np.float32),
                         "core": np.percentile(c, CORE, axis=0).astype(np.float32)}
         if self.method == "pca":
@@ -139,7 +144,11 @@ class MapInverse:
         if self.method == "identity":
             return p.astype(np.float32)
         if self.method == "neighbours":
-            return _blend(a["coords"], a["codes"], p, self.k)
+            if self.tree_ is None:  # built on first use, also after from_arrays
+                from scipy.spatial import cKDTree  # heavy: only the blend needs it
+
+                self.tree_ = cKDTree(a["coords"].astype(np.float64))
+            return _blend(self.tree_, a["codes"], p, self.k)
         if self.method == "mlp":
             return _run_mlp(a, p)
         return np.asarray(self.reducer_.inverse_transform(p.astype(np.float32)), dtype=np.float32)
@@ -161,16 +170,12 @@ class MapInverse:
         return inv
 
 
-def _blend(coords, codes, p, k) -> np.ndarray:
+def _blend(tree, codes, p, k) -> np.ndarray:
     """Inverse-distance-weighted mean of the codes of the k nearest map points (a point on a
-    mapped point gets that point's code)."""
-    k = max(1, min(int(k), len(coords)))
-    c64 = coords.astype(np.float64)
-    d2 = ((p[:, None, :] - c64[None]) ** 2).sum(-1) if len(p) * len(c64) <= 4_000_000 else None
-    if d2 is None:  # many points at once (a 20 x 20 grid over 70,000): a chunk at a time
-        return np.concatenate([_blend(coords, codes, p[i:i + 256], k) for i in range(0, len(p), 256)])
-    ind = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < len(c64) else np.tile(np.arange(len(c64)), (len(p), 1))
-    dist = np.sqrt(np.take_along_axis(d2, ind, 1))
+    mapped point gets that point's code). `tree`: a KD-tree of the map points."""
+    k = max(1, min(int(k), len(codes)))
+    dist, ind = tree.query(p, k=k)
+    dist, ind = dist.reshape(len(p), k), ind.reshape(len(p), k)
     w = 1.0 / np.maximum(dist, 1e-9)
     w /= w.sum(1, keepdims=True)
     return np.einsum("nk,nkd->nd", w, codes[ind].astype(np.float64)).astype(np.float32)
@@ -226,8 +231,8 @@ def _run_mlp(a, p) -> np.ndarray:
 def inverse_for(projector, codes, method: str = "auto", seed: int = 0) -> MapInverse:
     """The inverse of a fitted 2-D Projector of `codes` (every row it maps, in its data order).
 
-    method "auto": exact for PCA, the blend of neighbours for UMAP and t-SNE (the measured
-    choice, see the module docstring). A 2-unit code needs no map: use `code_plane(codes)`.
+    method "auto": exact for PCA, the blend of neighbours for UMAP, the learned network for t-SNE
+    (the measured choice, see the module docstring). A 2-unit code needs no map: `code_plane(codes)`.
     """
     if getattr(projector, "n_components", 2) != 2:
         raise ValueError("only a 2-D map can be inverted: choose a 2-D map")
