@@ -39,6 +39,7 @@ analysis/: the measurements
     filters       the classical filters (Gaussian, median, TV, NLM) and their tuning
     latent_walks  interpolation, nearest neighbours in code and pixel space
     projection    Projector (UMAP, PCA, t-SNE), cached fits, trustworthiness
+    placement     points placed on a UMAP fitted on a sample (placement_kernel: its numba loop)
     result_cache  per-process memo of model-independent results
 
 photo/: the photo denoisers (gray and colour)

@@ -212,14 +212,14 @@ def test_queue_runs_one_at_a_time_one_per_visitor_and_stops_when_the_visitor_lef
 # ---------------------------------------------------------------- 6 memory
 def test_a_map_that_does_not_fit_the_model_is_refused_from_its_header(tmp_path):
     from ae_core.errors import CheckpointError
-    from ae_core.io.map_file import read_map
+    from ae_core.analysis.projection import Projector
 
     saved = catalog.SHIPPED_DIR / "undercomplete-16" / "map-umap-2d.npz"
     with pytest.raises(CheckpointError, match="codes of 16 units; this model has 32"):
-        read_map(saved, n_features=32)
+        Projector.load(saved, n_features=32)
     with pytest.raises(CheckpointError, match="1,797 points; at most 100 "):
-        read_map(saved, n_features=16, max_points=100)
-    assert read_map(saved, n_features=16, max_points=1797).embedding_.shape == (1797, 2)
+        Projector.load(saved, n_features=16, max_points=100)
+    assert Projector.load(saved, n_features=16, max_points=1797).embedding_.shape == (1797, 2)
 
 
 def test_cache_budget_evicts_least_recently_used():

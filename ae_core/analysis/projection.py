@@ -1,8 +1,10 @@
 """2-D/3-D maps of autoencoder codes: UMAP, PCA and t-SNE behind one estimator.
 
-Owns `Projector` (fit / transform, scikit-learn style; its pickle-free `.npz` file format and
-the checks on hostile files are in `ae_core.io.map_file`), `cached_fit` (a content-addressed
-disk cache of maps) and `trustworthiness`.
+Owns `Projector` (fit / transform, scikit-learn style; `to_arrays` / `from_arrays`: what a saved
+map holds and the checks of its arrays against each other; the bounded reading and writing of its
+pickle-free `.npz` file is `ae_core.io.map_file`, the placing of points on a UMAP fitted on a
+sample `ae_core.analysis.placement`), `cached_fit` (a content-addressed disk cache of maps) and
+`trustworthiness`. Codes that span fewer than two directions are refused before any fit.
 Never imports streamlit; umap-learn and scikit-learn are imported lazily (umap takes seconds).
 
     proj = Projector(method="umap").fit(codes, y=labels)   # codes: (N, D) float
@@ -21,9 +23,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from ae_core.errors import CheckpointError
-from ae_core.io.map_file import FORMAT_VERSION
+from ae_core.errors import CheckpointError, DataError
+from ae_core.analysis.placement import CHUNK_ROWS, place_on_umap
+from ae_core.io.map_file import FORMAT_VERSION, read_map_arrays, write_map_arrays
 
 # numba reads its cache folder once, when it is first imported: set it before umap pulls numba in.
 NUMBA_CACHE_DIR = Path.home() / ".cache" / "latent-space-explorer" / "numba"
@@ -33,6 +37,10 @@ METHODS = ("umap", "pca", "tsne")
 METRICS = ("euclidean", "cosine", "manhattan", "correlation")  # same meaning in umap and sklearn
 PARAM_NAMES = ("method", "n_components", "n_neighbors", "min_dist", "metric", "random_state",
                "max_points")
+# Rows whose distance from the line through two of them is at most this fraction of those two's
+# distance count as on it: float32 rounding of exactly collinear codes is ~1e-7 of their spread.
+LINE_TOL = 1e-5
+_CHUNK = 65_536  # rows per pass of the degeneracy check (16 MB of float64 at 32 units)
 MIN_SAMPLES = 10  # fewer points make no map worth drawing (and t-SNE needs perplexity < n)
 
 # Our fast UMAP, measured by benchmarks/bench_projection.py on the 1,797 digits (one busy 2-core
@@ -52,11 +60,10 @@ MIN_SAMPLES = 10  # fewer points make no map worth drawing (and t-SNE needs perp
 # reproducible to be cached, and our two shared cores leave little to gain from threads.
 UMAP_FAST = dict(n_epochs=200, init="pca")
 # Above this many points a map is fitted on a stratified sample of this many and every other point
-# is placed on it (Projector.max_points). Measured on 70,000 MNIST-like codes on 2 cores
-# (benchmarks/bench_projection_scale.py): a 30,000 sample fits in 17 s at trustworthiness 0.922,
-# 50,000 in 30 s at 0.927, umap-learn's defaults on all of them 74 s at 0.929; 40,000 keeps the
-# fit within the 60 s and the trustworthiness within 0.01 of the defaults up to 100,000 points.
-FIT_SAMPLE = 40_000
+# is placed on it (Projector.max_points; UMAP: ae_core.analysis.placement). A few thousand fitted
+# points hold a map's shape; the placing is what scales (linear in the points, in chunks). Measured
+# on 70,000 MNIST codes in benchmarks/bench_projection_scale.py (figures in benchmarks/README.md).
+FIT_SAMPLE = 5_000
 TSNE_FIT_SAMPLE = 5_000  # t-SNE is O(n log n) per iteration with a large constant: 5,000 takes ~20 s here
 # BLAS/OpenMP threads inside `fit`. On our two cores shared with the UI and training, OpenMP's
 # spinning threads turned a 100-point t-SNE from 0.34 s into 4-23 s when the box was busy.
@@ -94,14 +101,17 @@ class _ExactKNN:
     _angular_trees = False
 
     def __init__(self, X, metric):
-        from sklearn.neighbors import NearestNeighbors
+        from sklearn.neighbors import NearestNeighbors  # scikit-learn: seconds to import, only for a fit
 
         self._nn = NearestNeighbors(algorithm="brute", metric=metric).fit(X)
 
     def query(self, X, k, epsilon=None):
-        """Indices (n, k) int32 and distances (n, k) float32, nearest first."""
+        """Indices (n, k) int32 and distances (n, k) float32, nearest first, equal distances by
+        index (sklearn orders ties by how the rows were batched)."""
         dist, ind = self._nn.kneighbors(X, n_neighbors=k)
-        return ind.astype(np.int32), dist.astype(np.float32)
+        order = np.lexsort((ind, dist))
+        return (np.take_along_axis(ind, order, 1).astype(np.int32),
+                np.take_along_axis(dist, order, 1).astype(np.float32))
 
 
 def _is_int(v) -> bool:
@@ -135,8 +145,41 @@ def _check_X(X, name="X", n_features=None, min_samples=MIN_SAMPLES) -> np.ndarra
         raise ValueError(f"{name} has {X.shape[1]} features, the map was fitted on {n_features}")
     X = np.ascontiguousarray(X, dtype=np.float32)
     if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
+        raise DataError(f"{name} contains NaN or infinite values")
     return X
+
+
+def _refuse_degenerate(X: np.ndarray, name: str = "X") -> None:
+    """Refuse codes that span fewer than two directions (constant, only two distinct rows, or
+    every row on one line), with a sentence, before any fit: scikit-learn's t-SNE segfaults on
+    constant codes (its quad tree), and no method draws a map of them.
+
+    O(n d) in row chunks, no float64 copy of every code: the rows span at most a line exactly
+    when every row lies on the line through row 0 and the row farthest from it."""
+    a = X[0].astype(np.float64)
+    far, b = 0.0, 0
+    for s in range(0, len(X), _CHUNK):
+        d = X[s:s + _CHUNK] - a
+        d2 = np.einsum("ij,ij->i", d, d)
+        i = int(d2.argmax())
+        if d2[i] > far:
+            far, b = float(d2[i]), s + i
+    if far == 0.0:
+        raise DataError(f"every row of {name} is the same vector: a map needs points that differ")
+    v = (X[b] - a) / np.sqrt(far)
+    off_line, third = 0.0, False
+    for s in range(0, len(X), _CHUNK):
+        rows = X[s:s + _CHUNK]
+        d = rows - a
+        along = d @ v
+        off_line = max(off_line, float((np.einsum("ij,ij->i", d, d) - along * along).max()))
+        third = third or bool(np.any(~(rows == X[0]).all(axis=1) & ~(rows == X[b]).all(axis=1)))
+    if off_line > LINE_TOL ** 2 * far:
+        return
+    if not third:
+        raise DataError(f"{name} has only 2 distinct rows: a map needs at least 3 different points")
+    raise DataError(f"the rows of {name} lie on one line (they vary in a single direction): "
+                    "a map needs codes that vary in at least 2 directions")
 
 
 def _subsample(n: int, m: int, y, rng) -> np.ndarray:
@@ -218,7 +261,9 @@ class Projector:
 
         Parameters
         ----------
-        X : (n_samples, n_features) array of numbers, finite, n_samples >= 10
+        X : (n_samples, n_features) array of numbers, finite, n_samples >= 10, varying in at
+            least two directions (codes that are constant, have only 2 distinct rows or lie on
+            one line raise DataError, a ValueError, before any fit)
         y : (n_samples,) labels or None; they stratify the subsample above `max_points` rows
 
         Returns
@@ -233,6 +278,7 @@ class Projector:
                              f"got {self.n_components}")
         if y is not None and np.shape(y) != (n,):
             raise ValueError(f"y must have shape ({n},) like X's rows, got {np.shape(y)}")
+        _refuse_degenerate(X)
         self.n_samples_, self.n_features_in_ = X.shape
         self.subsampled_, self.notice_ = False, None
         self.subsample_idx_ = np.arange(n, dtype=np.int64)
@@ -242,15 +288,16 @@ class Projector:
             self.fit_idx_ = _subsample(n, limit, y, rng)
             kind = "random" if y is None else "stratified"
             name = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}[self.method]
-            how = "projected" if self.method == "pca" else "placed by their nearest fitted neighbours"
+            how = {"pca": "projected", "tsne": "placed by their nearest fitted neighbours",
+                   "umap": "placed on it by UMAP's optimisation against their nearest fitted points"}[self.method]
             self.notice_ = (f"{name} fitted on a {kind} sample of {limit:,} of {n:,} points; "
                             f"the other {n - limit:,} {how}")
         else:
             self.fit_idx_ = np.arange(n, dtype=np.int64)
         self.X_fit_ = np.ascontiguousarray(X[self.fit_idx_])
+        if len(self.fit_idx_) < n:  # a few distinct rows among many copies: the sample may miss them
+            _refuse_degenerate(self.X_fit_, f"the sample of {len(self.fit_idx_):,} rows the map is fitted on")
         self.mean_ = self.components_ = self.reducer_ = None
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(FIT_THREADS):
             emb = np.asarray(_FITTERS[self.method](self, self.X_fit_), dtype=np.float32)
             if len(self.fit_idx_) == n:
@@ -259,9 +306,21 @@ class Projector:
                 self.embedding_ = np.empty((n, self.n_components), np.float32)
                 self.embedding_[self.fit_idx_] = emb
                 rest = np.setdiff1d(np.arange(n), self.fit_idx_)
-                self.embedding_[rest] = (self.transform(X[rest]) if self.method == "pca"
-                                         else self._knn_place(X[rest]))
+                self.embedding_[rest] = self._place(X, rest)
         return self
+
+    def _place(self, X, rows) -> np.ndarray:
+        """Positions of `X[rows]`, rows the map was not fitted on, taken a chunk at a time (no
+        copy of every code): UMAP by `place_on_umap`, PCA by projection, t-SNE by `_knn_place`."""
+        if self.method == "umap":
+            index = _ExactKNN(self.X_fit_, self.metric)
+            return place_on_umap(self.reducer_, index, X, rows, min(self.n_neighbors, len(self.X_fit_) - 1),
+                                 seed=self.random_state)
+        out = np.empty((len(rows), self.n_components), np.float32)
+        for s in range(0, len(rows), CHUNK_ROWS):
+            part = X[rows[s:s + CHUNK_ROWS]]
+            out[s:s + len(part)] = self.transform(part) if self.method == "pca" else self._knn_place(part)
+        return out
 
     def fit_transform(self, X, y=None) -> np.ndarray:
         """Fit, then return `embedding_` (n_kept, n_components): rows of `X[subsample_idx_]`."""
@@ -293,7 +352,7 @@ class Projector:
         return emb
 
     def _fit_tsne(self, X):
-        from sklearn.manifold import TSNE
+        from sklearn.manifold import TSNE  # scikit-learn: seconds to import, only for a t-SNE fit
 
         perplexity = min(30.0, (len(X) - 1) / 3.0)  # sklearn needs perplexity < n_samples
         return TSNE(self.n_components, perplexity=perplexity, init="pca", learning_rate="auto",
@@ -331,12 +390,80 @@ class Projector:
         idx = getattr(self, "fit_idx_", None)
         return np.arange(len(self.embedding_)) if idx is None else idx
 
+    def to_arrays(self, keep_codes: bool = True) -> tuple[dict, dict]:
+        """The fitted map as (arrays, meta): the entries of a map file (ae_core.io.map_file) and
+        its JSON-safe description; without the fitted codes (`X_fit`) when not `keep_codes`."""
+        if not hasattr(self, "embedding_"):
+            raise RuntimeError("this Projector is not fitted yet: nothing to save")
+        meta = dict(params=self._checked_params(), n_samples=int(self.n_samples_),
+                    n_features=int(self.n_features_in_), notice=self.notice_)
+        arrays = dict(embedding=self.embedding_, subsample_idx=self.subsample_idx_.astype(np.int64))
+        if keep_codes:
+            arrays["X_fit"] = self.X_fit_
+        fitted = self.fitted_rows()
+        if len(fitted) != len(self.embedding_):  # fitted on a sample, the rest placed
+            arrays["fit_idx"] = np.asarray(fitted, dtype=np.int64)
+        if self.method == "pca":
+            arrays.update(mean=self.mean_, components=self.components_)
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, meta: dict) -> Projector:
+        """The map `to_arrays` described, every array's dtype, shape, finiteness and indices
+        checked against `meta` first; anything inconsistent raises CheckpointError."""
+        params, n, d = meta.get("params"), meta.get("n_samples"), meta.get("n_features")
+        if not isinstance(params, dict) or set(params) != set(PARAM_NAMES):
+            raise CheckpointError(f"'params' must have exactly the keys {sorted(PARAM_NAMES)}")
+        if not (_is_int(n) and _is_int(d) and n >= 1 and d >= 1):
+            raise CheckpointError("'n_samples' and 'n_features' must be positive integers")
+        proj = cls(**params)
+        try:
+            proj._checked_params()
+        except ValueError as e:
+            raise CheckpointError(f"invalid saved parameters: {e}") from None
+        a = arrays
+        want = {"embedding", "subsample_idx"} | ({"mean", "components"} if proj.method == "pca" else set())
+        if set(a) - {"fit_idx", "X_fit"} != want:
+            raise CheckpointError(f"entries must be {sorted(want | {'meta'})} (and optionally 'X_fit', "
+                                  f"'fit_idx'), got {sorted(set(a) | {'meta'})}")
+        m, c = a["embedding"].shape[0] if a["embedding"].ndim else 0, proj.n_components
+        f = len(a["fit_idx"]) if "fit_idx" in a and a["fit_idx"].ndim == 1 else m
+        for key, kind, shape in [("embedding", "f", (m, c)), ("subsample_idx", "iu", (m,)),
+                                 ("X_fit", "f", (f, d)), ("mean", "f", (d,)),
+                                 ("components", "f", (c, d)), ("fit_idx", "iu", (f,))]:
+            arr = a.get(key)
+            if arr is None:  # mean and components exist for PCA only
+                continue
+            if arr.dtype.kind not in kind or arr.shape != shape:
+                raise CheckpointError(f"'{key}' must be a {'float' if kind == 'f' else 'integer'} "
+                                      f"array of shape {shape}, got {arr.dtype} {arr.shape}")
+            if kind == "f" and not np.isfinite(arr).all():
+                raise CheckpointError(f"'{key}' contains NaN or infinite values")
+        idx = a["subsample_idx"].astype(np.int64)
+        if m < 1 or m > n or idx[0] < 0 or idx[-1] >= n or np.any(np.diff(idx) <= 0):
+            raise CheckpointError(f"'subsample_idx' must be increasing indices in [0, {n})")
+        fit_idx = a["fit_idx"].astype(np.int64) if "fit_idx" in a else np.arange(m, dtype=np.int64)
+        if len(fit_idx) < 1 or fit_idx[0] < 0 or fit_idx[-1] >= m or np.any(np.diff(fit_idx) <= 0):
+            raise CheckpointError(f"'fit_idx' must be increasing indices in [0, {m})")
+        proj.embedding_, proj.subsample_idx_ = a["embedding"].astype(np.float32, copy=False), idx
+        proj.subsampled_, proj.n_samples_, proj.n_features_in_ = m < n, int(n), int(d)
+        proj.notice_ = None
+        if proj.subsampled_:
+            proj.notice_ = str(meta.get("notice") or f"Showing a sample of {m:,} of {n:,} points")
+        elif "fit_idx" in a:  # every point shown, the map fitted on a sample of them
+            proj.notice_ = str(meta.get("notice") or f"Fitted on a sample of {len(fit_idx):,} of {n:,} points")
+        proj.X_fit_ = np.ascontiguousarray(a["X_fit"], dtype=np.float32) if "X_fit" in a else None
+        proj.fit_idx_ = fit_idx
+        proj.mean_ = a["mean"].astype(np.float32) if "mean" in a else None
+        proj.components_ = a["components"].astype(np.float32) if "components" in a else None
+        proj.reducer_ = None
+        return proj
+
     def save(self, path, keep_codes: bool = True) -> Path:
         """Write the map to `path` (.npz, no pickles), atomically; see ae_core.io.map_file.
         Without `keep_codes` the fitted codes are left out (see `attach_codes`)."""
-        from ae_core.io.map_file import write_map
-
-        return write_map(self, path, keep_codes)
+        arrays, meta = self.to_arrays(keep_codes)
+        return write_map_arrays(arrays, meta, path)
 
     def attach_codes(self, codes) -> Projector:
         """Give a map saved without its codes the codes of every point of the data it maps
@@ -348,14 +475,26 @@ class Projector:
         return self
 
     @classmethod
-    def load(cls, path) -> Projector:
-        """Read a map written by `save`; a malformed or pickled file raises CheckpointError.
+    def load(cls, path, n_features: int | None = None, max_points: int | None = None) -> Projector:
+        """Read a map written by `save`. A malformed or pickled file, or one whose arrays do not
+        fit a model with `n_features` code units and a dataset of `max_points` images (refused
+        from its headers, before any array is loaded, where they say so), raises CheckpointError.
 
         The loaded map has no `reducer_`: UMAP's `transform` uses kNN placement.
         """
-        from ae_core.io.map_file import read_map
-
-        return read_map(path)
+        name = Path(path).name
+        arrays, meta = read_map_arrays(path, n_features, max_points)
+        try:
+            proj = cls.from_arrays(arrays, meta)
+        except CheckpointError as e:
+            raise CheckpointError(f"{name}: {e}") from None
+        if n_features is not None and proj.n_features_in_ != n_features:  # a map saved without X_fit
+            raise CheckpointError(f"{name}: the map was fitted on codes of {proj.n_features_in_:,} units; "
+                                  f"this model has {n_features:,}")
+        if max_points is not None and proj.n_samples_ > max_points:
+            raise CheckpointError(f"{name}: the map is of {proj.n_samples_:,} points; at most {max_points:,} "
+                                  "(the images it can be for) fit")
+        return proj
 
 
 _FITTERS = {"umap": Projector._fit_umap, "pca": Projector._fit_pca, "tsne": Projector._fit_tsne}
@@ -407,7 +546,7 @@ def cached_fit(X, params: dict, cache_dir, y=None) -> Projector:
 def trustworthiness(X, embedding, n_neighbors: int = 10, metric: str = "euclidean") -> float:
     """sklearn's trustworthiness of `embedding` (n, c) for `X` (n, d), in [0, 1]; `n_neighbors`
     is clipped below n / 2, as sklearn requires."""
-    from sklearn.manifold import trustworthiness as tw
+    from sklearn.manifold import trustworthiness as tw  # scikit-learn: seconds to import
 
     k = max(1, min(n_neighbors, (len(X) - 1) // 2))
     return float(tw(np.asarray(X), np.asarray(embedding), n_neighbors=k, metric=metric))

@@ -24,7 +24,7 @@ from ae_core.data import MAX_IMAGES
 from ae_core.io.folder_names import reserve_path
 from ae_core.errors import CheckpointError
 from ae_core.io.archive_limits import check_expansion
-from ae_core.io.map_file import read_map
+from ae_core.analysis.projection import Projector
 
 MAX_ZIP_BYTES = 260_000_000  # compressed upload
 
@@ -136,6 +136,6 @@ def _check_map(file: Path, code_dim: int) -> None:
     pickles, fitted on this model's code size, arrays consistent), so a bad map is refused here
     instead of breaking the page later."""
     try:
-        read_map(file, n_features=code_dim, max_points=MAX_IMAGES)  # no dataset has more points
+        Projector.load(file, n_features=code_dim, max_points=MAX_IMAGES)  # no dataset has more points
     except RecursionError:
         raise CheckpointError(f"{file.name} is not a readable map") from None

@@ -195,9 +195,9 @@ def infer_part(n_fitted: int, sizes: dict[str, int]) -> str:
 def _load_saved(file: str, mtime: float, code_dim: int, max_points: int):
     """A saved map, refused from its headers when it does not fit the model's code size or
     holds more points than the data (ae_core.io.map_file)."""
-    from ae_core.io.map_file import read_map
+    from ae_core.analysis.projection import Projector
 
-    return read_map(file, n_features=code_dim, max_points=max_points)
+    return Projector.load(file, n_features=code_dim, max_points=max_points)
 
 
 @bounded_resource(show_spinner="Fitting the map (first time only)…", max_entries=64)
