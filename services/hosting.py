@@ -5,7 +5,7 @@ queue budget, delete anything (a shipped model after typing its name).
 
 Hosted (`LSE_HOSTED=1`, `make host`): strangers share one server. Datasets are the built-in
 ones and the folders the host lists in `LSE_DATA_ROOTS`; each visitor's runs and uploads live
-in a folder of their own (services.ownership); training goes through one queue (services.train_queue)
+in a folder of their own (services.ownership); training goes through one queue (services.jobs.queue)
 with a budget; shipped models are read-only.
 
 Every limit is read from the environment when asked, so a test (or a host) changes it without
