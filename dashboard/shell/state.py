@@ -53,6 +53,7 @@ DEFAULTS = {
     MAP_OWNER: None,
     SPARSITY_IMAGE: 0,
     PRESENTATION: False,
+    TRAIN_SEEN: None,
 }
 
 

@@ -1,8 +1,9 @@
 """Where jobs run: a Dask distributed cluster. No Streamlit here.
 
-    LSE_SCHEDULER unset      a local pool started by the app itself on its first job
-                             (LocalCluster: LSE_MAX_TRAININGS worker processes, one thread each,
-                             loopback only, no dashboard); it ends with the app
+    LSE_SCHEDULER unset      a local pool started by the app itself (when the Train page opens,
+                             or on the first job): a scheduler in the app, LSE_MAX_TRAININGS
+                             worker processes of one thread each, loopback only, no dashboard;
+                             it ends with the app
     LSE_SCHEDULER=tcp://h:p  the host's cluster (`make scheduler`, `make worker`, README "Hosting")
     LSE_JOB_RESOURCES=GPU=1  every job asks its worker for these resources (workers started with
                              `--resources GPU=1`), and LSE_TRAIN_DEVICE=cuda trains on that GPU
@@ -21,6 +22,9 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
+import subprocess
+import sys
 import threading
 
 from services import hosting
@@ -30,6 +34,7 @@ _lock = threading.Lock()
 # finds the embedded pool still warm
 _clients: dict[str, object] = {}
 _clusters: dict[str, object] = {}
+_workers: list[subprocess.Popen] = []  # the embedded pool's `dask worker` processes
 
 
 def scheduler_address() -> str:
@@ -61,7 +66,6 @@ def client():
         address = scheduler_address()
         c = _clients.get(address)
         if c is not None and c.status == "running":
-            _fit_pool(address)
             return c
         # dask/distributed: ~1 s of imports, paid by the first job only, never by a page
         import dask
@@ -71,21 +75,24 @@ def client():
             c = Client(address, timeout="10s", set_as_default=False)
         else:
             dask.config.set({"distributed.scheduler.allowed-failures": 0})
-            cluster = LocalCluster(n_workers=hosting.settings().max_trainings, threads_per_worker=1,
-                                   processes=True, host="127.0.0.1", dashboard_address=None,
+            cluster = LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None,
                                    silence_logs=logging.ERROR)
             _clusters[address] = cluster
+            _workers.append(_start_workers(cluster.scheduler_address, hosting.settings().max_trainings))
             c = Client(cluster, set_as_default=False)
         _clients[address] = c
         return c
 
 
-def _fit_pool(address: str) -> None:
-    """The embedded pool follows LSE_MAX_TRAININGS (read when asked, as every limit)."""
-    cluster = _clusters.get(address)
-    width = hosting.settings().max_trainings
-    if cluster is not None and len(cluster.worker_spec) != width:
-        cluster.scale(width)
+def _start_workers(address: str, n: int) -> subprocess.Popen:
+    """The embedded pool's workers: `dask worker` in a process of its own, as a host starts
+    them. Not LocalCluster's own: its nannies spawn workers by re-running the parent's
+    __main__, which inside a Streamlit server is the page script. They leave when the app does
+    (atexit), or a minute after it was killed (the scheduler gone: --death-timeout)."""
+    cmd = [sys.executable, "-m", "dask", "worker", address, "--host", "127.0.0.1", "--nworkers", str(n),
+           "--nthreads", "1", "--no-dashboard", "--death-timeout", "60", "--name", "lse-embedded"]
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
 
 
 def _import_training() -> None:
@@ -112,8 +119,16 @@ def submit(fn, *args, key: str):
 def close() -> None:
     with _lock:
         things = [*_clients.values(), *_clusters.values()]
+        procs = list(_workers)
         _clients.clear()
         _clusters.clear()
+        _workers.clear()
+    for p in procs:  # the nanny and its worker: one process group
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
     for thing in things:
         try:
             thing.close()

@@ -180,12 +180,12 @@ def _alive(pid: int) -> bool:
 
 
 def _finish(ch: Channel, error: str, left: bool = False, died: bool = False) -> None:
+    out = ch.job().get("out")
+    if out:  # before the end is written: whoever reads "finished" finds the name given back
+        release_path(out)
     ch.write_status(**{**ch.status(), "stage": FINAL, "error": error, "left": left, "died": died,
                        "ended": time.time()})
     ch.append({"event": "stage", "stage": FINAL, "error": error})
-    out = ch.job().get("out")
-    if out:
-        release_path(out)
 
 
 def prune(older_than_s: float = KEEP_FINISHED_S) -> int:
