@@ -29,6 +29,10 @@ import threading
 
 from services import hosting
 
+WORKER_NICE = 10  # the embedded pool's workers yield the CPU to the web server beside them
+# `dask ...` run at a lower priority: os.nice, then the dask command line as `python -m dask` runs it
+_NICE_DASK = (f"import os, runpy, sys; os.nice({WORKER_NICE}); sys.argv = ['dask', *sys.argv[1:]]; "
+              "runpy.run_module('dask', run_name='__main__')")
 _lock = threading.Lock()
 # one client per address: a test (or a host) that points LSE_SCHEDULER elsewhere and back again
 # finds the embedded pool still warm
@@ -87,9 +91,11 @@ def client():
 def _start_workers(address: str, n: int) -> subprocess.Popen:
     """The embedded pool's workers: `dask worker` in a process of its own, as a host starts
     them. Not LocalCluster's own: its nannies spawn workers by re-running the parent's
-    __main__, which inside a Streamlit server is the page script. They leave when the app does
-    (atexit), or a minute after it was killed (the scheduler gone: --death-timeout)."""
-    cmd = [sys.executable, "-m", "dask", "worker", address, "--host", "127.0.0.1", "--nworkers", str(n),
+    __main__, which inside a Streamlit server is the page script. Niced (WORKER_NICE, inherited
+    by the worker): on the machine that serves the pages, the pages get the CPU first (a whole
+    process, not a thread of the server). They leave when the app does (atexit), or a minute
+    after it was killed (the scheduler gone: --death-timeout)."""
+    cmd = [sys.executable, "-c", _NICE_DASK, "worker", address, "--host", "127.0.0.1", "--nworkers", str(n),
            "--nthreads", "1", "--no-dashboard", "--death-timeout", "60", "--name", "lse-embedded"]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
