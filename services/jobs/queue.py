@@ -73,11 +73,6 @@ class JobQueue:
             return ch
         return None
 
-    def counts(self) -> tuple[int, int]:
-        """(handed to the executor, waiting here) now."""
-        with self._cond:
-            return len(self._running), len(self._waiting)
-
     # -- the dispatcher
     def _start_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -102,8 +97,8 @@ class JobQueue:
                 self._reap(ch, fut)
                 with self._cond:
                     self._running.pop(job_id, None)
-            elif ch.stop_requested() and ch.status().get("stage") == "queued" and fut.cancel() is not False:
-                pass  # not started on a worker: the worker that picks it up (if any) ends it at once
+            elif ch.stop_requested() and ch.status().get("stage") == "queued":
+                fut.cancel()  # still waiting for a worker: its place at the scheduler is given up
         with self._cond:
             for ch in list(self._waiting):
                 reason = self._drop_reason(ch)
