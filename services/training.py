@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ae_core.config import ModelConfig, TrainConfig
+from ae_core.io.folder_names import reserve_path  # noqa: F401 - callers reserve a run's name from here
 from services import hosting
 
 
