@@ -1,6 +1,7 @@
 """Training throughput of a run as a job in a worker process (services.jobs, the embedded Dask
 pool: what a Train-page run does) against `ae-core train` alone in its own process, same model,
-same data, same settings, one torch thread each. Alternated `--rounds` times; each run's rate
+same data, same settings, one torch thread each, at the same CPU priority (the pool's workers
+are niced, services.jobs.executor.WORKER_NICE; the CLI run here too). Alternated `--rounds` times; each run's rate
 is fit()'s own examples/second from the saved history (the training loop, not the imports).
 Prints the medians and the ratio job / CLI (target >= 0.95). Then what one Train-page run
 costs (the form's defaults, with its map, as a visitor submits it): wall time from submit to
@@ -34,7 +35,10 @@ SETTINGS = {  # dataset -> (ae-core train flags): an MLP of the Train page's def
 
 
 def cli_run(dataset: str, out: Path) -> float:
-    cmd = [str(Path(sys.executable).parent / "ae-core"), "train", "--dataset", dataset, *SETTINGS[dataset],
+    from services.jobs.executor import WORKER_NICE
+
+    # at the embedded pool's priority: on a shared machine a lower one would measure the others' load
+    cmd = ["nice", "-n", str(WORKER_NICE), str(Path(sys.executable).parent / "ae-core"), "train", "--dataset", dataset, *SETTINGS[dataset],
            "--threads", "1", "--device", "cpu", "--patience", "0", "--out", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, timeout=1800, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return json.loads((out / "history.json").read_text())["examples_per_second"]

@@ -16,7 +16,7 @@ from ae_core.io.checkpoint import list_checkpoints, load_checkpoint
 from ae_core.io.folder_names import reserve_path
 from services import catalog
 from services.jobs import channel
-from services.jobs.queue import QUEUE, QueueError
+from services.jobs.queue import JobQueue, QueueError
 from services.jobs.runs import training_job
 from services.jobs.worker import DIED, run_job
 
@@ -81,27 +81,27 @@ def test_a_job_started_again_after_its_worker_died_is_not_rerun(user):
 
 def test_one_run_per_visitor_and_places_in_order(user, monkeypatch):
     monkeypatch.setenv("LSE_HOSTED", "1")
-    monkeypatch.setattr(QUEUE, "_start_thread", lambda: None)  # no dispatch: only the queue's rules
+    queue = JobQueue()  # its own: the process's QUEUE may have a dispatcher running from other tests
+    monkeypatch.setattr(queue, "_start_thread", lambda: None)  # no dispatch thread: pumped by hand below
     owners = ["s-" + c * 16 for c in "abc"]
-    jobs = [QUEUE.submit(o, {"kind": "train", "name": o, "watched": True, "gone_seconds": 60}) for o in owners]
+    jobs = [queue.submit(o, {"kind": "train", "name": o, "watched": True, "gone_seconds": 60}) for o in owners]
     try:
         with pytest.raises(QueueError, match="already have a run"):
-            QUEUE.submit(owners[1], {"kind": "train", "name": "again"})
+            queue.submit(owners[1], {"kind": "train", "name": "again"})
         assert [j.view().position for j in jobs] == [1, 2, 3]
         assert [j.view().progress_text for j in jobs] == ["waiting to start", "waiting: 1 run ahead in the queue",
                                                           "waiting: 2 runs ahead in the queue"]
         jobs[0].request_stop()
         monkeypatch.setenv("LSE_MAX_TRAININGS", "1")
         monkeypatch.setattr("services.jobs.queue.executor.submit", lambda *a, **k: _Pending())
-        QUEUE.pump()  # the first is dropped (Cancel), the second is handed over, the third moves up
+        queue.pump()  # the first is dropped (Cancel), the second is handed over, the third moves up
         assert jobs[0].view().error == "Cancelled while waiting in the queue." and not jobs[0].view().running
         assert jobs[1].view().position == 0 and jobs[1].view().progress_text == "waiting for a free worker"
         assert jobs[2].view().position == 1
-        assert QUEUE.active(owners[0]) is None and QUEUE.active(owners[2]).id == jobs[2].id
+        assert queue.active(owners[0]) is None and queue.active(owners[2]).id == jobs[2].id
     finally:
-        with QUEUE._cond:
-            QUEUE._waiting.clear()
-            QUEUE._running.clear()
+        for j in jobs:
+            j.request_stop()
 
 
 class _Pending:
