@@ -118,3 +118,22 @@ lock:
 
 clean:
 	rm -rf $(VENV) $(DEV_VENV) $(LOCK_VENV) .pytest_cache .ruff_cache
+
+# Training on other machines (README "Hosting"): one scheduler, workers on every machine that
+# trains (each sees the checkpoints folder at the same path), and the app pointed at the
+# scheduler: make host LSE_SCHEDULER=tcp://<scheduler host>:8786. A worker with a GPU:
+#   make worker LSE_SCHEDULER=tcp://h:8786 RESOURCES="--resources GPU=1"
+# (then the app with LSE_JOB_RESOURCES=GPU=1 LSE_TRAIN_DEVICE=cuda). A job whose worker died
+# is not retried elsewhere: the app says so (allowed-failures 0).
+.PHONY: scheduler worker
+SCHEDULER_PORT ?= 8786
+WORKERS ?= 1
+RESOURCES ?=
+scheduler: $(STAMP)
+	DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 $(BIN)/dask scheduler --host $(HOST) \
+		--port $(SCHEDULER_PORT) --no-dashboard
+
+worker: $(STAMP)
+	test -n "$(LSE_SCHEDULER)" || { echo "set LSE_SCHEDULER=tcp://<scheduler host>:$(SCHEDULER_PORT)"; exit 2; }
+	OMP_NUM_THREADS=1 $(BIN)/dask worker $(LSE_SCHEDULER) --nworkers $(WORKERS) --nthreads 1 \
+		--no-dashboard $(RESOURCES)

@@ -107,7 +107,7 @@ def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False) ->
 
 
 def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: int | None = None,
-                       keep_codes: bool = True) -> tuple[Path, float]:
+                       keep_codes: bool = True, ds=None) -> tuple[Path, float]:
     """Fit and save the map of a checkpoint's codes as `map-<method>-<dims>d.npz` in its folder.
 
     The map covers every image of the checkpoint's dataset (train and test, in load order;
@@ -115,12 +115,14 @@ def project_checkpoint(path, method: str = "umap", dims: int = 2, max_points: in
     placed on it, see Projector). Its trustworthiness (10
     neighbours, on at most 2,000 of the mapped points) is merged into metrics.json as
     `map_trustworthiness_<method>_<dims>d`. Without `keep_codes` the map file leaves out the
-    codes (the app re-encodes them; see ae_core.io.map_file). Returns (map path, trustworthiness).
+    codes (the app re-encodes them; see ae_core.io.map_file). `ds` is the checkpoint's dataset
+    when the caller has loaded it already (a run that just trained on it). Returns (map path,
+    trustworthiness).
     """
     ck = load_checkpoint(path)
     if ck.model_config.kind == PHOTO_KIND:
         raise ValueError(f"{ck.name} is the photo denoiser: its code is an image, not a point to map")
-    ds = load_dataset(ck.dataset.get("spec") or ck.dataset.get("name") or "digits")
+    ds = ds if ds is not None else load_dataset(ck.dataset.get("spec") or ck.dataset.get("name") or "digits")
     codes = models.encode_array(ck.model, ds.x)
     proj = Projector(method=method, n_components=dims,
                      **({} if max_points is None else {"max_points": max_points})).fit(codes, y=ds.y)

@@ -1,4 +1,4 @@
 """Work the dashboard asks for that needs no Streamlit: where checkpoints live (catalog),
-hosting rules (hosting), who owns what and the quotas (ownership), training jobs and their
-queue (training, train_queue). Never imports streamlit or the dashboard (pyproject.toml's
-import-linter contracts)."""
+hosting rules (hosting), who owns what and the quotas (ownership), the Train form's configs
+(training), and runs and map fits as jobs in worker processes with their queue (jobs).
+Never imports streamlit or the dashboard (pyproject.toml's import-linter contracts)."""

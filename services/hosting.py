@@ -5,7 +5,7 @@ queue budget, delete anything (a shipped model after typing its name).
 
 Hosted (`LSE_HOSTED=1`, `make host`): strangers share one server. Datasets are the built-in
 ones and the folders the host lists in `LSE_DATA_ROOTS`; each visitor's runs and uploads live
-in a folder of their own (services.ownership); training goes through one queue (services.train_queue)
+in a folder of their own (services.ownership); training goes through one queue (services.jobs.queue)
 with a budget; shipped models are read-only.
 
 Every limit is read from the environment when asked, so a test (or a host) changes it without
@@ -37,7 +37,7 @@ class Settings:
     expiry_hours: float  # a browser-session's runs are deleted this long after their last change
     train_budget: float  # epochs × parameters of one hosted run
     train_minutes: float  # wall-clock cap of one hosted run
-    gone_seconds: float  # a run whose visitor has been disconnected this long is stopped
+    gone_seconds: float  # a run whose visitor's pages have not beaten this long is stopped
     cache_mb: float  # what the shared in-memory caches (models, data, maps) may hold
 
 
@@ -51,7 +51,9 @@ def settings() -> Settings:
         expiry_hours=_number("LSE_RUN_EXPIRY_HOURS", 24, 0.01, 1e5),
         train_budget=_number("LSE_TRAIN_BUDGET", 2e8, 1, 1e15),
         train_minutes=_number("LSE_TRAIN_MINUTES", 10, 0.1, 1e4),
-        gone_seconds=_number("LSE_GONE_SECONDS", 60, 1, 1e6),
+        # 120: the visitor's presence is their pages' heartbeat (services.jobs.channel), and a
+        # browser runs a hidden tab's timers once a minute after five minutes
+        gone_seconds=_number("LSE_GONE_SECONDS", 120, 1, 1e6),
         cache_mb=_number("LSE_CACHE_MB", 1_500, 50, 1e6),
     )
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ae_core.errors import AEError
 from services import catalog, hosting
+from services.jobs.queue import prune
 
 OWNER_ID = re.compile(r"^[us]-[0-9a-f]{8,64}$")
 LEFTOVER = re.compile(r"^\.(tmp|upload|deleted|old)-")  # saves, uploads and deletes a crash cut short
@@ -168,7 +169,8 @@ _last_sweep = {"at": None}
 
 def sweep_once_in_a_while() -> None:
     """Called on every page run: the first call of a server process removes crash leftovers;
-    after that, at most every SWEEP_EVERY_S, expired session runs go (hosted mode)."""
+    after that, at most every SWEEP_EVERY_S, expired session runs go (hosted mode), and
+    finished jobs' records (services.jobs) older than a day."""
     if not _sweep_lock.acquire(blocking=False):
         return
     try:
@@ -179,6 +181,7 @@ def sweep_once_in_a_while() -> None:
             return
         if hosting.hosted():
             expire_sessions(now)
+        prune()  # finished jobs' records, after a day
         _last_sweep["at"] = now
     finally:
         _sweep_lock.release()

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.shell import navigation
 from services import catalog
+from services.jobs import channel
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -113,10 +114,11 @@ def test_train_two_epochs_saves_and_selects(user_dir):
     at.number_input(key="_w_tr_code_dim_sparse_64").set_value(32)
     at.form_submit_button[0].click().run()
     ok(at)
-    job = at.session_state["train_job"]
-    deadline = time.time() + 90
-    while job.running and time.time() < deadline:
+    ch = channel.by_id(None, *at.session_state["train_seen"])  # the job this session submitted
+    deadline = time.time() + 120
+    while ch.view().running and time.time() < deadline:
         time.sleep(0.2)
+    job = ch.view()
     assert not job.running and not job.error, job.error
     at.run()
     ok(at)
@@ -142,14 +144,14 @@ def test_train_bad_value_is_shown_plainly():
     at.form_submit_button[0].click().run()
     assert not at.exception
     assert at.error and "hidden widths" in at.error[0].value.lower()
-    assert at.session_state["train_job"] is None
+    assert not at.session_state["train_seen"]  # no job submitted
 
 
 def test_train_value_out_of_range_says_why_on_submit():
     at = run("app_pages/1_Train.py")
     at.number_input(key="_w_tr_code_dim_undercomplete_64").set_value(5000)
     at.form_submit_button[0].click().run()
-    assert not at.exception and at.session_state["train_job"] is None
+    assert not at.exception and not at.session_state["train_seen"]
     assert at.error and "Code size must be an integer in \\[1, 4096\\]; got 5000" in at.error[0].value  # escaped markdown
     at.number_input(key="_w_tr_code_dim_undercomplete_64").set_value(16)
     at.number_input(key="_w_tr_epochs").set_value(0)
@@ -173,7 +175,7 @@ def test_train_form_offers_tied_weights_and_a_linear_output_for_the_lecture_pair
     at.selectbox(key="_w_tr_tied").select("tied")
     at.text_input(key="_w_tr_hidden_sparse").set_value("32")
     at.form_submit_button[0].click().run()
-    assert not at.exception and at.session_state["train_job"] is None
+    assert not at.exception and not at.session_state["train_seen"]
     assert at.error and "Tied weights need one layer each way" in at.error[0].value
 
 
@@ -220,11 +222,16 @@ def test_train_stop_keeps_what_was_trained(user_dir):
     at.number_input(key="_w_tr_epochs").set_value(500)
     at.text_input(key="_w_tr_name").set_value("stopped")
     at.form_submit_button[0].click().run()
-    at.button(key="_w_tr_stop").click().run()
-    job = at.session_state["train_job"]
-    deadline = time.time() + 60
-    while job.running and time.time() < deadline:
+    ch = channel.by_id(None, *at.session_state["train_seen"])
+    deadline = time.time() + 120
+    while not ch.view().epochs and time.time() < deadline:  # on a worker, into its epochs
         time.sleep(0.2)
+    at.run()
+    at.button(key="_w_tr_stop").click().run()
+    deadline = time.time() + 60
+    while ch.view().running and time.time() < deadline:
+        time.sleep(0.2)
+    job = ch.view()
     assert job.result["stopped"] == "cancelled" and len(job.epochs) < 500
     at.run()
     ok(at)

@@ -364,3 +364,34 @@ def test_training_status_stays_current_on_another_page(page, server):
     # the run's model selected (the view's link names it), and the Models page still open
     page.wait_for_url(re.compile(r"/Models\?.*model=digits-undercomplete-16(&|$)"), timeout=TIMEOUT_MS)
     assert_clean(page)
+
+
+@pytest.mark.slow
+def test_a_running_job_is_seen_after_a_reload_and_a_killed_worker_is_said(page, server):
+    """A run trains in a worker process of the server's own pool: a reload (a new session) shows it
+    still running, with its progress; its worker killed (SIGKILL) is said in words on the page, the
+    server stays up, and no checkpoint is left. Screenshots: artifacts/e2e/jobs-*.png."""
+    import json
+    import os
+    import signal
+
+    visit(page, server, "Train")
+    page.get_by_role("textbox", name="Name").fill("reload-me")
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("3000")
+    epochs.press("Tab")
+    page.get_by_test_id("stForm").get_by_role("button", name="Train").click()
+    progress = page.get_by_test_id("stProgress").filter(has_text=re.compile(r"epoch [1-9]\d*/3000"))
+    expect(page, progress, "the run's progress after its first epoch", "jobs_progress")
+    page.reload()
+    expect(page, page.get_by_text("Run: reload-me"), "the running job after a reload", "jobs_reload")
+    expect(page, progress, "its progress after a reload", "jobs_reload_progress")
+    assert page.get_by_role("button", name="Stop (keep what was trained)").is_enabled()
+    full_screenshot(page, ARTIFACTS / "jobs-reload-running.png")
+    status = json.loads(next((server.user_dir / ".jobs" / "local").glob("*/status.json")).read_text())
+    assert status["pid"] != server.pid
+    os.kill(status["pid"], signal.SIGKILL)
+    expect(page, page.locator(ERROR_BOX, has_text="stopped unexpectedly"), "the killed worker's message",
+           "jobs_killed")
+    full_screenshot(page, ARTIFACTS / "jobs-worker-killed.png")
+    assert server.healthy() and not (server.user_dir / "reload-me").exists()

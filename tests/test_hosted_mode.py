@@ -5,7 +5,8 @@ The browser-only parts (what markdown renders to, tracebacks hidden) are in test
     1 server folders       only built-in sets and the host's LSE_DATA_ROOTS, by name
     2 delete anything      shipped models read-only; others' models not even listed
     3 no owner             runs and uploads in the visitor's own folder; no shipped names; quotas
-    4 training unlimited   one queue, one run per visitor, a budget, stop when the visitor left
+    4 training unlimited   one queue, one run per visitor, a budget, stop when the visitor left;
+                           runs in worker processes (services.jobs), never in the server
     5 markdown injection   see test_safe_text.py and the browser test
     6 memory               maps checked from their headers; caches bounded in bytes
     7 tracebacks           OS errors in words; showErrorDetails "none"
@@ -13,6 +14,7 @@ The browser-only parts (what markdown renders to, tracebacks hidden) are in test
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -173,12 +175,13 @@ def test_hosted_budget_refuses_an_oversized_run_and_caps_time(monkeypatch):
     assert tc.time_limit == 120
 
 
-def _slow_job(name, owner, connected=None, epochs=400):
-    from services.training import TrainJob, make_configs
+def _slow_job(name, owner, epochs=400):
+    from services.jobs.runs import submit_training
+    from services.training import make_configs
 
     mc, tc = make_configs({"kind": "undercomplete", "code_dim": 4, "hidden": "", "epochs": epochs,
                            "batch_size": 16, "lr": 0.003}, (1, 8, 8))
-    return TrainJob.start(mc, tc, "digits", name, make_map=False, owner=owner, connected=connected)
+    return submit_training(mc, tc, "digits", name, make_map=False, owner=owner)
 
 
 def _wait(cond, timeout=60):
@@ -188,25 +191,63 @@ def _wait(cond, timeout=60):
     return cond()
 
 
+class Heartbeat:
+    """A visitor's open page, as the app beats it (dashboard.shell.visitor.watch), until closed."""
+
+    def __init__(self, ch):
+        self.ch, self.open = ch, threading.Event()
+        self.open.set()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+        self.thread.start()
+
+    def _beat(self):
+        while self.open.is_set():
+            self.ch.beat()
+            time.sleep(0.2)
+
+    def close(self):
+        self.open.clear()
+        self.thread.join()
+
+
 def test_queue_runs_one_at_a_time_one_per_visitor_and_stops_when_the_visitor_left(monkeypatch):
-    from services.train_queue import QueueError
+    from services.jobs.queue import QueueError
 
     monkeypatch.setenv("LSE_GONE_SECONDS", "1")
     first = _slow_job("first", "s-aaaaaaaaaaaaaaaa")
+    present_first = Heartbeat(first)
     with pytest.raises(QueueError, match="already have a run"):
         _slow_job("again", "s-aaaaaaaaaaaaaaaa")
-    present = threading.Event()
-    present.set()
-    second = _slow_job("second", "s-bbbbbbbbbbbbbbbb", connected=present.is_set)
-    assert _wait(lambda: first.stage == "training")
-    assert second.stage == "queued" and second.queue_position == 1 and "waiting" in second.progress_text
+    second = _slow_job("second", "s-bbbbbbbbbbbbbbbb")
+    present_second = Heartbeat(second)
+    assert _wait(lambda: first.view().stage == "training", timeout=90), first.view()
+    assert first.status()["pid"] != os.getpid()  # trained in a worker process, not in the server's
+    view = second.view()
+    assert view.stage == "queued" and view.position == 1 and "waiting" in view.progress_text
     first.request_stop()
-    assert _wait(lambda: second.stage == "training"), second.stage  # its turn came
-    assert _wait(lambda: not first.running)
-    present.clear()  # the visitor closes the tab
-    assert _wait(lambda: not second.running, timeout=30)
-    assert second.left and "visitor left" in second.error
-    assert not second.out.exists()  # a browser session's run nobody can reopen is not kept
+    assert _wait(lambda: second.view().stage == "training", timeout=90), second.view()  # its turn came
+    assert not first.view().running and first.view().result["stopped"] == "cancelled"
+    present_first.close()
+    present_second.close()  # the visitor closes the tab: their pages stop beating
+    assert _wait(lambda: not second.view().running, timeout=30)
+    gone = second.view()
+    assert gone.left and "visitor left" in gone.error
+    assert not gone.out.exists()  # a browser session's run nobody can reopen is not kept
+
+
+def test_a_queued_run_whose_visitor_left_loses_its_place(monkeypatch):
+    monkeypatch.setenv("LSE_GONE_SECONDS", "1")
+    first = _slow_job("first", "s-cccccccccccccccc")
+    present = Heartbeat(first)
+    waiting = _slow_job("waiting", "s-dddddddddddddddd")  # nobody beats for it
+    try:
+        assert _wait(lambda: not waiting.view().running, timeout=30)
+        assert "you left the page" in waiting.view().error and waiting.status().get("pid") is None
+        assert not waiting.view().out.exists()  # its reserved name is given back
+    finally:
+        first.request_stop()
+        assert _wait(lambda: not first.view().running, timeout=60)
+        present.close()
 
 
 # ---------------------------------------------------------------- 6 memory
@@ -257,12 +298,12 @@ def test_bounded_resource_keys_by_its_positional_args_and_passes_the_rest_unhash
 
 # ---------------------------------------------------------------- 7 errors
 def test_a_read_only_folder_is_said_in_words_and_details_are_hidden(monkeypatch):
-    import services.training
+    import services.jobs.runs
 
     def read_only(*a, **k):
         raise PermissionError(13, "Permission denied", str(catalog.USER_DIR / "x"))
 
-    monkeypatch.setattr(services.training, "reserve_path", read_only)
+    monkeypatch.setattr(services.jobs.runs, "reserve_path", read_only)
     at = run("app_pages/1_Train.py")
     at.form_submit_button[0].click().run()
     assert not at.exception
@@ -279,20 +320,3 @@ def test_local_mode_keeps_free_paths_and_delete(monkeypatch, tmp_path):
     at.selectbox(key="_w_models_pick").select(str(catalog.SHIPPED_DIR / "pca-16")).run()
     assert "_w_models_del" in _button_keys(at)
     shutil.rmtree(tmp_path / "user", ignore_errors=True)
-
-
-def test_training_waits_between_batches_while_a_page_runs():
-    from services.train_queue import PageRuns
-
-    pages = PageRuns()
-    assert pages.wait_until_idle(0.01)
-    with pages.running():
-        t0 = time.perf_counter()
-        assert not pages.wait_until_idle(0.2)  # a batch waits (at most its timeout) for the page
-        assert time.perf_counter() - t0 >= 0.19
-        released = []
-        waiter = threading.Thread(target=lambda: released.append(pages.wait_until_idle(5)))
-        waiter.start()
-        time.sleep(0.1)
-    waiter.join(5)
-    assert released == [True]  # the page ended: training goes on at once

@@ -50,7 +50,11 @@ from ae_core.io.image_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from ae_core.models import build_model
 from services import catalog
 from dashboard.shell.safe_text import plain as shown
-from services.training import TrainJob, release_path, reserve_path
+from services.jobs.channel import Channel
+from services.jobs.runs import submit_training, training_job
+from services.jobs.worker import Reporter, run_job
+from ae_core.io.folder_names import reserve_path
+from services.training import release_path
 from dashboard.data.uploads import digit_input, photo_input
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -729,7 +733,7 @@ def test_saves_killed_with_sigkill(tmp_path):
             load_checkpoint(p)
 
 
-# ----------------------------------------------------------------- training through services/training.py
+# ----------------------------------------------------------------- training through services.jobs
 @pytest.fixture
 def quick_eval(monkeypatch):
     """train_and_save's evaluation without the slow probes (not what is tested here)."""
@@ -737,14 +741,16 @@ def quick_eval(monkeypatch):
                         functools.partial(ae_core.analysis.metrics.evaluate, full=False))
 
 
-def wait(*jobs: TrainJob, timeout: float = 120) -> None:
+def wait(*jobs: Channel, timeout: float = 180) -> None:
     deadline = time.time() + timeout
-    while any(j.running for j in jobs) and time.time() < deadline:
-        time.sleep(0.05)
-    assert not any(j.running for j in jobs), "training did not finish"
+    while any(j.view().running for j in jobs) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(j.view().running for j in jobs), "training did not finish"
 
 
 def test_nan_during_training_keeps_last_good_weights(user_dir, monkeypatch, quick_eval):
+    """The worker's code (services.jobs.worker.run_job) run in this process, so the poisoned loss
+    reaches it; the queue and the worker processes are tested in test_jobs_cluster.py."""
     from ae_core.config import TrainConfig
 
     small = ModelConfig(kind="undercomplete", code_dim=8, hidden=(32,))
@@ -752,7 +758,7 @@ def test_nan_during_training_keeps_last_good_weights(user_dir, monkeypatch, quic
     before = digest(previous)
 
     built, snapshots, poisoned = [], [], threading.Event()
-    real_build, real_epoch_end = ae_core.models.build_model, TrainJob.on_epoch_end
+    real_build, real_epoch_end = ae_core.models.build_model, Reporter.on_epoch_end
     monkeypatch.setattr(ae_core.models, "build_model", lambda cfg: built.append(real_build(cfg)) or built[-1])
 
     def on_epoch_end(self, epoch, logs):
@@ -768,44 +774,48 @@ def test_nan_during_training_keeps_last_good_weights(user_dir, monkeypatch, quic
         total, parts = real_loss(self, x)
         return (total * float("nan"), parts) if poisoned.is_set() else (total, parts)
 
-    monkeypatch.setattr(TrainJob, "on_epoch_end", on_epoch_end)
+    monkeypatch.setattr(Reporter, "on_epoch_end", on_epoch_end)
     monkeypatch.setattr(cls, "loss", loss)
     tc = TrainConfig(epochs=6, batch_size=64, threads=1, device="cpu", patience=0)
-    job = TrainJob.start(small, tc, "digits", "nan-run", make_map=False)
-    wait(job)
-    assert not job.error, job.error
+    out = reserve_path(user_dir, "nan-run")
+    ch = Channel.create(None, training_job(small, tc, "digits", out, make_map=False))
+    run_job(str(ch.folder))
+    job = ch.view()
+    assert not job.running and not job.error, job.error
     assert job.result["stopped"] == "non_finite" and "NaN" in job.result["message"]
     saved = Path(job.result["path"])
     assert saved == user_dir / "nan-run-2"  # a new folder; the old run of that name is untouched
     state = load_checkpoint(saved).model.state_dict()
     assert len(snapshots) == 2 and all(torch.equal(state[k], snapshots[-1][k]) for k in state)
+    assert [round(e["train_loss"], 6) for e in job.epochs[:2]] == [round(e["train_loss"], 6)
+                                                                    for e in load_checkpoint(saved).history.epochs[:2]]
     lost = digest(previous) != before
     assert not lost
 
     # and the Train page says so, in red, beside "Saved as" (selected only if it is better than PCA)
     at = AppTest.from_file(str(ROOT / "app_pages/1_Train.py"), default_timeout=TIMEOUT)
-    at.session_state["train_job"] = job
+    at.session_state["train_seen"] = {ch.id: False}  # this session watched it run
     at.run()
     assert not at.exception
     assert at.error and "NaN" in at.error[0].value and "last good epoch" in at.error[0].value
     told = [s.value for s in at.success] if not job.result.get("warning") else [w.value for w in at.warning]
     assert any("Saved as" in v for v in told)
-    tally("NaN during training (services.training, Train page)", "loss NaN from epoch 3", "stopped, epoch 2 kept",
+    tally("NaN during training (services.jobs.worker, Train page)", "loss NaN from epoch 3", "stopped, epoch 2 kept",
           lost=lost)
 
 
-def test_concurrent_runs_and_an_upload_of_one_hostile_name(user_dir, quick_eval, upload_env):
+def test_concurrent_runs_and_an_upload_of_one_hostile_name(user_dir, upload_env):
     from ae_core.config import TrainConfig
 
     name = "../../etc/passwd"
     small = ModelConfig(kind="undercomplete", code_dim=8, hidden=(32,))
     tc = TrainConfig(epochs=3, batch_size=64, threads=1, device="cpu")
-    jobs = [TrainJob.start(small, tc, "digits", name, make_map=False) for _ in range(2)]
+    jobs = [submit_training(small, tc, "digits", name, make_map=False) for _ in range(2)]
     # while they train, an upload asks for the same name: it must not take a running job's folder
     uploaded = import_zip(upload_env["valid"], catalog.USER_DIR, name=name)
     wait(*jobs)
-    outs = [Path(j.result.get("path", "")) for j in jobs]
-    assert not any(j.error for j in jobs), [j.error for j in jobs]
+    outs = [Path(j.view().result.get("path", "")) for j in jobs]
+    assert not any(j.view().error for j in jobs), [j.view().error for j in jobs]
     assert len({*outs, uploaded}) == 3, (outs, uploaded)
     for p in (*outs, uploaded):
         assert p.parent == user_dir and p.name.startswith("etc-passwd")

@@ -1,6 +1,6 @@
 """The frame every page shares, drawn once per run by app.py before the chosen page runs:
-page config, session defaults, a finished training run made the active model, the sidebar,
-and the queued message. Pages take what the sidebar selected from `selection()`.
+page config, session defaults, this visitor's job seen (its heartbeat) and, once it finished,
+made the active model, the sidebar, and the queued message. Pages take what the sidebar selected from `selection()`.
 
     frame.run(st.navigation(navigation.st_pages()))    # the page calls sel = frame.selection()
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.shell import navigation, state
+from dashboard.shell import navigation, state, visitor
 from services import hosting, ownership
 from dashboard.shell.safe_text import md
 from dashboard.shell.sidebar import Selection, sidebar
-from services.train_queue import PAGES
+from services.jobs import channel
 
 
 def draw(title: str | None) -> Selection:
@@ -26,6 +26,9 @@ def draw(title: str | None) -> Selection:
     page_config(title)
     state.init_state()
     ownership.sweep_once_in_a_while()
+    job = visitor.job()
+    if job is not None:
+        visitor.watch(job)  # hosted: this visitor's page is open (the job's "gone" rule reads it)
     _adopt_finished_run()  # before the sidebar, which then lists and selects it
     sel = sidebar(multi=bool(page and page.multi_model))  # reads a link's view, writes the choice back
     missing = st.session_state.pop(state.LINK_MISSING, None)
@@ -56,31 +59,34 @@ def hide_error_details() -> None:
 
 
 def _adopt_finished_run() -> None:
-    """A training run that just finished becomes the active model, and its data the active
-    dataset, once."""
-    job = st.session_state.get(state.TRAIN_JOB)
-    # a run with a warning (no better than the mean image, or than PCA) waits for "Use it anyway"
-    if (job is not None and not job.running and job.result.get("path") and not job.result.get("adopted")
-            and not job.result.get("warning")):
-        adopt(job)
+    """A run this session saw training, just finished, becomes the active model and its data the
+    active dataset, once."""
+    for job_id, adopted in (st.session_state.get(state.TRAIN_SEEN) or {}).items():
+        ch = None if adopted else channel.by_id(visitor.owner(), job_id)
+        job = ch.view() if ch is not None else None
+        # a run with a warning (no better than the mean image, or than PCA) waits for "Use it anyway"
+        if job is not None and not job.running and job.result.get("path") and not job.result.get("warning"):
+            adopt(job)
 
 
-def adopt(job) -> None:
+def adopt(job: channel.JobView) -> None:
     """Make a finished run the active model, and its data the active dataset."""
     st.session_state[state.ACTIVE_MODEL] = job.result["path"]
     st.session_state[state.DATASET] = job.spec
-    job.result["adopted"] = True
+    st.session_state[state.TRAIN_SEEN] = {**(st.session_state.get(state.TRAIN_SEEN) or {}), job.id: True}
+
+
+def adopted(job: channel.JobView) -> bool:
+    return bool((st.session_state.get(state.TRAIN_SEEN) or {}).get(job.id))
 
 
 def run(page) -> None:
-    """Draw the frame, then run the page with the selection held for it (this run only).
-    Counted as a page run: training pauses between batches while any page runs."""
-    with PAGES.running():
-        st.session_state[state.SELECTION] = draw(page.title)
-        try:
-            page.run()
-        finally:  # st.stop and st.rerun end a page by raising: a later run never sees this selection
-            st.session_state.pop(state.SELECTION, None)
+    """Draw the frame, then run the page with the selection held for it (this run only)."""
+    st.session_state[state.SELECTION] = draw(page.title)
+    try:
+        page.run()
+    finally:  # st.stop and st.rerun end a page by raising: a later run never sees this selection
+        st.session_state.pop(state.SELECTION, None)
 
 
 def selection(title: str | None = None) -> Selection:

@@ -19,6 +19,8 @@ from ae_core.data import dataset_names
 from dashboard.data import loaders
 from dashboard.shell import navigation, state, view_link, visitor, widgets
 from services import catalog, hosting
+from services.jobs import channel
+from services.jobs.queue import QUEUE
 from dashboard.shell.errors import show_error
 from dashboard.shell.safe_text import md
 
@@ -109,11 +111,13 @@ def _split_caption(entry, spec: str) -> None:
 
 
 @st.fragment(run_every=2.0)
-def _training_status(job) -> None:
-    """The sidebar's line on the run in progress, kept current on whatever page is open (the
-    page itself does not rerun while it trains); once the run is over the whole page reruns, so
-    the pickers and tables list the new model."""
-    if job.running:
+def _training_status(job_id: str) -> None:
+    """The sidebar's line on this visitor's run, read from its channel and kept current on
+    whatever page is open (the page itself does not rerun while it trains); once the run is over
+    the whole page reruns, so the pickers and tables list the new model."""
+    ch = channel.by_id(visitor.owner(), job_id)
+    job = visitor.watch(ch) if ch is not None else None
+    if job is not None and job.running:
         st.caption(f":material/model_training: Training **{md(job.out.name)}**: {job.progress_text}")
     else:
         st.rerun()
@@ -138,9 +142,9 @@ def sidebar(multi: bool = False) -> Selection:
             navigation.link("Train")
         widgets.presentation_toggle()
         visitor.account_controls()
-        job = st.session_state.get(state.TRAIN_JOB)
-        if job is not None and job.running:
-            _training_status(job)
+        job = QUEUE.active(visitor.owner())
+        if job is not None:
+            _training_status(job.id)
     chosen = [c for c in chosen if c]
     view_link.publish(spec, entry, chosen)
     return Selection(spec, data, entry, chosen, all_entries, cands)

@@ -16,7 +16,7 @@ import streamlit as st
 DATASET = "dataset"  # dataset spec: "digits", "mnist", a folder or .npz path
 ACTIVE_MODEL = "active_model"  # checkpoint folder (str) the single-model pages show
 COMPARE_MODELS = "compare_models"  # list of checkpoint folders for the Compare page
-TRAIN_JOB = "train_job"  # services.training.TrainJob of this session, or None
+TRAIN_SEEN = "train_seen"  # {job id: adopted?}: the runs this session saw running (services.jobs.channel)
 FLASH = "flash"  # one message to show after a rerun ("Saved ...")
 DELETE_PENDING = "delete_pending"  # folder waiting for a delete confirmation
 MAP_CLICK = "map_click"  # signature of the last chart click already handled
@@ -44,7 +44,6 @@ DEFAULTS = {
     DATASET: "digits",
     ACTIVE_MODEL: None,
     COMPARE_MODELS: [],
-    TRAIN_JOB: None,
     FLASH: None,
     DELETE_PENDING: None,
     MAP_CLICK: None,
@@ -54,6 +53,7 @@ DEFAULTS = {
     MAP_OWNER: None,
     SPARSITY_IMAGE: 0,
     PRESENTATION: False,
+    TRAIN_SEEN: None,
 }
 
 

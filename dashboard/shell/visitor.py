@@ -1,9 +1,12 @@
-"""Who is asking: the owner id of this browser session (services.ownership), and whether a session is
-still connected (a training run stops when its visitor has gone).
+"""Who is asking: the owner id of this browser session (services.ownership), their job, and
+that they are still here (a hosted run stops when its visitor has gone).
 
     owner()            None in local mode; "u-…" when signed in with st.login; else "s-…"
     folder()           where this visitor's runs and uploads go
-    connected_check()  a callable the training thread polls: False once this tab is closed
+    job()              their queued or running job (any tab), or the last one this session saw
+    watch(ch)          its view now; hosted: a heartbeat on its channel (every page run and
+                       every redraw of the Train panel or the sidebar's training line), which
+                       the worker reads instead of Streamlit's internals
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import streamlit as st
 
 from dashboard.shell import state
 from services import hosting, ownership
+from services.jobs import channel
+from services.jobs.queue import QUEUE
 
 
 def _signed_in_subject() -> str | None:
@@ -73,17 +78,24 @@ def folder():
     return ownership.user_dir(owner())
 
 
-def connected_check():
-    """A thread-safe callable: is this browser session still connected to the server? Always
-    True where there is no server runtime (AppTest, the CLI)."""
-    try:
-        from streamlit.runtime import Runtime
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
+def job() -> channel.Channel | None:
+    """This visitor's job to show: the one queued or running (whichever tab or session started
+    it), else the last one this session saw running, until another starts."""
+    owner_id = owner()
+    active = QUEUE.active(owner_id)
+    if active is not None:
+        return active
+    last = channel.latest(owner_id)
+    return last if last is not None and last.id in (st.session_state.get(state.TRAIN_SEEN) or {}) else None
 
-        ctx = get_script_run_ctx()
-        if ctx is None or not Runtime.exists():
-            return lambda: True
-        runtime, session_id = Runtime.instance(), ctx.session_id
-        return lambda: runtime.is_active_session(session_id)
-    except Exception:  # noqa: BLE001 - an internal API moved: never stop a run by mistake
-        return lambda: True
+
+def watch(ch: channel.Channel) -> channel.JobView:
+    """Read a job for this session: remembered as seen while it runs (so it is selected when it
+    ends), and in hosted mode a heartbeat on its channel. Its view now."""
+    view = ch.view()
+    seen = st.session_state.get(state.TRAIN_SEEN) or {}
+    if view.running and ch.id not in seen:
+        st.session_state[state.TRAIN_SEEN] = {**seen, ch.id: False}
+    if view.running and hosting.hosted():
+        ch.beat()
+    return view

@@ -1,8 +1,9 @@
 """The Train page's parts: the form (its fields follow the chosen kind), and the run's
-progress and outcome, redrawn every second while it trains.
+progress and outcome, read from the job's channel (services.jobs) every second while it runs.
+The job is found by its visitor, not kept in the session: a reload or a second tab shows it too.
 
     submitted, values, spec, name = train_form(sel, busy)
-    show_job(job)
+    show_job(job_id)
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from dashboard.render import figures, tables
 from dashboard.shell import frame, navigation, widgets
 from services import hosting
 from dashboard.shell.errors import show_error
-from services.training import TrainJob
 from dashboard.shell.safe_text import md
 
 from ae_core.config import estimate_parameters
 from dashboard.data import loaders
-from dashboard.shell import state, visitor
+from dashboard.shell import visitor
 from services import ownership
 from dashboard.shell.errors import guard
 from dashboard.views import train_fields
+from services.jobs import channel, executor
+from services.jobs.runs import submit_training
 from services.training import make_configs
 
 
@@ -56,19 +58,20 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
     return submitted, v, spec, name
 
 
-def show_run(job: TrainJob) -> None:
+def show_run(job: channel.JobView, ch: channel.Channel) -> None:
     """Progress, live losses, the stop button while running; the outcome when done."""
     st.subheader(f"Run: {md(job.out.name)}")
     if job.running and job.stage == "queued":
         st.info(f"Queued: {job.progress_text}. This server trains {hosting.settings().max_trainings} "
-                "run(s) at a time; yours starts by itself. Keep this tab open: a run whose visitor has "
-                "left is dropped.", icon=":material/hourglass_top:")
-        st.button("Cancel", icon=":material/close:", on_click=job.request_stop, disabled=job.stop_requested,
+                "run(s) at a time; yours starts by itself. Keep a page of this app open: a run whose "
+                "visitor has left is dropped." if hosting.hosted() else
+                f"Queued: {job.progress_text}; it starts by itself.", icon=":material/hourglass_top:")
+        st.button("Cancel", icon=":material/close:", on_click=ch.request_stop, disabled=job.stop_requested,
                   key="_w_tr_cancel")
         return
     if job.running:
         st.progress(job.fraction, text=f"{job.progress_text} · on {md(job.spec)}")
-        st.button("Stop (keep what was trained)", icon=":material/stop:", on_click=job.request_stop,
+        st.button("Stop (keep what was trained)", icon=":material/stop:", on_click=ch.request_stop,
                   disabled=job.stop_requested or job.stage in ("evaluating", "mapping"), key="_w_tr_stop",
                   help="Training is over: the model is being scored against PCA and mapped"
                   if job.stage in ("evaluating", "mapping") else None)
@@ -91,7 +94,7 @@ def show_run(job: TrainJob) -> None:
         st.info(md(r["message"], limit=1_000))
     m = r.get("metrics", {})
     mapped = "" if r.get("map") else " (Its map will be computed when you open Latent space.)"
-    if r.get("warning") and not r.get("adopted"):
+    if r.get("warning") and not frame.adopted(job):
         st.warning(f"Saved as **{md(job.out.name)}** in {r.get('seconds', 0):.1f} s, but not selected: "
                    + md(r["warning"], limit=1_000), icon=":material/warning:")
         st.button("Use it anyway", key="_w_tr_use_anyway", on_click=frame.adopt, args=(job,))
@@ -101,7 +104,7 @@ def show_run(job: TrainJob) -> None:
                    icon=":material/check_circle:")
     if m.get("recon_mse") is not None and m.get("pca_recon_mse") is not None:
         c1, c2 = st.columns(2)
-        exact = tables.pca_exact(job.model_config.code_dim, job.model_config.n_pixels, m["pca_recon_mse"])
+        exact = tables.pca_exact(job.code_dim, job.n_pixels, m["pca_recon_mse"])
         delta, colour = tables.vs_pca(m["recon_mse"], m["pca_recon_mse"], exact)
         c1.metric("Test MSE", f"{m['recon_mse']:.4f}", delta, delta_color=colour,
                   delta_arrow="off" if colour == "off" else "auto")
@@ -116,15 +119,20 @@ def show_run(job: TrainJob) -> None:
 
 
 @st.fragment(run_every=1.0)
-def live(job: TrainJob) -> None:
-    show_run(job)
+def live(job_id: str) -> None:
+    ch = channel.by_id(visitor.owner(), job_id)
+    if ch is None:  # its record was pruned
+        return
+    job = visitor.watch(ch)
+    show_run(job, ch)
     if not job.running:
         st.rerun()  # the whole page: the sidebar lists the new model
 
 
-def show_job(job: TrainJob) -> None:
-    """The run's panel: live while it trains, its outcome once it is over."""
-    live(job) if job.running else show_run(job)
+def show_job(ch: channel.Channel) -> None:
+    """The run's panel: live while it runs, its outcome once it is over."""
+    job = visitor.watch(ch)
+    live(ch.id) if job.running else show_run(job, ch)
 
 
 def render() -> None:
@@ -132,20 +140,19 @@ def render() -> None:
     sel = frame.selection("Train")
     widgets.header("Train", "Train an autoencoder and watch each loss term: does the penalty fight the "
                             "reconstruction, and when does it stop improving?")
-    job = st.session_state.get(state.TRAIN_JOB)
-    busy = job is not None and job.running
+    executor.warm_up()  # the worker pool starts while the form is filled in (embedded mode)
+    ch = visitor.job()
+    busy = ch is not None and ch.view().running
     submitted, values, spec, name = train_form(sel, busy)
     if submitted and not busy:
         with guard():
             mc, tc = make_configs(values, loaders.dataset(spec).image_shape)
             ownership.check_quota(visitor.owner(), 4 * estimate_parameters(mc))  # float32 weights
             out_name = name.strip() or run_name(spec, values["kind"], mc.code_dim)
-            st.session_state[state.TRAIN_JOB] = job = TrainJob.start(
-                mc, tc, spec, out_name, owner=visitor.owner(),
-                connected=visitor.connected_check() if hosting.hosted() else None)  # local: runs on unwatched
+            visitor.watch(submit_training(mc, tc, spec, out_name, owner=visitor.owner()))
             st.rerun()  # the form is drawn again, its Train button disabled while this run lasts
 
-    if job is not None:
-        show_job(job)
+    if ch is not None:
+        show_job(ch)
     else:
         st.caption("Results appear here: a progress bar and every loss term, epoch by epoch.")
