@@ -6,7 +6,7 @@ For each `--points` N it writes an `.npz` of N 8x8 images (scikit-learn's 1,797 
 copies with a little noise), starts the dashboard (local mode, temporary folders), opens
 Latent space on `?data=<that file>&model=pca-16` once cold (codes computed, the map fitted
 and cached: reported, not a target), then `--repeats` fresh sessions timed from navigation
-start to the map drawn with all N points (dashboard/components/latent_map/map_canvas.js), in fresh browser profiles and in
+start to the map drawn with all N points (dashboard/components/latent_map/map.js), in fresh browser profiles and in
 new tabs of one profile (its cache kept: a returning visitor), each beside the time to the page's
 title (Streamlit's own start, which every page waits for: the baseline), and one box selection
 around the densest point that holds about 1,000 points.

@@ -33,7 +33,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 # (name in the sidebar, URL path, what shows that the page has drawn its main result)
 PLOT = ".js-plotly-plot"
-MAP = ".lse-map[data-drawn]"  # the Latent space 2D map (dashboard/components/latent_map/map_canvas.js), once it has drawn
+MAP = ".lse-map[data-drawn]"  # the 2D map component (dashboard/components/latent_map/map.js), once it has drawn
 DATAFRAME = '[data-testid="stDataFrame"]'
 IMAGE = '[data-testid="stImage"]'
 PAGES = [
