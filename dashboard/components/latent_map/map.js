@@ -134,8 +134,19 @@ function setup(parent) {
   el("button", "lse-btn", bar, "Reset view").onclick = () => { if (s.sp) s.sp.zoomToOrigin(); };
   el("button", "lse-btn", bar, "PNG").onclick = () => savePng(s);
   const on = (target, ev, fn) => { target.addEventListener(ev, fn); s.listeners.push(() => target.removeEventListener(ev, fn)); };
-  on(glc, "pointermove", (e) => { const r = glc.getBoundingClientRect(); s.mouse = [e.clientX - r.left, e.clientY - r.top]; });
-  on(glc, "pointerleave", () => { s.tip.style.display = "none"; });
+  on(glc, "mousemove", (e) => {
+    const r = glc.getBoundingClientRect();
+    s.mouse = [e.clientX - r.left, e.clientY - r.top];
+    if (e.buttons) { s.tip.style.display = "none"; return; } // a pan or a lasso: regl-scatterplot's
+    e.stopPropagation(); // no hover of regl-scatterplot's (a WebGL redraw): the card below is the hover
+    if (s.hoverFrame) return;
+    s.hoverFrame = requestAnimationFrame(() => {
+      s.hoverFrame = 0;
+      const i = nearest(s, s.mouse[0], s.mouse[1], Math.max(6, (s.data ? s.data.point_px : 5) + 3));
+      if (i !== s.hovered) { s.hovered = i; hovered(s, i); }
+    });
+  });
+  on(glc, "pointerleave", () => { s.tip.style.display = "none"; s.hovered = -1; });
   // for tests and benchmarks: each shown point's place on the page and its dataset index (every
   // `step`th of them)
   root.lseScreen = (step = 1) => {
@@ -193,6 +204,7 @@ function update(s, raw) {
     for (let i = 0; i < d.n; i++) { x[i] = 2 * a.x[i] - 1; y[i] = 2 * a.y[i] - 1; }
     pts = { u: a.x, v: a.y, x, y, ids: a.ids, cat: a.c, lab: a.labels || null, err: a.errors || null, n: d.n,
             density: a.density ? densityImage(d.density, a.density) : null };
+    pts.grid = grid(pts.u, pts.v, d.n);
     ARRAYS.set(d.sig, pts);
     while (ARRAYS.size > 8) ARRAYS.delete(ARRAYS.keys().next().value);
   }
@@ -206,9 +218,15 @@ function update(s, raw) {
     }
   }
   const fresh = !s.data || s.sig !== d.sig;
+  // what regl-scatterplot was given: the same again (a rerun for a click, a tab) redraws only our
+  // layers, not every point (a frame of software WebGL is a tenth of a second)
+  const look = `${d.sig}|${d.palette.length}|${a.selected ? selKey(a.selected) : "-"}`;
+  const same = s.sp && look === s.look && !fresh;
+  s.look = look;
   const newView = !s.data || d.view_key !== s.data.view_key;
   s.data = d;
   s.sig = d.sig;
+  s.hovered = -1;
   Object.assign(s, pts);
   s.thumbs = ims.thumbs || null;
   s.recThumbs = ims.recon_thumbs || null;
@@ -221,6 +239,7 @@ function update(s, raw) {
   drawLegend(s);
   resize(s);
   if (GL_PROBLEM || glProblem()) { say(s, GL_PROBLEM); return; }
+  if (same) { marks(s); drawLayers(s); return; }
   plot(s, fresh, newView);
 }
 
@@ -271,9 +290,21 @@ function plot(s, fresh = true, newView = true) {
   } catch (err) {
     say(s, `The map could not be drawn: ${err.message}`);
   }
+  marks(s);
+}
+
+// for tests: what the map shows marked
+function marks(s) {
+  const d = s.data;
   s.root.dataset.picked = String((d.picked || []).length);
   s.root.dataset.marker = d.marker ? "1" : "0";
   s.root.dataset.selected = String(s.sel ? s.sel.reduce((t, v) => t + v, 0) : 0);
+}
+
+function selKey(sel) {
+  let h = 0, k = 0;
+  for (let i = 0; i < sel.length; i++) if (sel[i]) { h = (h * 31 + i) | 0; k++; }
+  return `${k}:${h}`;
 }
 
 function order(s) {
@@ -324,15 +355,54 @@ function wireEvents(s) {
     }
   });
   sp.subscribe("lassoEnd", () => { lassoing = false; });
-  sp.subscribe("pointOver", (i) => {
-    showTip(s, i);
-    if (s.data.report_hover) { clearTimeout(hoverTimer); hoverTimer = setTimeout(() => send({ hover: s.ids[i] }), 250); }
-  });
-  sp.subscribe("pointOut", () => { s.tip.style.display = "none"; });
+  s.onHover = (i) => {
+    if (i >= 0 && s.data.report_hover) { clearTimeout(hoverTimer); hoverTimer = setTimeout(() => send({ hover: s.ids[i] }), 250); }
+  };
   sp.subscribe("view", () => {
     if (s.data) VIEWS.set(s.data.view_key, sp.get("cameraView"));
     drawLayers(s);
   });
+}
+
+// --------------------------------------------------------------------------- hover
+// The hover card is ours, not regl-scatterplot's: its hover redraws the whole WebGL frame on every
+// new point (a frame of software WebGL is a tenth of a second), while the card needs none. Points
+// are bucketed once per map into a grid over the unit square (a counting sort), so a pointer move
+// looks at the few cells within reach, not at every point; clicks and lassos stay the library's
+// (its KDBush index).
+function grid(u, v, n) {
+  const g = Math.max(1, Math.min(1024, Math.ceil(Math.sqrt(n / 4))));
+  const cell = new Int32Array(n), start = new Int32Array(g * g + 1);
+  for (let i = 0; i < n; i++) {
+    const cx = Math.min(g - 1, Math.max(0, Math.floor(u[i] * g))), cy = Math.min(g - 1, Math.max(0, Math.floor(v[i] * g)));
+    cell[i] = cy * g + cx;
+    start[cell[i] + 1]++;
+  }
+  for (let c = 0; c < g * g; c++) start[c + 1] += start[c];
+  const fill = start.slice(0, g * g), items = new Int32Array(n);
+  for (let i = 0; i < n; i++) items[fill[cell[i]]++] = i;
+  return { g, start, items };
+}
+
+// the shown point nearest to the pointer (plot pixels), within `radius` px, or -1
+function nearest(s, px, py, radius) {
+  const G = s.grid;
+  if (!G || !s.side) return -1;
+  const u = (s.xs.invert(px) + 1) / 2, v = (s.ys.invert(py) + 1) / 2;
+  const ru = Math.abs((s.xs.invert(px + radius) - s.xs.invert(px)) / 2);
+  const x0 = Math.max(0, Math.floor((u - ru) * G.g)), x1 = Math.min(G.g - 1, Math.floor((u + ru) * G.g));
+  const y0 = Math.max(0, Math.floor((v - ru) * G.g)), y1 = Math.min(G.g - 1, Math.floor((v + ru) * G.g));
+  let best = -1, bd = ru * ru;
+  for (let cy = y0; cy <= y1; cy++) for (let cx = x0; cx <= x1; cx++) {
+    const c = cy * G.g + cx;
+    for (let k = G.start[c]; k < G.start[c + 1]; k++) {
+      const i = G.items[k];
+      if (s.data.categorical && s.hidden.has(s.cat[i])) continue;
+      const dd = (s.u[i] - u) ** 2 + (s.v[i] - v) ** 2;
+      if (dd < bd) { bd = dd; best = i; }
+    }
+  }
+  return best;
 }
 
 // --------------------------------------------------------------------------- layers
@@ -449,6 +519,11 @@ function tipImage(canvas, t, i, side) {
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(tmp, 0, 0, side, side);
   canvas.style.display = "block";
+}
+
+function hovered(s, i) {
+  showTip(s, i);
+  if (s.onHover) s.onHover(i);
 }
 
 function showTip(s, i) {
