@@ -234,6 +234,29 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     finally:
         other.close()
 
+    # a lasso (freeform, here a square traced point by point) around another dense spot: the points
+    # inside it become the selection, at least those well inside and at most those within its bounds
+    page.locator(".lse-btn", has_text="Lasso select").click()
+    shown = map_points(page)
+    pt = densest_point([p for p in shown if abs(p[0] - x) > 60 or abs(p[1] - y) > 60])
+    lx, ly, h = pt["x"], pt["y"], 30
+    well_inside = sum(abs(px - lx) <= h - 8 and abs(py - ly) <= h - 8 for px, py, _ in shown)
+    within = sum(abs(px - lx) <= h + 1 and abs(py - ly) <= h + 1 for px, py, _ in shown)
+    page.mouse.move(lx - h, ly - h)
+    page.mouse.down()
+    for cx, cy in ((lx - h, ly + h), (lx + h, ly + h), (lx + h, ly - h), (lx - h, ly - h)):
+        page.mouse.move(cx, cy, steps=10)
+    page.mouse.up()
+    cap = expect(page, caption(page, r"^\d+ selected"), "the lasso selection's images", "latent_lasso")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while page.locator(MAP).first.get_attribute("data-selected") == str(n) and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    wait_idle(page, TIMEOUT_MS)
+    k = int(re.match(r"(\d+) selected", caption(page, r"^\d+ selected").first.inner_text()).group(1))
+    assert 2 <= well_inside <= k <= within, (well_inside, k, within)
+    assert page.locator(MAP).first.get_attribute("data-selected") == str(k)
+    full_screenshot(page, ARTIFACTS / "Latent_space-lasso.png")
+
     # an uploaded digit: encoded, reconstructed, starred on the map, its neighbours shown
     png = digit_png(tmp_path / "three.png", "3")
     page.get_by_role("tab", name="Your image").click()
