@@ -70,8 +70,11 @@ function glProblem() {
 
 function renderer() {
   if (RENDERER) return RENDERER;
-  RENDERER = ReglScatterplot.createRenderer();
-  const c = RENDERER.canvas;
+  // our own canvas, sized to the largest map (fitRenderer): by default the renderer's float
+  // framebuffer is the whole window, every pixel of it cleared and copied on every frame
+  const c = document.createElement("canvas");
+  c.width = c.height = 64;
+  RENDERER = ReglScatterplot.createRenderer({ canvas: c });
   c.addEventListener("webglcontextlost", (e) => {
     e.preventDefault(); // tells the browser we will redraw when it comes back
     for (const s of LIVE) say(s, "The graphics context was lost (the GPU was reset or is busy): the map is redrawn when it comes back.");
@@ -84,6 +87,15 @@ function renderer() {
     for (const s of LIVE) { say(s, null); if (s.data) plot(s); }
   });
   return RENDERER;
+}
+
+// the shared renderer as large as the largest map on the page, no larger
+function fitRenderer() {
+  if (!RENDERER) return;
+  let side = 64;
+  for (const s of LIVE) side = Math.max(side, Math.ceil(s.side || 0));
+  const dpr = window.devicePixelRatio || 1;
+  if (RENDERER.canvas.width !== Math.round(side * dpr)) RENDERER.resize(side, side);
 }
 
 function say(s, text) {
@@ -186,6 +198,7 @@ function resize(s) {
     c.style.width = side + "px"; c.style.height = side + "px";
   }
   s.dpr = dpr;
+  fitRenderer();
   if (s.sp) s.sp.set({ width: side, height: side });
   else { s.glc.style.width = side + "px"; s.glc.style.height = side + "px"; }
   s.xs.range([0, side]); s.ys.range([side, 0]);
@@ -263,7 +276,7 @@ function plot(s, fresh = true, newView = true) {
   try {
     if (!s.sp) {
       s.sp = ReglScatterplot.default({
-        renderer: renderer(), canvas: s.glc, width: s.side, height: s.side, xScale: s.xs, yScale: s.ys,
+        renderer: (renderer(), fitRenderer(), RENDERER), canvas: s.glc, width: s.side, height: s.side, xScale: s.xs, yScale: s.ys,
         syncEvents: true, backgroundColor: [1, 1, 1, 0], pointColorHover: "#111111", pointColorActive: "#111111",
         deselectOnDblClick: false, deselectOnEscape: false, lassoColor: [0.2, 0.2, 0.2, 1], lassoMinDelay: 5,
         opacity: 0.85, performanceMode: false,
@@ -273,7 +286,7 @@ function plot(s, fresh = true, newView = true) {
     }
     s.sp.set({ pointSize: d.point_px || 5, pointColor: pointColours(d), colorBy: "valueA",
                pointOrder: order(s) });
-    const drawn = s.sp.draw({ x: s.x, y: s.y, valueA: valueA(s) }, { zDataType: "categorical", preventFilterReset: !fresh });
+    const drawn = redraw(s, !fresh);
     if (newView) {
       const view = VIEWS.get(d.view_key);
       if (view) s.sp.set({ cameraView: view });
@@ -305,6 +318,18 @@ function selKey(sel) {
   let h = 0, k = 0;
   for (let i = 0; i < sel.length; i++) if (sel[i]) { h = (h * 31 + i) | 0; k++; }
   return `${k}:${h}`;
+}
+
+// the points to regl-scatterplot; after the first draw of these points, with their KDBush index
+// (kept per sig), so a new selection or a remount does not index them again
+function redraw(s, keepFilter) {
+  const pts = ARRAYS.get(s.sig);
+  const opts = { zDataType: "categorical", preventFilterReset: keepFilter };
+  if (pts && pts.spatialIndex) opts.spatialIndex = pts.spatialIndex;
+  const sp = s.sp;
+  return sp.draw({ x: s.x, y: s.y, valueA: valueA(s) }, opts).then(() => {
+    if (pts && !pts.spatialIndex && !sp.get("isDestroyed")) pts.spatialIndex = sp.get("spatialIndex");
+  });
 }
 
 function order(s) {
@@ -346,7 +371,8 @@ function wireEvents(s) {
       s.sel = new Uint8Array(s.data.n); // greyed at once; the next run confirms it
       for (const i of points) s.sel[i] = 1;
       sp.set({ pointOrder: order(s) });
-      sp.draw({ x: s.x, y: s.y, valueA: valueA(s) }, { preventFilterReset: true, zDataType: "categorical" }).catch(() => {});
+      redraw(s, true).catch(() => {});
+      s.look = `${s.sig}|${s.data.palette.length}|${selKey(s.sel)}`; // the run that confirms it draws nothing again
       s.root.dataset.selected = String(points.length);
       send({ selection: Array.from(points, (i) => s.ids[i]) });
     } else if (points.length === 1) {
