@@ -12,7 +12,13 @@ PCA map fitted and cached: reported, not a target), then, alternating the two se
 fresh browser profiles timed from navigation start to the map drawn, and one session each that
 hovers, clicks and boxes. It prints each server's resident memory after the biggest map.
 
-    .venv-dev/bin/python benchmarks/bench_map_scale.py [--points 1797 10000 100000 1000000] [--repeats 2]
+    .venv-dev/bin/python benchmarks/bench_map_scale.py [--points 1797 10000 100000] [--repeats 2]
+    .venv-dev/bin/python benchmarks/bench_map_scale.py --component 1000000   # the map alone
+
+The app's datasets stop at 200,000 images (ae_core.data.MAX_IMAGES), so `--component N` measures
+the map component alone on N synthetic points (benchmarks/map_million_app.py), this one and the
+one before (its canvas.py and map_canvas.js from `--before`, fed the same points): navigation to
+every point drawn, a hover, and a box of about 1,000 points to the map showing them selected.
 """
 
 from __future__ import annotations
@@ -143,15 +149,104 @@ def interact(browser, url: str, n: int, want: int = 1000) -> dict:
         ctx.close()
 
 
+SELECTED_SHOWN = "m => m.dataset.selected && m.dataset.selected !== '0' ? performance.now() : false"
+
+
+def component_run(browser, url: str, n: int, repeats: int) -> dict:
+    """The map alone: navigation to all `n` drawn (fresh profiles), a hover, a box of ~1,000 to
+    the map showing them selected."""
+    maps = [time_map(browser, url) for _ in range(repeats)]
+    ctx = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        page.locator(MAP).first.wait_for(state="attached")
+        wait_idle(page, TIMEOUT_MS)
+        page.wait_for_timeout(3000)  # the spatial index of a big map is built just after its draw
+        shown, per = shown_points(page, n)
+        c = densest_point(shown, radius=15)
+        target = min(shown, key=lambda p: (p[0] - c["x"]) ** 2 + (p[1] - c["y"]) ** 2)
+        page.mouse.move(5, 5)
+        page.wait_for_timeout(300)
+        tip = page.locator(".lse-tip").first.element_handle()
+        t0 = page.evaluate("performance.now()")
+        page.mouse.move(target[0], target[1])
+        hover = (page.wait_for_function(TIP_SHOWN, arg=tip, polling="raf").json_value() - t0) / 1000
+        page.locator(".lse-btn", has_text="Box select").click()
+        h, _ = box_around(shown, c["x"], c["y"], max(2, int(1000 / per)))
+        page.mouse.move(c["x"] - h, c["y"] - h)
+        page.mouse.down()
+        page.mouse.move(c["x"] + h, c["y"] + h, steps=5)
+        root = page.locator(".lse-map").first.element_handle()
+        t0 = page.evaluate("performance.now()")
+        page.mouse.up()
+        box = (page.wait_for_function(SELECTED_SHOWN, arg=root, polling="raf").json_value() - t0) / 1000
+        got = int(page.locator(".lse-map").first.get_attribute("data-selected"))
+        return {"map": maps, "drawn": maps[-1][1], "hover": hover, "box": box, "boxed": got}
+    finally:
+        ctx.close()
+
+
+def component_main(a) -> int:
+    from playwright.sync_api import sync_playwright
+
+    load0 = os.getloadavg()[0]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "old"
+        old.mkdir()
+        if a.before:  # the map before, beside a page that feeds it the same points
+            import subprocess
+
+            for name, to in (("canvas.py", "old_canvas.py"), ("map_canvas.js", "map_canvas.js"),
+                             ("map_canvas.css", "map_canvas.css")):
+                (old / to).write_bytes(subprocess.run(["git", "show", f"{a.before}:dashboard/components/latent_map/{name}"],
+                                                      cwd=ROOT, check=True, capture_output=True).stdout)
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            for n in a.component:
+                res = {}
+                for k in (["now", "before"] if a.before else ["now"]):
+                    env = {"LSE_BENCH_POINTS": str(n), **({"LSE_OLD_MAP": str(old)} if k == "before" else {})}
+                    with StreamlitServer(Path(tmp) / f"{k}-{n}", env=env, start_timeout=120,
+                                         script="benchmarks/map_million_app.py") as srv:
+                        time_map(browser, srv.url())  # cold: the points made once
+                        res[k] = component_run(browser, srv.url(), n, a.repeats)
+                        res[k]["rss"] = rss_mb(srv.pid)
+                    v = res[k]
+                    print(f"{n:>9,} {k:>6}: map {', '.join(f'{t:.2f}' for t, _ in v['map'])} s ({v['drawn']:,} drawn) | "
+                          f"hover {v['hover']:.3f} s | box of {v['boxed']:,} -> shown selected {v['box']:.2f} s | "
+                          f"server {v['rss']:.0f} MiB", flush=True)
+                rows.append((n, res))
+            browser.close()
+    print(f"\nThe map component alone; medians, seconds by the page's clock; load average {load0:.1f} -> "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.")
+    print("| points | map drawn: now (drawn) | before (drawn) | hover: now | before | box -> selected: now | before "
+          "| server MiB now / before |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, res in rows:
+        now, bef = res["now"], res.get("before", {})
+        med = statistics.median(t for t, _ in now["map"])
+        bmed = f"{statistics.median(t for t, _ in bef['map']):.2f} ({bef['drawn']:,})" if bef else "-"
+        print(f"| {n:,} | {med:.2f} ({now['drawn']:,}) | {bmed} | {now['hover']:.3f} | "
+              f"{bef.get('hover', float('nan')):.3f} | {now['box']:.2f} ({now['boxed']:,}) | "
+              f"{bef.get('box', float('nan')):.2f} ({bef.get('boxed', 0):,}) | {now['rss']:.0f} / {bef.get('rss', 0):.0f} |")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--points", type=int, nargs="+", default=[1797, 10_000, 100_000, 1_000_000])
+    ap.add_argument("--points", type=int, nargs="+", default=[1797, 10_000, 100_000])
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--before", default="3922830", help="the commit to compare with ('' for none)")
+    ap.add_argument("--component", type=int, nargs="*", default=[], help="the map alone at these sizes")
     a = ap.parse_args()
     if browser_missing():
         print(f"skipped: {browser_missing()}")
         return 0
+    if a.component:
+        return component_main(a)
     from playwright.sync_api import sync_playwright
 
     load0 = os.getloadavg()[0]

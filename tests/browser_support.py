@@ -134,8 +134,9 @@ class StreamlitServer:
     """
 
     def __init__(self, work_dir, port: int | None = None, user_dir=None, cache_dir=None,
-                 env: dict | None = None, start_timeout: float = 90.0, root=None):
+                 env: dict | None = None, start_timeout: float = 90.0, root=None, script: str = "app.py"):
         self.root = Path(root) if root else ROOT  # another checkout of the app (benchmarks' "before")
+        self.script = script  # the app, or a page of a benchmark's own
         self.work_dir = Path(work_dir)
         self.port = port or free_port()
         self.user_dir = Path(user_dir) if user_dir else self.work_dir / "user"
@@ -161,7 +162,7 @@ class StreamlitServer:
                "PYTHONUNBUFFERED": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **self.extra_env}
         if self.root != ROOT:  # its own modules first, not the installed (editable) ones
             env["PYTHONPATH"] = os.pathsep.join([str(self.root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+        cmd = [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
                "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
         self._log = open(self.log_path, "wb")
