@@ -16,6 +16,11 @@ this session"), and from the map cache folder, where every map fitted on load is
 (it starts empty, so a file there is a fit made during this run).
 
     .venv-dev/bin/python benchmarks/bench_pages.py [--repeats 3] [--target 3.0] [--pages Compare Sparsity]
+    .venv-dev/bin/python benchmarks/bench_pages.py --before 3922830   # and that commit beside it
+
+With `--before REF` a second server runs that commit (unpacked by `git archive` into a temporary
+folder) and every visit alternates between the two, so the before and after columns are
+measured in one run on the same load.
 
 Needs Chromium at /usr/bin/chromium and the playwright package (never downloads a browser), so it
 runs from the test environment (.venv-dev, `make test` builds it); the app's .venv has no playwright.
@@ -38,6 +43,7 @@ from browser_support import (  # noqa: E402 - after the path is set
     PAGES,
     StreamlitServer,
     browser_missing,
+    checkout,
     exceptions,
     launch_chromium,
     shown_at,
@@ -92,6 +98,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed visits per page after the cold one")
     ap.add_argument("--target", type=float, default=3.0, help="seconds to the main element")
     ap.add_argument("--pages", nargs="*", metavar="NAME", help="only these pages (e.g. Compare Sparsity)")
+    ap.add_argument("--before", default="", help="a commit to run beside this checkout, alternated")
     args = ap.parse_args()
     missing = browser_missing()
     if missing:
@@ -107,6 +114,8 @@ def main() -> int:
           + (f" (missing: {', '.join(lack)})" if lack else ""))
     load0 = os.getloadavg()[0]
     rows, notes = [], []
+    if args.before:
+        return compare(args)
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
         with StreamlitServer(tmp) as srv, sync_playwright() as p:
             browser = launch_chromium(p)
@@ -154,6 +163,51 @@ def main() -> int:
               + ", ".join(fitted))
     else:
         print("Maps fitted on page load during this run: none (every map came from a saved map-*.npz).")
+    return 0
+
+
+def compare(args) -> int:
+    """This checkout and `args.before`, each page visited on both, alternated: median seconds to
+    the main element (full load) and via the sidebar, and their ratio."""
+    from playwright.sync_api import sync_playwright
+
+    load0 = os.getloadavg()[0]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
+        servers = {"now": StreamlitServer(Path(tmp) / "now"),
+                   "before": StreamlitServer(Path(tmp) / "before-srv", root=checkout(args.before, Path(tmp) / "before"))}
+        try:
+            for s in servers.values():
+                s.start()
+            with sync_playwright() as p:
+                browser = launch_chromium(p)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                for name, path, main in [q for q in PAGES if not args.pages or q[0] in args.pages]:
+                    got = {k: {"load": [], "link": []} for k in servers}
+                    for srv in servers.values():
+                        visit(page, srv.url(path), main)  # cold
+                    for r in range(args.repeats):
+                        for k in (list(servers) if r % 2 == 0 else list(servers)[::-1]):
+                            got[k]["load"].append(visit(page, servers[k].url(path), main)[0])
+                            got[k]["link"].append(via_sidebar(page, servers[k].url(), name, main))
+                    med = {k: {m: statistics.median(v[m]) for m in v} for k, v in got.items()}
+                    rows.append((name, med))
+                    print(f"  {name}: load {med['now']['load']:.2f} s (before {med['before']['load']:.2f} s), sidebar "
+                          f"{med['now']['link']:.2f} s (before {med['before']['link']:.2f} s)", flush=True)
+                browser.close()
+        finally:
+            for s in servers.values():
+                s.stop()
+    load1 = os.getloadavg()[0]
+    print(f"\nMedian of {args.repeats} visits each, alternated, seconds from navigation start (load) or from the "
+          f"sidebar click to the page's main element; before = {args.before}; load average {load0:.1f} -> "
+          f"{load1:.1f} on {os.cpu_count()} cores. Ratio = before / now (above 1: now is faster).\n")
+    print("| page | load now | load before | ratio | sidebar now | sidebar before | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, m in rows:
+        n, b = m["now"], m["before"]
+        print(f"| {name} | {n['load']:.2f} | {b['load']:.2f} | {b['load'] / n['load']:.2f} | {n['link']:.2f} | "
+              f"{b['link']:.2f} | {b['link'] / n['link']:.2f} |")
     return 0
 
 

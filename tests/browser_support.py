@@ -33,7 +33,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 # (name in the sidebar, URL path, what shows that the page has drawn its main result)
 PLOT = ".js-plotly-plot"
-MAP = ".lse-map[data-drawn]"  # the Latent space 2D map (dashboard/components/latent_map/map_canvas.js), once it has drawn
+MAP = ".lse-map[data-drawn]"  # the 2D map component (dashboard/components/latent_map/map.js), once it has drawn
 DATAFRAME = '[data-testid="stDataFrame"]'
 IMAGE = '[data-testid="stImage"]'
 PAGES = [
@@ -134,7 +134,9 @@ class StreamlitServer:
     """
 
     def __init__(self, work_dir, port: int | None = None, user_dir=None, cache_dir=None,
-                 env: dict | None = None, start_timeout: float = 90.0):
+                 env: dict | None = None, start_timeout: float = 90.0, root=None, script: str = "app.py"):
+        self.root = Path(root) if root else ROOT  # another checkout of the app (benchmarks' "before")
+        self.script = script  # the app, or a page of a benchmark's own
         self.work_dir = Path(work_dir)
         self.port = port or free_port()
         self.user_dir = Path(user_dir) if user_dir else self.work_dir / "user"
@@ -158,11 +160,13 @@ class StreamlitServer:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "LSE_USER_DIR": str(self.user_dir), "LSE_CACHE_DIR": str(self.cache_dir),
                "PYTHONUNBUFFERED": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **self.extra_env}
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+        if self.root != ROOT:  # its own modules first, not the installed (editable) ones
+            env["PYTHONPATH"] = os.pathsep.join([str(self.root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        cmd = [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
                "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -215,6 +219,16 @@ class StreamlitServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def checkout(ref: str, dest) -> Path:
+    """The tracked files of commit `ref` of this repository, unpacked into `dest` (`git archive`:
+    nothing changes in the repository): the "before" app that benchmarks run beside this one."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", ref], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
 
 
 # ------------------------------------------------------------------ memory

@@ -6,7 +6,6 @@ here: their handling is tested in test_ui_functions.py, and the browser flow wit
 from __future__ import annotations
 
 import io
-import json
 import time
 from pathlib import Path
 
@@ -54,12 +53,17 @@ def charts(at: AppTest) -> list:
 
 
 def latent_map(at: AppTest) -> dict:
-    """What the Latent space 2D map (dashboard.components.latent_map.canvas) was given to draw, decoded."""
-    from test_map_canvas import decoded
+    """What the Latent space 2D map (dashboard.components.latent_map) was given to draw, decoded."""
+    return maps_drawn(at, 1)[0]
+
+
+def maps_drawn(at: AppTest, count: int) -> list[dict]:
+    """What each of the `count` map components on the page was given to draw, decoded."""
+    from test_latent_map import decoded
 
     maps = [e for e in at.get("bidi_component") if e.proto.component_name == "lse_latent_map"]
-    assert len(maps) == 1
-    return decoded(json.loads(maps[0].proto.json))
+    assert len(maps) == count
+    return [decoded(m.proto.bytes) for m in maps]
 
 
 def record_media(monkeypatch) -> dict:
@@ -267,28 +271,28 @@ def test_latent_space_map_neighbours_interpolation_upload(monkeypatch):
     ok(at)
     drawn = latent_map(at)
     assert drawn["n"] == 1797 and sorted(drawn["ids"]) == list(range(1797))  # every image, once
-    t = drawn["thumbs"]  # the hover images by URL, at full size (8x8)
-    assert "/media/" in t["url"] and (t["w"], t["h"], t["c"]) == (8, 8, 1) and "pixels" not in t
+    # the hover images travel in the component's own message (no media file of Streamlit's), at
+    # full size (8x8): every drawn point's digit, in order
     from ae_core.data import load_dataset
 
-    served = media[t["url"]]  # what the URL answers: every drawn point's digit, in order
     ds = load_dataset("digits")
-    want = (ds.x[np.asarray(drawn["ids"])] * 255 + 0.5).astype(np.uint8).reshape(1797, 8, 8)
-    np.testing.assert_array_equal(np.frombuffer(served, np.uint8).reshape(1797, 8, 8), want)
+    want = (ds.x[np.asarray(drawn["ids"])] * 255 + 0.5).astype(np.uint8).reshape(1797, 8, 8, 1)
+    assert drawn["thumbs"].shape == (1797, 8, 8, 1) and not media
+    np.testing.assert_array_equal(drawn["thumbs"], want)
     from ae_core.io.checkpoint import load_checkpoint  # and beside each, its reconstruction
     from ae_core.models import reconstruct_array
 
     model_dir = catalog.SHIPPED_DIR / at.query_params["model"]
     recon = reconstruct_array(load_checkpoint(model_dir).model, ds.x[np.asarray(drawn["ids"])])
-    got = np.frombuffer(media[drawn["recon_thumbs"]["url"]], np.uint8).reshape(1797, 8, 8).astype(int)
+    got = drawn["recon_thumbs"][..., 0].astype(int)
     assert np.abs(got - (recon[:, 0] * 255 + 0.5).astype(int)).max() <= 1  # batching may round apart
     assert [t.label for t in at.tabs] == ["Selection", "Neighbours", "Interpolation", "Your image"]
     assert at.number_input(key="_w_map_index").value is None  # nothing picked yet: no index shown
-    media.clear()
     at.number_input(key="_w_map_index").set_value(5).run()
     ok(at)
     assert at.session_state["map_focus"] == 5
-    assert media[latent_map(at)["thumbs"]["url"]] == served  # the rerun named them again
+    again = latent_map(at)  # the browser has the points and images: the rerun sends neither again
+    assert again["cached"] and again["images_cached"] and "x" not in again and "thumbs" not in again
     assert at.session_state["_w_map_panel"] == "Neighbours"  # a chosen point opens its neighbours
     at.number_input(key="_w_map_index").set_value(40).run()
     ok(at)
@@ -449,7 +453,9 @@ def test_compare_two_models():
     at.session_state["compare_tab"] = "Maps"
     at.run()
     ok(at)
-    assert [c.proto.spec for c in charts(at)] and len(charts(at)) == 2  # one map per model
+    maps = maps_drawn(at, 2)  # one map per model, on the map component, each with its title
+    assert [m["title"] for m in maps] == ["pca-16", "undercomplete-16"] and not charts(at)
+    assert all(m["n"] == len(m["ids"]) > 300 and m["thumbs"].shape[1:] == (8, 8, 1) for m in maps)
     at.session_state["compare_tab"] = "Same images"
     at.run()
     ok(at)

@@ -24,7 +24,6 @@ from browser_support import (
     IMAGE,
     MAP,
     PAGES,
-    PLOT,
     densest_point,
     digit_png,
     exceptions,
@@ -41,27 +40,6 @@ pytestmark = pytest.mark.e2e
 TIMEOUT_MS = 90_000  # a first map fit or a first Compare on a busy two-core box
 ERROR_BOX = '[data-testid="stAlertContentError"]'
 VIEWPORT = {"width": 1400, "height": 1000}
-
-# Pixel position (in the page) of the Compare map point with the most neighbours within 25 px, in the
-# largest trace, from plotly's own axis transforms: a click lands on a point and a box around
-# it catches several, whatever the layout.
-POINT_JS = """() => {
-  const gd = document.querySelector('.js-plotly-plot');
-  const L = gd._fullLayout;
-  const traces = gd._fullData.filter(d => d.x && d.x.length > 1 && d.mode === 'markers');
-  const d = traces.reduce((a, b) => (b.x.length > a.x.length ? b : a));
-  const px = d.x.map(v => L.xaxis._offset + L.xaxis.d2p(v));
-  const py = d.y.map(v => L.yaxis._offset + L.yaxis.d2p(v));
-  let best = 0, most = -1;
-  for (let i = 0; i < px.length; i++) {
-    let k = 0;
-    for (let j = 0; j < px.length; j++) if ((px[i] - px[j]) ** 2 + (py[i] - py[j]) ** 2 < 625) k++;
-    if (k > most) { most = k; best = i; }
-  }
-  const r = gd.getBoundingClientRect();
-  return {x: r.left + px[best], y: r.top + py[best], near: most,
-          points: gd._fullData.reduce((s, t) => s + (t.mode === 'markers' && t.x ? t.x.length : 0), 0)};
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -190,8 +168,8 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     assert int(page.locator(MAP).first.get_attribute("data-drawn")) == len(shown)
 
     # hovering a point shows its image and its index, without leaving the map (the images come
-    # by a URL of their own once the points are drawn)
-    expect(page, page.locator('.lse-map[data-thumbs="1"][data-rec-thumbs="1"]'), "the hover images fetched",
+    # in the map's own message)
+    expect(page, page.locator('.lse-map[data-thumbs="1"][data-rec-thumbs="1"]'), "the hover images loaded",
            "latent_thumbs")
     page.mouse.move(pt["x"], pt["y"])
     card = page.locator(".lse-tip")
@@ -256,6 +234,29 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     finally:
         other.close()
 
+    # a lasso (freeform, here a square traced point by point) around another dense spot: the points
+    # inside it become the selection, at least those well inside and at most those within its bounds
+    page.locator(".lse-btn", has_text="Lasso select").click()
+    shown = map_points(page)
+    pt = densest_point([p for p in shown if abs(p[0] - x) > 60 or abs(p[1] - y) > 60])
+    lx, ly, h = pt["x"], pt["y"], 30
+    well_inside = sum(abs(px - lx) <= h - 8 and abs(py - ly) <= h - 8 for px, py, _ in shown)
+    within = sum(abs(px - lx) <= h + 1 and abs(py - ly) <= h + 1 for px, py, _ in shown)
+    page.mouse.move(lx - h, ly - h)
+    page.mouse.down()
+    for cx, cy in ((lx - h, ly + h), (lx + h, ly + h), (lx + h, ly - h), (lx - h, ly - h)):
+        page.mouse.move(cx, cy, steps=10)
+    page.mouse.up()
+    cap = expect(page, caption(page, r"^\d+ selected"), "the lasso selection's images", "latent_lasso")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while page.locator(MAP).first.get_attribute("data-selected") == str(n) and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    wait_idle(page, TIMEOUT_MS)
+    k = int(re.match(r"(\d+) selected", caption(page, r"^\d+ selected").first.inner_text()).group(1))
+    assert 2 <= well_inside <= k <= within, (well_inside, k, within)
+    assert page.locator(MAP).first.get_attribute("data-selected") == str(k)
+    full_screenshot(page, ARTIFACTS / "Latent_space-lasso.png")
+
     # an uploaded digit: encoded, reconstructed, starred on the map, its neighbours shown
     png = digit_png(tmp_path / "three.png", "3")
     page.get_by_role("tab", name="Your image").click()
@@ -307,16 +308,18 @@ def test_compare_tabs_draw_maps_and_image_strips_on_demand(page, server):
     assert page.locator(".js-plotly-plot").count() == 1
     page.get_by_role("tab", name="Maps").click()
     page.wait_for_url(re.compile(r"compare_tab=Maps"))  # the open view is in the URL, to share
-    expect(page, page.locator(".js-plotly-plot canvas"), "the Compare maps", "compare_maps")
+    expect(page, page.locator(MAP).nth(1), "the Compare maps", "compare_maps")
     wait_idle(page, TIMEOUT_MS)
-    assert page.locator(".js-plotly-plot").count() >= 2  # one map per model compared
+    maps = page.locator(".lse-map")
+    assert maps.count() >= 2 and page.locator(".js-plotly-plot").count() == 0  # one map per model compared
     assert_clean(page)
     full_screenshot(page, ARTIFACTS / "Compare-maps.png")
 
     # linked maps: a box on the first model's map selects the same images on the others
-    page.locator(PLOT).first.hover()
-    page.locator('.modebar-btn[data-title="Box Select"]').first.click()
-    pt = page.evaluate(POINT_JS)
+    maps.first.locator(".lse-btn", has_text="Box select").click()
+    maps.first.evaluate("el => el.scrollIntoView({block: 'center'})")  # the whole map in the window
+    shown = map_points(page)
+    pt = densest_point(shown)
     page.mouse.move(pt["x"] - 25, pt["y"] - 25)
     page.mouse.down()
     page.mouse.move(pt["x"] + 25, pt["y"] + 25, steps=6)
@@ -324,8 +327,7 @@ def test_compare_tabs_draw_maps_and_image_strips_on_demand(page, server):
     cap = expect(page, caption(page, r"images selected on "), "the linked selection", "compare_linked")
     wait_idle(page, TIMEOUT_MS)
     n = int(re.match(r"([\d,]+) images", cap.first.inner_text()).group(1).replace(",", ""))
-    selected_per_map = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(gd =>
-        gd._fullData.reduce((s, t) => s + (Array.isArray(t.selectedpoints) ? t.selectedpoints.length : 0), 0))""")
+    selected_per_map = [int(m.get_attribute("data-selected")) for m in maps.all()]
     assert n >= 2 and len(selected_per_map) >= 2 and all(k == n for k in selected_per_map), (n, selected_per_map)
     assert_clean(page)
     full_screenshot(page, ARTIFACTS / "Compare-linked.png")

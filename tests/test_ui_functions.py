@@ -78,11 +78,11 @@ def test_selection_from_customdata_box_and_click(small_map):
     pts = [{"curve_number": 0, "point_index": 3, "customdata": [103, "0", 0.1]},
            {"curve_number": 1, "point_index": 0, "customdata": [110, "1", 0.2]},
            {"curve_number": 1, "point_index": 0, "customdata": [110, "1", 0.2]}]
-    ev = selection.parse_event(_event(pts, lasso=[{"x": [0, 1], "y": [0, 1]}]), tids)
-    assert ev.indices == [103, 110] and ev.clicked is None
+    ev = selection.read_event(_event(pts, lasso=[{"x": [0, 1], "y": [0, 1]}]), tids)
+    assert ev.selection == (103, 110) and ev.click is None
     # one clicked point: a click; the same event again is not new
-    click = selection.parse_event(_event(pts[:1]), tids)
-    assert click.clicked == 103 and click.is_new(None) and not click.is_new(click.signature)
+    click = selection.read_event(_event(pts[:1]), tids)
+    assert click.click == 103 and click.is_new(None) and not click.is_new(click.signature)
 
 
 def test_selection_without_customdata_uses_trace_positions(small_map):
@@ -422,3 +422,28 @@ def test_density_layer_counts_every_point_beneath_the_sample():
     assert round(float(np.nansum(np.expm1(z)))) == 30_000  # every point, not only the drawn ones
     assert sum(len(t.customdata) for t in fig.data[1:] if t.customdata is not None) == 2_000
     assert figures.trace_ids(fig)[0] is None  # a box over the density selects nothing of it
+
+
+def test_cached_neighbours_match_ae_core_without_a_float64_copy():
+    """dashboard.data.analysis.nearest_rows (in blocks, in the rows' dtype) finds the same
+    neighbours as ae_core's float64 reference, the point itself first, across block edges."""
+    from ae_core.analysis.latent_walks import nearest_neighbours
+    from dashboard.data import analysis
+
+    rng = np.random.default_rng(11)
+    codes = rng.normal(size=(3000, 12)).astype(np.float32)
+    x = rng.random((3000, 1, 8, 8)).astype(np.float32)
+    x[2999] = x[5]  # an exact duplicate of the query: the query still comes first
+    for index in (0, 5, 2999):
+        want_c, want_p = nearest_neighbours(codes, x, index, 9)
+        old, analysis.NEIGHBOUR_CHUNK = analysis.NEIGHBOUR_CHUNK, 700  # several blocks
+        try:
+            got_c, got_p = analysis.nearest_rows(codes, index, 9), analysis.nearest_rows(x, index, 9)
+        finally:
+            analysis.NEIGHBOUR_CHUNK = old
+        assert got_c[0] == got_p[0] == index
+        np.testing.assert_array_equal(got_c, want_c)
+        np.testing.assert_array_equal(got_p, want_p)
+    assert analysis.nearest_rows(x, 5, 2)[1] == 2999  # its duplicate next
+    with pytest.raises(ValueError, match="index"):
+        analysis.nearest_rows(codes, 3000, 3)

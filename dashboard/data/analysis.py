@@ -247,21 +247,55 @@ def features(entry, units, view: str = "decoder", scale: float = 1.0):
 
 
 # ---------------------------------------------------------------- map helpers
-def neighbours(entry, spec, part: str, index: int, k: int = 8):
-    """(code-space, pixel-space) nearest images to `index` of `part`, itself first."""
-    from ae_core.analysis.latent_walks import nearest_neighbours
+NEIGHBOUR_CHUNK = 8192  # rows per block: the differences' temporary stays a few MB at any size
 
-    ds = loaders.images(spec, part, entry)
-    return nearest_neighbours(loaders.codes(*_key(entry), spec, part), ds.x, int(index), int(k))
+
+def nearest_rows(a: np.ndarray, index: int, k: int) -> np.ndarray:
+    """The k rows of `a` (N, ...) nearest to row `index` (Euclidean), nearest first, `index`
+    itself first (ties in the order of the rows): ae_core's nearest_neighbours, in the rows' own
+    dtype and in blocks, so a click does not copy every code (or image) to float64 (440 MB at
+    70,000 x 784)."""
+    n = len(a)
+    if not 0 <= index < n:
+        raise ValueError(f"index must be in [0, {n - 1}]; got {index}")
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in [1, {n}]; got {k}")
+    flat = a.reshape(n, -1)
+    q = flat[index]
+    d = np.empty(n, np.float64)
+    for s in range(0, n, NEIGHBOUR_CHUNK):
+        block = flat[s:s + NEIGHBOUR_CHUNK] - q
+        d[s:s + len(block)] = np.einsum("ij,ij->i", block, block)
+    d[index] = -1.0  # the image itself first, even when it has exact duplicates
+    return np.argsort(d, kind="stable")[:k]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _neighbours(path, stamp, spec, part, index, k):
+    entry = loaders._entry_for(path, stamp)
+    x = loaders.images(spec, part, entry).x
+    return nearest_rows(loaders.codes(path, stamp, spec, part), index, k), nearest_rows(x, index, k)
+
+
+def neighbours(entry, spec, part: str, index: int, k: int = 8):
+    """(code-space, pixel-space) nearest images to `index` of `part`, itself first; kept per
+    model, data and point, so a rerun (a box, a tab) does not search again."""
+    return _neighbours(*_key(entry), spec, part, int(index), int(k))
+
+
+def interpolation_codes(entry, spec, part: str, a: int, b: int, steps: int, method: str) -> np.ndarray:
+    """The codes (steps, D) between images a and b of `part` (cheap: what the map draws as a path)."""
+    from ae_core.analysis.latent_walks import interpolate_codes
+
+    codes = loaders.codes(*_key(entry), spec, part)
+    return interpolate_codes(codes[a], codes[b], steps, method).astype(np.float32)
 
 
 def interpolation(entry, spec, part: str, a: int, b: int, steps: int, method: str):
     """(decoded images (steps, C, H, W), codes (steps, D)) between images a and b of `part`."""
-    from ae_core.analysis.latent_walks import interpolate_codes
     from ae_core.models import decode_array
 
-    codes = loaders.codes(*_key(entry), spec, part)
-    h = interpolate_codes(codes[a], codes[b], steps, method).astype(np.float32)
+    h = interpolation_codes(entry, spec, part, a, b, steps, method)
     return decode_array(loaders.model(entry), h), h
 
 

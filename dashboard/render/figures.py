@@ -24,12 +24,12 @@ PALETTE = ["#4361ee", "#f72585", "#4cc9f0", "#ff9f1c", "#2ec4b6", "#7209b7", "#e
            "#8ac926", "#6c757d", "#b5838d", "#3a0ca3", "#fb8500"]
 MUTED = ["#6c757d", "#adb5bd", "#bc6c25", "#588157", "#495057", "#ced4da"]  # baselines: filters, noisy
 DASHES = ["dash", "dot", "dashdot", "longdash", "longdashdot"]  # baselines that overlap stay apart
-# The most points the map draws one by one (dashboard/components/latent_map/map_canvas.js; Plotly for 3D). Measured with
-# benchmarks/bench_map_scale.py (headless Chromium, software WebGL, 2 cores, 2026-12-02): 100,000
-# points drawn 2.3 s after navigation (issue 12 asks 5 s; Streamlit's title alone 1.2 s), as fast
-# as 1,797, with 2.5 MB of base64 points sent; larger maps were not measured (nor Plotly's 3D view,
-# which shares the limit). Beyond it every point still shows, in a density beneath a sample of this many.
-MAX_DRAWN_POINTS = 100_000
+# The most points the 2D map draws one by one (dashboard/components/latent_map: regl-scatterplot,
+# measured with benchmarks/bench_map_scale.py, figures in benchmarks/README.md); beyond it every
+# point still shows, in a density beneath a sample of this many. Plotly (the 3D view and the HTML
+# export) draws at most MAX_PLOTLY_POINTS, the limit the Plotly map was measured at.
+MAX_DRAWN_POINTS = 1_000_000
+MAX_PLOTLY_POINTS = 100_000
 DENSITY_BINS = 200  # per side of the density layer: a 560-px map gets ~3-px cells
 
 HOVER = "<b>#%{customdata[0]}</b><br>label %{customdata[1]}<br>error %{customdata[2]:.4f}<extra></extra>"
@@ -166,7 +166,7 @@ def density_trace(coords) -> go.Heatmap:
                       opacity=0.7, name="every point (density)")
 
 
-# what is not selected is greyed, not hidden (as on dashboard/components/latent_map/map_canvas.js's map): Plotly's default
+# what is not selected is greyed, not hidden (as on the 2D map component, dashboard/components/latent_map): Plotly's default
 # only fades it, which reads as "all selected" on a map of many colours
 UNSELECTED = dict(marker=dict(color="#bebebe", opacity=0.35))
 

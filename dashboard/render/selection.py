@@ -1,5 +1,8 @@
-"""Chart selections -> dataset indices, and the small bookkeeping around them. No Streamlit.
+"""Map events -> dataset indices, and the small bookkeeping around them. No Streamlit.
 
+Every map sends one schema, `MapEvent(click, selection, hover)`, read by one function,
+`read_event`: the 2D map component (dashboard.components.latent_map) sends it as it is
+({"click": 17, "selection": None, "hover": None}), and Plotly's 3D view is turned into it here:
 `st.plotly_chart(..., on_select="rerun")` returns an event whose
 `selection.points` hold, per point, `curve_number`, `point_index` and the
 trace's `customdata` row. Our map traces put the dataset index in
@@ -61,22 +64,43 @@ def is_area_selection(event) -> bool:
     return bool(_get(sel, "box") or _get(sel, "lasso"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class MapEvent:
-    indices: list[int]  # every selected point
-    clicked: int | None  # the point of a single click (not a box or lasso)
-    signature: tuple  # identifies this selection, to act on it only once
+    """What a map sent: the dataset index clicked, those boxed or lassoed, the one hovered."""
+
+    click: int | None = None
+    selection: tuple[int, ...] | None = None
+    hover: int | None = None
+
+    @property
+    def signature(self) -> tuple:
+        """Identifies this event, to act on it only once (Plotly repeats its last selection)."""
+        return (self.click, self.selection, self.hover)
 
     def is_new(self, last_signature) -> bool:
-        return bool(self.indices) and self.signature != last_signature
+        return (self.click is not None or bool(self.selection)) and self.signature != last_signature
 
 
-def parse_event(event, ids_per_trace=None) -> MapEvent:
-    """Indices, the clicked point (if one point was clicked) and a signature of the event."""
+def _index(v) -> int | None:
+    try:
+        return None if v is None else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def read_event(event, ids_per_trace=None) -> MapEvent:
+    """The one event schema of every map, from what a map left in session state: the 2D map
+    component's {"click", "selection", "hover"} (dataset indices), or Plotly's selection state
+    (one point without a box or lasso is a click, more are a selection), or None."""
+    if isinstance(event, dict) and ("click" in event or "hover" in event):  # Plotly's has neither
+        sel = event.get("selection")
+        return MapEvent(_index(event.get("click")),
+                        None if sel is None else tuple(dict.fromkeys(int(i) for i in sel)),
+                        _index(event.get("hover")))
     idx = selected_indices(event, ids_per_trace)
-    area = is_area_selection(event)
-    clicked = idx[0] if len(idx) == 1 and not area else None
-    return MapEvent(idx, clicked, (area, tuple(idx)))
+    if len(idx) == 1 and not is_area_selection(event):
+        return MapEvent(click=idx[0])
+    return MapEvent(selection=tuple(idx)) if idx else MapEvent()
 
 
 def update_pair(pair, index: int) -> list[int]:
@@ -101,7 +125,14 @@ def ordinal(n: float) -> str:
 
 
 def positions_of(indices, ids) -> np.ndarray:
-    """Positions in `ids` (the map's dataset indices) of the given dataset indices, in order."""
+    """Positions in `ids` (the map's dataset indices, each once) of the given dataset indices, in
+    their order; those not on the map are left out. A sort and a binary search: no lookup table
+    over every point on each click."""
     ids = np.asarray(ids)
-    lookup = {int(v): i for i, v in enumerate(ids)}
-    return np.array([lookup[int(i)] for i in indices if int(i) in lookup], dtype=int)
+    want = np.asarray(list(indices), dtype=np.int64)
+    if not len(ids) or not len(want):
+        return np.zeros(0, dtype=int)
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+    at = np.minimum(np.searchsorted(ordered, want), len(ids) - 1)
+    return order[at[ordered[at] == want]].astype(int)

@@ -1,4 +1,4 @@
-"""Linked maps on Compare: a box or lasso on one model's map selects those images, and every
+"""The Compare page: metrics, accuracy, and linked maps: a box or lasso on one model's map selects those images, and every
 other model's map shows the same images selected: where do the same digits land in another
 representation?
 
@@ -10,27 +10,25 @@ A new dataset drops the selection.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboard.shell import state
-from dashboard.render.selection import parse_event
-import pandas as pd
-
 from ae_core.analysis.filters import FILTER_LABELS
+from dashboard.components.latent_map import canvas
+from dashboard.components.latent_map.payload import payload
 from dashboard.data import analysis, loaders
 from dashboard.render import downloads, figures, tables
-from dashboard.shell import frame, widgets
+from dashboard.render.selection import MapEvent, positions_of
+from dashboard.shell import frame, state, widgets
 from dashboard.shell.errors import guard
 from dashboard.shell.safe_text import md
-from dashboard.render.selection import positions_of
 
 
-def on_select(model_name: str, key: str, trace_ids, space: tuple, spec: str) -> None:
-    """The chart's on_select callback: a box or lasso becomes the shared selection."""
-    ev = parse_event(st.session_state.get(key), trace_ids)
-    if ev.indices and ev.clicked is None:
+def on_map_event(model_name: str, ev: MapEvent, space: tuple, spec: str) -> None:
+    """What one map sent: a box or lasso becomes the shared selection (a click selects nothing)."""
+    if ev.selection:
         st.session_state[state.COMPARE_SELECTED] = {"spec": spec, "space": space, "from": model_name,
-                                                    "indices": sorted(int(i) for i in ev.indices)}
+                                                    "indices": sorted(int(i) for i in ev.selection)}
 
 
 def held(spec: str) -> dict | None:
@@ -102,32 +100,7 @@ def render() -> None:
 
     with tab_maps:
         if tab_maps.open:
-            st.caption("UMAP of each model's codes, coloured by label: tighter, better separated clusters mean "
-                       "classes are easier to tell apart from the code alone. Drag a box or lasso on one map: the "
-                       "same images are selected on every map.")
-            linked = held(spec)
-            cols = st.columns(len(models))
-            for col, e in zip(cols, models):
-                with col, guard(f"{e.name}: "):
-                    mp = loaders.projection(e, spec, "umap", 2)
-                    ds = loaders.images(spec, mp.part, e)
-                    y = None if ds.y is None else ds.y[mp.index]
-                    err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index] if e.has_decoder else None
-                    space = (mp.part, len(ds))
-                    chosen = indices_for(linked, space)
-                    fig = figures.map_figure(mp.coords, ids=mp.index, labels=y, errors=err, color=y,
-                                             class_names=ds.class_names, title=e.name, height=340,
-                                             selected=None if chosen is None else positions_of(chosen, mp.index))
-                    fig.update_layout(showlegend=False)
-                    key, tids = f"_w_cmp_map_{e.name}", figures.trace_ids(fig)
-                    widgets.chart(fig, f"map-{e.name}", key=key, selection_mode=("box", "lasso"),
-                                  on_select=lambda n=e.name, k=key, t=tids, sp=space: on_select(n, k, t, sp, spec))
-                    if linked and chosen is None:
-                        st.caption("This map shows other images (another part of the data): no linked selection.")
-            if linked:
-                st.caption(f"{len(linked['indices']):,} images selected on {md(linked['from'])}, shown selected on "
-                           "every map of the same images.")
-                st.button("Clear selection", icon=":material/deselect:", on_click=clear, key="_w_cmp_clear")
+            _maps(models, spec)
 
     with tab_images:
         if tab_images.open:
@@ -155,3 +128,38 @@ def render() -> None:
             st.image(picture, caption=f"The first {n} test images; denoising rows use the same noise for every model.")
             st.download_button("Download PNG", downloads.png(picture), "compare-images.png", "image/png",
                                icon=":material/download:", key="_w_cmp_png")
+
+
+@st.fragment
+def _maps(models, spec: str) -> None:
+    """Each model's UMAP on the map component: a box or lasso on one selects the same images on
+    every map of the same images. A box reruns these maps, not the page."""
+    st.caption("UMAP of each model's codes, coloured by label: tighter, better separated clusters mean "
+               "classes are easier to tell apart from the code alone. Drag a box or lasso on one map (Box "
+               "select, Lasso select, or shift-drag): the same images are selected on every map.")
+    linked = held(spec)
+    cols = st.columns(len(models))
+    for col, e in zip(cols, models):
+        with col, guard(f"{e.name}: "):
+            mp = loaders.projection(e, spec, "umap", 2)
+            ds = loaders.images(spec, mp.part, e)
+            y = None if ds.y is None else ds.y[mp.index]
+            err = loaders.errors(e.path, e.stamp, spec, mp.part)[mp.index] if e.has_decoder else None
+            space = (mp.part, len(ds))
+            chosen = indices_for(linked, space)
+            n_names = int(y.max()) + 1 if y is not None and len(y) else 0
+            key = f"_w_cmp_map_{e.name}"
+            data = payload(mp.coords, mp.index, labels=y, label_names=[ds.label_name(k) for k in range(n_names)],
+                           errors=err, color=y, selected=None if chosen is None else positions_of(chosen, mp.index),
+                           images=lambda ds=ds, mp=mp: ds.x[mp.index],
+                           images_key=f"{e.path}|{e.stamp}|{spec}|{mp.part}", view_key=f"cmp|{e.path}|{spec}",
+                           height=380, title=e.name, legend=False, file_name=f"map-{e.name}",
+                           font_px=20 if widgets.presenting() else 13, known=canvas.known(key))
+            canvas.draw(data, key=key, on_event=lambda n=e.name, k=key, sp=space: on_map_event(
+                n, canvas.event(k), sp, spec))
+            if linked and chosen is None:
+                st.caption("This map shows other images (another part of the data): no linked selection.")
+    if linked:
+        st.caption(f"{len(linked['indices']):,} images selected on {md(linked['from'])}, shown selected on "
+                   "every map of the same images.")
+        st.button("Clear selection", icon=":material/deselect:", on_click=clear, key="_w_cmp_clear")

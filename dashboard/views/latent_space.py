@@ -1,9 +1,11 @@
-"""The Latent space page's logic: what a click, a box or the index box does, the interpolation
-path placed on the map, and an uploaded image encoded and placed. The page only lays it out.
+"""The Latent space page: a map of the model's codes (2D: the map component; 3D: Plotly), and
+beside it, in one fragment with the map, the selection, a point's neighbours, an interpolation
+and an uploaded image placed on the map. A click or a box reruns that fragment only, and only
+the open tab does its work.
 
-    draw_map(coords, ids, labels=y, ...)     # the 2D map (canvas.payload); its click and box act here
-    on_map_select(trace_ids)                 # the 3D map's on_select callback
-    strip, path_xy = interpolation_path(entry, spec, mp, pair, steps, "slerp")
+    render()                                 # what app_pages/3_Latent_space.py runs
+    on_map_event(ev)                         # a click picks a point, a box or lasso selects
+    strip, path_xy = interpolation_path(entry, spec, mp, pair, steps, "slerp", decode=True)
     upload = place_upload(entry, mp, data, codes)    # None without an upload
 """
 
@@ -14,20 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from dashboard.data import analysis
-from dashboard.shell import state
-from dashboard.render.selection import parse_event, update_pair
-from dashboard.data.uploads import digit_input
-
-from dashboard.data import loaders
+from dashboard.components.latent_map import canvas
+from dashboard.components.latent_map.payload import payload
+from dashboard.data import analysis, loaders
+from dashboard.data.uploads import IMAGE_TYPES, digit_input
 from dashboard.render import downloads, figures
-from dashboard.shell import frame, view_link, widgets
+from dashboard.render.selection import MapEvent, ordinal, percentile_of, positions_of, read_event, update_pair
+from dashboard.shell import frame, state, view_link, widgets
 from dashboard.shell.errors import guard
-from dashboard.render.selection import ordinal, percentile_of, positions_of
-from dashboard.data.uploads import IMAGE_TYPES
 from dashboard.shell.safe_text import md
 
 PANELS = ["Selection", "Neighbours", "Interpolation", "Your image"]
+PANEL_PX = widgets.PAGE_PX * 2 // 5  # the panel beside the map
 
 
 def pick(index: int) -> None:
@@ -37,42 +37,30 @@ def pick(index: int) -> None:
     st.session_state[state.MAP_PANEL] = "Neighbours"
 
 
-def on_map_select(ids_per_trace) -> None:
-    """A click picks its point; points selected together become the selection and open the
-    Selection tab (each event acted on once). An empty event (the chart redrawn, a
-    double-click) keeps the selection: Clear selection drops it."""
-    ev = parse_event(st.session_state.get(state.MAP_EVENT), ids_per_trace)
-    if ev.is_new(st.session_state.get(state.MAP_CLICK)):
-        st.session_state[state.MAP_CLICK] = ev.signature
-        if ev.clicked is not None:
-            pick(ev.clicked)
-        elif ev.indices:
-            select(ev.indices)
+def _open_panel(name: str) -> None:
+    st.session_state[state.MAP_PANEL] = name
 
 
-def draw_map(coords, ids, **kw) -> None:
-    """The 2D map (dashboard.components.latent_map.canvas.payload's arguments): a click picks its point, a box or lasso
-    becomes the selection."""
-    from dashboard.components.latent_map import canvas
-
-    data = canvas.payload(coords, ids, known_sig=canvas.known(state.MAP_CANVAS), **kw)
-    canvas.draw(data, key=state.MAP_CANVAS, on_click=_on_canvas_click, on_selection=_on_canvas_box)
-
-
-def _on_canvas_click() -> None:
-    from dashboard.components.latent_map.canvas import event
-
-    i = event(state.MAP_CANVAS, "click")
-    if i is not None:
-        pick(int(i))
+def on_map_event(ev: MapEvent) -> None:
+    """What either map sent: a click picks its point; points boxed or lassoed together become the
+    selection and open the Selection tab. An empty box keeps the selection (Clear selection
+    drops it); each event is acted on once."""
+    if not ev.is_new(st.session_state.get(state.MAP_CLICK)):
+        return
+    st.session_state[state.MAP_CLICK] = ev.signature
+    if ev.click is not None:
+        pick(ev.click)
+    elif ev.selection:
+        select(ev.selection)
 
 
-def _on_canvas_box() -> None:
-    from dashboard.components.latent_map.canvas import event
+def _on_2d_event() -> None:
+    st.session_state[state.MAP_CLICK] = None  # the component sends each event once
+    on_map_event(canvas.event(state.MAP_CANVAS))
 
-    got = event(state.MAP_CANVAS, "selection")
-    if got:  # an empty box keeps the selection, like a double-click: Clear selection drops it
-        select(got)
+
+def _on_3d_event(ids_per_trace) -> None:
+    on_map_event(read_event(st.session_state.get(state.MAP_EVENT), ids_per_trace))
 
 
 def drawn_sample(n: int, keep=(), limit: int | None = None, seed: int = 0) -> np.ndarray | None:
@@ -80,9 +68,7 @@ def drawn_sample(n: int, keep=(), limit: int | None = None, seed: int = 0) -> np
     figures.MAX_DRAWN_POINTS); above it a seeded random sample of `limit`, sorted, that always
     holds the positions in `keep` (the selection, the picked points). The rest are drawn as a
     density beneath (figures.map_figure)."""
-    from dashboard.render.figures import MAX_DRAWN_POINTS
-
-    limit = MAX_DRAWN_POINTS if limit is None else int(limit)
+    limit = figures.MAX_DRAWN_POINTS if limit is None else int(limit)
     if n <= limit:
         return None
     keep = np.unique(np.asarray(keep, dtype=int))
@@ -116,14 +102,12 @@ def follow_owner(owner: tuple) -> None:
 def find_points(ids, labels, errors, *, classes=(), index_text: str = "", error_range=None) -> list[int]:
     """Dataset indices among the map's points `ids` that pass every given criterion: a label in
     `classes`, an index in `index_text` ("3-17, 40"), an error within `error_range` (lo, hi)."""
-    from dashboard.shell.view_link import decode_indices
-
     ids = np.asarray(ids)
     keep = np.ones(len(ids), bool)
     if len(classes) and labels is not None:
         keep &= np.isin(np.asarray(labels), list(classes))
     if index_text.strip():
-        wanted = decode_indices(index_text.replace(" ", ""), int(ids.max()) + 1 if len(ids) else 0)
+        wanted = view_link.decode_indices(index_text.replace(" ", ""), int(ids.max()) + 1 if len(ids) else 0)
         keep &= np.isin(ids, wanted)
     if error_range is not None:
         e = np.asarray(errors, dtype=np.float64)
@@ -166,12 +150,16 @@ def _place(projector, codes: np.ndarray):
         return None
 
 
-def interpolation_path(entry, spec: str, mp, pair: list[int], steps: int, method: str):
-    """(decoded strip (steps, C, H, W), path on the map (steps, dims) or None); (None, None)
-    until two points are chosen."""
+def interpolation_path(entry, spec: str, mp, pair: list[int], steps: int, method: str, decode: bool = True):
+    """(decoded strip (steps, C, H, W), or None unless `decode`; path on the map (steps, dims)
+    or None); (None, None) until two points are chosen. The path is cheap and always on the
+    map; the decoding runs only for the open Interpolation tab."""
     if len(pair) != 2:
         return None, None
-    strip, path_codes = analysis.interpolation(entry, spec, mp.part, pair[0], pair[1], steps, method)
+    if decode:
+        strip, path_codes = analysis.interpolation(entry, spec, mp.part, pair[0], pair[1], steps, method)
+    else:
+        strip, path_codes = None, analysis.interpolation_codes(entry, spec, mp.part, pair[0], pair[1], steps, method)
     return strip, _place(mp.projector, path_codes)
 
 
@@ -195,22 +183,53 @@ def place_upload(entry, mp, data: bytes, codes: np.ndarray) -> PlacedUpload:
     return PlacedUpload(x_in, recon, float(per_sample_mse(x_in, recon)[0]), nearest_to(code[0], codes, 8),
                         None if xy is None else {"coords": xy[0], "name": "your image"})
 
-PANEL_PX = widgets.PAGE_PX * 2 // 5  # the panel beside the map
+
+@dataclass
+class View:
+    """One map of one model's codes, and what colours it: what the fragment draws."""
+
+    entry: object
+    spec: str
+    method: str
+    dims: int
+    unit: int
+    mp: object
+    ds: object
+    codes: np.ndarray
+    errs: np.ndarray | None
+    labels: np.ndarray | None  # of each map point
+    map_errs: np.ndarray | None  # of each map point
+    values: np.ndarray | None
+    categorical: bool
+    cname: str
+    label_clusters: bool = False
+
+    @property
+    def decodes(self) -> bool:  # an imported embedding has vectors only: no reconstruction, no decoding
+        return self.entry.has_decoder
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.mp.index
 
 
-def render() -> None:
-    """The Latent space page: what app_pages/3_Latent_space.py runs."""
-    widgets.header("Latent space", "Where does each image land in the code, do neighbours in code space look "
-                                   "alike (more than in pixel space), and what lies between two images?")
-    sel = frame.selection("Latent space")
-    if not widgets.need_model(sel):
-        st.stop()
-    entry, spec = sel.entry, sel.spec
-    decodes = entry.has_decoder  # an imported embedding has vectors only: no reconstruction, no decoding
+@dataclass
+class Marks:
+    """What is marked on the map this run: the selection, the picked points, the path, the star."""
+
+    selected: list[int]
+    sel_pos: np.ndarray
+    focus: int | None
+    pair: list[int]
+    path_xy: np.ndarray | None = None
+    upload: PlacedUpload | None = None
 
 
+def _controls(entry) -> tuple[str, int, str, int]:
+    """(map method, 2 or 3, colour, unit): the row above the map, all in the page's address
+    (bind), so a reload or a copied link opens the same view (dashboard.shell.view_link)."""
+    decodes = entry.has_decoder
     c1, c2, c3, c4 = st.columns([1.2, 0.8, 1.6, 1])
-    # The controls live in the URL (bind): a reload or a copied link opens the same view (dashboard.shell.view_link).
     method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", required=True, key="map",
                                   bind="query-params", format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get) \
         or "umap"
@@ -221,199 +240,267 @@ def render() -> None:
     view_link.unit_in_range(entry.code_dim)  # the link's unit (a number field bound to the URL would fail on "inf")
     unit = c4.number_input("Unit", 0, entry.code_dim - 1, key="unit",
                            disabled=colour != "unit activation", help="Which code unit colours the map")
+    return method, int(dims), colour, int(unit)
 
+
+def _load(entry, spec, method: str, dims: int, colour: str, unit: int) -> View:
     with guard(stop=True):
-        mp = loaders.projection(entry, spec, method, int(dims))
-    part = mp.part
-    ds = loaders.images(spec, part, entry)
-    codes = loaders.codes(entry.path, entry.stamp, spec, part)
-    errs = loaders.errors(entry.path, entry.stamp, spec, part) if decodes else None
-    ids = mp.index
-    labels = None if ds.y is None else ds.y[ids]
-    map_errs = None if errs is None else errs[ids]  # the error of each point on the map
-    values, categorical, cname = figures.colour_for(colour, labels, map_errs, codes[ids], int(unit))
+        mp = loaders.projection(entry, spec, method, dims)
+    ds = loaders.images(spec, mp.part, entry)
+    codes = loaders.codes(entry.path, entry.stamp, spec, mp.part)
+    errs = loaders.errors(entry.path, entry.stamp, spec, mp.part) if entry.has_decoder else None
+    labels = None if ds.y is None else ds.y[mp.index]
+    map_errs = None if errs is None else errs[mp.index]
+    values, categorical, cname = figures.colour_for(colour, labels, map_errs, codes[mp.index], unit)
+    return View(entry, spec, method, dims, unit, mp, ds, codes, errs, labels, map_errs, values, categorical, cname)
 
+
+def _find_and_highlight(v: View) -> bool:
+    """The Find and highlight expander (its button makes the selection); whether to label the clusters."""
     with st.expander("Find and highlight", icon=":material/search:"):
         f1, f2, f3 = st.columns([1.2, 1, 1.4])
-        classes = f1.multiselect("Labels", sorted(set(int(v) for v in labels)) if labels is not None else [],
-                                 format_func=ds.label_name, key="_w_find_labels", disabled=labels is None)
+        classes = f1.multiselect("Labels", sorted(set(int(x) for x in v.labels)) if v.labels is not None else [],
+                                 format_func=v.ds.label_name, key="_w_find_labels", disabled=v.labels is None)
         index_text = f2.text_input("Indices", placeholder="3-17, 40", key="_w_find_indices")
         error_range = None
-        if decodes:
-            lo = float(map_errs.min())
-            hi = max(float(map_errs.max()), lo + 1e-6)  # a slider needs a range
+        if v.decodes:
+            lo = float(v.map_errs.min())
+            hi = max(float(v.map_errs.max()), lo + 1e-6)  # a slider needs a range
             err_range = f3.slider("Reconstruction error", lo, hi, (lo, hi), format="%.4f", key="_w_find_error")
             error_range = None if err_range == (lo, hi) else err_range
         else:  # no made-up bounds for an error there is none of
             f3.caption("Reconstruction error: none (an imported embedding has no decoder)")
-        found = find_points(ids, labels, map_errs, classes=classes, index_text=index_text,
-                                        error_range=error_range)
+        found = find_points(v.ids, v.labels, v.map_errs, classes=classes, index_text=index_text,
+                            error_range=error_range)
         g1, g2 = st.columns([1, 2], vertical_alignment="center")
         g1.button(f"Highlight {len(found):,} points", icon=":material/highlight:", key="_w_find_go",
-                  on_click=select, args=(found,), disabled=not found or len(found) == len(ids))
+                  on_click=select, args=(found,), disabled=not found or len(found) == len(v.ids))
         g2.caption("The others are greyed, not hidden; the highlighted points are the selection (listed beside "
                    "the map, in the page's address, exported by Selection · CSV).")
-        label_clusters = st.toggle("Label the clusters", key="_w_map_label_clusters", disabled=labels is None or dims == 3)
-    owner = view_link.selection_owner(spec, entry)
-    view_link.take_link_points(owner, len(ds))  # a link's points, for the view it opened
+        return st.toggle("Label the clusters", key="_w_map_label_clusters", disabled=v.labels is None or v.dims == 3)
+
+
+def render() -> None:
+    """The Latent space page: what app_pages/3_Latent_space.py runs."""
+    widgets.header("Latent space", "Where does each image land in the code, do neighbours in code space look "
+                                   "alike (more than in pixel space), and what lies between two images?")
+    sel = frame.selection("Latent space")
+    if not widgets.need_model(sel):
+        st.stop()
+    v = _load(sel.entry, sel.spec, *_controls(sel.entry))
+    v.label_clusters = _find_and_highlight(v)
+    owner = view_link.selection_owner(v.spec, v.entry)
+    view_link.take_link_points(owner, len(v.ds))  # a link's points, for the view it opened
     follow_owner(owner)  # another dataset or model: its points do not carry over
-    focus, pair = chosen_points(len(ds))
-    selected = selected_points(len(ds))
-    sel_pos = positions_of(selected, ids)
+    _map_and_panel(v)
+
+
+@st.fragment
+def _map_and_panel(v: View) -> None:
+    """The map and the tabs beside it: a click, a box or a tab reruns this, not the page."""
+    focus, pair = chosen_points(len(v.ds))
+    selected = selected_points(len(v.ds))
+    m = Marks(selected, positions_of(selected, v.ids), focus, pair)
     left, right = st.columns([3, 2], gap="medium")
     with right:
-        # tracked (a switch reruns) only so that callbacks can open a tab; every tab is still drawn
-        tab_sel, tab_nn, tab_int, tab_up = st.tabs(PANELS, key=state.MAP_PANEL, on_change="rerun")
-    with tab_int:
+        tabs = dict(zip(PANELS, st.tabs(PANELS, key=state.MAP_PANEL, on_change="rerun")))
+    with tabs["Interpolation"]:  # its controls always (they shape the path on the map); its decoding when open
         ic1, ic2 = st.columns(2)
         steps = ic1.slider("Steps", 3, 16, 8, key="_w_interp_steps")
-        interp_method = ic2.segmented_control("Path", ["linear", "slerp"], default="linear", required=True,
-                                              key="_w_interp_method") or "linear"
-    strip, path_xy = interpolation_path(entry, spec, mp, pair, steps, interp_method) if decodes \
-        else (None, None)
-    upload = None
-    with tab_up:
-        st.caption("Drop a picture of a digit (any size, dark on light or light on dark): it is cropped, "
-                   "resized like the data, encoded and placed on the map.")
-        up = st.file_uploader("Your image", type=IMAGE_TYPES, key="_w_map_upload", disabled=not decodes)
-        if not decodes:
-            st.caption(f"{md(entry.name)} is an imported embedding: it has vectors for its {entry.code_dim}-number "
-                       "rows only, and no encoder to place a new image.")
-        elif up is not None:
-            with guard():
-                upload = place_upload(entry, mp, up.getvalue(), codes)
-
-    # the selection's images before the map: after a box they are what the visitor waits for
-    with tab_sel:
-        if selected:
-            shown = selected[:40]
-            more = ' (first 40 shown)' if len(selected) > 40 else ''
-            if decodes:
-                st.caption(f"{len(selected)} selected{more}: images and their reconstructions · mean error "
-                           f"{errs[selected].mean():.4f} (data {errs.mean():.4f})")
-                recon = loaders.reconstructions(entry.path, entry.stamp, spec, part)
-                widgets.side_by_side(ds.x[shown], recon[shown], ncols=None, width=PANEL_PX)
-            else:
-                st.caption(f"{len(selected)} selected{more}: their images")
-                widgets.tiles(ds.x[shown], ncols=8, width=PANEL_PX)
-            st.button("Clear selection", icon=":material/deselect:", on_click=clear_selection,
-                      key="_w_map_clear")
-            st.caption("The selection is in this page's address: copy it to share this view.")
-        else:
-            st.caption("Drag a box or lasso on the map (2D) to see those images"
-                       + (" beside their reconstructions." if decodes else "."))
-    picked_pos = positions_of([i for i in ([focus] if focus is not None else []) + pair], ids)
-    # above figures.MAX_DRAWN_POINTS a sample is drawn as points (holding the selection and the
-    # picked points), every point in a density beneath; `drawn` is sorted, so their places in it
-    # are a search, not another lookup table over every point
-    drawn = drawn_sample(len(ids), keep=np.concatenate([sel_pos, picked_pos]))
-    d = slice(None) if drawn is None else drawn
-    if drawn is not None:
-        sel_drawn, picked_drawn = places_in(drawn, sel_pos), places_in(drawn, picked_pos)
-    else:
-        sel_drawn, picked_drawn = sel_pos, picked_pos
-    def plotly_map():  # the 3D view, and the HTML export of either
-        return figures.map_figure(mp.coords[d], ids=ids[d], labels=None if labels is None else labels[d],
-                                  errors=None if map_errs is None else map_errs[d],
-                                  color=None if values is None else np.asarray(values)[d],
-                                  categorical=categorical, color_name=cname, class_names=ds.class_names,
-                                  highlight=picked_drawn, path=path_xy, marker=upload.marker if upload else None,
-                                  selected=sel_drawn,
-                                  label_clusters=label_clusters, height=600,
-                                  density=None if drawn is None else mp.coords)
-
-
+        interp = ic2.segmented_control("Path", ["linear", "slerp"], default="linear", required=True,
+                                       key="_w_interp_method") or "linear"
+        strip, m.path_xy = interpolation_path(v.entry, v.spec, v.mp, pair, steps, interp,
+                                              decode=tabs["Interpolation"].open) if v.decodes else (None, None)
+    with tabs["Your image"]:
+        m.upload = _upload_input(v)
+    with tabs["Selection"]:  # before the map: after a box its images are what the visitor waits for
+        if tabs["Selection"].open:
+            _selection_panel(v, selected)
     with left:
-        if dims == 2:  # drawn by the browser (dashboard.components.latent_map.canvas): every point, hover shows its image
-            n_names = int(labels.max()) + 1 if labels is not None and len(labels) else 0
-            draw_map(
-                mp.coords[d], ids[d], labels=None if labels is None else labels[d],
-                label_names=[ds.label_name(k) for k in range(n_names)],
-                errors=None if map_errs is None else map_errs[d], color=None if values is None else np.asarray(values)[d],
-                categorical=categorical, color_name=cname, selected=sel_drawn if selected else None, picked=picked_drawn,
-                path=path_xy, marker=upload.marker["coords"] if upload and upload.marker else None,
-                label_clusters=label_clusters, images=lambda: ds.x[ids[d]], images_key=f"{entry.path}|{entry.stamp}|{spec}|{part}",
-                recon=(lambda: loaders.reconstructions(entry.path, entry.stamp, spec, part)[ids[d]]) if decodes else None,
-                every_point=None if drawn is None else mp.coords,
-                view_key=f"{entry.path}|{spec}|{method}", height=600, font_px=20 if widgets.presenting() else 14,
-                thumb_px=224 if widgets.presenting() else 112, file_name=f"map-{entry.name}")
-        else:
-            fig = plotly_map()
-            tids = figures.trace_ids(fig)
-            widgets.chart(fig, f"map-{entry.name}-{method}-{dims}d", key=state.MAP_EVENT,
-                          on_select=lambda: on_map_select(tids), selection_mode=("points",))
-        what = {"all": "images (all of the data)", "test": "test images", "train": "training images"}[part]
-        note = f"{len(ids):,} {what} · map {mp.source}"
-        if drawn is not None:
-            note += (f" · {len(drawn):,} drawn as points (a seeded random sample that keeps your selection)"
-                     + (", every point in the grey density beneath" if dims == 2 else ""))
-        trust = entry.metrics.get(f"map_trustworthiness_{method}_{dims}d") if mp.source.startswith("saved") else None
-        if trust is not None:
-            note += f" · trustworthiness {trust:.3f} (1 = neighbours on the map are neighbours in the code)"
-        st.caption(note + (f" · {md(mp.notice)}" if mp.notice else "") +
-                   (" · 3D: pick points by index (box and lasso work in 2D)" if dims == 3 else
-                    " · hover a point to see its image, click it for its neighbours, drag to pan, wheel to zoom, "
-                    "Box or Lasso (or shift-drag) to select"))
-        d1, d2, d4 = st.columns(3, vertical_alignment="center")
-        d1.download_button("Map · HTML", lambda: downloads.figure_html(plotly_map()), f"map-{entry.name}.html",
-                           "text/html", on_click="ignore", icon=":material/download:")
-        d2.download_button("Codes · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
-            ids, mp.coords, codes[ids], labels, map_errs, ds.class_names)), f"codes-{entry.name}.csv",
-            "text/csv", on_click="ignore", icon=":material/table:")
-        d4.download_button("Selection · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
-            ids[sel_pos], mp.coords[sel_pos], codes[ids[sel_pos]], None if labels is None else labels[sel_pos],
-            None if map_errs is None else map_errs[sel_pos], ds.class_names)), f"selection-{entry.name}.csv", "text/csv", on_click="ignore",
-            icon=":material/checklist:", disabled=not len(sel_pos), key="_w_map_sel_csv")
-        st.caption("Codes · CSV: every point; Selection · CSV: the selected ones (index, label, error, map "
-                   "coordinates, every code unit). PNG: the map's own PNG button.")
+        drawn = _draw_map(v, m)
+        _map_notes(v, m, drawn)
+    with tabs["Neighbours"]:
+        _neighbours_panel(v, focus, tabs["Neighbours"].open)
+    with tabs["Interpolation"]:
+        if tabs["Interpolation"].open:
+            _interpolation_panel(v, pair, strip, m.path_xy, interp)
+    with tabs["Your image"]:
+        if m.upload is not None and tabs["Your image"].open:
+            _upload_panel(v, m.upload)
+    view_link.publish_points(selected, focus, pair, v.unit)  # last: the URL holds what is shown
 
-    with tab_nn:
-        st.session_state[state.MAP_INDEX] = focus  # empty until a point is picked: a 0 there would look picked
-        st.number_input("Image index", 0, len(ds) - 1, key=state.MAP_INDEX, on_change=on_index_box,
-                        placeholder="type an index", help="Or click a point on the map")
-        if focus is not None:
-            by_code, by_pixel = analysis.neighbours(entry, spec, part, focus, 9)
-            lab = "" if ds.y is None else f" (label {md(ds.label_name(int(ds.y[focus])))})"
-            st.markdown(f"**#{focus}**{lab}" + (f": error {errs[focus]:.4f}, "
-                                                f"{ordinal(percentile_of(errs[focus], errs))} percentile" if decodes else ""))
-            # the clicked image itself, big enough to read (at presentation size the whole panel's width)
-            p1, p2, *_ = st.columns([1, 1] if widgets.presenting() else [1, 1, 1])
-            with p1:
-                widgets.image(ds.x[focus:focus + 1], f"#{focus}", target=112)
-            if decodes:
-                with p2:
-                    recon_focus = loaders.reconstructions(entry.path, entry.stamp, spec, part)[focus:focus + 1]
-                    widgets.image(recon_focus, "its reconstruction", target=112)
-            st.caption("Nearest in code space (the image itself first)")
-            widgets.tiles(ds.x[by_code], ncols=9, width=PANEL_PX)
-            st.caption("Nearest in pixel space")
-            widgets.tiles(ds.x[by_pixel], ncols=9, width=PANEL_PX)
-            if ds.y is not None:
-                same_c = float((ds.y[by_code[1:]] == ds.y[focus]).mean())
-                same_p = float((ds.y[by_pixel[1:]] == ds.y[focus]).mean())
-                st.caption(f"Same label among the 8 neighbours: code {same_c:.0%} · pixels {same_p:.0%}")
-        else:
-            st.caption("Click a point on the map or type an index.")
-    with tab_int:
-        if strip is not None:
-            st.caption(f"#{pair[0]} → #{pair[1]}, decoded from {interp_method} steps between their codes"
-                       + ("" if path_xy is not None else " (this map cannot place new codes)"))
-            widgets.tiles(strip, ncols=len(strip), width=PANEL_PX)
-        elif not decodes:
-            st.caption(f"{md(entry.name)} is an imported embedding: with no decoder there is nothing to draw between "
-                       "two codes. Interpolate with an autoencoder of this data.")
-        else:
-            st.caption("Click two points (or type two indices in Neighbours) to interpolate between them.")
-    with tab_up:
-        if upload is not None:
-            u1, u2 = st.columns(2)
-            with u1:
-                widgets.image(upload.x, "as the model sees it", target=96)
-            with u2:
-                widgets.image(upload.recon, "reconstruction", target=96)
-            st.metric("Reconstruction error", f"{upload.error:.4f}",
-                      f"worse than {percentile_of(upload.error, errs):.0f}% of the data", delta_color="off")
-            st.caption("Nearest images in code space")
-            widgets.tiles(ds.x[upload.neighbours], ncols=8, width=PANEL_PX)
 
-    view_link.publish_points(selected, focus, pair, int(unit))  # last: the URL holds what is shown
+def _drawn(v: View, m: Marks, plotly: bool = False):
+    """(positions drawn one by one or None for all, the selection's and the picked points' places
+    among them). Above figures.MAX_DRAWN_POINTS a sample is drawn (holding the selection and the
+    picked points), every point in a density beneath; `drawn` is sorted, so their places in it
+    are a search, not another lookup table over every point."""
+    picked_pos = positions_of(([m.focus] if m.focus is not None else []) + m.pair, v.ids)
+    limit = figures.MAX_PLOTLY_POINTS if plotly else None
+    drawn = drawn_sample(len(v.ids), keep=np.concatenate([m.sel_pos, picked_pos]), limit=limit)
+    if drawn is None:
+        return None, m.sel_pos, picked_pos
+    return drawn, places_in(drawn, m.sel_pos), places_in(drawn, picked_pos)
+
+
+def _draw_map(v: View, m: Marks) -> np.ndarray | None:
+    """Draw the map (2D: the component; 3D: Plotly); the positions drawn one by one (None: all)."""
+    drawn, sel_drawn, picked_drawn = _drawn(v, m, plotly=v.dims == 3)
+    d = slice(None) if drawn is None else drawn
+    ids, name = v.ids, v.entry.name
+    if v.dims == 3:
+        fig = plotly_map(v, m)
+        tids = figures.trace_ids(fig)
+        widgets.chart(fig, f"map-{name}-{v.method}-3d", key=state.MAP_EVENT,
+                      on_select=lambda: _on_3d_event(tids), selection_mode=("points",))
+        return drawn
+    n_names = int(v.labels.max()) + 1 if v.labels is not None and len(v.labels) else 0
+    part, e = v.mp.part, v.entry
+    data = payload(
+        v.mp.coords[d], ids[d], labels=None if v.labels is None else v.labels[d],
+        label_names=[v.ds.label_name(k) for k in range(n_names)],
+        errors=None if v.map_errs is None else v.map_errs[d], color=None if v.values is None else np.asarray(v.values)[d],
+        categorical=v.categorical, color_name=v.cname, selected=sel_drawn if m.selected else None, picked=picked_drawn,
+        path=m.path_xy, marker=m.upload.marker["coords"] if m.upload and m.upload.marker else None,
+        label_clusters=v.label_clusters, images=lambda: v.ds.x[ids[d]], images_key=f"{e.path}|{e.stamp}|{v.spec}|{part}",
+        recon=(lambda: loaders.reconstructions(e.path, e.stamp, v.spec, part)[ids[d]]) if v.decodes else None,
+        every_point=None if drawn is None else v.mp.coords,
+        view_key=f"{e.path}|{v.spec}|{v.method}", height=600, font_px=20 if widgets.presenting() else 14,
+        thumb_px=224 if widgets.presenting() else 112, file_name=f"map-{name}", known=canvas.known(state.MAP_CANVAS))
+    canvas.draw(data, key=state.MAP_CANVAS, on_event=_on_2d_event)
+    return drawn
+
+
+def plotly_map(v: View, m: Marks):
+    """The 3D view, and the HTML export of either view (Plotly)."""
+    drawn, sel_drawn, picked_drawn = _drawn(v, m, plotly=True)
+    d = slice(None) if drawn is None else drawn
+    return figures.map_figure(v.mp.coords[d], ids=v.ids[d], labels=None if v.labels is None else v.labels[d],
+                              errors=None if v.map_errs is None else v.map_errs[d],
+                              color=None if v.values is None else np.asarray(v.values)[d],
+                              categorical=v.categorical, color_name=v.cname, class_names=v.ds.class_names,
+                              highlight=picked_drawn, path=m.path_xy,
+                              marker=m.upload.marker if m.upload else None, selected=sel_drawn,
+                              label_clusters=v.label_clusters, height=600,
+                              density=None if drawn is None else v.mp.coords)
+
+
+def _map_notes(v: View, m: Marks, drawn) -> None:
+    """The caption under the map and the downloads."""
+    ids, name, mp = v.ids, v.entry.name, v.mp
+    what = {"all": "images (all of the data)", "test": "test images", "train": "training images"}[mp.part]
+    note = f"{len(ids):,} {what} · map {mp.source}"
+    if drawn is not None:
+        note += (f" · {len(drawn):,} drawn as points (a seeded random sample that keeps your selection)"
+                 + (", every point in the grey density beneath" if v.dims == 2 else ""))
+    trust = v.entry.metrics.get(f"map_trustworthiness_{v.method}_{v.dims}d") if mp.source.startswith("saved") else None
+    if trust is not None:
+        note += f" · trustworthiness {trust:.3f} (1 = neighbours on the map are neighbours in the code)"
+    st.caption(note + (f" · {md(mp.notice)}" if mp.notice else "") +
+               (" · 3D: pick points by index (box and lasso work in 2D)" if v.dims == 3 else
+                " · hover a point to see its image, click it for its neighbours, drag to pan, wheel to zoom, "
+                "Box or Lasso (or shift-drag) to select"))
+    sp = m.sel_pos
+    d1, d2, d4 = st.columns(3, vertical_alignment="center")
+    d1.download_button("Map · HTML", lambda: downloads.figure_html(plotly_map(v, m)), f"map-{name}.html",
+                       "text/html", on_click="ignore", icon=":material/download:")
+    d2.download_button("Codes · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
+        ids, mp.coords, v.codes[ids], v.labels, v.map_errs, v.ds.class_names)), f"codes-{name}.csv",
+        "text/csv", on_click="ignore", icon=":material/table:")
+    d4.download_button("Selection · CSV", lambda: downloads.csv_bytes(downloads.codes_table(
+        ids[sp], mp.coords[sp], v.codes[ids[sp]], None if v.labels is None else v.labels[sp],
+        None if v.map_errs is None else v.map_errs[sp], v.ds.class_names)), f"selection-{name}.csv", "text/csv",
+        on_click="ignore", icon=":material/checklist:", disabled=not len(sp), key="_w_map_sel_csv")
+    st.caption("Codes · CSV: every point; Selection · CSV: the selected ones (index, label, error, map "
+               "coordinates, every code unit). PNG: the map's own PNG button.")
+
+
+def _selection_panel(v: View, selected: list[int]) -> None:
+    if not selected:
+        st.caption("Drag a box or lasso on the map (2D) to see those images"
+                   + (" beside their reconstructions." if v.decodes else "."))
+        return
+    shown = selected[:40]
+    more = ' (first 40 shown)' if len(selected) > 40 else ''
+    if v.decodes:
+        st.caption(f"{len(selected)} selected{more}: images and their reconstructions · mean error "
+                   f"{v.errs[selected].mean():.4f} (data {v.errs.mean():.4f})")
+        recon = loaders.reconstructions(v.entry.path, v.entry.stamp, v.spec, v.mp.part)
+        widgets.side_by_side(v.ds.x[shown], recon[shown], ncols=None, width=PANEL_PX)
+    else:
+        st.caption(f"{len(selected)} selected{more}: their images")
+        widgets.tiles(v.ds.x[shown], ncols=8, width=PANEL_PX)
+    st.button("Clear selection", icon=":material/deselect:", on_click=clear_selection, key="_w_map_clear")
+    st.caption("The selection is in this page's address: copy it to share this view.")
+
+
+def _neighbours_panel(v: View, focus: int | None, is_open: bool) -> None:
+    """The index box, the focused point, and (when the tab is open) its neighbours."""
+    ds, e = v.ds, v.entry
+    st.session_state[state.MAP_INDEX] = focus  # empty until a point is picked: a 0 there would look picked
+    st.number_input("Image index", 0, len(ds) - 1, key=state.MAP_INDEX, on_change=on_index_box,
+                    placeholder="type an index", help="Or click a point on the map")
+    if focus is None:
+        st.caption("Click a point on the map or type an index.")
+        return
+    lab = "" if ds.y is None else f" (label {md(ds.label_name(int(ds.y[focus])))})"
+    st.markdown(f"**#{focus}**{lab}" + (f": error {v.errs[focus]:.4f}, "
+                                        f"{ordinal(percentile_of(v.errs[focus], v.errs))} percentile" if v.decodes else ""))
+    if not is_open:
+        return
+    by_code, by_pixel = analysis.neighbours(e, v.spec, v.mp.part, focus, 9)
+    # the clicked image itself, big enough to read (at presentation size the whole panel's width)
+    p1, p2, *_ = st.columns([1, 1] if widgets.presenting() else [1, 1, 1])
+    with p1:
+        widgets.image(ds.x[focus:focus + 1], f"#{focus}", target=112)
+    if v.decodes:
+        with p2:
+            recon_focus = loaders.reconstructions(e.path, e.stamp, v.spec, v.mp.part)[focus:focus + 1]
+            widgets.image(recon_focus, "its reconstruction", target=112)
+    st.caption("Nearest in code space (the image itself first)")
+    widgets.tiles(ds.x[by_code], ncols=9, width=PANEL_PX)
+    st.caption("Nearest in pixel space")
+    widgets.tiles(ds.x[by_pixel], ncols=9, width=PANEL_PX)
+    if ds.y is not None:
+        same_c = float((ds.y[by_code[1:]] == ds.y[focus]).mean())
+        same_p = float((ds.y[by_pixel[1:]] == ds.y[focus]).mean())
+        st.caption(f"Same label among the 8 neighbours: code {same_c:.0%} · pixels {same_p:.0%}")
+
+
+def _interpolation_panel(v: View, pair: list[int], strip, path_xy, method: str) -> None:
+    if strip is not None:
+        st.caption(f"#{pair[0]} → #{pair[1]}, decoded from {method} steps between their codes"
+                   + ("" if path_xy is not None else " (this map cannot place new codes)"))
+        widgets.tiles(strip, ncols=len(strip), width=PANEL_PX)
+    elif not v.decodes:
+        st.caption(f"{md(v.entry.name)} is an imported embedding: with no decoder there is nothing to draw between "
+                   "two codes. Interpolate with an autoencoder of this data.")
+    else:
+        st.caption("Click two points (or type two indices in Neighbours) to interpolate between them.")
+
+
+def _upload_input(v: View) -> PlacedUpload | None:
+    """The upload box (always drawn: its picture is starred on the map whichever tab is open)."""
+    st.caption("Drop a picture of a digit (any size, dark on light or light on dark): it is cropped, "
+               "resized like the data, encoded and placed on the map.")
+    up = st.file_uploader("Your image", type=IMAGE_TYPES, key="_w_map_upload", disabled=not v.decodes,
+                          on_change=_open_panel, args=("Your image",))
+    if not v.decodes:
+        st.caption(f"{md(v.entry.name)} is an imported embedding: it has vectors for its {v.entry.code_dim}-number "
+                   "rows only, and no encoder to place a new image.")
+    elif up is not None:
+        with guard():
+            return place_upload(v.entry, v.mp, up.getvalue(), v.codes)
+    return None
+
+
+def _upload_panel(v: View, upload: PlacedUpload) -> None:
+    u1, u2 = st.columns(2)
+    with u1:
+        widgets.image(upload.x, "as the model sees it", target=96)
+    with u2:
+        widgets.image(upload.recon, "reconstruction", target=96)
+    st.metric("Reconstruction error", f"{upload.error:.4f}",
+              f"worse than {percentile_of(upload.error, v.errs):.0f}% of the data", delta_color="off")
+    st.caption("Nearest images in code space")
+    widgets.tiles(v.ds.x[upload.neighbours], ncols=8, width=PANEL_PX)
