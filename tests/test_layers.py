@@ -48,3 +48,38 @@ def test_pages_import_only_their_view():
                 f"{page.name} imports {ast.unparse(n)}: a page imports its view only"
         statements = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
         assert len(statements) == 2, f"{page.name}: import the view, call its render() (thin pages)"
+
+
+def test_no_import_cycles():
+    """No module imports itself through others (grimp reads every import, function-level too)."""
+    import grimp
+
+    graph = grimp.build_graph("ae_core", "dashboard", "services")
+    index, low, on_stack, stack, cycles = {}, {}, set(), [], []
+
+    def visit(v):  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.find_modules_directly_imported_by(v):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for m in sorted(graph.modules):
+        if m not in index:
+            visit(m)
+    assert not cycles, cycles
