@@ -246,6 +246,7 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     page.mouse.down()
     for cx, cy in ((lx - h, ly + h), (lx + h, ly + h), (lx + h, ly - h), (lx - h, ly - h)):
         page.mouse.move(cx, cy, steps=10)
+        page.wait_for_timeout(80)  # regl-scatterplot debounces the lasso's points: each corner is kept
     page.mouse.up()
     cap = expect(page, caption(page, r"^\d+ selected"), "the lasso selection's images", "latent_lasso")
     deadline = time.monotonic() + TIMEOUT_MS / 1000
