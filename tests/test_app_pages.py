@@ -217,7 +217,7 @@ def test_train_form_shows_only_the_fields_of_the_kind_and_penalty_chosen():
     at.segmented_control(key="_w_tr_sparsity").set_value("kl").run()
     at.number_input(key="_w_tr_sparsity_target").set_value(2.0)
     at.form_submit_button[0].click().run()
-    assert not at.exception and at.session_state["train_job"] is None
+    assert not at.exception and not at.session_state["train_seen"]  # refused: no job submitted
     assert at.error and "Target rate ρ must be a number in \\[0.0001, 0.9999\\]; got 2.0" in at.error[0].value
 
 
