@@ -14,7 +14,7 @@ nearest-neighbour descent included), so no timing holds a compile.
 At 1,000,000 a default fit would take most of an hour on two cores: umap-learn's defaults are
 fitted on a random 100,000 of the points instead, and both maps are scored on the same 5,000
 points (in that 100,000). `--memory` fits the 1,000,000-point map in a process of its own and
-prints its peak RSS (getrusage) and the peak of numpy's allocations (tracemalloc).
+prints its peak RSS (VmHWM) and the peak of numpy's allocations (tracemalloc).
 
     NUMBA_NUM_THREADS=2 .venv/bin/python benchmarks/bench_projection_scale.py [--sizes 1797 10000 70000 100000 1000000] [--memory]
 """
@@ -89,17 +89,29 @@ def timed(f, *args):
     return time.perf_counter() - t0, out
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory: VmHWM (reset by exec, where getrusage's ru_maxrss
+    keeps the peak of the parent that forked it), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory_child(n: int) -> None:
     """Fit and hold the n-point map in this process; print peak RSS and numpy's peak (JSON)."""
     import tracemalloc
 
     X, y = mixture(n)
     Projector("umap", random_state=0).fit(X[:FIT_SAMPLE + 1000])  # numba's kernels loaded (from cache)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mib()
     tracemalloc.start()
     proj = Projector("umap", random_state=0).fit(X, y)
     _, peak = tracemalloc.get_traced_memory()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mib()
     print(json.dumps(dict(peak_rss_mib=rss, rss_before_fit_mib=before, numpy_peak_mib=peak / 2**20,
                           codes_mib=X.nbytes / 2**20, map_mib=(proj.embedding_.nbytes + proj.subsample_idx_.nbytes
                                                               + proj.X_fit_.nbytes) / 2**20)))

@@ -212,10 +212,11 @@ class Projector:
         Seeds the subsample, UMAP and t-SNE; an int keeps maps reproducible, hence cacheable.
     max_points : int >= 10
         Above this many rows `fit` fits the map on a seeded sample of this many, stratified when
-        `y` is given, and places every other row on it: PCA projects them, UMAP and t-SNE put
-        each at the inverse-distance-weighted mean of its nearest fitted rows' positions (see
-        `transform`). Every row is on the map; only the fit is sampled (a 70,000-point UMAP in
-        seconds instead of minutes: benchmarks/bench_projection.py).
+        `y` is given, and places every other row on it: PCA projects them, UMAP moves each by
+        its own layout optimisation against its nearest fitted rows (ae_core.analysis.placement),
+        t-SNE puts each at the inverse-distance-weighted mean of their positions (see
+        `transform`). Every row is on the map; only the fit is sampled (1,000,000 points in
+        minutes on two cores: benchmarks/bench_projection_scale.py).
 
     Attributes
     ----------
