@@ -71,7 +71,7 @@ def submit_on_page(at: AppTest, epochs: int, name: str) -> AppTest:
     it is selected, not held back by a warning)."""
     at.text_input(key="_w_tr_name").set_value(name)
     at.text_input(key="_w_tr_hidden_undercomplete").set_value("64")
-    at.number_input(key="_w_tr_code_undercomplete_64").set_value(8)
+    at.number_input(key="_w_tr_code_dim_undercomplete_64").set_value(8)
     at.number_input(key="_w_tr_epochs").set_value(epochs)
     at.form_submit_button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -152,9 +152,10 @@ def test_a_killed_worker_is_said_in_words_and_leaves_no_checkpoint(on_cluster, c
 
 def test_a_run_waits_its_turn_while_every_worker_is_busy(on_cluster, monkeypatch):
     monkeypatch.setenv("LSE_MAX_TRAININGS", "3")  # the app hands all three over: the cluster has two workers
-    mc, tc = make_configs({**SMALL, "epochs": 60}, (1, 8, 8))
+    mc, tc = make_configs({**SMALL, "epochs": 300}, (1, 8, 8))  # long enough to be seen waiting on an idle box
     jobs = [submit_training(mc, tc, "digits", f"turn-{i}", make_map=False) for i in range(3)]
-    until(lambda: sum(j.view().stage == "training" for j in jobs) == 2)
+    # one look at all three (two looks could straddle a run's end)
+    until(lambda: sorted(j.view().stage for j in jobs) == ["queued", "training", "training"])
     waiting = [j for j in jobs if j.view().stage == "queued"]
     assert len(waiting) == 1 and waiting[0].view().progress_text == "waiting for a free worker"
     until(lambda: not any(j.view().running for j in jobs), timeout=180)
