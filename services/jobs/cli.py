@@ -15,10 +15,14 @@ import sys
 import time
 from pathlib import Path
 
+from ae_core.choices import configs_from_choices
+from ae_core.cli_flags import add_config_flags, config_values
+from ae_core.config import ModelConfig, TrainConfig
+from ae_core.data import load_dataset
 from ae_core.errors import AEError
 from services.jobs import channel
 from services.jobs.runs import submit_map, submit_training
-from services.training import make_configs
+from services.training import check_budget
 
 FOLLOW_S = 0.5
 
@@ -45,13 +49,11 @@ def follow(ch: channel.Channel, out=print) -> channel.JobView:
 
 
 def cmd_train(a) -> int:
-    from ae_core.data import load_dataset
-
-    values = {"kind": a.kind, "code_dim": a.code_dim, "hidden": a.hidden, "epochs": a.epochs,
-              "batch_size": a.batch_size, "lr": a.lr, "seed": a.seed, "shift": a.shift,
-              "penalty_weight": a.penalty_weight, "sparsity": a.sparsity}
-    mc, tc = make_configs(values, load_dataset(a.dataset).image_shape)
-    ch = submit_training(mc, tc, a.dataset, a.name or f"{a.dataset}-{a.kind}-{mc.code_dim}",
+    # the same flags and the same way to configs as `ae-core train` (ae_core.settings declares them once)
+    values = config_values(a, ModelConfig) | config_values(a, TrainConfig)
+    mc, tc = configs_from_choices(values, load_dataset(a.dataset).image_shape, threads=1, device="cpu")
+    check_budget(mc, tc)
+    ch = submit_training(mc, tc, a.dataset, a.name or f"{a.dataset}-{values['kind']}-{mc.code_dim}",
                          root=Path(a.out_dir) if a.out_dir else None, make_map=not a.no_map)
     print(f"job {ch.id}: {ch.job()['out']}", flush=True)
     job = follow(ch)
@@ -93,17 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m services.jobs", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     tr = sub.add_parser("train", help="train one model as a job (the Train page's settings)")
-    tr.add_argument("--dataset", default="digits")
-    tr.add_argument("--kind", default="undercomplete")
-    tr.add_argument("--code-dim", type=int, default=16)
-    tr.add_argument("--hidden", default="256", help="MLP widths, e.g. 512,128; '' for none")
-    tr.add_argument("--epochs", type=int, default=30)
-    tr.add_argument("--batch-size", type=int, default=64)
-    tr.add_argument("--lr", type=float, default=3e-3)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--shift", type=int, default=0)
-    tr.add_argument("--sparsity", default="l1")
-    tr.add_argument("--penalty-weight", type=float, default=0.0)
+    tr.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist, kmnist, a folder or .npz")
+    add_config_flags(tr, ModelConfig)
+    add_config_flags(tr, TrainConfig)
     tr.add_argument("--name", default="")
     tr.add_argument("--out-dir", default="", help="where the checkpoint folder goes (default: checkpoints/user)")
     tr.add_argument("--no-map", action="store_true", help="skip the UMAP map (Latent space fits it when opened)")
