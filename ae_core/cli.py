@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ae_core.choices import configs_from_choices
 from ae_core.cli_walks import add_walk_commands
-from ae_core.cli_flags import add_config_flags, config_values
+from ae_core.cli_flags import add_config_flags, add_map_flags, config_values
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.data import load_dataset
 from ae_core.errors import AEError
@@ -199,8 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("project", help="precompute checkpoints' maps (map-<method>-<dims>d.npz)")
     pr.add_argument("dirs", nargs="+")
-    pr.add_argument("--method", choices=["umap", "pca", "tsne"], default="umap")
-    pr.add_argument("--dims", type=int, choices=[2, 3], default=2)
+    add_map_flags(pr)
     pr.set_defaults(fn=cmd_project)
 
     ie = sub.add_parser("import-embedding", help="vectors you already have for a dataset's images, as a model "

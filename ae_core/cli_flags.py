@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from ae_core.analysis.projection import METHODS  # numpy only: no torch, umap or numba
 from ae_core.settings import Setting, choice, defaults_of, settings_of
 
 
@@ -65,3 +66,9 @@ def config_values(args: argparse.Namespace, cls) -> dict:
         if s.cli and s.choices:
             choice(name, values[name], s.offer or s.choices)
     return values
+
+
+def add_map_flags(parser: argparse.ArgumentParser) -> None:
+    """--method and --dims of a map fit (`ae-core project`, and the same as a job)."""
+    parser.add_argument("--method", choices=METHODS, default="umap")
+    parser.add_argument("--dims", type=int, choices=[2, 3], default=2)

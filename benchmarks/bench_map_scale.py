@@ -106,16 +106,23 @@ def shown_points(page, n: int):
     return shown, drawn / max(1, len(shown))
 
 
+def open_drawn(browser, url: str):
+    """(context, page) of a fresh profile on `url`, once its map has drawn and the page is idle;
+    the caller closes the context."""
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.locator(MAP).first.wait_for(state="attached")
+    wait_idle(page, TIMEOUT_MS)
+    return ctx, page
+
+
 def interact(browser, url: str, n: int, want: int = 1000) -> dict:
     """One session: hover a point (to its card), click it (to its neighbours' images), box about
     `want` points (to their images): seconds each, by the page's clock."""
-    ctx = browser.new_context(viewport=VIEWPORT)
+    ctx, page = open_drawn(browser, url)
     try:
-        page = ctx.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(url)
-        page.locator(MAP).first.wait_for(state="attached")
-        wait_idle(page, TIMEOUT_MS)
         page.locator(".lse-map").first.evaluate("el => el.scrollIntoView({block: 'center'})")
         page.wait_for_timeout(1500)  # the spatial index of a big map is built just after its draw
         shown, per = shown_points(page, n)
@@ -156,13 +163,8 @@ def component_run(browser, url: str, n: int, repeats: int) -> dict:
     """The map alone: navigation to all `n` drawn (fresh profiles), a hover, a box of ~1,000 to
     the map showing them selected."""
     maps = [time_map(browser, url) for _ in range(repeats)]
-    ctx = browser.new_context(viewport=VIEWPORT)
+    ctx, page = open_drawn(browser, url)
     try:
-        page = ctx.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(url)
-        page.locator(MAP).first.wait_for(state="attached")
-        wait_idle(page, TIMEOUT_MS)
         page.wait_for_timeout(3000)  # the spatial index of a big map is built just after its draw
         shown, per = shown_points(page, n)
         c = densest_point(shown, radius=15)

@@ -8,21 +8,12 @@ worker); nothing trains in the web server.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from ae_core.choices import PENALTY_WEIGHT, all_settings, configs_from_choices, kind_of
 from ae_core.config import ConfigError, ModelConfig, TrainConfig, estimate_parameters
-from ae_core.io.folder_names import reserve_path  # noqa: F401 - callers import it from here
 from services import hosting
 
 
-def release_path(path: Path) -> None:
-    """Give back a run's folder (from reserve_path) that no save filled: it is left empty when a
-    run fails before saving, and an empty folder is not a checkpoint."""
-    try:
-        Path(path).rmdir()
-    except OSError:  # not empty (the save landed) or already gone
-        pass
 
 
 def make_configs(values: dict, image_shape) -> tuple[ModelConfig, TrainConfig]:

@@ -54,7 +54,7 @@ from services.jobs.channel import Channel
 from services.jobs.runs import submit_training, training_job
 from services.jobs.worker import Reporter, run_job
 from ae_core.io.folder_names import reserve_path
-from services.training import release_path
+from ae_core.io.folder_names import release_path
 from dashboard.data.uploads import digit_input, photo_input
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,8 @@ from ae_core.errors import ImageError
 from dashboard.data import uploads
 from dashboard.render import downloads, figures, selection, tables
 from services import catalog
-from services.training import make_configs, release_path, reserve_path
+from ae_core.io.folder_names import release_path, reserve_path
+from services.training import make_configs
 
 
 def _png(arr: np.ndarray) -> bytes:

@@ -48,3 +48,12 @@ def reserve_path(root: str | Path, name: str, taken=()) -> Path:
         except FileExistsError:
             continue
     raise CheckpointError(f"no free folder name for {base!r} under {root}")
+
+
+def release_path(path: Path) -> None:
+    """Give back a run's folder (from reserve_path) that no save filled: it is left empty when a
+    run fails before saving, and an empty folder is not a checkpoint."""
+    try:
+        Path(path).rmdir()
+    except OSError:  # not empty (the save landed) or already gone
+        pass

@@ -16,7 +16,7 @@ from ae_core.io.folder_names import reserve_path, sanitize_name
 from dashboard.data import loaders
 from dashboard.shell import state, visitor
 from services import ownership
-from services.training import release_path
+from ae_core.io.folder_names import release_path
 from dashboard.shell.errors import guard
 from dashboard.shell.safe_text import md
 

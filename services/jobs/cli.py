@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ae_core.choices import configs_from_choices
-from ae_core.cli_flags import add_config_flags, config_values
+from ae_core.cli_flags import add_config_flags, add_map_flags, config_values
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.data import load_dataset
 from ae_core.errors import AEError
@@ -104,8 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(fn=cmd_train)
     pr = sub.add_parser("project", help="fit checkpoints' maps as jobs (ae-core project on a worker)")
     pr.add_argument("dirs", nargs="+")
-    pr.add_argument("--method", choices=["umap", "pca", "tsne"], default="umap")
-    pr.add_argument("--dims", type=int, choices=[2, 3], default=2)
+    add_map_flags(pr)
     pr.set_defaults(fn=cmd_project)
     st = sub.add_parser("stop", help="ask a job to stop (a run keeps what it trained)")
     st.add_argument("job")

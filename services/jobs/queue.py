@@ -28,7 +28,7 @@ from services import hosting
 from services.jobs import executor
 from services.jobs.channel import FINAL, Channel, jobs_of, jobs_root
 from services.jobs.worker import DIED, run_job
-from services.training import release_path
+from ae_core.io.folder_names import release_path
 
 PUMP_S = 0.25  # how often the dispatcher looks at its jobs
 RECENT = 20  # an owner's active job is among their latest few (one per visitor when hosted)

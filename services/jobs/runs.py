@@ -19,7 +19,7 @@ from services import hosting, ownership
 from services.jobs import executor
 from services.jobs.channel import Channel
 from services.jobs.queue import QUEUE
-from services.training import release_path
+from ae_core.io.folder_names import release_path
 
 
 def submit_training(model_config: ModelConfig, train_config: TrainConfig, spec: str, name: str, *,

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from services.jobs.channel import FINAL, Channel
-from services.training import release_path
+from ae_core.io.folder_names import release_path
 
 STOP_POLL_S = 0.25  # how often a batch looks for the stop file
 GONE_POLL_S = 2.0  # how often it reads the visitor's heartbeat
