@@ -229,7 +229,7 @@ def _controls(entry) -> tuple[str, int, str, int]:
     """(map method, 2 or 3, colour, unit): the row above the map, all in the page's address
     (bind), so a reload or a copied link opens the same view (dashboard.shell.view_link)."""
     decodes = entry.has_decoder
-    c1, c2, c3, c4 = st.columns([1.2, 0.8, 1.6, 1])
+    c1, c2, c3, c4 = st.columns([1.5, 0.8, 1.4, 0.9])  # room for "t-SNE" at presentation size
     method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", required=True, key="map",
                                   bind="query-params", format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get) \
         or "umap"
