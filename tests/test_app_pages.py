@@ -445,11 +445,14 @@ def test_compare_two_models():
     at.session_state["compare_models"] = [str(catalog.SHIPPED_DIR / n) for n in ("pca-16", "undercomplete-16")]
     at.run()
     ok(at)
+    # Lazy tabs: only the open view runs. Accuracy first (one bar chart, no maps drawn, no table).
+    assert [t.label for t in at.tabs] == ["Accuracy", "Metrics", "Maps", "Same images"]
+    assert len(charts(at)) == 1 and not at.get("image") and not at.dataframe
+    at.session_state["compare_tab"] = "Metrics"
+    at.run()
+    ok(at)
     models = at.dataframe[0].value["model"].tolist()
     assert models[:2] == ["pca-16", "undercomplete-16"] and "raw pixels (baseline)" in models
-    # Lazy tabs: only the open view runs. Accuracy first (one bar chart, no maps drawn).
-    assert [t.label for t in at.tabs] == ["Accuracy", "Maps", "Same images"]
-    assert len(charts(at)) == 1 and not at.get("image")
     at.session_state["compare_tab"] = "Maps"
     at.run()
     ok(at)
@@ -504,6 +507,7 @@ def test_an_imported_embedding_is_explored_and_views_needing_a_decoder_say_so(us
     assert at.info and "imported embedding" in at.info[0].value and "no decoder" in at.info[0].value
 
     at.session_state["compare_models"] = [str(catalog.SHIPPED_DIR / "pca-16"), str(user_dir / "mine-digits")]
+    at.session_state["compare_tab"] = "Metrics"
     at.switch_page("app_pages/7_Compare.py").run()
     ok(at)
     table = at.dataframe[0].value

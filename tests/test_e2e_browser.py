@@ -337,6 +337,9 @@ def test_compare_tabs_draw_maps_and_image_strips_on_demand(page, server):
     wait_idle(page, TIMEOUT_MS)
     assert page.locator('[data-testid="stImage"]').count() == 1  # every row in one picture
     assert page.locator(".js-plotly-plot").count() == 0
+    # the rows are the images selected on the Maps tab, not the first test images
+    shown = page.locator('[data-testid="stImageCaption"]').first.inner_text()
+    assert re.match(rf"\d+ of the {n:,} (test )?images selected on the Maps tab", shown), shown
     assert_clean(page)
     full_screenshot(page, ARTIFACTS / "Compare-images.png")
 

@@ -54,48 +54,50 @@ def per_image(entry, spec) -> dict:
 
 # ---------------------------------------------------------------- denoising
 @st.cache_data(show_spinner="Adding noise and denoising…", max_entries=64, max_size=ARRAYS_MAX_SIZE)
-def _denoise_examples(path, stamp, spec, kind, level, n, seed):
+def _denoise_examples(path, stamp, spec, kind, level, n, seed, indices=None, part="test"):
     from ae_core.analysis.quality import reconstruction_metrics
     from ae_core.models import reconstruct_array
     from ae_core.noise import corrupt
 
     entry = loaders._entry_for(path, stamp)
-    x = loaders.images(spec, "test", entry).x[:n]
+    x = _images_at(spec, entry, n, indices, part)
     noisy = corrupt(x, kind, level, seed=seed)
     out = reconstruct_array(loaders.checkpoint(path, stamp).model, noisy)
     return x, noisy, out, reconstruction_metrics(x, noisy), reconstruction_metrics(x, out)
 
 
-def denoise_examples(entry, spec, kind: str, level: float, n: int = 10, seed: int = 0):
-    """(clean, noisy, denoised, noisy metrics, denoised metrics) for the first n test images."""
-    return _denoise_examples(*_key(entry), spec, kind, float(level), int(n), int(seed))
+def _images_at(spec, entry, n: int, indices, part: str) -> np.ndarray:
+    x = loaders.images(spec, part, entry).x
+    return x[:n] if indices is None else x[list(indices)]
 
 
-@st.cache_data(show_spinner="Running the classical filters…", max_entries=32, max_size=ARRAYS_MAX_SIZE)
-def _best_filter_examples(path, stamp, spec, kind, level, n, seed):
-    from ae_core.analysis.denoising import best_filter_output
-
-    train, test = loaders.split(spec, loaders._entry_for(path, stamp))
-    return best_filter_output(test.x[:n], kind, level, seed=seed, tune_x=train.x)
+def _ints(indices) -> tuple | None:
+    return None if indices is None else tuple(int(i) for i in indices)
 
 
-def best_filter_examples(entry, spec, kind: str, level: float, n: int = 10, seed: int = 0):
-    """(filter name, its output, PSNR) on the same noisy first n test images as denoise_examples."""
-    return _best_filter_examples(*_key(entry), spec, kind, float(level), int(n), int(seed))
+def denoise_examples(entry, spec, kind: str, level: float, n: int = 10, seed: int = 0, indices=None,
+                     part: str = "test"):
+    """(clean, noisy, denoised, noisy metrics, denoised metrics) for the first n test images, or
+    for the images `indices` of the data's `part` (a map's selection): the noise is drawn for that
+    batch from `seed`, so every model given the same batch sees the same noisy copies."""
+    return _denoise_examples(*_key(entry), spec, kind, float(level), int(n), int(seed), _ints(indices), part)
 
 
 @st.cache_data(show_spinner=False, max_entries=32, max_size=ARRAYS_MAX_SIZE)
-def _filter_examples(path, stamp, spec, kind, level, n, name, param, seed):
+def _filter_examples(path, stamp, spec, kind, level, n, name, param, seed, indices=None, part="test"):
     from ae_core.analysis.denoising import filter_output
 
-    x = loaders.images(spec, "test", loaders._entry_for(path, stamp)).x[:n]
+    x = _images_at(spec, loaders._entry_for(path, stamp), n, indices, part)
     return filter_output(x, kind, level, name, param, seed=seed)
 
 
-def filter_examples(entry, spec, kind: str, level: float, n: int, name: str, param, seed: int = 0) -> np.ndarray:
-    """The filter `name` at `param` on the same noisy first n test images as denoise_examples: the
-    best filter's picture, with the filter and setting chosen where it was measured."""
-    return _filter_examples(*_key(entry), spec, kind, float(level), int(n), name, param, int(seed))
+def filter_examples(entry, spec, kind: str, level: float, n: int, name: str, param, seed: int = 0,
+                    indices=None, part: str = "test") -> np.ndarray:
+    """The filter `name` at `param` on the same noisy images as denoise_examples (the first n test
+    images, or `indices` of `part`): the best filter's picture, with the filter and setting chosen where it
+    was measured."""
+    return _filter_examples(*_key(entry), spec, kind, float(level), int(n), name, param, int(seed),
+                            _ints(indices), part)
 
 
 def hidden_mask(shape: tuple, level: float, seed: int = 0) -> np.ndarray:

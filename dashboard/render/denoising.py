@@ -20,6 +20,9 @@ from ae_core.analysis.filters import FILTER_LABELS
 RANK_KEY = "denoise_psnr_gaussian_0.3"
 NOISE_NAMES = {"gaussian": "Gaussian noise", "masking": "masking noise", "salt_pepper": "salt & pepper noise",
                "block": "block occlusion"}
+# Every denoising figure a page shows is measured on the first N_MEASURED test images (the same
+# noisy copies for every model and filter), whatever number of examples the display has room for.
+N_MEASURED = 200
 HIDDEN_TINT = (1.0, 0.55, 0.1)  # orange: the hidden square, which block noise fills with black
 
 

@@ -84,3 +84,52 @@ def accuracy_long(rows: list[dict]) -> list[dict]:
     """(method, measure, accuracy) records of the accuracy columns, for a grouped bar chart."""
     return [{"method": r["model"], "measure": c, "accuracy": r[c]}
             for r in rows for c in ACCURACY if r.get(c) is not None]
+
+
+# The measures a winner is named for, and which way is better. Sparsity columns are left out: less
+# activity is a property of a code, not a win.
+WINNER_MEASURES = {"recon MSE": min, "denoise PSNR σ=0.3": max, "kNN acc": max, "probe 1%": max}
+_WINNER_WORDS = {"recon MSE": "reconstructs best", "denoise PSNR σ=0.3": "denoises best (Gaussian σ 0.3)",
+                 "kNN acc": "has the best kNN accuracy", "probe 1%": "is best with 1% of the labels (probe)"}
+_BASELINE_FOR = {"recon MSE": "PCA", "denoise PSNR σ=0.3": "best classical filter", "kNN acc": "raw pixels",
+                 "probe 1%": "raw pixels"}
+
+
+def _fmt(col: str, v: float) -> str:
+    return f"{v:.1%}" if col in ACCURACY else f"{v:.4f}" if col == "recon MSE" else f"{v:.2f} dB"
+
+
+def winners(rows: list[dict], models) -> list[dict]:
+    """For each measure of WINNER_MEASURES that two or more of `models` have: {measure, model,
+    value, words, baseline, baseline_value, beats} from compare_rows' rows. The baseline is the bar
+    that measure is read against (PCA at the winner's code size, the pixels, the best filter)."""
+    by_name = {r["model"]: r for r in rows}
+    out = []
+    for col, best in WINNER_MEASURES.items():
+        have = [(by_name[m][col], m) for m in models if m in by_name and by_name[m].get(col) is not None]
+        if len(have) < 2:
+            continue
+        value, model = best(have, key=lambda t: t[0])
+        code = by_name[model].get("code")
+        bar = f"PCA-{code} " if _BASELINE_FOR[col] == "PCA" else _BASELINE_FOR[col]  # PCA at the same size
+        base = next((r for r in rows if r.get(col) is not None and r["model"].startswith(bar)), None)
+        base_v = None if base is None else base[col]
+        beats = None if base_v is None else (value < base_v if best is min else value > base_v)
+        out.append({"measure": col, "model": model, "value": value, "words": _WINNER_WORDS[col],
+                    "baseline": None if base is None else base["model"].split(" (baseline")[0], "baseline_value": base_v, "beats": beats})
+    return out
+
+
+def winners_sentence(found: list[dict], name=str) -> str:
+    """One markdown line per measure: '**X** reconstructs best: 0.0091, below PCA-32 (baseline)
+    (0.0123)'; `name` escapes a model's name (the page passes safe_text.md)."""
+    lines = []
+    for w in found:
+        text = f"**{name(w['model'])}** {w['words']}: {_fmt(w['measure'], w['value'])}"
+        if w["baseline"] is not None:
+            verb = "above" if w["beats"] else "not above"
+            if w["measure"] == "recon MSE":
+                verb = "below" if w["beats"] else "not below"
+            text += f", {verb} {name(w['baseline'])} ({_fmt(w['measure'], w['baseline_value'])})"
+        lines.append("- " + text)
+    return "\n".join(lines)

@@ -22,9 +22,7 @@ from dashboard.shell.safe_text import md
 from dashboard.data.uploads import IMAGE_TYPES, digit_input
 from dashboard.render import denoising
 
-# Every figure on the Small images tab is measured on the first N_MEASURED test images (the same
-# noisy copies for every model and filter), whatever number of examples the display has room for.
-N_MEASURED = 200
+N_MEASURED = denoising.N_MEASURED  # every figure of the Small images tab is measured on these
 LEVELS = {"gaussian": (0.05, 0.1, 0.2, 0.3, 0.4, 0.5), "masking": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
           "salt_pepper": (0.05, 0.1, 0.2, 0.3, 0.4), "block": (0.1, 0.2, 0.3, 0.4, 0.5)}
 
