@@ -142,6 +142,16 @@ def test_train_two_epochs_saves_and_selects(user_dir):
     assert [m.value for m in at.metric]
 
 
+def test_train_name_hint_names_no_code_size_the_form_has_not_sent():
+    """Inside the form a typed code size reaches the server only with Train, so the hint shows
+    the pattern; it used to say "digits-vae-16 (automatic)" while 2 was typed (saved as -2)."""
+    at = run("app_pages/1_Train.py")
+    at.segmented_control(key="_w_tr_kind").set_value("vae").run()
+    ok(at)
+    hint = at.text_input(key="_w_tr_name").placeholder
+    assert hint == "digits-vae-‹code size› (automatic)", hint
+
+
 def test_train_bad_value_is_shown_plainly():
     at = run("app_pages/1_Train.py")
     at.text_input(key="_w_tr_hidden_undercomplete").set_value("wide")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from ae_core.choices import all_settings, start_value
 from ae_core.data import dataset_names
 from dashboard.render import figures, tables
 from dashboard.shell import frame, navigation, widgets
@@ -48,8 +47,10 @@ def train_form(sel, busy: bool) -> tuple[bool, dict, str, str]:
         c1, c2 = st.columns(2)
         specs = list(dict.fromkeys([sel.spec, *dataset_names()]))
         spec = c1.selectbox("Data", specs, key="_w_tr_data")
-        code_start = start_value("code_dim", all_settings()["code_dim"], choice, pixels)
-        name = c2.text_input("Name", placeholder=f"{run_name(sel.spec, choice, code_start)} (automatic)",
+        # The hint names the pattern, not a code size: inside a form the Code size box sends its value
+        # only with Train, so a number here would be the default's, not the one typed (2 gave "-16").
+        hint = run_name(sel.spec, choice, 0).removesuffix("-0") + "-‹code size› (automatic)"
+        name = c2.text_input("Name", placeholder=hint,
                              key="_w_tr_name", max_chars=64,
                              help="A name already taken gets a number: name-2, name-3, ...")
         v = train_fields.fields(choice, penalty, pixels)
