@@ -37,12 +37,13 @@ from ae_core.zoo import ZOOS, zoo_configs
 
 def train_and_save(model_cfg: ModelConfig, train_cfg: TrainConfig, spec: str, out: Path, *, n_train=None,
                    n_test=None, callbacks=(), should_stop=None, overwrite=False, quiet=False, full_eval=True,
-                   half=False, ds=None):
+                   half=False, ds=None, score_store=None, on_score=None):
     """Load data, split, train, evaluate against PCA and raw pixels, save. (path, history, metrics).
 
     `full_eval=False` records only the reconstruction MSE beside PCA's (smoke runs, tests);
     `half` stores the weights as float16 (the shipped MNIST zoo, to keep it small); `ds` is the
-    dataset `spec` names when the caller has loaded it already.
+    dataset `spec` names when the caller has loaded it already; `score_store` and `on_score` are
+    evaluate_all's `store` and `progress` (a folder for the data-only figures, a progress call).
     """
     ds = ds if ds is not None else load_dataset(spec)
     record = dataset_record(spec, ds, n_train=n_train, n_test=n_test)
@@ -56,7 +57,7 @@ def train_and_save(model_cfg: ModelConfig, train_cfg: TrainConfig, spec: str, ou
     model.cpu()
     if half:  # scored as shipped: the float16 weights, not the float32 ones trained
         model.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
-    metrics = scores.evaluate(model, train, test, full=full_eval)
+    metrics = scores.evaluate(model, train, test, full=full_eval, store=score_store, progress=on_score)
     path = save_checkpoint(out, model, train_cfg, record, history, metrics, overwrite=overwrite, half=half)
     return path, history, metrics
 

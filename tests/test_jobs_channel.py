@@ -112,3 +112,26 @@ class _Pending:
 
     def cancel(self):
         return True
+
+
+def test_scoring_says_its_step_its_share_and_the_time_left():
+    """After the last epoch the bar moves with evaluate_all's steps (it held "scoring…" for 45 s)."""
+    view = channel.JobView(id="j", name="n", out=Path("n"), spec="digits", kind="train", stage="evaluating",
+                           epochs_total=3, code_dim=8, n_pixels=64, detail="raw probes", detail_fraction=0.5,
+                           detail_started=1000.0)
+    assert view.fraction == 0.5
+    assert view.scoring_text(now=1030.0) == "training done, scoring: the raw pixels' probes (50%, about 30 s left)…"
+    first = channel.JobView(**{**view.__dict__, "detail": "reconstruction", "detail_fraction": 0.0})
+    assert first.scoring_text(now=1030.0) == "training done, scoring: reconstructing the test images (0%)…"
+    assert first.progress_text == first.scoring_text()
+
+
+def test_the_worker_reports_every_scoring_step(user, monkeypatch):
+    seen = []
+    real = channel.Channel.write_status
+    monkeypatch.setattr(channel.Channel, "write_status",
+                        lambda self, **s: seen.append(s.get("detail")) or real(self, **s))
+    ch = new_job(user, "steps", epochs=1)
+    run_job(str(ch.folder))
+    from ae_core.analysis.scoring_steps import SCORING_STEPS
+    assert [d for d in dict.fromkeys(seen) if d] == list(SCORING_STEPS)

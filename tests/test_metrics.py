@@ -241,6 +241,35 @@ def test_evaluate_all_returns_every_key_finite(digits_split):
     assert m["pca_code_dim"] == 4 and m["n_test"] == len(test)
 
 
+def test_scoring_reports_its_steps_in_order_and_keeps_the_data_only_figures_on_disk(digits_split, tmp_path,
+                                                                                    monkeypatch):
+    """A progress bar after training: every step named once, in order, the share done rising to 1;
+    and the raw pixels' probes and the filters (the same for every model of this data) are read
+    back from `store` by a fresh process (its memory cache emptied) instead of computed again."""
+    from ae_core.analysis import result_cache
+    from ae_core.analysis.scoring_steps import SCORING_STEPS
+
+    train, test = digits_split
+    train, test = train.subset(np.arange(0, len(train), 3)), test.subset(np.arange(0, len(test), 2))
+    seen = []
+    result_cache._CACHE.clear()  # another test may have scored this data in this process
+    first = metrics.evaluate_all(_model(), train, test, noise_levels=(0.2,), store=tmp_path,
+                                 progress=lambda step, f: seen.append((step, f)))
+    assert [s for s, _ in seen] == [*SCORING_STEPS, None]
+    fractions = [f for _, f in seen]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+    assert list(tmp_path.glob("*.json")), "nothing kept on disk"
+
+    result_cache._CACHE.clear()  # a new worker process: only the disk remembers
+    calls = []
+    real = metrics.representation_quality
+    monkeypatch.setattr(metrics, "representation_quality", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(filters, "tune_filter", lambda *a, **k: pytest.fail("a filter tuned again"))
+    again = metrics.evaluate_all(_model(), train, test, noise_levels=(0.2,), store=tmp_path)
+    assert len(calls) == 1  # the model's own probes; the PCA and pixel ones came from disk
+    assert again == first
+
+
 def test_cli_eval_json_has_every_required_key(tmp_path, capsys):
     from ae_core.cli import main
     from ae_core.runs import train_and_save

@@ -29,6 +29,7 @@ from ae_core.analysis.features import feature_locality
 from ae_core.analysis.filters import FILTERS
 from ae_core.analysis.quality import _np, per_sample_mse, reconstruction_metrics
 from ae_core.analysis.result_cache import digest, memo
+from ae_core.analysis.scoring_steps import SCORING_STEPS
 from ae_core.analysis.sparsity import sparsity_stats
 from ae_core.config import ModelConfig
 from ae_core.models import ContractiveAutoencoder, PCAModel, encode_array, model_device, reconstruct_array
@@ -171,11 +172,12 @@ def pca_baseline(train_x: np.ndarray, code_dim: int) -> PCAModel:
     return memo(("pca", digest(train_x), int(code_dim)), fit)
 
 
-def evaluate(model, train, test, full: bool = True) -> dict:
-    """Test metrics of `model` beside PCA at the same code size: `evaluate_all` when `full`,
-    else only the reconstruction MSE of both (a quick check for tests and smoke runs)."""
+def evaluate(model, train, test, full: bool = True, store=None, progress=None) -> dict:
+    """Test metrics of `model` beside PCA at the same code size: `evaluate_all` when `full`
+    (`store` and `progress` as there), else only the reconstruction MSE of both (a quick check
+    for tests and smoke runs)."""
     if full:
-        return evaluate_all(model, train, test)
+        return evaluate_all(model, train, test, store=store, progress=progress)
     pca = pca_baseline(train.x, model.config.code_dim)
     return {"recon_mse": recon_mse(model, test.x), "pca_recon_mse": recon_mse(pca, test.x),
             "mean_image_mse": mean_image_mse(train.x, test.x),
@@ -200,7 +202,7 @@ OTHER_NOISE = (("masking", 0.3), ("salt_pepper", 0.3))
 
 def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_levels=(0.1, 0.2, 0.3),
                  other_noise=OTHER_NOISE, fractions=(1.0, 0.1, 0.01), jacobian_samples: int = 256,
-                 denoise_images: int = 500, seed: int = 0) -> dict:
+                 denoise_images: int = 500, seed: int = 0, store=None, progress=None) -> dict:
     """Every metric of `model` on `test`, beside PCA (same code size, fitted on `train`) and raw pixels.
 
     Parameters
@@ -209,6 +211,12 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     train, test : ImageDataset (labels optional; without them the probe keys are None)
     denoise_images : the denoising scores use at most this many test images, evenly spread
         (the classical filters run image by image: 2,000 MNIST digits take a minute)
+    store : a folder where the figures that depend on the data alone (the raw-pixel and PCA
+        probes, the tuned classical filters: most of the time on MNIST) are kept across processes,
+        so a second model of the same data is scored in a fraction of the time; None keeps them
+        for this process only
+    progress : called as progress(step, fraction_done) before each step (SCORING_STEPS names
+        them), and (None, 1.0) at the end: a front end's progress bar
 
     Returns
     -------
@@ -231,7 +239,9 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     xtr, xte = train.x, test.x
     code_dim = int(model.config.code_dim)
     decodes = getattr(model, "has_decoder", True)  # an imported embedding: the code's figures only
+    step = _Steps(progress, decodes)
     out: dict = {"code_dim": code_dim, "n_train": len(train), "n_test": len(test)}
+    step("reconstruction")
     pca = pca_baseline(xtr, code_dim)
     out["pca_code_dim"] = int(pca.config.code_dim)
     if decodes:
@@ -247,6 +257,7 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     rq_args = dict(fractions=fractions, seed=seed)
     if labelled:
         ytr, yte = train.y, test.y
+        step("probes")
         out.update(representation_quality(ctr, ytr, cte, yte, **rq_args))
         baselines = {
             "pca": lambda: representation_quality(encode_array(pca, xtr), ytr, encode_array(pca, xte), yte,
@@ -254,9 +265,10 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
             "raw": lambda: representation_quality(train.flat(), ytr, test.flat(), yte, **rq_args),
         }
         for prefix, fn in baselines.items():
+            step(f"{prefix} probes")
             size = out["pca_code_dim"] if prefix == "pca" else 0
             key = (prefix, digest(xtr, xte, ytr, yte), size, tuple(fractions), seed)
-            out.update({f"{prefix}_{k}": v for k, v in memo(key, fn).items()})
+            out.update({f"{prefix}_{k}": v for k, v in memo(key, fn, store=store).items()})
     else:
         for prefix in ("", "pca_", "raw_"):
             for name in ("knn_acc", "probe_acc", *(f"{m}_{_tag(f)}" for f in fractions
@@ -267,8 +279,11 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     out.update({k: s[k] for k in ("dead_units", "lifetime_sparsity", "population_sparsity", "hoyer",
                                   "frac_near_zero")}, activity_threshold=s["threshold"])
     if not decodes:
+        step(None)
         return out
+    step("jacobian")
     out["jacobian_norm"] = jacobian_norm(model, xte, jacobian_samples)
+    step("denoising")
 
     sub = np.unique(np.linspace(0, len(xte) - 1, min(denoise_images, len(xte))).round().astype(int))
     out["n_denoise_images"] = len(sub)
@@ -276,7 +291,8 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
     rows = []
     for kind in dict.fromkeys(k for k, _ in settings):
         levels = tuple(lv for k, lv in settings if k == kind)
-        rows += denoising_table({"model": model, "pca": pca}, xte[sub], (kind,), levels, seed=seed, tune_x=xtr)
+        rows += denoising_table({"model": model, "pca": pca}, xte[sub], (kind,), levels, seed=seed, tune_x=xtr,
+                                store=store)
     for kind, lv in settings:
         sel = {(r["method"], r["type"]): r for r in rows if r["noise_kind"] == kind and r["level"] == lv}
         sfx = f"{kind}_{lv:g}"
@@ -287,5 +303,25 @@ def evaluate_all(model, train, test, *, noise_kind: str = "gaussian", noise_leve
         for f in FILTERS:
             out[f"{f}_psnr_{sfx}"] = sel[f, "filter"]["psnr"]
         out[f"best_filter_psnr_{sfx}"] = max(sel[f, "filter"]["psnr"] for f in FILTERS)
+    step("features")
     out["feature_locality"], out["feature_locality_window"] = feature_locality(model, cte)
+    step(None)
     return out
+
+
+class _Steps:
+    """Calls progress(step, fraction done before it) for evaluate_all; the fractions are the
+    SCORING_STEPS shares of the steps this model has (an embedding stops after the probes)."""
+
+    def __init__(self, progress, decodes: bool):
+        self.progress = progress
+        names = list(SCORING_STEPS) if decodes else ["probes", "pca probes", "raw probes"]
+        total = sum(SCORING_STEPS[n] for n in names)
+        self.before, acc = {}, 0.0
+        for n in names:
+            self.before[n] = acc / total
+            acc += SCORING_STEPS[n]
+
+    def __call__(self, name) -> None:
+        if self.progress is not None and (name is None or name in self.before):
+            self.progress(name, 1.0 if name is None else self.before[name])

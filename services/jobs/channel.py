@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ae_core.analysis.scoring_steps import STEP_WORDS
 from services import catalog
 
 FINAL = "finished"
@@ -164,6 +165,9 @@ class JobView:
     stop_requested: bool = False
     result: dict = field(default_factory=dict)
     position: int = 0  # in the app's queue: 1 next, ...; 0 dispatched or training (services.jobs.queue)
+    detail: str = ""  # the scoring step under way (ae_core.analysis.metrics.SCORING_STEPS)
+    detail_fraction: float = 0.0  # the share of the scoring done
+    detail_started: float = 0.0  # when scoring began (time.time() on the worker)
 
     @classmethod
     def read(cls, ch: Channel) -> JobView:
@@ -176,7 +180,9 @@ class JobView:
                    done_steps=int(status.get("steps", 0)), total_steps=int(status.get("total_steps", 0)),
                    error=str(status.get("error", "")), left=bool(status.get("left", False)),
                    stop_requested=ch.stop_requested(), result=dict(status.get("result") or {}),
-                   position=int(status.get("position", 0)))
+                   position=int(status.get("position", 0)), detail=str(status.get("detail", "")),
+                   detail_fraction=float(status.get("detail_fraction", 0.0) or 0.0),
+                   detail_started=float(status.get("detail_started", 0.0) or 0.0))
 
     @property
     def running(self) -> bool:
@@ -184,7 +190,23 @@ class JobView:
 
     @property
     def fraction(self) -> float:
+        if self.stage == "evaluating":
+            return min(1.0, self.detail_fraction)
         return min(1.0, self.done_steps / self.total_steps) if self.total_steps else 0.0
+
+    def scoring_text(self, now: float | None = None) -> str:
+        """'training done, scoring: the raw pixels' probes (35%, about 20 s left)': the estimate is the time so
+        far over the share done, once a step has finished (before, there is nothing to go by)."""
+        words = STEP_WORDS.get(self.detail, "")
+        text = "training done: scoring the model against PCA and the raw pixels"
+        if not words:
+            return text + "…"
+        text = f"training done, scoring: {words} ({self.detail_fraction:.0%}"
+        spent = (time.time() if now is None else now) - self.detail_started
+        if 0.05 <= self.detail_fraction < 1 and self.detail_started and spent > 0:
+            left = spent * (1 - self.detail_fraction) / self.detail_fraction
+            text += f", about {_seconds(left)} left"
+        return text + ")…"
 
     @property
     def progress_text(self) -> str:
@@ -196,9 +218,13 @@ class JobView:
         if self.stage == "starting":
             return "starting on a worker…"
         if self.stage == "evaluating":
-            return "training done: scoring the model against PCA and the raw pixels…"
+            return self.scoring_text()
         if self.stage == "mapping":
             return "training done: drawing its map of the data…" if self.kind == "train" else "fitting the map…"
         if self.stage == FINAL:
             return "finished"
         return f"epoch {len(self.epochs)}/{self.epochs_total}"
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min"

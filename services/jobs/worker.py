@@ -21,6 +21,7 @@ import socket
 import time
 from pathlib import Path
 
+from services import catalog
 from services.jobs.channel import FINAL, Channel
 from ae_core.io.folder_names import release_path
 
@@ -85,6 +86,14 @@ class Reporter:
         self.ch.append({"event": "stage", "stage": self.stage})
         self.status()
 
+    def on_score(self, step, fraction):
+        """evaluate_all's progress: the step it is on and the share of the scoring done."""
+        if self.stage != "evaluating":
+            return
+        if "detail_started" not in self.base:
+            self.base["detail_started"] = time.time()
+        self.status(detail=step or "", detail_fraction=float(fraction))
+
 
 def run_job(folder: str) -> dict:
     """Run the job in `folder` to its end; its final status (also in status.json)."""
@@ -144,7 +153,8 @@ def _train(ch: Channel, job: dict, reporter: Reporter, out: Path) -> dict:
     reporter.stage = "training"
     reporter.status()
     path, history, metrics = train_and_save(mc, tc, job["spec"], out, callbacks=[reporter],
-                                            should_stop=reporter.should_stop, quiet=True, overwrite=True, ds=ds)
+                                            should_stop=reporter.should_stop, quiet=True, overwrite=True, ds=ds,
+                                            score_store=catalog.CACHE_DIR / "scores", on_score=reporter.on_score)
     if reporter.left and str(job.get("owner") or "").startswith("s-"):
         # its browser session is gone: nobody can open this run again, so it is not kept
         from ae_core.io.checkpoint import delete_checkpoint
