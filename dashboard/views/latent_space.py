@@ -422,14 +422,15 @@ def _selection_panel(v: View, selected: list[int]) -> None:
         return
     shown = selected[:40]
     more = ' (first 40 shown)' if len(selected) > 40 else ''
+    # each caption under its picture: above it, the picture's fullscreen button covered its end
     if v.decodes:
-        st.caption(f"{len(selected)} selected{more}: images and their reconstructions · mean error "
-                   f"{v.errs[selected].mean():.4f} (data {v.errs.mean():.4f})")
         recon = loaders.reconstructions(v.entry.path, v.entry.stamp, v.spec, v.mp.part)
         widgets.side_by_side(v.ds.x[shown], recon[shown], ncols=None, width=PANEL_PX)
+        st.caption(f"{len(selected)} selected{more}: images and their reconstructions · mean error "
+                   f"{v.errs[selected].mean():.4f} (data {v.errs.mean():.4f})")
     else:
-        st.caption(f"{len(selected)} selected{more}: their images")
         widgets.tiles(v.ds.x[shown], ncols=8, width=PANEL_PX)
+        st.caption(f"{len(selected)} selected{more}: their images")
     st.button("Clear selection", icon=":material/deselect:", on_click=clear_selection, key="_w_map_clear")
     st.caption("The selection is in this page's address: copy it to share this view.")
 
