@@ -8,6 +8,7 @@ steps. Both runs in one process, the memory cache emptied before each (a fresh w
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import time
@@ -20,6 +21,7 @@ MODELS = ("mnist-vae-2", "mnist-undercomplete-32")
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     store = tempfile.mkdtemp()
     times = {}
     for name in MODELS:
