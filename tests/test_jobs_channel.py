@@ -124,6 +124,10 @@ def test_scoring_says_its_step_its_share_and_the_time_left():
     first = channel.JobView(**{**view.__dict__, "detail": "reconstruction", "detail_fraction": 0.0})
     assert first.scoring_text(now=1030.0) == "training done, scoring: reconstructing the test images (0%)…"
     assert first.progress_text == first.scoring_text()
+    training = channel.JobView(**{**view.__dict__, "stage": "training", "epochs": [{}, {}], "done_steps": 20,
+                                  "total_steps": 100, "train_started": 1000.0})
+    assert training.epoch_text(now=1010.0) == "epoch 2/3 (about 40 s left)"
+    assert channel.JobView(**{**training.__dict__, "done_steps": 2}).epoch_text(now=1010.0) == "epoch 2/3"
 
 
 def test_the_worker_reports_every_scoring_step(user, monkeypatch):

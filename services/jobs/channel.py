@@ -168,6 +168,7 @@ class JobView:
     detail: str = ""  # the scoring step under way (ae_core.analysis.metrics.SCORING_STEPS)
     detail_fraction: float = 0.0  # the share of the scoring done
     detail_started: float = 0.0  # when scoring began (time.time() on the worker)
+    train_started: float = 0.0  # when the first batch began
 
     @classmethod
     def read(cls, ch: Channel) -> JobView:
@@ -182,7 +183,8 @@ class JobView:
                    stop_requested=ch.stop_requested(), result=dict(status.get("result") or {}),
                    position=int(status.get("position", 0)), detail=str(status.get("detail", "")),
                    detail_fraction=float(status.get("detail_fraction", 0.0) or 0.0),
-                   detail_started=float(status.get("detail_started", 0.0) or 0.0))
+                   detail_started=float(status.get("detail_started", 0.0) or 0.0),
+                   train_started=float(status.get("train_started", 0.0) or 0.0))
 
     @property
     def running(self) -> bool:
@@ -202,11 +204,14 @@ class JobView:
         if not words:
             return text + "…"
         text = f"training done, scoring: {words} ({self.detail_fraction:.0%}"
-        spent = (time.time() if now is None else now) - self.detail_started
-        if 0.05 <= self.detail_fraction < 1 and self.detail_started and spent > 0:
-            left = spent * (1 - self.detail_fraction) / self.detail_fraction
-            text += f", about {_seconds(left)} left"
-        return text + ")…"
+        left = _time_left(self.detail_fraction, self.detail_started, now)
+        return text + (f", about {left} left" if left else "") + ")…"
+
+    def epoch_text(self, now: float | None = None) -> str:
+        """'epoch 3/20 (about 40 s left)': the time so far over the share of batches done."""
+        text = f"epoch {len(self.epochs)}/{self.epochs_total}"
+        left = _time_left(self.fraction, self.train_started, now)
+        return text + (f" (about {left} left)" if left else "")
 
     @property
     def progress_text(self) -> str:
@@ -223,7 +228,15 @@ class JobView:
             return "training done: drawing its map of the data…" if self.kind == "train" else "fitting the map…"
         if self.stage == FINAL:
             return "finished"
-        return f"epoch {len(self.epochs)}/{self.epochs_total}"
+        return self.epoch_text()
+
+
+def _time_left(done: float, started: float, now: float | None) -> str:
+    """The time left at this pace, once 5% is done (before, there is too little to go by); ""."""
+    spent = (time.time() if now is None else now) - started
+    if not started or spent <= 0 or not 0.05 <= done < 1:
+        return ""
+    return _seconds(spent * (1 - done) / done)
 
 
 def _seconds(s: float) -> str:

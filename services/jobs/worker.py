@@ -70,7 +70,7 @@ class Reporter:
     def on_train_begin(self, info):
         self.total = max(1, math.ceil(info["n_train"] / self.base["batch_size"])) * info["epochs"]
         self.ch.append({"event": "begin", "total_steps": self.total, "device": info.get("device")})
-        self.status()
+        self.status(train_started=time.time())
 
     def on_batch_end(self, step, loss):
         self.steps = step
