@@ -80,7 +80,7 @@ def show_run(job: channel.JobView, ch: channel.Channel) -> None:
         st.caption("Each loss term per epoch (log scale); dotted: validation.")
         widgets.chart(figures.loss_figure(job.epochs), f"loss-{job.out.name}", key="_w_tr_loss_chart")
     elif job.running:
-        st.caption("Waiting for the first epoch…")
+        st.caption("The loss curves appear when the first epoch ends; the bar above moves with every batch.")
     if job.running:
         return
     if job.error:
