@@ -112,3 +112,26 @@ def test_a_links_points_wait_for_the_view_it_names():
     at.sidebar.selectbox(key="_w_active_model").select(str(catalog.SHIPPED_DIR / "pca-16")).run()
     at.switch_page("app_pages/3_Latent_space.py").run()
     assert not at.exception and at.session_state["map_selected"] == []  # not pca-16's points
+
+
+def test_back_and_forward_show_each_view_as_it_was_and_a_page_switch_keeps_the_selection():
+    """Each view the app writes is an entry of the browser's history. Going Back to an entry
+    without a selection used to show the selection made since (a view that never existed)."""
+    at = opened(data="digits", model="undercomplete-16", map="PCA")
+    assert at.session_state["map_selected"] == []
+    at.query_params["sel"] = "10-19"  # Forward, to the entry written after a box on the map
+    at.run()
+    assert at.session_state["map_selected"] == list(range(10, 20))
+    del at.query_params["sel"]  # Back: the entry before the box
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["map_selected"] == [] and "sel" not in dict(at.query_params)
+    at.query_params["sel"] = "10-19"
+    at.query_params["focus"] = "12"
+    at.run()
+    assert at.session_state["map_selected"] == list(range(10, 20)) and at.session_state["map_focus"] == 12
+    for k in list(at.query_params):  # another page and back by the sidebar: Streamlit drops the query
+        del at.query_params[k]
+    at.run()
+    assert at.session_state["map_selected"] == list(range(10, 20)) and at.session_state["map_focus"] == 12
+    assert dict(at.query_params)["sel"] == "10-19"  # and writes it back

@@ -33,6 +33,7 @@ EMBEDDING_DONE = "_embedding_done"  # file_id of the embedding file already impo
 PHOTO_RESULT = "_photo_result"  # {"key": what was asked, "data": the denoised photo and filters}
 LINK_READ = "link_read"  # the page's URL was read into this session (dashboard.shell.view_link), once
 LINK_MISSING = "link_missing"  # a model the link named that this visitor cannot open
+LINK_WRITTEN = "link_written"  # the address as this session last wrote it (view_link.moved_in_history)
 LINK_POINTS = "link_points"  # the link's sel/focus/pair, until the Latent space page takes them
 MAP_SELECTED = "map_selected"  # dataset indices of the box/lasso selection on the Latent space map
 MAP_OWNER = "map_owner"  # (dataset, model folder, weights stamp) the map's chosen points belong to

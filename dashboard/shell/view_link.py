@@ -8,7 +8,8 @@ it and a copied link opens the same view in another browser.
 
 Models are named, never given by their folder: a link holds no server path, and in hosted
 mode a link to another visitor's model simply does not open it (the sidebar says so).
-`restore` reads the link once per session, before the sidebar draws its pickers; `publish`
+`restore` reads the link once per session and after Back or Forward, before the sidebar draws
+its pickers; `publish`
 writes what the sidebar chose; the Latent space page writes its selection with
 `publish_points`. A selection belongs to its dataset and model (`selection_owner`): switching
 either drops it, and a change of colouring keeps it.
@@ -62,12 +63,43 @@ def _param(name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+# what this module reads from and writes to the address (the map's controls are bound widgets)
+LINK_KEYS = ("data", "model", "models", "sel", "focus", "pair", "unit")
+
+
+def _link_now() -> dict:
+    return {k: _param(k) for k in LINK_KEYS}
+
+
+def moved_in_history() -> bool:
+    """The address holds another view than the one this session wrote last: the browser went
+    Back or Forward (each written view is an entry of its history), or the visitor edited it. An
+    address with none of LINK_KEYS is a page switch (Streamlit drops the query then), not a view."""
+    last = st.session_state.get(state.LINK_WRITTEN)
+    now = _link_now()
+    return last is not None and now != last and any(now.values())
+
+
+def remember_written() -> None:
+    """Call after writing the address: what moved_in_history compares the next run's with."""
+    st.session_state[state.LINK_WRITTEN] = _link_now()
+
+
 def restore(entries) -> None:
-    """Once per session: the link's dataset, model(s) and points become the session's choices
-    (the sidebar then checks them against what it offers)."""
-    if st.session_state.get(state.LINK_READ):
+    """The link's dataset, model(s) and points become the session's choices (the sidebar then
+    checks them against what it offers): once per session, and again whenever the browser moves
+    Back or Forward to another view, so that every entry of its history shows the view it was
+    (the points too: an entry without a selection shows none, not the one made since)."""
+    back = moved_in_history()
+    if st.session_state.get(state.LINK_READ) and not back:
         return
     st.session_state[state.LINK_READ] = True
+    if back:
+        st.session_state.pop(state.LINK_POINTS, None)
+        st.session_state.pop(state.LINK_MISSING, None)
+        for key in (state.MAP_SELECTED, state.MAP_FOCUS, state.MAP_PAIR):
+            default = state.DEFAULTS[key]
+            st.session_state[key] = list(default) if isinstance(default, list) else default
     data = _param("data")
     if data:
         st.session_state[state.DATASET] = data
@@ -115,6 +147,7 @@ def publish(spec: str, entry=None, chosen=()) -> None:
         del st.query_params["model"]
     if chosen:
         st.query_params["models"] = ",".join(e.name for e in chosen)
+    remember_written()
 
 
 def selection_owner(spec: str, entry) -> tuple:
@@ -150,3 +183,4 @@ def publish_points(selected: list[int], focus, pair, unit: int = 0) -> None:
             st.query_params[key] = value
         elif key in st.query_params:
             del st.query_params[key]
+    remember_written()
