@@ -88,7 +88,9 @@ button[data-baseweb="tab"] p { font-size: 1.25rem !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.2rem !important; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] p { font-size: 2.6rem !important; }
 [data-testid="stMetricDelta"] p { font-size: 1.15rem !important; }
-"""
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
+[data-testid="stHeading"] h1 { font-size: 2.4rem !important; padding-top: 0 !important; }
+"""  # the last two: the picture moves up a screen of 720 px (the page's top margin was ~100 px)
 
 
 def side_by_side(originals, reconstructions, ncols: int | None = 5, target: int = MIN_TILE_PX,

@@ -67,9 +67,10 @@ def digits_tab(sel) -> None:
     if not widgets.need_model(sel) or not widgets.need_decoder(sel.entry, "denoising"):
         return
     entry, spec = _pick_model(sel), sel.spec
-    kind = st.segmented_control("Noise", NOISE_KINDS, default="gaussian", required=True, key="_w_dn_kind",
+    c1, c2 = st.columns([2, 1])  # one row: the picture starts on the first screen at 1280x720
+    kind = c1.segmented_control("Noise", NOISE_KINDS, default="gaussian", required=True, key="_w_dn_kind",
                                 format_func=lambda k: k.replace("_", " & "), width="stretch") or "gaussian"
-    level = st.slider("Level", 0.0, 0.9, 0.3, 0.05, key="_w_dn_level", help=LEVEL_MEANING[kind])
+    level = c2.slider("Level", 0.0, 0.9, 0.3, 0.05, key="_w_dn_level", help=LEVEL_MEANING[kind])
     recon_psnr = analysis.recon_metrics(entry, spec).get("psnr")
     h = None
     if level > 0:
