@@ -96,6 +96,28 @@ def test_a_large_jpeg_is_scaled_by_its_decoder_and_keeps_its_exif_turn():
     assert np.abs(coarse - small[..., 0]).mean() < 0.03  # the same picture, averaged
 
 
+MODES = [("L", "PNG"), ("RGB", "PNG"), ("RGBA", "PNG"), ("P", "PNG"), ("1", "PNG"), ("I;16", "PNG"),
+         ("LA", "PNG"), ("CMYK", "JPEG"), ("L", "JPEG"), ("RGB", "WEBP"), ("RGB", "GIF"), ("RGB", "BMP"),
+         ("F", "TIFF")]
+
+
+@pytest.mark.parametrize("mode,fmt", MODES, ids=[f"{m}-{f}" for m, f in MODES])
+def test_every_kind_of_picture_decodes_reduced_to_the_same_picture(mode, fmt):
+    """A black block on white, 2400 x 1300: reduced to 300 px wide, each block of 8 x 8 pixels
+    of the full decode averages to the reduced pixel (palette, 1-bit, 16-bit and float too)."""
+    a = np.full((1300, 2400), 255, np.uint8)
+    a[300:1000, 600:1800] = 0
+    im = Image.fromarray(a.astype(np.float32)) if mode == "F" else Image.fromarray(a)
+    im = im.convert("I;16") if mode == "I;16" else im if mode == "F" else im.convert(mode)
+    out = io.BytesIO()
+    im.save(out, fmt)
+    full = decode_image(out.getvalue(), mode="L")[..., 0]
+    small = decode_image(out.getvalue(), mode="L", max_side=300)[..., 0]
+    assert small.shape == (163, 300)
+    coarse = np.pad(full, ((0, 4), (0, 0)), mode="edge")[:1304].reshape(163, 8, 300, 8).mean((1, 3))
+    assert np.abs(coarse - small).mean() < 0.01
+
+
 def test_a_digit_upload_is_decoded_once_for_every_rerun(monkeypatch):
     calls = []
     real = uploads.decode_image

@@ -38,7 +38,7 @@ def _scrub(e: BaseException, home: Path) -> str:
 
 TIMEOUT_S = 20.0
 RETRY_AFTER_S = 600.0
-_failures: dict[str, tuple[float, str]] = {}  # name -> (time.monotonic() of the failure, message)
+_failures: dict[tuple[str, str], tuple[float, str]] = {}  # (name, cache folder) -> (time.monotonic(), message)
 _failures_lock = threading.Lock()
 
 
@@ -57,10 +57,10 @@ def _urlopen_with_timeout(url, data=None, timeout=None, **kw):
     return urllib.request.urlopen(url, data, TIMEOUT_S if timeout is None else timeout, **kw)
 
 
-def remembered_failure(name: str) -> str | None:
-    """The message of `name`'s last failed download when it is under RETRY_AFTER_S old."""
+def remembered_failure(name: str, home: Path) -> str | None:
+    """The message of `name`'s last failed download into `home` when under RETRY_AFTER_S old."""
     with _failures_lock:
-        failed = _failures.get(name)
+        failed = _failures.get((name, str(home)))
     if failed is None or time.monotonic() - failed[0] > RETRY_AFTER_S:
         return None
     return failed[1]
@@ -72,10 +72,10 @@ def load_openml(name: str, data_home: str | Path | None = None, allow_download: 
     from sklearn.datasets import _openml, fetch_openml  # seconds to import: only when a set is fetched
 
     _openml.urlopen = _urlopen_with_timeout  # its module's name for urlopen: every request it makes
-    known = remembered_failure(name) if allow_download else None
+    home = Path(data_home or os.environ.get("LSE_DATA_HOME", Path.home() / ".cache" / "latent-space-explorer"))
+    known = remembered_failure(name, home) if allow_download else None
     if known:
         raise DataError(f"{known} (Tried less than {RETRY_AFTER_S / 60:.0f} minutes ago; not tried again yet.)")
-    home = Path(data_home or os.environ.get("LSE_DATA_HOME", Path.home() / ".cache" / "latent-space-explorer"))
     _offline.on = not allow_download
     try:
         bunch = fetch_openml(OPENML_NAMES[name], version=1, as_frame=False, data_home=str(home),
@@ -91,7 +91,7 @@ def load_openml(name: str, data_home: str | Path | None = None, allow_download: 
             + (", or set LSE_MNIST_DIR to it." if name == "mnist" else ".")
         )
         with _failures_lock:
-            _failures[name] = (time.monotonic(), message)
+            _failures[(name, str(home))] = (time.monotonic(), message)
         raise DataError(message) from None
     finally:
         _offline.on = False
