@@ -36,6 +36,7 @@ Run the tests with ``python -m pytest tests/test_images.py``.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import math
 import threading
@@ -94,7 +95,21 @@ class DecodeSlots:
         finally:
             with self._cond:
                 self.busy -= 1
+                last = self.busy == 0
                 self._cond.notify_all()
+            if last:
+                _give_back_memory()
+
+
+def _give_back_memory() -> None:
+    """Return freed heap to the system after large decodes (glibc only). Freed decode buffers
+    otherwise stay in the process: glibc raises its mmap threshold after a large free, so the
+    next ones come from arenas it keeps (measured: four 40 MP decodes left the server at
+    +450 MiB; trimmed, at the idle size)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        pass
 
 
 HEAVY_SLOTS = DecodeSlots(2)  # the dashboard sets the host's limit (LSE_HEAVY_DECODES)

@@ -45,13 +45,6 @@ def refusal(session_bytes: int, total_bytes: int, size: int) -> str | None:
     return None
 
 
-def held(manager) -> tuple[dict[str, int], int]:
-    """({session id: bytes}, total bytes) the manager holds now."""
-    with manager._lock:
-        per = {sid: sum(len(f.data) for f in files.values()) for sid, files in manager.file_storage.items()}
-    return per, sum(per.values())
-
-
 def install() -> bool:
     """Hosted: wrap this server's upload manager once (per process); True when in place."""
     if not hosting.hosted():
