@@ -178,6 +178,6 @@ def save_embedding(path, model: StoredEmbedding, table, spec: str, overwrite: bo
 
 def import_embedding(data: bytes, filename: str, spec: str, out, ds=None, overwrite: bool = False) -> Path:
     """Read, check, bind to the dataset `spec` (loaded unless `ds` is given) and save: the path."""
-    table = read_embedding_file(data, filename)
     ds = ds if ds is not None else load_dataset(spec)
+    table = read_embedding_file(data, filename, image_shape=ds.image_shape)
     return save_embedding(out, bind_embedding(table, ds), table, spec, overwrite=overwrite)

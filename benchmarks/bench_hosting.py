@@ -17,9 +17,17 @@ map folders), then:
    then one visitor uploads `--uploads` hostile checkpoint zips (~35 MB each, whose map
    declares a 128 MB array) on the Models page. Prints the server's memory idle, at peak, and
    after the uploads.
+3. Hostile (issue 37). One visitor PUTs `--puts` files of 45 MiB straight to Streamlit's upload
+   endpoint from its own session (tests/hostile_client.py); then `--image-visitors` browsers each
+   drop a 6316 x 6316 PNG (~150 kB, 39.9 MP) into Latent space's "Your image". Prints the HTTP
+   statuses, the bytes Streamlit's upload store holds (/_stcore/metrics), the server's peak
+   memory, and what it holds and retains once every tab has closed and its session ended.
+   With `--before PATH` the memory and hostile parts run on that tree's server first, in the
+   same run (the server is started with a 2 s server.disconnectedSessionTTL on both sides).
 
     .venv-dev/bin/python benchmarks/bench_hosting.py [--repeats 3] [--sessions 20] [--uploads 10]
     .venv-dev/bin/python benchmarks/bench_hosting.py --skip-memory --before /tmp/jobs-before
+    .venv-dev/bin/python benchmarks/bench_hosting.py --skip-queue --before /tmp/base   # issue 37: before/after
 
 Runs from the test environment (.venv-dev: playwright); needs /usr/bin/chromium.
 """
@@ -190,6 +198,94 @@ def memory_part(srv, sessions: int, uploads: int, workdir: Path) -> dict:
     return out
 
 
+def bomb_png(path: Path) -> Path:
+    """The issue's image: 6316 x 6316 (39.9 MP, under the 40 MP limit), a 7 drawn on white, ~150 kB."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("L", (6316, 6316), 255)
+    ImageDraw.Draw(im).line([(1500, 1000), (4800, 1000), (2500, 5500)], fill=0, width=400)
+    im.convert("RGB").save(path, "PNG", optimize=True)
+    return path
+
+
+def upload_store_mb(srv) -> float:
+    import urllib.request
+
+    req = urllib.request.Request(srv.url("_stcore/metrics"), headers={"Accept": "text/plain"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        text = r.read().decode()
+    m = re.search(r'cache_memory_bytes\{cache_type="UploadedFileManager"[^}]*\} (\d+)', text)
+    return int(m.group(1)) / 2**20 if m else 0.0
+
+
+def hostile_part(srv, puts: int, image_visitors: int, workdir: Path) -> dict:
+    from playwright.sync_api import sync_playwright
+    from hostile_client import MB, Visitor
+    from test_many_sessions import RssSampler
+
+    out = {"idle_mb": rss_mb(srv.pid)}
+    with RssSampler(srv.pid) as sampler:
+        v = Visitor(srv.port).open()
+        t = time.perf_counter()
+        out["statuses"] = [v.put(45 * MB) for _ in range(puts)]
+        out["put_s"] = time.perf_counter() - t
+        out["store_mb"] = upload_store_mb(srv)
+        out["after_puts_mb"] = rss_mb(srv.pid)
+        v.close()
+    out["puts_peak_mb"] = sampler.peak
+    time.sleep(25)  # the session ends 2 s after its socket closed; the reaper looks every 15 s
+    out["store_left_mb"], out["puts_left_mb"] = upload_store_mb(srv), rss_mb(srv.pid)
+    png = bomb_png(workdir / "bomb.png")
+    out["png_kb"] = png.stat().st_size / 1e3
+    seen = []
+    with RssSampler(srv.pid) as sampler, sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            pages = []
+            for _ in range(image_visitors):
+                page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+                page.set_default_timeout(TIMEOUT_MS)
+                page.goto(srv.url("Latent_space"))
+                shown_at(page, MAP, timeout_ms=TIMEOUT_MS)
+                pages.append(page)
+            for page in pages:  # all drop the picture, then all wait: the decodes overlap
+                box = page.get_by_test_id("stFileUploader").filter(has_text="Your image").first
+                box.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(png))
+            for page in pages:
+                done = page.get_by_text("as the model sees it").or_(page.locator('[data-testid="stAlertContentError"]'))
+                done.first.wait_for(state="visible")
+                wait_idle(page, TIMEOUT_MS)
+                seen.append(done.first.inner_text()[:120])
+            out["images_after_mb"] = rss_mb(srv.pid)
+        finally:
+            browser.close()
+    out["images_peak_mb"] = sampler.peak
+    time.sleep(25)
+    out["images_left_mb"], out["store_images_left_mb"] = rss_mb(srv.pid), upload_store_mb(srv)
+    out["seen"] = seen
+    return out
+
+
+def report_memory(m: dict, args, label: str) -> None:
+    print(f"[memory{label}] server RSS MiB: idle {m['idle_mb']:.0f} | peak with {args.sessions} sessions "
+          f"{m['sessions_peak_mb']:.0f} ({m['session_errors']} errors) | after {m['after_sessions_mb']:.0f} | "
+          f"peak during {args.uploads} hostile uploads ({m['upload_size_mb']} MB zips, a 128 MB map array each) "
+          f"{m['uploads_peak_mb']:.0f} | after {m['after_uploads_mb']:.0f} | 10 s after the uploader left "
+          f"{m['after_left_mb']:.0f}")
+    print(f"[memory{label}] what the uploader saw:", m["refusals"][0] if m["refusals"] else "-")
+
+
+def report_hostile(h: dict, args, label: str) -> None:
+    codes = ", ".join(f"{c} x{h['statuses'].count(c)}" for c in sorted(set(h["statuses"])))
+    print(f"[hostile{label}] {len(h['statuses'])} raw PUTs of 45 MiB in {h['put_s']:.1f} s: {codes}; upload store "
+          f"{h['store_mb']:.0f} MiB; server RSS MiB: idle {h['idle_mb']:.0f} | peak {h['puts_peak_mb']:.0f} | "
+          f"after {h['after_puts_mb']:.0f} | 25 s after the tab closed {h['puts_left_mb']:.0f} "
+          f"(store {h['store_left_mb']:.0f} MiB)")
+    print(f"[hostile{label}] {args.image_visitors} visitors drop a {h['png_kb']:.0f} kB 39.9 MP PNG in Latent space: "
+          f"peak {h['images_peak_mb']:.0f} | after {h['images_after_mb']:.0f} | 25 s after they left "
+          f"{h['images_left_mb']:.0f} (store {h['store_images_left_mb']:.0f} MiB); they saw: {h['seen'][:1]}")
+
+
 def report_queue(q: dict, label: str = "") -> None:
     idle, busy, tabs = (statistics.median(q[k]) for k in ("idle", "busy", "busy_tabs"))
 
@@ -217,13 +313,24 @@ def main(argv=None) -> int:
     ap.add_argument("--uploads", type=int, default=10)
     ap.add_argument("--skip-memory", action="store_true", help="only the queue part")
     ap.add_argument("--skip-queue", action="store_true", help="only the memory part")
-    ap.add_argument("--before", default="", help="a checkout of an earlier commit: its queue part first")
+    ap.add_argument("--puts", type=int, default=12, help="raw 45 MiB PUTs of the hostile part")
+    ap.add_argument("--image-visitors", type=int, default=4, help="visitors dropping a 40 MP PNG")
+    ap.add_argument("--before", default="", help="a checkout of an earlier commit: its parts first")
     args = ap.parse_args(argv)
     if browser_missing():
         print(f"skipped: {browser_missing()}")
         return 0
-    env = {"LSE_HOSTED": "1", "LSE_GONE_SECONDS": "900", "LSE_MAX_TRAININGS": "2"}
-    if args.before and not args.skip_queue:
+    env = {"LSE_HOSTED": "1", "LSE_GONE_SECONDS": "900", "LSE_MAX_TRAININGS": "2",
+           "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2"}
+
+    def parts(srv, tmp: str, label: str) -> None:
+        if not args.skip_queue:
+            report_queue(queue_part(srv, args.repeats), label.strip())
+        if not args.skip_memory:
+            report_memory(memory_part(srv, args.sessions, args.uploads, Path(tmp)), args, label)
+            report_hostile(hostile_part(srv, args.puts, args.image_visitors, Path(tmp)), args, label)
+
+    if args.before:
         import browser_support
 
         before = Path(args.before).resolve()
@@ -231,21 +338,11 @@ def main(argv=None) -> int:
         try:
             with tempfile.TemporaryDirectory() as tmp, \
                     StreamlitServer(Path(tmp) / "srv", env={**env, "PYTHONPATH": str(before)}) as srv:
-                report_queue(queue_part(srv, args.repeats), f"before {before.name}")
+                parts(srv, tmp, f" before {before.name}")
         finally:
             browser_support.ROOT = ROOT
     with tempfile.TemporaryDirectory() as tmp, StreamlitServer(Path(tmp) / "srv", env=env) as srv:
-        if not args.skip_queue:
-            report_queue(queue_part(srv, args.repeats), "after" if args.before else "")
-        if args.skip_memory:
-            return 0
-        m = memory_part(srv, args.sessions, args.uploads, Path(tmp))
-        print(f"[memory] server RSS MiB: idle {m['idle_mb']:.0f} | peak with {args.sessions} sessions "
-              f"{m['sessions_peak_mb']:.0f} ({m['session_errors']} errors) | after {m['after_sessions_mb']:.0f} | "
-              f"peak during {args.uploads} hostile uploads ({m['upload_size_mb']} MB zips, a 128 MB map array each) "
-              f"{m['uploads_peak_mb']:.0f} | after {m['after_uploads_mb']:.0f} | 10 s after the uploader left "
-              f"{m['after_left_mb']:.0f}")
-        print("[memory] what the uploader saw:", m["refusals"][0] if m["refusals"] else "-")
+        parts(srv, tmp, " after" if args.before else "")
     return 0
 
 

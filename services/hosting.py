@@ -39,6 +39,12 @@ class Settings:
     train_minutes: float  # wall-clock cap of one hosted run
     gone_seconds: float  # a run whose visitor's pages have not beaten this long is stopped
     cache_mb: float  # what the shared in-memory caches (models, data, maps) may hold
+    upload_session_mb: float  # uploaded bytes one browser session may hold in the server's memory
+    upload_total_mb: float  # uploaded bytes all sessions together may hold
+    upload_reap_s: float  # how often the uploads of ended sessions are looked for and released
+    heavy_decodes: int  # large pictures decoded at once, server-wide (ae_core.io.image_files)
+    max_queue: int  # runs waiting for a worker, all visitors together
+    allow_downloads: bool  # hosted: may a visitor's choice make the server fetch a dataset (OpenML)
 
 
 def settings() -> Settings:
@@ -55,6 +61,14 @@ def settings() -> Settings:
         # browser runs a hidden tab's timers once a minute after five minutes
         gone_seconds=_number("LSE_GONE_SECONDS", 120, 1, 1e6),
         cache_mb=_number("LSE_CACHE_MB", 1_500, 50, 1e6),
+        # 60: one checkpoint zip or embedding file (server.maxUploadSize is 50) with room for a
+        # picture beside it; a raw PUT past it is answered 413 (dashboard.shell.upload_budget)
+        upload_session_mb=_number("LSE_UPLOAD_SESSION_MB", 60, 1, 1e6),
+        upload_total_mb=_number("LSE_UPLOAD_TOTAL_MB", 400, 1, 1e7),
+        upload_reap_s=_number("LSE_UPLOAD_REAP_S", 15, 0.2, 3600),
+        heavy_decodes=int(_number("LSE_HEAVY_DECODES", 2, 1, 64)),
+        max_queue=int(_number("LSE_MAX_QUEUE", 20, 1, 100_000)),
+        allow_downloads=os.environ.get("LSE_ALLOW_DOWNLOADS", "").strip().lower() in {"1", "true", "yes", "on"},
     )
 
 

@@ -13,6 +13,11 @@ that carries no personal data:
 A visitor lists, downloads and deletes only what is in their folder; shipped models are never
 deleted or shadowed from the browser. Ownership is where a folder is, not a field in a file
 that an upload could forge.
+
+Quotas count everything a visitor leaves on disk, as it lies there: their checkpoint folders
+and the maps fitted for them (`map_dir`: CACHE_DIR/maps/<owner>/<run>), which expire and go
+with their run. `check_saved` measures a save after it lands (an embedding's upload is
+compressed; its checkpoint is not) and takes it back when it passed a limit.
 """
 
 from __future__ import annotations
@@ -80,30 +85,69 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
+def maps_root() -> Path:
+    return catalog.CACHE_DIR / "maps"
+
+
+def map_dir(checkpoint: str | Path) -> Path:
+    """Where maps fitted for `checkpoint` are cached: beside its owner's other maps for a
+    visitor's run (counted in their quota, gone with the run), else by the model's name."""
+    p = Path(checkpoint)
+    if OWNER_ID.fullmatch(p.parent.name) and p.parent.parent.resolve() == catalog.USER_DIR.resolve():
+        return maps_root() / p.parent.name / p.name
+    return maps_root() / p.name
+
+
+def drop_orphan_maps(owner: str) -> list[Path]:
+    """Delete `owner`'s cached maps whose run is gone (deleted, expired)."""
+    removed = []
+    for d in _children(maps_root() / owner):
+        if d.is_dir() and not d.is_symlink() and not (catalog.USER_DIR / owner / d.name).is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
 def usage(folder: Path) -> tuple[int, int]:
-    """(checkpoints, bytes) under one visitor's folder."""
+    """(checkpoints, bytes) under one visitor's folder, with the maps cached for them."""
     try:
         runs = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
     except OSError:
         return 0, 0
-    return len(runs), _folder_bytes(folder)
+    maps = maps_root() / folder.name if OWNER_ID.fullmatch(folder.name) else None
+    return len(runs), _folder_bytes(folder) + (_folder_bytes(maps) if maps else 0)
 
 
-def check_quota(owner: str | None, adding_bytes: int = 0) -> None:
-    """Raise QuotaError when `owner` may not add another checkpoint of `adding_bytes`.
+def check_quota(owner: str | None, adding_bytes: int = 0, counting: bool = True) -> None:
+    """Raise QuotaError when `owner` may not add another checkpoint of `adding_bytes`
+    (`counting=False`: the checkpoint is already there, only the bytes are checked).
     Local mode has no quota: the disk is the user's own."""
     s = hosting.settings()
     if not s.hosted:
         return
+    if owner is not None:
+        drop_orphan_maps(owner)
     count, used = usage(user_dir(owner))
-    if count >= s.max_runs:
+    if counting and count >= s.max_runs:
         raise QuotaError(f"You keep {count} models, the most one visitor may keep on this server "
                          f"({s.max_runs}). Delete one on the Models page first.")
     if used + adding_bytes > s.max_visitor_mb * 1e6:
         raise QuotaError(f"Your models take {used / 1e6:.1f} MB; with this one they would pass the "
                          f"{s.max_visitor_mb:g} MB each visitor may keep. Delete one on the Models page first.")
-    if _folder_bytes(catalog.USER_DIR) + adding_bytes > s.max_total_mb * 1e6:
+    if _folder_bytes(catalog.USER_DIR) + _folder_bytes(maps_root()) + adding_bytes > s.max_total_mb * 1e6:
         raise QuotaError("The server's space for visitors' models is full; try again later.")
+
+
+def check_saved(owner: str | None, path: str | Path) -> None:
+    """After a save landed in `owner`'s folder: its size on disk counted, not the upload's.
+    Past a limit the save is deleted and QuotaError says so."""
+    try:
+        check_quota(owner, 0, counting=False)
+    except QuotaError as e:
+        size = _folder_bytes(Path(path))
+        shutil.rmtree(path, ignore_errors=True)
+        raise QuotaError(f"Saved, it takes {size / 1e6:.1f} MB on disk, more than your space allows, so it "
+                         f"was not kept. {e}") from None
 
 
 # ---------------------------------------------------------------- cleaning up
@@ -148,6 +192,7 @@ def expire_sessions(now: float | None = None) -> list[Path]:
                     removed.append(run)
             except OSError:
                 continue
+        drop_orphan_maps(folder.name)
         try:
             if now - folder.stat().st_mtime > limit and not any(folder.iterdir()):
                 folder.rmdir()

@@ -37,12 +37,14 @@ def _load_path(path: Path, name: str | None = None) -> ImageDataset:
                     f"with images or .npz arrays")
 
 
-def load_dataset(spec: str, data_home: str | Path | None = None, allow_paths: bool = True) -> ImageDataset:
+def load_dataset(spec: str, data_home: str | Path | None = None, allow_paths: bool = True,
+                 allow_download: bool = True) -> ImageDataset:
     """Load by built-in name, data-root name (`data_roots`) or, when `allow_paths`, a folder or
     .npz path (resolved and checked by `resolve_dataset_path`); see the module docstring.
 
     With `allow_paths=False` (the hosted app) any other spec gets `unknown_dataset`, the same
-    text whether or not such a path exists."""
+    text whether or not such a path exists. With `allow_download=False` (the hosted app, unless
+    its host allows it) a set that is not on disk is refused without any network call."""
     text = str(spec).strip()
     key = text.lower()
     if key == "digits":
@@ -51,7 +53,7 @@ def load_dataset(spec: str, data_home: str | Path | None = None, allow_paths: bo
         local = default_mnist_dir() if key == "mnist" else None
         if local is not None:
             return load_idx_folder(local, name="mnist")
-        return load_openml(key, data_home)
+        return load_openml(key, data_home, allow_download=allow_download)
     roots = data_roots()
     root_name = text if text in roots else next((n for n in roots if n.lower() == key), None)
     if root_name is not None:

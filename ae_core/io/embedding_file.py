@@ -18,6 +18,7 @@ Messages name only the file's base name.
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -54,8 +55,10 @@ class EmbeddingTable:
         return int(self.vectors.shape[1])
 
 
-def read_embedding_file(data: bytes, filename: str) -> EmbeddingTable:
-    """Parse and check an embedding file's bytes; DataError with a plain reason otherwise."""
+def read_embedding_file(data: bytes, filename: str, image_shape=None) -> EmbeddingTable:
+    """Parse and check an embedding file's bytes; DataError with a plain reason otherwise.
+    `image_shape` (C, H, W), the dataset's: an `images` member of another size per row is
+    refused from its header, before it is read (it could only be compared with the data's)."""
     name = PurePath(str(filename)).name[:120]
     ext = PurePath(name).suffix.lower()
     if ext not in FORMATS:
@@ -65,7 +68,7 @@ def read_embedding_file(data: bytes, filename: str) -> EmbeddingTable:
     if not data:
         raise DataError(f"{name}: the file is empty")
     reader = {".npy": _read_npy, ".npz": _read_npz, ".csv": _read_csv, ".parquet": _read_parquet}[ext]
-    vectors, labels, images, key, *names = reader(data, name)
+    vectors, labels, images, key, *names = reader(data, name, image_shape)
     table = _checked(name, vectors, labels, images, key)
     table.label_names = names[0] if names else None
     return table
@@ -105,12 +108,12 @@ def _array_from_npy(stream, name: str, key: str, check_shape=None) -> np.ndarray
         raise DataError(f"{name}: '{key}' could not be read ({' '.join(str(e).split())[:160]})") from None
 
 
-def _read_npy(data: bytes, name: str):
+def _read_npy(data: bytes, name: str, _image_shape=None):
     arr = _array_from_npy(io.BytesIO(data), name, "the array", lambda s: _check_vector_shape(name, s))
     return arr, None, None, "array"
 
 
-def _read_npz(data: bytes, name: str):
+def _read_npz(data: bytes, name: str, image_shape=None):
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
@@ -141,8 +144,15 @@ def _read_npz(data: bytes, name: str):
             lkey, ikey = pick(LABEL_KEYS), pick(IMAGE_KEYS)
             labels = None if lkey is None else _array_from_npy(z.open(members[lkey]), name, lkey,
                                                                lambda s: rows_n(s, lkey))
-            images = None if ikey is None else _array_from_npy(z.open(members[ikey]), name, ikey,
-                                                               lambda s: rows_n(s, ikey))
+            def image_rows(shape):
+                rows_n(shape, ikey)
+                per_row = int(np.prod(shape[1:], dtype=np.int64))
+                if image_shape is not None and per_row != int(np.prod(image_shape)):
+                    c, h, w = (int(v) for v in image_shape)
+                    raise DataError(f"{name}: '{ikey}' has {per_row:,} values per row; the data's images are "
+                                    f"{c} x {h} x {w} ({c * h * w:,} values)")
+
+            images = None if ikey is None else _array_from_npy(z.open(members[ikey]), name, ikey, image_rows)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as e:
             raise DataError(f"{name}: not a readable .npz ({type(e).__name__})") from None
     return vectors, labels, images, vkey
@@ -182,9 +192,27 @@ def _split_columns(df, name: str):
     return vectors, labels, names
 
 
-def _read_csv(data: bytes, name: str):
+def _header_width(data: bytes, name: str) -> int:
+    """Columns of the CSV's header row, counted before pandas parses anything: a file of a
+    million columns would take seconds and gigabytes to be refused after parsing."""
+    limit = (MAX_DIM + 2) * 64  # a header of MAX_DIM + 1 names of up to 64 bytes each
+    end = data.find(b"\n", 0, limit + 1)
+    head = data[: end if end >= 0 else limit + 1]
+    if end < 0 and len(data) > limit:
+        raise DataError(f"{name}: its header row is longer than {limit:,} bytes; vectors of at most "
+                        f"{MAX_DIM:,} columns")
+    try:
+        return len(next(csv.reader([head.decode("utf-8", errors="replace").rstrip("\r")]), []))
+    except csv.Error as e:
+        raise DataError(f"{name}: not a readable CSV ({e})") from None
+
+
+def _read_csv(data: bytes, name: str, _image_shape=None):
     import pandas as pd  # about a second to import; only .csv and .parquet files need it
 
+    width = _header_width(data, name)
+    if width - 1 > MAX_DIM:
+        raise DataError(f"{name}: {width:,} columns; vectors of at most {MAX_DIM:,}")
     try:
         df = pd.read_csv(io.BytesIO(data), nrows=MAX_ROWS + 1, low_memory=False)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
@@ -195,7 +223,7 @@ def _read_csv(data: bytes, name: str):
     return v, lab, None, "columns", names
 
 
-def _read_parquet(data: bytes, name: str):
+def _read_parquet(data: bytes, name: str, _image_shape=None):
     import pandas as pd  # about a second to import; only .csv and .parquet files need it
 
     try:
@@ -204,6 +232,8 @@ def _read_parquet(data: bytes, name: str):
         meta = pq.ParquetFile(io.BytesIO(data)).metadata
         if meta.num_rows > MAX_ROWS:
             raise DataError(f"{name}: {meta.num_rows:,} rows; the limit is {MAX_ROWS:,}")
+        if meta.num_columns - 1 > MAX_DIM:  # from the footer, before any column is read
+            raise DataError(f"{name}: {meta.num_columns:,} columns; vectors of at most {MAX_DIM:,}")
         df = pd.read_parquet(io.BytesIO(data))
     except DataError:
         raise

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from services import catalog, hosting
+from services import catalog, hosting, ownership
 from dashboard.data.cache_budget import ARRAYS_MAX_SIZE, bounded_resource
 
 
@@ -91,14 +91,15 @@ def model(entry: catalog.CheckpointInfo):
 def dataset(spec: str):
     """An ImageDataset by spec (digits, mnist, a host's data root by name; in local mode also a
     folder or an .npz path); raises DataError, the same words whatever a refused path is."""
-    return _dataset(spec, not hosting.hosted())
+    s = hosting.settings()
+    return _dataset(spec, not s.hosted, not s.hosted or s.allow_downloads)  # hosted: no outbound call
 
 
 @bounded_resource(show_spinner="Loading the data…", max_entries=16)
-def _dataset(spec: str, allow_paths: bool):
+def _dataset(spec: str, allow_paths: bool, allow_download: bool = True):
     from ae_core.data import load_dataset
 
-    return load_dataset(spec, allow_paths=allow_paths)
+    return load_dataset(spec, allow_paths=allow_paths, allow_download=allow_download)
 
 
 @bounded_resource(show_spinner=False, max_entries=32)
@@ -208,7 +209,7 @@ def _fit_map(path: str, stamp: float, spec: str, part: str, method: str, dims: i
     x = codes(path, stamp, spec, part)
     ds = images(spec, part, _entry_for(path, stamp))
     params = dict(method=method, n_components=dims, random_state=0)
-    return cached_fit(x, params, catalog.CACHE_DIR / "maps" / Path(path).name, y=ds.y)
+    return cached_fit(x, params, ownership.map_dir(path), y=ds.y)  # a visitor's maps count in their quota
 
 
 def projection(entry: catalog.CheckpointInfo, spec: str, method: str, dims: int,

@@ -2,13 +2,27 @@
 
     shown, x = digit_input(uploaded.getvalue(), model.config.input_shape)   # x: (1, C, H, W)
     photo = photo_input(uploaded.getvalue())                                # (H, W, C)
+
+A digit upload is decoded reduced (its longest side at most 2 x DIGIT_SIDE: a 28 px model
+never needs 40 megapixels) and once: the page reruns on every click, and the same bytes give
+the arrays kept here (by their SHA-256, within DIGIT_CACHE_BYTES for every session together).
+A photograph is decoded once, refused from its header above the photo denoiser's limit.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
-from ae_core.io.image_files import decode_image, to_model_input
+from ae_core.io.image_files import LUMA, decode_image, to_model_input
+
+DIGIT_SIDE = 512  # enough for a digit drawn over a twentieth of a phone photo's width
+DIGIT_CACHE_BYTES = 32_000_000
+_digits: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_digits_lock = threading.Lock()
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]  # what the uploaders offer
 
@@ -19,16 +33,29 @@ def digit_input(data: bytes, input_shape, invert="auto") -> tuple[np.ndarray, np
     Returns the decoded picture (H, W, C) for display and the model input
     (1, C, H, W) float32 in [0, 1].
     """
-    img = decode_image(data, mode="L" if int(input_shape[0]) == 1 else "RGB")
-    x = to_model_input(img, tuple(int(v) for v in input_shape), invert=invert)
-    return img, x[None].astype(np.float32)
+    shape = tuple(int(v) for v in input_shape)
+    key = (hashlib.sha256(data).hexdigest(), shape, invert)
+    with _digits_lock:
+        if key in _digits:
+            _digits.move_to_end(key)
+            return _digits[key]
+    img = decode_image(data, mode="L" if shape[0] == 1 else "RGB", max_side=DIGIT_SIDE)
+    x = to_model_input(img, shape, invert=invert)[None].astype(np.float32)
+    with _digits_lock:
+        _digits[key] = (img, x)
+        while len(_digits) > 1 and sum(a.nbytes + b.nbytes for a, b in _digits.values()) > DIGIT_CACHE_BYTES:
+            _digits.popitem(last=False)
+    return img, x
 
 
 def photo_input(data: bytes, channels: int = 3) -> np.ndarray:
-    """Decode a photograph of any size as (H, W, C) float32 in [0, 1] (grey kept grey)."""
-    img = decode_image(data, mode="auto")
+    """Decode a photograph (at most the photo denoiser's megapixels, checked from the header) as
+    (H, W, C) float32 in [0, 1] (grey kept grey; `channels=1` makes a colour one grey)."""
+    from ae_core.photo.model import MAX_MEGAPIXELS  # its module imports torch (seconds): photos only
+
+    img = decode_image(data, mode="auto", max_pixels=int(MAX_MEGAPIXELS * 1e6))
     if channels == 1 and img.shape[2] == 3:
-        img = decode_image(data, mode="L")
+        img = (img @ LUMA)[..., None]
     return img
 
 

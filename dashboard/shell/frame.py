@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.shell import navigation, state, visitor
+from ae_core.io.image_files import HEAVY_SLOTS
+from dashboard.shell import navigation, state, upload_budget, visitor
 from services import hosting, ownership
 from dashboard.shell.safe_text import md
 from dashboard.shell.sidebar import Selection, sidebar
@@ -25,12 +26,14 @@ def draw(title: str | None) -> Selection:
     hide_error_details()
     page_config(title)
     state.init_state()
+    hosted_limits()
     ownership.sweep_once_in_a_while()
     job = visitor.job()
     if job is not None:
         visitor.watch(job)  # hosted: this visitor's page is open (the job's "gone" rule reads it)
     _adopt_finished_run()  # before the sidebar, which then lists and selects it
     sel = sidebar(multi=bool(page and page.multi_model))  # reads a link's view, writes the choice back
+    visitor.remember()  # hosted: the signed visitor cookie, in a browser that came without it
     missing = st.session_state.pop(state.LINK_MISSING, None)
     if missing:  # the link's text is never echoed: anyone can write a sentence into a URL
         shown = f"; showing {md(sel.entry.name)}" if sel.entry is not None else ""
@@ -47,6 +50,14 @@ def page_config(title: str | None = None) -> None:
     (and one that fails offline). An emoji icon is drawn in the browser."""
     st.set_page_config(page_title=f"{title or 'Latent Space Explorer'} · Latent Space Explorer",
                        page_icon="🧭", layout="wide")
+
+
+def hosted_limits() -> None:
+    """Hosted: the upload budget on Streamlit's upload endpoint (once per process) and the
+    host's limit on large pictures decoded at once."""
+    if hosting.hosted():
+        upload_budget.install()
+        HEAVY_SLOTS.set_limit(hosting.settings().heavy_decodes)
 
 
 def hide_error_details() -> None:

@@ -40,6 +40,7 @@ MAP_OWNER = "map_owner"  # (dataset, model folder, weights stamp) the map's chos
 COMPARE_SELECTED = "compare_selected"  # {spec, space, from, indices}: the linked selection on Compare's maps
 PRESENTATION = "presentation"  # image grids at twice the size, half the columns (a lecture room)
 VISITOR = "visitor"  # hosted mode: this browser session's owner id when not signed in (dashboard.shell.visitor)
+VISITOR_COOKIE = "visitor_cookie"  # hosted: the signed visitor cookie this session issued, until the browser brings it
 
 DEFAULTS = {
     DATASET: "digits",

@@ -1,7 +1,10 @@
-"""Who is asking: the owner id of this browser session (services.ownership), their job, and
-that they are still here (a hosted run stops when its visitor has gone).
+"""Who is asking: the owner id of this visitor (services.ownership), their job, and that they
+are still here (a hosted run stops when its visitor has gone).
 
-    owner()            None in local mode; "u-…" when signed in with st.login; else "s-…"
+    owner()            None in local mode; "u-…" when signed in with st.login; else "s-…", the
+                       browser's signed visitor cookie (services.visitor_token), the same in
+                       every tab and after a reload
+    remember()         hosted, once per page run: sets that cookie in a browser that lacks it
     folder()           where this visitor's runs and uploads go
     job()              their queued or running job (any tab), or the last one this session saw
     watch(ch)          its view now; hosted: a heartbeat on its channel (every page run and
@@ -12,12 +15,12 @@ that they are still here (a hosted run stops when its visitor has gone).
 from __future__ import annotations
 
 import hashlib
-import secrets
+import json
 
 import streamlit as st
 
 from dashboard.shell import state
-from services import hosting, ownership
+from services import hosting, ownership, visitor_token
 from services.jobs import channel
 from services.jobs.queue import QUEUE
 
@@ -69,9 +72,37 @@ def owner() -> str | None:
     subject = _signed_in_subject()
     if subject:
         return "u-" + hashlib.sha256(subject.encode()).hexdigest()[:24]
-    if not st.session_state.get(state.VISITOR):
-        st.session_state[state.VISITOR] = "s-" + secrets.token_hex(12)
+    if not st.session_state.get(state.VISITOR):  # once per session: a tab keeps its owner
+        token = visitor_token.verify(_cookie())
+        if token is None:  # first visit, or a value this server did not sign: a new visitor
+            value = visitor_token.new_token()
+            st.session_state[state.VISITOR_COOKIE] = value
+            token = visitor_token.verify(value)
+        st.session_state[state.VISITOR] = visitor_token.owner_id(token)
     return st.session_state[state.VISITOR]
+
+
+def _cookie() -> str | None:
+    """The visitor cookie the browser sent when this session connected."""
+    try:
+        return st.context.cookies.get(visitor_token.COOKIE)
+    except Exception:  # noqa: BLE001 - no request behind this run (AppTest, a bare script run)
+        return None
+
+
+def remember() -> None:
+    """Hosted, not signed in, the browser came without a valid cookie: set the one issued,
+    with a few lines of script (the value is ours: 65 hex digits and a dot). Drawn on every run
+    of the session, at the sidebar's foot, until a new session brings the cookie back."""
+    if owner() is None or not owner().startswith("s-"):
+        return
+    value = st.session_state.get(state.VISITOR_COOKIE)
+    if not value or not visitor_token.VALUE.fullmatch(value):
+        return
+    cookie = json.dumps(f"{visitor_token.COOKIE}={value}; Max-Age={visitor_token.MAX_AGE_S}; Path=/; SameSite=Lax")
+    with st.sidebar:
+        st.html(f"<script>document.cookie = {cookie} + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+                unsafe_allow_javascript=True)
 
 
 def folder():

@@ -45,6 +45,7 @@ def embedding_panel(sel) -> None:
             from ae_core.embeddings import import_embedding
 
             import_embedding(data, up.name, sel.spec, dest, ds=loaders.dataset(sel.spec), overwrite=True)
+            ownership.check_saved(visitor.owner(), dest)  # its size on disk, not the compressed upload's
         except BaseException:
             release_path(dest)  # an import that failed leaves no empty folder
             raise

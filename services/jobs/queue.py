@@ -1,5 +1,6 @@
 """The queue's rules, in one place: one run per visitor, at most LSE_MAX_TRAININGS jobs handed
-to the executor at once, first come first served, a visitor who has gone loses their place.
+to the executor at once, at most LSE_MAX_QUEUE waiting (hosted), first come first served, a
+visitor who has gone loses their place.
 Hosted quotas and budgets are checked before a job is queued (services.ownership,
 services.training). No Streamlit here.
 
@@ -52,6 +53,10 @@ class JobQueue:
         with self._cond:
             if owner is not None and self.active(owner) is not None:
                 raise QueueError("You already have a run training or waiting; stop it or let it finish first.")
+            limit = hosting.settings().max_queue
+            if hosting.hosted() and len(self._waiting) >= limit:
+                raise QueueError(f"The training queue is full ({len(self._waiting)} runs waiting, the most this "
+                                 "server keeps); try again in a few minutes.")
             ch = Channel.create(owner, {**spec, "submitter": os.getpid()})
             self._waiting.append(ch)
             self._beats[ch.id] = (0, time.monotonic())
