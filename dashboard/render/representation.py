@@ -1,0 +1,70 @@
+"""The "What is a representation?" page's figures, as plain functions: the decision boundary of a
+logistic regression over the input plane, and the points drawn in the representation's own space
+(2D for the raw inputs, 3D for the quadratic terms and the learned code).
+
+    boundary_figure(x, y, test, grid, "quadratic features")
+    feature_figure(features[:, :3], y, ("x1²", "x2²", "x1x2"))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.render.figures import PALETTE, _layout
+
+CLASS_COLOURS = (PALETTE[0], PALETTE[1])  # class 0 blue, class 1 pink, the same in every figure
+# the two sides of the boundary, light versions of the class colours
+SIDE_SCALE = [[0.0, "#c9d3fb"], [0.5, "#ffffff"], [1.0, "#fdc8e0"]]
+HEIGHT = 320
+
+
+def _points(xy, y, test, three_d=False, size=5) -> list:
+    """One trace per class (legend: class 0, class 1); held-out points drawn hollow in 2D."""
+    traces = []
+    for c in (0, 1):
+        m = np.asarray(y) == c
+        if three_d:
+            traces.append(go.Scatter3d(x=xy[m, 0], y=xy[m, 1], z=xy[m, 2], mode="markers", name=f"class {c}",
+                                       marker=dict(size=size - 2, color=CLASS_COLOURS[c], opacity=0.8),
+                                       hoverinfo="skip"))
+            continue
+        held = np.zeros(len(xy), bool) if test is None else np.asarray(test)
+        for part, hollow in ((m & ~held, False), (m & held, True)):
+            if not part.any():
+                continue
+            traces.append(go.Scattergl(
+                x=xy[part, 0], y=xy[part, 1], mode="markers", name=f"class {c}" + (" (held out)" if hollow else ""),
+                legendgroup=str(c), hoverinfo="skip",
+                marker=dict(size=size, color="white" if hollow else CLASS_COLOURS[c],
+                            line=dict(width=1.2, color=CLASS_COLOURS[c]))))
+    return traces
+
+
+def boundary_figure(x, y, test, grid, title: str = "", height: int = HEIGHT) -> go.Figure:
+    """P(class 1) over the input plane (`grid` = (gx, gy, p) of feature_maps.boundary_grid) with its
+    0.5 level, the decision boundary, drawn as a line; the points on top, held-out ones hollow."""
+    gx, gy, p = grid
+    fig = go.Figure([
+        go.Heatmap(x=gx, y=gy, z=p, zmin=0, zmax=1, colorscale=SIDE_SCALE, showscale=False, hoverinfo="skip"),
+        go.Contour(x=gx, y=gy, z=p, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
+                   line=dict(color="#222", width=2.5), showscale=False, hoverinfo="skip", name="boundary"),
+        *_points(np.asarray(x), y, test),
+    ])
+    _layout(fig, title, height, showlegend=False, xaxis_title="x1", yaxis_title="x2")
+    fig.update_xaxes(range=[gx[0], gx[-1]], constrain="domain")
+    fig.update_yaxes(range=[gy[0], gy[-1]], scaleanchor="x", scaleratio=1, constrain="domain")
+    return fig
+
+
+def feature_figure(z, y, names, title: str = "", height: int = HEIGHT) -> go.Figure:
+    """The points in a representation's space: 2D for two columns, 3D for three (more are cut)."""
+    z = np.asarray(z)
+    if z.shape[1] == 2:
+        fig = go.Figure(_points(z, y, None))
+        return _layout(fig, title, height, showlegend=False, xaxis_title=names[0], yaxis_title=names[1])
+    fig = go.Figure(_points(z[:, :3], y, None, three_d=True))
+    _layout(fig, title, height, showlegend=False)
+    fig.update_layout(scene=dict(xaxis_title=names[0], yaxis_title=names[1], zaxis_title=names[2],
+                                 camera=dict(eye=dict(x=1.6, y=1.6, z=0.9))))
+    return fig
