@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from ae_core.analysis.feature_maps import FEATURES, fit_representation, make_data, point_sentence, split_data
+from ae_core.analysis.feature_maps import (FEATURES, boundary_grid, bounds, fit_representation, make_data,
+                                           point_sentence, split_data)
+from dashboard.render.representation import boundary_line
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "app_pages/01_Representation.py")
@@ -28,6 +32,17 @@ def test_the_page_shows_each_representations_held_out_accuracy_and_its_two_chart
     assert len(at.get("plotly_chart")) == 6  # a boundary and a feature space for each
     assert point_sentence(accs, "circles") in [m.value for m in at.markdown]  # computed from those accuracies
     assert accs["raw"] < 0.6 < 0.95 < accs["quadratic"]
+
+
+def test_the_boundary_line_drawn_is_where_the_model_is_undecided():
+    x, y = make_data("circles", 300, 0.1, 0)
+    fit = fit_representation("quadratic", split_data(x, y, 0), 0)
+    lx, ly = boundary_line(boundary_grid(fit, bounds(x), 80))
+    on = ~np.isnan(lx)
+    assert on.sum() > 50 and np.isnan(lx).sum() >= 1  # one closed curve at least, pieces apart by NaN
+    p = fit.proba(np.stack([lx[on], ly[on]], 1))
+    assert np.abs(p - 0.5).max() < 0.1  # within a grid cell of the 0.5 level
+    assert np.hypot(lx[on], ly[on]).mean() == pytest.approx(np.sqrt((1 + 0.25) / 2), abs=0.1)  # between the rings
 
 
 def test_another_dataset_redraws_and_bad_point_counts_are_a_sentence():

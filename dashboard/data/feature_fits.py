@@ -13,7 +13,7 @@ import streamlit as st
 
 from ae_core.analysis.feature_maps import FEATURES, boundary_grid, bounds, fit_representation, make_data, split_data
 
-GRID_STEPS = 120  # the boundary's resolution: a 300-px chart gets ~2.5-px cells
+GRID_STEPS = 80  # the boundary's resolution: a 300-px chart gets ~4-px cells (the line is traced finer)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

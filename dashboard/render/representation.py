@@ -41,14 +41,30 @@ def _points(xy, y, test, three_d=False, size=5) -> list:
     return traces
 
 
+def boundary_line(grid) -> tuple[np.ndarray, np.ndarray]:
+    """The 0.5 level of P(class 1) on `grid` as one polyline (x, y), pieces apart by NaN: traced
+    here once rather than by the browser's contour trace on every redraw."""
+    from skimage.measure import find_contours  # scikit-image: heavy
+
+    gx, gy, p = grid
+    xs, ys = [], []
+    for c in find_contours(np.asarray(p, np.float64), 0.5):  # (row, col) in grid steps
+        xs += [np.interp(c[:, 1], np.arange(len(gx)), gx), [np.nan]]
+        ys += [np.interp(c[:, 0], np.arange(len(gy)), gy), [np.nan]]
+    return (np.concatenate(xs), np.concatenate(ys)) if xs else (np.zeros(0), np.zeros(0))
+
+
 def boundary_figure(x, y, test, grid, title: str = "", height: int = HEIGHT) -> go.Figure:
     """P(class 1) over the input plane (`grid` = (gx, gy, p) of feature_maps.boundary_grid) with its
     0.5 level, the decision boundary, drawn as a line; the points on top, held-out ones hollow."""
     gx, gy, p = grid
+    lx, ly = boundary_line(grid)
     fig = go.Figure([
-        go.Heatmap(x=gx, y=gy, z=p, zmin=0, zmax=1, colorscale=SIDE_SCALE, showscale=False, hoverinfo="skip"),
-        go.Contour(x=gx, y=gy, z=p, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
-                   line=dict(color="#222", width=2.5), showscale=False, hoverinfo="skip", name="boundary"),
+        # three decimals are finer than the colour scale can show, and a third of the bytes to send
+        go.Heatmap(x=gx, y=gy, z=np.round(p, 3), zmin=0, zmax=1, colorscale=SIDE_SCALE, showscale=False,
+                   hoverinfo="skip"),
+        go.Scatter(x=lx, y=ly, mode="lines", line=dict(color="#222", width=2.5), hoverinfo="skip",
+                   name="boundary", connectgaps=False),
         *_points(np.asarray(x), y, test),
     ])
     _layout(fig, title, height, showlegend=False, xaxis_title="x1", yaxis_title="x2")
