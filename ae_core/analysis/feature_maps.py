@@ -24,7 +24,7 @@ import numpy as np
 DATASETS = ("circles", "moons", "xor", "spirals")
 FEATURES = ("raw", "quadratic", "learned")
 FEATURE_TITLES = {"raw": "raw inputs (x1, x2, 1)", "quadratic": "quadratic features (x1², x2², x1x2, x1, x2, 1)",
-                  "learned": "a learned 3-unit code"}
+                  "learned": "learned 3-unit code (h1, h2, h3, 1)"}
 # the names of each representation's columns (the intercept is the regression's own)
 FEATURE_NAMES = {"raw": ("x1", "x2"), "quadratic": ("x1²", "x2²", "x1x2", "x1", "x2"),
                  "learned": ("h1", "h2", "h3")}

@@ -81,6 +81,10 @@ def feature_figure(z, y, names, title: str = "", height: int = HEIGHT) -> go.Fig
         return _layout(fig, title, height, showlegend=False, xaxis_title=names[0], yaxis_title=names[1])
     fig = go.Figure(_points(z[:, :3], y, None, three_d=True))
     _layout(fig, title, height, showlegend=False)
-    fig.update_layout(scene=dict(xaxis_title=names[0], yaxis_title=names[1], zaxis_title=names[2],
-                                 camera=dict(eye=dict(x=1.6, y=1.6, z=0.9))))
+    # tick labels left out: in 3D they crowd the axis titles (at presentation size most of all), and the
+    # picture's point is which points lie together. Seen along (1, -1): for the quadratic terms the
+    # normal of the plane that parts the circles, (1, 1, 0) (x1² + x2² = r²), lies across the screen.
+    axis = dict(showticklabels=False, title_font_size=14)
+    fig.update_layout(scene=dict(xaxis=dict(title=names[0], **axis), yaxis=dict(title=names[1], **axis),
+                                 zaxis=dict(title=names[2], **axis), camera=dict(eye=dict(x=1.5, y=-1.5, z=0.6))))
     return fig

@@ -40,10 +40,11 @@ def fill_tab(sel) -> None:
         navigation.link("Train")
         return
     others = [e for e in decoders if e not in trained] or decoders
-    c1, c2, c3 = st.columns([3, 1.5, 1.5], vertical_alignment="bottom")
-    part = c1.segmented_control("Hidden part", PARTS, default="top", required=True, key="_w_fill_part",
+    # the eight parts take the page's width: beside the model boxes the last ones were cut off
+    part = st.segmented_control("Hidden part", PARTS, default="top", required=True, key="_w_fill_part",
                                 width="stretch") or "top"
     names = {e.path: e.name for e in decoders}
+    c2, c3, _ = st.columns([1, 1, 1])
     t_path = c2.selectbox("Trained to fill in", [e.path for e in trained], format_func=names.get, key="_w_fill_model",
                           help="A denoising model trained with Noise: part (a half or quadrant of its images hidden)")
     o_path = c3.selectbox("Not trained for it", [e.path for e in others], index=_other_default(others),
@@ -71,4 +72,4 @@ def _show(r: dict, trained: str, other: str, part: str) -> None:
             ("hidden (orange)", denoising.tint_hidden(r["hidden"][:n], np.broadcast_to(r["mask"], r["hidden"][:n].shape)))]
     rows += [(f"{m}: {psnr[m]:.1f} dB", rgb(r["filled"][m])) for m in order]
     st.image(figures.labelled_rows_image(rows, ncols=n, target=widgets.tile_px(), label_width=300,
-                                         font_size=22 if widgets.presenting() else 15))
+                                         font_size=24 if widgets.presenting() else 18))

@@ -46,15 +46,20 @@ def render() -> None:
                "one representation. Top: its decision boundary drawn over the input plane (black line; the "
                "background is its probability of class 1). Bottom: the points in the representation's own space. "
                "Hollow points are held out: the accuracy is measured on them.")
+    # one row of columns per kind of element, so the charts line up whatever the titles' wrapping
+    for col, name in zip(st.columns(3), FEATURES):
+        col.markdown(f"**{FEATURE_TITLES[name]}**")
     for col, name in zip(st.columns(3), FEATURES):
         fit = result["fits"][name]
+        col.metric("Held-out accuracy", f"{fit['test_acc']:.1%}", help=f"on the {int(result['test'].sum())} held-out "
+                   f"points; {fit['train_acc']:.1%} on the {int((~result['test']).sum())} it was fitted on")
+    for col, name in zip(st.columns(3), FEATURES):
         with col:
-            st.markdown(f"**{FEATURE_TITLES[name]}**")
-            st.metric("Held-out accuracy", f"{fit['test_acc']:.1%}", help=f"on the {int(result['test'].sum())} held-out "
-                      f"points; {fit['train_acc']:.1%} on the {int((~result['test']).sum())} it was fitted on")
-            widgets.chart(figs.boundary_figure(result["x"], result["y"], result["test"], fit["grid"]),
+            widgets.chart(figs.boundary_figure(result["x"], result["y"], result["test"], result["fits"][name]["grid"]),
                           f"boundary-{dataset}-{name}", key=f"_rep_boundary_{name}")
+    for col, name in zip(st.columns(3), FEATURES):
+        with col:
             names = FEATURE_NAMES[name]
-            widgets.chart(figs.feature_figure(fit["features"][:, :3], result["y"], names[:3]),
+            widgets.chart(figs.feature_figure(result["fits"][name]["features"][:, :3], result["y"], names[:3]),
                           f"features-{dataset}-{name}", key=f"_rep_space_{name}")
             st.caption(f"The points in {SPACE[name]}.")
