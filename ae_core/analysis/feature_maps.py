@@ -11,7 +11,7 @@ a circle or a hyperbola; on a code a small network learned, whatever that code m
     fits["quadratic"].features(x)[:, :3]       # the three quadratic terms: circles part by a plane
     point_sentence({n: f.test_acc for n, f in fits.items()}, "circles")
 
-Every fit is seeded and takes well under a second on 2,000 points (benchmarks/bench_representation.py).
+Every fit is seeded; the three together take about a second at most on 2 cores (benchmarks/README.md).
 """
 
 from __future__ import annotations

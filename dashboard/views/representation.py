@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ae_core.analysis.feature_maps import DATASETS, FEATURE_NAMES, FEATURE_TITLES, FEATURES, NOISE_RANGE, point_sentence
+from ae_core.analysis.feature_maps import (DATASETS, FEATURE_NAMES, FEATURE_TITLES, FEATURES, N_RANGE, NOISE_RANGE,
+                                           TEST_SHARE, point_sentence)
 from dashboard.data.feature_fits import representation_fits
 from dashboard.render import representation as figs
 from dashboard.shell import frame, widgets
@@ -29,8 +30,11 @@ def render() -> None:
     c1, c2, c3, c4 = st.columns([3, 1.3, 1.5, 0.9], vertical_alignment="bottom")
     dataset = c1.segmented_control("Data", DATASETS, default="circles", required=True, key="_w_rep_data",
                                    width="stretch") or "circles"
+    # wider bounds than the library takes: a count out of range gets its sentence (feature_maps), not a
+    # box that silently snaps back
     n = c2.number_input("Points", min_value=0, max_value=100_000, value=400, step=100, key="_w_rep_n",
-                        help="How many points to draw, 20 to 5,000; 30% of them are held out for the accuracy")
+                        help=f"How many points to draw, {N_RANGE[0]:,} to {N_RANGE[1]:,}; {TEST_SHARE:.0%} of them "
+                             "are held out for the accuracy")
     noise = c3.slider("Noise", NOISE_RANGE[0], NOISE_RANGE[1], 0.1, 0.05, key="_w_rep_noise",
                       help="The standard deviation of the Gaussian noise added to each coordinate")
     seed = c4.number_input("Seed", min_value=0, max_value=9999, value=0, step=1, key="_w_rep_seed",
@@ -42,10 +46,6 @@ def render() -> None:
         return
     accs = {name: result["fits"][name]["test_acc"] for name in FEATURES}
     st.markdown(point_sentence(accs, dataset))
-    st.caption("Each column: logistic regression (a weighted sum of the features plus 1, through a sigmoid) on "
-               "one representation. Top: its decision boundary drawn over the input plane (black line; the "
-               "background is its probability of class 1). Bottom: the points in the representation's own space. "
-               "Hollow points are held out: the accuracy is measured on them.")
     # one row of columns per kind of element, so the charts line up whatever the titles' wrapping
     for col, name in zip(st.columns(3), FEATURES):
         col.markdown(f"**{FEATURE_TITLES[name]}**")
@@ -63,3 +63,7 @@ def render() -> None:
             widgets.chart(figs.feature_figure(result["fits"][name]["features"][:, :3], result["y"], names[:3]),
                           f"features-{dataset}-{name}", key=f"_rep_space_{name}")
             st.caption(f"The points in {SPACE[name]}.")
+    st.caption("Each column: logistic regression (a weighted sum of the features plus 1, through a sigmoid) on "
+               "one representation. Upper chart: its decision boundary drawn over the input plane (black line; the "
+               "background is its probability of class 1). Lower chart: the points in the representation's own space. "
+               "Hollow points are held out: the accuracy is measured on them.")
