@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -197,7 +198,8 @@ def claim_section(res, seeds, minutes: float) -> str:
     rows = denoising_claim.summarise(res)
     head = ["training input", *denoising_claim.METRICS.values(), "train s"]
     lines = [CLAIM_START, "## Denoising as a way to learn features (`bench_lecture.py --denoising-claim`)", "",
-             f"Measured {time.strftime('%Y-%m-%d')}, seeds {', '.join(map(str, seeds))}, {minutes:.0f} min in all: "
+             f"Measured {time.strftime('%Y-%m-%d')}, seeds {', '.join(map(str, seeds))}, {minutes:.0f} min in all "
+             f"(load average {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores): "
              f"one conv net ({denoising_claim.NET['conv_channels']} channels, a {denoising_claim.NET['code_dim']}-unit "
              f"code, BCE, {denoising_claim.EPOCHS} epochs) trained on clean inputs and on noisy ones, the loss always "
              "on the clean image; the split, seeds and label draws the same for every row (mean ± sd over seeds). "

@@ -75,25 +75,40 @@ def summarise(results: dict) -> list[dict]:
     return rows
 
 
+def compare(plain: dict, noisy: dict, key: str) -> str:
+    """"better", "worse" or "unclear": the noisy twin's mean against the plain one's, a move counted
+    only when it is larger than the spread over seeds of either (their sd)."""
+    diff, spread = noisy[key] - plain[key], max(plain[f"{key}_sd"], noisy[f"{key}_sd"])
+    return "better" if diff > spread else "worse" if diff < -spread else "unclear"
+
+
 def claim_sentence(rows: list[dict]) -> str:
     """The result in one sentence (markdown), from `summarise` rows (the plain row among them):
-    for each noisy variant, how each metric moved against the plain network's."""
+    for each noisy variant, how each metric moved against the plain network's, and a verdict that
+    counts a move only where it exceeds the spread over seeds (`compare`)."""
     by = {r["variant"]: r for r in rows}
     if PLAIN not in by or len(by) < 2:
         raise ValueError("the denoising claim needs the plain network and at least one noisy twin")
-    plain, parts, gains = by[PLAIN], [], []
+    plain, parts, verdicts = by[PLAIN], [], []
     for name, r in by.items():
         if name == PLAIN:
             continue
         moves = ", ".join(f"{label} {plain[k]:.3f} → {r[k]:.3f}" for k, label in METRICS.items())
         parts.append(f"with {name}: {moves}")
-        gains += [r[k] > plain[k] for k in METRICS]
-    verdict = ("the claim holds on every measure" if all(gains) else
-               "the claim does not hold on any measure" if not any(gains) else
-               f"the claim holds on {sum(gains)} of {len(gains)} measures")
-    n = plain["seeds"]
+        verdicts += [compare(plain, r, k) for k in METRICS]
+    n, total = plain["seeds"], len(verdicts)
+    counts = {v: verdicts.count(v) for v in ("better", "worse", "unclear")}
+    if counts["better"] == total:
+        verdict = "the claim holds on every measure"
+    elif counts["better"] == 0 and counts["worse"] > 0:
+        verdict = (f"the claim does not hold: worse on {counts['worse']} of {total} measures, "
+                   f"no clear difference on the rest")
+    else:
+        verdict = (f"better on {counts['better']}, worse on {counts['worse']} and no clear difference on "
+                   f"{counts['unclear']} of {total} measures")
     return (f"**Denoising as a way to learn features, measured:** the same network and 32-unit code trained "
-            f"without noise and {'; '.join(parts)} (mean of {n} seed{'s' if n != 1 else ''}, MNIST): {verdict}.")
+            f"without noise and {'; '.join(parts)} (mean of {n} seed{'s' if n != 1 else ''}, MNIST; a move counts "
+            f"where it exceeds the spread over seeds): {verdict}.")
 
 
 def save_result(path: Path, results: dict) -> None:
