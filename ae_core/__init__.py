@@ -41,6 +41,9 @@ analysis/: the measurements
     projection    Projector (UMAP, PCA, t-SNE), cached fits, trustworthiness
     placement     points placed on a UMAP fitted on a sample (placement_kernel: its numba loop)
     result_cache  per-process memo of model-independent results
+    feature_maps  the lecture's opening example: logistic regression on raw, quadratic and learned 2D features
+    fill_in       a hidden half or quadrant filled by a model, the mean image, the nearest visible match; PSNR there
+    denoising_claim  one net trained with and without input noise: do its features get better?
 
 photo/: the photo denoisers (gray and colour)
     model         FCNDenoiser (DnCNN-style) and tiled inference on photos of any size

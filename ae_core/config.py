@@ -20,7 +20,9 @@ from ae_core.settings import from_dict as _from_dict
 NOISE_KINDS = ("gaussian", "masking", "salt_pepper", "block")
 # A denoising AE may also train on "mixed": each image gets one of the pixel noises at a level
 # drawn up to noise_level, so one model removes every noise the Denoising page offers.
-TRAINING_NOISE = (*NOISE_KINDS, "mixed")
+# Or on "part": a half or a quadrant of the image hidden (ae_core.noise.PARTS), so the model learns
+# to fill in a missing part from the rest (the Denoising page's Missing part tab).
+TRAINING_NOISE = (*NOISE_KINDS, "mixed", "part")
 # what noise_level means for each kind (the Denoising page and the Train form say it)
 LEVEL_MEANING = {
     "gaussian": "standard deviation (pixel values are 0..1)",
@@ -28,6 +30,7 @@ LEVEL_MEANING = {
     "salt_pepper": "fraction of pixels set to 0 or 1",
     "block": "fraction of the image area hidden by one square",
     "mixed": "for training: each image gets Gaussian, masking or salt & pepper noise at a level up to this",
+    "part": "for training: the share of images with one half or quadrant hidden (the others shown whole)",
 }
 
 MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca", "photo_denoiser", "embedding")
@@ -120,7 +123,7 @@ class ModelConfig:
                          labels={False: "separate", True: "tied"}, kinds=ONE_CODE_KINDS, form_kinds=LECTURE_PAIR)
     # denoising: corruption applied to the input during training
     noise_kind: str = setting("gaussian", "Noise", "the corruption the denoising AE learns to undo ('mixed': "
-                              "one pixel noise per image)", choices=TRAINING_NOISE, kinds=("denoising",))
+                              "one pixel noise per image; 'part': a half or quadrant hidden)", choices=TRAINING_NOISE, kinds=("denoising",))
     noise_level: float = setting(0.3, "Noise level", "its strength: " + " · ".join(
                                  f"{k}: {m}" for k, m in LEVEL_MEANING.items()), lo=0.0, hi=0.95,
                                  kinds=("denoising",), step=0.05, slider=True)

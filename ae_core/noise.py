@@ -8,6 +8,7 @@ clipped to [0, 1] with the input's type and dtype.
     corrupt(x, "masking", 0.3)            # fraction of pixels set to 0 (dropout)
     corrupt(x, "salt_pepper", 0.1)        # fraction of pixels set to 0 or 1
     corrupt(x, "block", 0.25)             # a square covering 25% of the area is blanked
+    hide_part(x, "top-left")              # one quadrant (or half: PARTS) blanked, as "part" trains
 """
 
 from __future__ import annotations
@@ -21,6 +22,28 @@ import torch
 from ae_core.config import LEVEL_MEANING, NOISE_KINDS, TRAINING_NOISE  # noqa: F401  (LEVEL_MEANING: re-exported)
 
 MIXED_KINDS = ("gaussian", "masking", "salt_pepper")
+# What the "part" training noise hides, one per image: a half or a quadrant (the fill-in model).
+PARTS = ("top", "bottom", "left", "right", "top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def part_mask(h: int, w: int, part: str) -> np.ndarray:
+    """(h, w) bool, True on the hidden `part` (one of PARTS); an odd side splits at h // 2."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}; got {part!r}")
+    rows, cols = np.arange(h)[:, None] < h // 2, np.arange(w)[None, :] < w // 2
+    sides = {"top": rows, "bottom": ~rows, "left": cols, "right": ~cols}
+    mask = np.ones((h, w), bool)
+    for side in part.split("-"):
+        mask &= sides[side]
+    return mask
+
+
+def hide_part(x, part: str):
+    """`x` (..., H, W) with the pixels of `part_mask` set to 0; same type and dtype back."""
+    mask = part_mask(x.shape[-2], x.shape[-1], part)
+    if isinstance(x, torch.Tensor):
+        return x.masked_fill(torch.from_numpy(mask).to(x.device), 0.0)
+    return np.where(mask, np.zeros((), np.asarray(x).dtype), x)
 
 
 def check_noise(kind: str, level: float) -> None:
@@ -90,13 +113,16 @@ def corrupt_for_training(x: torch.Tensor, kind: str, level: float,
                          generator: torch.Generator | None = None) -> torch.Tensor:
     """`corrupt_tensor`, plus the "mixed" kind: each image of the batch gets one of MIXED_KINDS
     (chosen uniformly) at a level drawn uniformly from [0, level]. Blind over kind and level, the
-    model cannot rely on knowing the noise, as on the Denoising page where the visitor picks it."""
+    model cannot rely on knowing the noise, as on the Denoising page where the visitor picks it.
+    And "part": a share `level` of the images each lose one half or quadrant (PARTS)."""
     if kind not in TRAINING_NOISE:
         raise ValueError(f"training noise must be one of {', '.join(TRAINING_NOISE)}; got {kind!r}")
-    if kind != "mixed":
+    if kind not in ("mixed", "part"):
         return corrupt_tensor(x, kind, level, generator)
     check_noise("gaussian", level)
     gen = generator if generator is not None else torch.default_generator
+    if kind == "part":
+        return _hide_parts(x, float(level), gen)
     n = x.shape[0]
     which = torch.randint(0, len(MIXED_KINDS), (n,), generator=gen)
     levels = torch.rand(n, generator=gen) * float(level)
@@ -104,6 +130,17 @@ def corrupt_for_training(x: torch.Tensor, kind: str, level: float,
     for i in range(n):
         out[i] = corrupt_tensor(x[i:i + 1], MIXED_KINDS[int(which[i])], float(levels[i]), gen)[0]
     return out
+
+
+def _hide_parts(x: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
+    """Each image, with probability `share`, loses one of PARTS (uniformly); the rest stay whole,
+    so the model also keeps what it is shown."""
+    n, (h, w) = x.shape[0], x.shape[-2:]
+    masks = torch.from_numpy(np.stack([part_mask(h, w, p) for p in PARTS]))
+    which = torch.randint(0, len(PARTS), (n,), generator=gen)
+    hidden = torch.rand(n, generator=gen) < share
+    per_image = masks[which] & hidden.view(n, 1, 1)
+    return x.masked_fill(per_image.view(n, *([1] * (x.dim() - 3)), h, w).to(x.device), 0.0)
 
 
 def corrupt(x, kind: str, level: float, seed: int | None = 0):

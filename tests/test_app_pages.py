@@ -97,10 +97,10 @@ def test_home_lists_models_and_links_pages():
     assert "undercomplete-16" in here and "mnist-undercomplete-32" in elsewhere
     # another data's figures never sit in this data's table (an MNIST model's kNN under digits)
     assert not any(m.startswith(("mnist-", "photo-")) for m in here)
-    assert len(at.main.get("page_link")) == 7  # "Where next"
-    # app.py routes every page (st.navigation, Home first) inside the shared frame
-    assert [p.title for p in navigation.PAGES][:2] == ["Home", "Train"]
-    for p in navigation.PAGES[1:3]:
+    assert len(at.main.get("page_link")) == len(navigation.PAGES) - 1 == 8  # "Where next"
+    # app.py routes every page (st.navigation, Home first, the lecture's opening example next)
+    assert [p.title for p in navigation.PAGES][:3] == ["Home", "What is a representation?", "Train"]
+    for p in navigation.PAGES[1:4]:
         at.switch_page(p.script).run()
         ok(at)
         assert at.title[0].value == p.title and at.sidebar.selectbox(key="_w_active_model")

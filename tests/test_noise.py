@@ -202,3 +202,41 @@ def test_mixed_training_noise_gives_each_image_one_pixel_noise_up_to_the_level()
     assert torch.equal(corrupt_for_training(x[:4], "masking", 0.3, g1), corrupt_tensor(x[:4], "masking", 0.3, g2))
     with pytest.raises(ValueError, match="training noise"):
         corrupt_for_training(x[:2], "speckle", 0.1)
+
+
+def test_part_masks_are_the_halves_and_quadrants_drawn_by_hand():
+    from ae_core.noise import PARTS, hide_part, part_mask
+
+    m = {p: part_mask(4, 4, p) for p in PARTS}
+    assert m["top"].tolist() == [[True] * 4, [True] * 4, [False] * 4, [False] * 4]
+    assert m["right"].tolist() == [[False, False, True, True]] * 4
+    assert m["bottom-left"].tolist() == [[False] * 4, [False] * 4, [True, True, False, False], [True, True, False, False]]
+    # the four quadrants tile the image; each half is two quadrants
+    quads = [m[p] for p in PARTS[4:]]
+    assert (np.sum(quads, axis=0) == 1).all()
+    assert (m["top"] == (m["top-left"] | m["top-right"])).all()
+    x = np.arange(1, 17, dtype=np.float32).reshape(1, 1, 4, 4)
+    out = hide_part(x, "top-right")
+    assert out[0, 0, :2, 2:].tolist() == [[0, 0], [0, 0]] and (out[0, 0][~m["top-right"]] == x[0, 0][~m["top-right"]]).all()
+    assert torch.equal(hide_part(torch.from_numpy(x), "top-right"), torch.from_numpy(out))
+    with pytest.raises(ValueError, match="part must be one of"):
+        part_mask(4, 4, "middle")
+
+
+def test_part_training_noise_hides_one_half_or_quadrant_of_a_share_of_the_images():
+    from ae_core.noise import PARTS, corrupt_for_training, part_mask
+
+    x = torch.rand(800, 1, 8, 8) * 0.9 + 0.05  # no pixel is 0 before
+    out = corrupt_for_training(x, "part", 0.75, torch.Generator().manual_seed(0))
+    masks = {p: torch.from_numpy(part_mask(8, 8, p)) for p in PARTS}
+    seen = set()
+    for i in range(len(x)):
+        hidden = out[i, 0] == 0
+        if not hidden.any():
+            assert torch.equal(out[i], x[i])
+            continue
+        part = next(p for p, m in masks.items() if torch.equal(hidden, m))  # StopIteration: not a part
+        seen.add(part)
+        assert torch.equal(out[i, 0][~hidden], x[i, 0][~hidden])
+    share = float((out.reshape(800, -1) == 0).any(1).float().mean())
+    assert abs(share - 0.75) < 0.05 and seen == set(PARTS)

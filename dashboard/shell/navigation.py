@@ -23,6 +23,8 @@ class PageSpec:
 
 PAGES = (
     PageSpec("app_pages/0_Home.py", "Home", ":material/home:", "The models available and where to go next."),
+    PageSpec("app_pages/01_Representation.py", "What is a representation?", ":material/category:",
+             "The lecture's opening example: one classifier on raw, quadratic and learned features of 2D points."),
     PageSpec("app_pages/1_Train.py", "Train", ":material/model_training:", "Train a model of any kind and watch its losses."),
     PageSpec("app_pages/2_Models.py", "Models", ":material/inventory_2:", "Inspect, upload, download or delete checkpoints."),
     PageSpec("app_pages/3_Latent_space.py", "Latent space", ":material/scatter_plot:",

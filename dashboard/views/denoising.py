@@ -17,6 +17,7 @@ from dashboard.render import downloads, figures
 from dashboard.shell import frame, widgets
 from services import catalog
 from dashboard.shell.errors import guard
+from dashboard.views.denoising_fill import fill_tab
 from dashboard.views.denoising_photos import photo_tab
 from dashboard.shell.safe_text import md
 from dashboard.data.uploads import IMAGE_TYPES, digit_input
@@ -33,9 +34,11 @@ def render() -> None:
                                 "in a missing part? (A denoising autoencoder was trained for exactly this.)")
     sel = frame.selection("Denoising")
     photos = catalog.photo_entries(sel.entries)
-    tab_digits, tab_photo = st.tabs(["Small images", "Photographs"])
+    tab_digits, tab_fill, tab_photo = st.tabs(["Small images", "Missing part", "Photographs"])
     with tab_digits:
         digits_tab(sel)
+    with tab_fill:
+        fill_tab(sel)
     with tab_photo:
         photo_tab(photos)
 
@@ -95,8 +98,8 @@ def digits_tab(sel) -> None:
             shown.append(np.repeat(f_out, 3, axis=1) if shown[0].shape[1] == 3 and f_out.shape[1] == 1 else f_out)
             rows_named.append(f"the best classical filter ({FILTER_NAMES[f_name]})")
         st.caption("Rows: " + " · ".join(rows_named) +
-                   (" · models not trained on block noise mostly keep the gap; to fill in the hidden square, "
-                    "train a denoising model with Noise: block" if kind == "block" else ""))
+                   (" · models not trained on block noise mostly keep the gap; the Missing part tab shows "
+                    "a model trained to fill one in" if kind == "block" else ""))
         widgets.image(np.concatenate(shown), ncols=len(clean), width=widgets.PAGE_PX * 3 // 4)
     with right:
         if h is not None:

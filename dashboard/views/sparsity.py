@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ae_core.analysis import denoising_claim
 from dashboard.data import analysis, loaders
 from dashboard.shell import widgets
 from dashboard.shell.safe_text import md
@@ -150,3 +151,11 @@ def render() -> None:
     for col, e in zip(st.columns(len(models), gap="large"), models):
         with col, guard(f"{e.name}: "):
             draw(e, spec, view, n_show, widgets.PAGE_PX // len(models))
+    _denoising_claim()
+
+
+def _denoising_claim() -> None:
+    """The lecture's "denoising learns useful features", as the stored measurement says it."""
+    rows = denoising_claim.load_result()
+    if rows and len(rows) > 1 and any(r["variant"] == denoising_claim.PLAIN for r in rows):
+        st.caption(denoising_claim.claim_sentence(rows) + " (`benchmarks/bench_lecture.py --denoising-claim`)")
