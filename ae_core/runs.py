@@ -81,11 +81,14 @@ def training_warning(metrics: dict, history=None, n_pixels: int | None = None) -
     return ""
 
 
-def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False) -> dict:
+def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False, attributes: bool = False) -> dict:
     """Every metric of a checkpoint on its own test split (or on `dataset`, same image size).
 
     The photo denoiser is scored on its held-out photographs (PSNR/SSIM per noise level beside
-    the classical filters, keys `psnr_sigma<s>`, `heldout_psnr`, `heldout_ssim`). With `save`,
+    the classical filters, keys `psnr_sigma<s>`, `heldout_psnr`, `heldout_ssim`). Data with known
+    factors (shapes) adds the factor metrics (`mig`, `dci_*`, `sap`, `factor_vae_score`); with
+    `attributes`, data without them is scored against its pixel attributes as stand-in factors
+    (the same keys prefixed `attr_`). With `save`,
     the figures are merged into the checkpoint's metrics.json (never when `dataset` is another one).
     """
     ck = load_checkpoint(path)
@@ -99,6 +102,8 @@ def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False) ->
             record.update(spec=dataset)
         train, test = split_for(record, load_dataset(dataset) if dataset else None)
         res = scores.evaluate(ck.model, train, test)
+        if attributes and train.factors is None:
+            res.update(scores.attribute_factor_metrics(ck.model, train, test))
     if save and not dataset:
         update_metrics(path, res)
     if not dataset:  # map quality, measured by `ae-core project` when the map was made

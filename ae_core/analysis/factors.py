@@ -256,6 +256,12 @@ def dataset_factors(ds) -> tuple[np.ndarray, list[str], list[list[str]], bool]:
     cut into ATTRIBUTE_BINS quantile bins as stand-ins (known False)."""
     if getattr(ds, "factors", None) is not None:
         return ds.factors, list(ds.factor_names), [list(v) for v in ds.factor_levels], True
-    attrs = pixel_attributes(ds.x)
+    return (*attribute_factors(ds.x), False)
+
+
+def attribute_factors(images) -> tuple[np.ndarray, list[str], list[list[str]]]:
+    """(factors (N, 4), names, levels): the pixel attributes of images (N, C, H, W) (ink, slant,
+    width, height: ae_core.analysis.attributes) each cut into ATTRIBUTE_BINS quantile bins."""
+    attrs = pixel_attributes(images)
     cols, levels = zip(*(binned(v) for v in attrs.values()))
-    return np.stack(cols, 1), list(attrs), list(levels), False
+    return np.stack(cols, 1), list(attrs), list(levels)

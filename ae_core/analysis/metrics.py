@@ -25,7 +25,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from ae_core.analysis.denoising import denoising_table
-from ae_core.analysis.factors import factor_metrics
+from ae_core.analysis.factors import attribute_factors, factor_metrics
 from ae_core.analysis.features import feature_locality
 from ae_core.analysis.filters import FILTERS
 from ae_core.analysis.quality import _np, per_sample_mse, reconstruction_metrics
@@ -187,6 +187,17 @@ def evaluate(model, train, test, full: bool = True) -> dict:
         out.update(factor_metrics(encode_array(model, train.x), train.factors, encode_array(model, test.x),
                                   test.factors))
     return out
+
+
+def attribute_factor_metrics(model, train, test) -> dict:
+    """The factor metrics (ae_core.analysis.factors.KEYS, prefixed attr_) against the pixel
+    attributes (ink, slant, width, height) binned as stand-in factors: data without known factors
+    (MNIST). The bins are cut once over train and test together, so both use the same levels."""
+    both = np.concatenate([train.x, test.x])
+    f, _, _ = attribute_factors(both)
+    ftr, fte = f[: len(train)], f[len(train):]
+    res = factor_metrics(encode_array(model, train.x), ftr, encode_array(model, test.x), fte)
+    return {f"attr_{k}": v for k, v in res.items()}
 
 
 def mean_image_mse(train_x, test_x) -> float:
