@@ -88,8 +88,8 @@ MNIST = Zoo("mnist", {
 
 # shapes (ae_core.data.shapes) are 1x32x32, 49,152 images with 5 known factors: the lecture's
 # contrast of codes that entangle the factors (PCA, a plain AE, a VAE) with codes meant to separate
-# them (beta-VAE, beta-TCVAE), each of 10 units on one small conv net (8, 16, 32), trained on 24,000
-# of the images (scored on 6,000 others), so that five fit the checkpoints' budget in float16 and
+# them (beta-VAE, beta-TCVAE), each of 10 units on one small conv net (8, 16, 32), trained on 12,000
+# of the images (scored on 4,000 others), so that five fit the checkpoints' budget in float16 and
 # rebuild within 15 minutes on 2 cores. beta 4 is Higgins et al. 2017's dSprites setting, a TC
 # weight of 6 Chen et al. 2018's, each on the same per-pixel BCE.
 _SHAPES_NET = dict(code_dim=10, arch="conv", conv_channels=(8, 16, 32), recon_loss="bce")
@@ -100,7 +100,7 @@ SHAPES = Zoo("shapes", {
     "shapes-vae-10": (dict(kind="vae", beta=1.0, kl_warmup=500, **_SHAPES_NET), _SHAPES_TRAINING),
     "shapes-beta-vae-10": (dict(kind="vae", beta=4.0, kl_warmup=500, **_SHAPES_NET), _SHAPES_TRAINING),
     "shapes-tcvae-10": (dict(kind="tcvae", beta=6.0, kl_warmup=500, **_SHAPES_NET), _SHAPES_TRAINING),
-}, n_train=24_000, n_test=6_000, half=True, image_shape=(1, 32, 32), maps=False, full_eval=False)
+}, n_train=12_000, n_test=4_000, half=True, image_shape=(1, 32, 32), maps=False, full_eval=False)
 
 ZOOS: dict[str, Zoo] = {"digits": DIGITS, "mnist": MNIST, "shapes": SHAPES}
 ZOO = DIGITS.entries  # the digits zoo's entries, as the tests and benchmarks name them

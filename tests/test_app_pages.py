@@ -448,7 +448,7 @@ def test_compare_two_models():
     models = at.dataframe[0].value["model"].tolist()
     assert models[:2] == ["pca-16", "undercomplete-16"] and "raw pixels (baseline)" in models
     # Lazy tabs: only the open view runs. Accuracy first (one bar chart, no maps drawn).
-    assert [t.label for t in at.tabs] == ["Accuracy", "Maps", "Same images"]
+    assert [t.label for t in at.tabs] == ["Accuracy", "Maps", "Same images", "Factors"]
     assert len(charts(at)) == 1 and not at.get("image")
     at.session_state["compare_tab"] = "Maps"
     at.run()
@@ -464,6 +464,26 @@ def test_compare_two_models():
     at.slider(key="_w_cmp_level").set_value(0.0).run()  # no denoising rows: a shorter picture
     ok(at)
     assert len(at.get("image")) == 1 and at.get("image")[0].proto != tall.proto
+    at.session_state["compare_tab"] = "Factors"
+    at.run()
+    ok(at)
+    ranked = at.dataframe[1].value  # the metrics table stays first; the ranking under the tab
+    assert set(ranked["model"]) == {"pca-16", "undercomplete-16", "PCA-16 (baseline)"}
+    assert list(ranked["MIG"]) == sorted(ranked["MIG"], reverse=True)
+    assert any(m.value.startswith("**Ranked by MIG**") for m in at.markdown)
+
+
+def test_factors_page_measures_the_code_against_pca_on_stand_in_factors():
+    at = run("app_pages/8_Factors.py")
+    ok(at)
+    assert "pixel attributes ink, slant, width and height" in at.info[0].value  # digits: stand-ins
+    table = at.dataframe[0].value
+    assert len(table) == 2 and {"MIG", "DCI disentanglement", "SAP", "FactorVAE score"} <= set(table.columns)
+    assert ((table["MIG"] >= 0) & (table["MIG"] <= 1)).all()
+    assert len(charts(at)) == 2  # the heatmaps: the model's and PCA's
+    units = at.dataframe[1].value
+    assert set(units["factor it moves most"]) <= {"ink", "slant", "width", "height"}
+    assert any(("MIG" in m.value and "against" in m.value) for m in at.markdown)  # the measured sentence
 
 
 def test_an_imported_embedding_is_explored_and_views_needing_a_decoder_say_so(user_dir):

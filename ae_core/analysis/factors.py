@@ -259,9 +259,44 @@ def dataset_factors(ds) -> tuple[np.ndarray, list[str], list[list[str]], bool]:
     return (*attribute_factors(ds.x), False)
 
 
+def split_factors(train, test) -> tuple[np.ndarray, np.ndarray, list[str], list[list[str]], bool]:
+    """(train factors, test factors, names, levels, known) of a split: `dataset_factors`, the
+    stand-ins' bins cut once over both parts so that a level means the same in each."""
+    if getattr(train, "factors", None) is not None and getattr(test, "factors", None) is not None:
+        return train.factors, test.factors, list(train.factor_names), [list(v) for v in train.factor_levels], True
+    f, names, levels = attribute_factors(np.concatenate([train.x, test.x]))
+    return f[: len(train)], f[len(train):], names, levels, False
+
+
 def attribute_factors(images) -> tuple[np.ndarray, list[str], list[list[str]]]:
     """(factors (N, 4), names, levels): the pixel attributes of images (N, C, H, W) (ink, slant,
     width, height: ae_core.analysis.attributes) each cut into ATTRIBUTE_BINS quantile bins."""
     attrs = pixel_attributes(images)
     cols, levels = zip(*(binned(v) for v in attrs.values()))
     return np.stack(cols, 1), list(attrs), list(levels)
+
+
+CARRY = 0.1  # a unit "carries" a factor when it holds at least this share of the factor's entropy
+
+
+def spread(nmi) -> list[tuple[int, int, float]]:
+    """Per factor (columns of a (D, K) normalized-MI matrix): (units carrying at least CARRY of it,
+    its best unit, that unit's share)."""
+    m = np.asarray(nmi)
+    return [(int((m[:, k] >= CARRY).sum()), int(m[:, k].argmax()), float(m[:, k].max())) for k in range(m.shape[1])]
+
+
+def lecture_sentence(model: str, nmi, mig_model: float, baseline: str, nmi_base, mig_base: float, names,
+                     most: int = 3) -> str:
+    """The lecture's point, measured: how the baseline (PCA) spreads each factor over its units and
+    where `model` puts it, for the `most` factors whose best unit gains most over the baseline's."""
+    ours, base = spread(nmi), spread(nmi_base)
+    gain = sorted(range(len(names)), key=lambda k: ours[k][2] - base[k][2], reverse=True)
+    better = [k for k in gain if ours[k][2] > base[k][2] + 0.05][:most]
+    if not better:
+        return (f"{model} separates the factors no better than {baseline}: no factor has a unit of its own that "
+                f"carries clearly more of it (MIG {mig_model:.2f} against {mig_base:.2f}).")
+    parts_b = ", ".join(f"{names[k]} over {base[k][0]} units (the best holds {base[k][2]:.0%})" for k in better)
+    parts_m = ", ".join(f"{names[k]} on unit {ours[k][1]} ({ours[k][2]:.0%})" for k in better)
+    return (f"{baseline} spreads {parts_b}; {model} puts {parts_m}. MIG {mig_model:.2f} against "
+            f"{mig_base:.2f} (1: each factor on one unit of its own).")

@@ -25,7 +25,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from ae_core.analysis.denoising import denoising_table
-from ae_core.analysis.factors import attribute_factors, factor_metrics
+from ae_core.analysis.factors import factor_metrics, split_factors
 from ae_core.analysis.features import feature_locality
 from ae_core.analysis.filters import FILTERS
 from ae_core.analysis.quality import _np, per_sample_mse, reconstruction_metrics
@@ -192,10 +192,8 @@ def evaluate(model, train, test, full: bool = True) -> dict:
 def attribute_factor_metrics(model, train, test) -> dict:
     """The factor metrics (ae_core.analysis.factors.KEYS, prefixed attr_) against the pixel
     attributes (ink, slant, width, height) binned as stand-in factors: data without known factors
-    (MNIST). The bins are cut once over train and test together, so both use the same levels."""
-    both = np.concatenate([train.x, test.x])
-    f, _, _ = attribute_factors(both)
-    ftr, fte = f[: len(train)], f[len(train):]
+    (MNIST). The bins are cut once over train and test together (`split_factors`)."""
+    ftr, fte, *_ = split_factors(train, test)
     res = factor_metrics(encode_array(model, train.x), ftr, encode_array(model, test.x), fte)
     return {f"attr_{k}": v for k, v in res.items()}
 

@@ -22,6 +22,7 @@ from dashboard.render.selection import MapEvent, positions_of
 from dashboard.shell import frame, state, widgets
 from dashboard.shell.errors import guard
 from dashboard.shell.safe_text import md
+from dashboard.views import factors as factors_view
 
 
 def on_map_event(model_name: str, ev: MapEvent, space: tuple, spec: str) -> None:
@@ -87,8 +88,8 @@ def render() -> None:
     # The three views below are lazy tabs: only the open one runs and reaches the browser. Three WebGL
     # maps drawn on every visit cost about a second of browser time (software WebGL), which kept the
     # page's first chart past 3 s; now each view is one click away, and the URL says which is open.
-    tab_acc, tab_maps, tab_images = st.tabs(["Accuracy", "Maps", "Same images"], key="compare_tab",
-                                            on_change="rerun", bind="query-params")
+    tab_acc, tab_maps, tab_images, tab_factors = st.tabs(["Accuracy", "Maps", "Same images", "Factors"],
+                                                         key="compare_tab", on_change="rerun", bind="query-params")
     with tab_acc:
         if tab_acc.open:
             acc = tables.accuracy_long(rows)
@@ -101,6 +102,10 @@ def render() -> None:
     with tab_maps:
         if tab_maps.open:
             _maps(models, spec)
+
+    with tab_factors:
+        if tab_factors.open:
+            factors_view.ranking(models, spec)
 
     with tab_images:
         if tab_images.open:
