@@ -484,6 +484,7 @@ def test_factors_page_measures_the_code_against_pca_on_stand_in_factors():
     units = at.dataframe[1].value
     assert set(units["factor it moves most"]) <= {"ink", "slant", "width", "height"}
     assert any(("MIG" in m.value and "against" in m.value) for m in at.markdown)  # the measured sentence
+    assert any(m.value == "**Traversals named by factor**" for m in at.markdown) and len(at.main.get("image")) == 1
 
 
 def test_an_imported_embedding_is_explored_and_views_needing_a_decoder_say_so(user_dir):

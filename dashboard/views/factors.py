@@ -14,11 +14,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.data import factors as data
+from dashboard.data import loaders
+from dashboard.render import figures
 from dashboard.render.factor_figures import mi_heatmap
 from dashboard.shell import frame, widgets
 from dashboard.shell.errors import guard
 from dashboard.shell.safe_text import md
 
+TRAVERSAL_ROWS = 6  # units drawn as traversals, those carrying the most of a factor first
 METRIC_NAMES = {"mig": "MIG", "dci_disentanglement": "DCI disentanglement", "dci_completeness": "DCI completeness",
                 "dci_informativeness": "DCI informativeness", "sap": "SAP", "factor_vae_score": "FactorVAE score"}
 METRIC_HELP = ("MIG (Chen et al. 2018): per factor, the gap between its two most informative units, over its "
@@ -94,3 +97,29 @@ def render() -> None:
     st.markdown(f"**Each unit of {md(entry.name)} and the factor it carries most**")
     widgets.table(units, column_config={c: st.column_config.NumberColumn(format="percent")
                                         for c in ("share", "share of that")})
+    if entry.has_decoder:
+        _traversals(entry, spec, ours["units"])
+
+
+def traversal_rows(units: list[dict], most: int = TRAVERSAL_ROWS) -> list[dict]:
+    """The units a traversal draws, each named by its factor: the `most` units carrying the
+    largest share of a factor, in that order."""
+    return sorted(units, key=lambda u: -u["share"])[:most]
+
+
+def _traversals(entry, spec: str, units: list[dict]) -> None:
+    """Each row: one unit moved across its observed range (2nd to 98th percentile) from the mean
+    code, the others held, named by the factor it carries most."""
+    from ae_core.analysis.latent_walks import traverse  # torch
+
+    rows = traversal_rows(units)
+    with guard():
+        codes = loaders.codes(entry.path, entry.stamp, spec, "train")
+        t = traverse(loaders.model(entry), codes, units=[u["unit"] for u in rows], steps=9)
+        picture = figures.labelled_rows_image(
+            [(f"unit {u['unit']}: {u['factor']} ({u['share']:.0%})", t.images[i]) for i, u in enumerate(rows)],
+            ncols=9, target=widgets.tile_px(), label_width=520 if widgets.presenting() else 260,
+            font_size=24 if widgets.presenting() else 16)
+        st.markdown("**Traversals named by factor**")
+        st.image(picture, caption="Each row moves one unit from its 2nd to its 98th percentile, the others held at "
+                                  "the mean code; the row says which factor that unit carries most, and how much.")
