@@ -50,8 +50,12 @@ def _pca_scores(spec: str, code_dim: int, path: str, stamp: float) -> dict:
     from ae_core.models import encode_array
 
     train, test = loaders.split(spec, loaders._entry_for(path, stamp))
+    from ae_core.analysis.metrics import recon_mse  # torch
+
     pca = pca_baseline(train.x, code_dim)
-    return _score(encode_array(pca, train.x), encode_array(pca, test.x), train, test)
+    out = _score(encode_array(pca, train.x), encode_array(pca, test.x), train, test)
+    out["recon_mse"] = recon_mse(pca, test.x)
+    return out
 
 
 def pca_scores(spec: str, code_dim: int, entry) -> dict:

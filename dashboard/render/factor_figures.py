@@ -21,6 +21,7 @@ def mi_heatmap(nmi, factor_names, title: str = "", height: int | None = None) ->
                                colorbar=dict(title="share of<br>the factor", tickformat=".0%"),
                                hovertemplate="%{y} carries %{z:.0%} of %{x}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(side="top")  # the factors' names stay in view above a tall code
     fig.update_layout(title=html.escape(title) if title else None, height=height or max(260, 28 * m.shape[0] + 120),
                       margin=dict(l=10, r=10, t=40 if title else 20, b=10))
     return fig
