@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train one model and save it as a checkpoint folder",
                         description="Every model and training field, from their declaration (ae_core.config).")
-    tr.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist, kmnist, a folder or .npz")
+    tr.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist, kmnist, shapes, shapes-colour, "
+                    "shapes-64, a folder or .npz")
     add_config_flags(tr, ModelConfig)
     add_config_flags(tr, TrainConfig)
     tr.add_argument("--n-train", type=int, default=None, help="exact training-set size (default: 80%%)")
