@@ -23,5 +23,5 @@ def mi_heatmap(nmi, factor_names, title: str = "", height: int | None = None) ->
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top")  # the factors' names stay in view above a tall code
     fig.update_layout(title=html.escape(title) if title else None, height=height or max(260, 28 * m.shape[0] + 120),
-                      margin=dict(l=10, r=10, t=40 if title else 20, b=10))
+                      margin=dict(l=10, r=10, t=90 if title else 50, b=10))  # room for the title above the factors' names
     return fig

@@ -108,18 +108,19 @@ def traversal_rows(units: list[dict], most: int = TRAVERSAL_ROWS) -> list[dict]:
 
 
 def _traversals(entry, spec: str, units: list[dict]) -> None:
-    """Each row: one unit moved across its observed range (2nd to 98th percentile) from the mean
-    code, the others held, named by the factor it carries most."""
+    """Each row: one unit moved across its observed range (2nd to 98th percentile) from the first
+    training image's code, the others held, named by the factor it carries most."""
     from ae_core.analysis.latent_walks import traverse  # torch
 
     rows = traversal_rows(units)
     with guard():
         codes = loaders.codes(entry.path, entry.stamp, spec, "train")
-        t = traverse(loaders.model(entry), codes, units=[u["unit"] for u in rows], steps=9)
+        # from one image's code: the mean code of shapes decodes to a blank (no shape sits at the mean)
+        t = traverse(loaders.model(entry), codes, base=codes[0], units=[u["unit"] for u in rows], steps=9)
         picture = figures.labelled_rows_image(
             [(f"unit {u['unit']}: {u['factor']} ({u['share']:.0%})", t.images[i]) for i, u in enumerate(rows)],
             ncols=9, target=widgets.tile_px(), label_width=520 if widgets.presenting() else 260,
             font_size=24 if widgets.presenting() else 16)
         st.markdown("**Traversals named by factor**")
         st.image(picture, caption="Each row moves one unit from its 2nd to its 98th percentile, the others held at "
-                                  "the mean code; the row says which factor that unit carries most, and how much.")
+                                  "the code of the first training image; the row says which factor that unit carries most, and how much.")
