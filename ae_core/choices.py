@@ -46,9 +46,14 @@ PRESETS = {
                            "stop it, it can learn to copy its input. Compare it with a sparse one of the same size.",
                            auto={"code_activation": "relu"},
                            start={"code_dim": overcomplete_code, "hidden": (), "arch": "mlp"}),
+    # the VAE with beta above 1 (Higgins et al. 2017): the kind is "vae", the preset only starts beta at 4
+    "beta-vae": Preset("vae", "β-VAE: a VAE whose KL term weighs β > 1, pressing each unit towards the prior, so "
+                       "units tend to follow separate factors of variation (on shapes: position, scale), at the "
+                       "cost of blurrier reconstructions.", start={"beta": 4.0}),
 }
 # What the Train form offers, in its order: the kinds, with the presets beside the kind they refine.
-FORM_KINDS = ("undercomplete", "overcomplete", *TRAINABLE_KINDS[1:])
+FORM_KINDS = tuple(k for kind in TRAINABLE_KINDS for k in
+                   {"undercomplete": ("undercomplete", "overcomplete"), "vae": ("vae", "beta-vae")}.get(kind, (kind,)))
 # One line each, for the form's caption.
 CHOICE_HELP = {**KIND_HELP, **{name: p.help for name, p in PRESETS.items()}}
 # Form starting values that differ by kind: sparse models are wide, one layer, an MLP (like the
@@ -56,7 +61,7 @@ CHOICE_HELP = {**KIND_HELP, **{name: p.help for name, p in PRESETS.items()}}
 KIND_START = {"sparse": {"hidden": (), "arch": "mlp"}}
 AUTO_FIELDS = ("arch", "hidden", "conv_channels", "code_activation", "recon_loss")
 # the config field that is the weight of each kind's penalty (the form's former "penalty_weight")
-PENALTY_WEIGHT = {"sparse": "sparsity_weight", "contractive": "contractive_weight", "vae": "beta"}
+PENALTY_WEIGHT = {"sparse": "sparsity_weight", "contractive": "contractive_weight", "vae": "beta", "tcvae": "beta"}
 
 
 def kind_of(choice: str) -> str:

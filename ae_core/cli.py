@@ -65,7 +65,7 @@ def cmd_eval(a) -> int:
 
     results = {}
     for d in a.dirs:
-        res = evaluate_checkpoint(d, a.dataset, save=a.save)
+        res = evaluate_checkpoint(d, a.dataset, save=a.save, attributes=a.factors)
         results[str(d)] = res
         if not a.json:
             print(f"{d}: " + "  ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}"
@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train one model and save it as a checkpoint folder",
                         description="Every model and training field, from their declaration (ae_core.config).")
-    tr.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist, kmnist, a folder or .npz")
+    tr.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist, kmnist, shapes, shapes-colour, "
+                    "shapes-64, a folder or .npz")
     add_config_flags(tr, ModelConfig)
     add_config_flags(tr, TrainConfig)
     tr.add_argument("--n-train", type=int, default=None, help="exact training-set size (default: 80%%)")
@@ -195,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--dataset", default=None, help="evaluate on another dataset of the same image size")
     ev.add_argument("--json", action="store_true", help="print one JSON object keyed by folder")
     ev.add_argument("--save", action="store_true", help="also merge the figures into each metrics.json")
+    ev.add_argument("--factors", action="store_true", help="data without known factors (MNIST): also score "
+                    "the code against the pixel attributes (ink, slant, width, height) as stand-in factors, "
+                    "keys attr_mig, attr_dci_disentanglement, ... (shapes always get mig, dci_*, sap, "
+                    "factor_vae_score)")
     ev.set_defaults(fn=cmd_eval)
 
     pr = sub.add_parser("project", help="precompute checkpoints' maps (map-<method>-<dims>d.npz)")

@@ -33,11 +33,13 @@ LEVEL_MEANING = {
     "part": "for training: the share of images with one half or quadrant hidden (the others shown whole)",
 }
 
-MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "pca", "photo_denoiser", "embedding")
+MODEL_KINDS = ("undercomplete", "denoising", "sparse", "contractive", "vae", "tcvae", "pca", "photo_denoiser",
+               "embedding")
 # What `ae-core train` and the Train page make; the photo denoiser has its own trainer, and an
 # embedding is imported (vectors a user brought, ae_core.embeddings), never trained.
-TRAINABLE_KINDS = MODEL_KINDS[:6]
+TRAINABLE_KINDS = MODEL_KINDS[:7]
 ONE_CODE_KINDS = TRAINABLE_KINDS[:4]  # one code per image from one encoder output (not vae's mean and variance, nor pca)
+VAE_KINDS = ("vae", "tcvae")  # an encoder of a mean and a variance per unit, a Gaussian prior
 MAX_EMBEDDING_ROWS = 200_000  # the map draws 100,000 as points; above, a density (dashboard.render.figures)
 ARCHS = ("mlp", "conv", "fcn")
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "linear")
@@ -61,12 +63,14 @@ KIND_HELP = {
     "denoising": "Reconstructs the clean x from a corrupted copy x~.",
     "sparse": "Adds a sparsity penalty (L1, KL to a target rate, or top-k); works overcomplete.",
     "contractive": "Adds lambda * ||J_f(x)||_F^2 so the code ignores small input changes.",
-    "vae": "Variational autoencoder: ELBO with a beta-weighted KL term.",
+    "vae": "Variational autoencoder: ELBO with a beta-weighted KL term (beta > 1: a beta-VAE).",
+    "tcvae": "beta-TCVAE (Chen et al. 2018): a VAE whose beta weighs only the total correlation of the code, "
+             "so its units are pushed to be independent without blurring the reconstruction.",
     "pca": "Linear baseline by SVD: the optimum of a linear undercomplete autoencoder.",
     "photo_denoiser": "Fully-convolutional residual denoiser for photographs of any size.",
     "embedding": "Vectors you brought for a dataset's images: a map and neighbours, no decoder.",
 }
-AE_KINDS = TRAINABLE_KINDS[:5]  # the trainable autoencoders: an MLP or conv encoder and a decoder
+AE_KINDS = TRAINABLE_KINDS[:6]  # the trainable autoencoders: an MLP or conv encoder and a decoder
 LECTURE_PAIR = ("sparse", "overcomplete")  # the form offers tied weights and a linear output for these
 
 
@@ -147,10 +151,12 @@ class ModelConfig:
     n_projections: int = setting(1, "Projections", "random vectors per sample for the jvp estimate", lo=1, hi=64,
                                  kinds=("contractive",), form=False)
     # vae
-    beta: float = setting(1.0, "β", "weight of the KL term of the ELBO", lo=0.0, hi=100.0, kinds=("vae",),
-                          fmt="%.4f")
+    beta: float = setting(1.0, "β", "VAE: the weight of the KL term; 1 is the ELBO, above 1 a β-VAE (Higgins et al. "
+                          "2017), which trades reconstruction for a code whose units follow separate factors. "
+                          "β-TCVAE: the weight of the total correlation alone (the rest of the KL stays at 1)",
+                          lo=0.0, hi=100.0, kinds=VAE_KINDS, fmt="%.4f", start={"tcvae": 6.0})
     kl_warmup: int = setting(0, "KL warm-up", "training steps over which the KL weight rises from 0 to beta "
-                             "(0: none)", lo=0, hi=1_000_000, kinds=("vae",), form=False)
+                             "(0: none)", lo=0, hi=1_000_000, kinds=VAE_KINDS, form=False)
     # fcn photo denoiser (ae-core photo train sets these)
     width: int = setting(48, "Width", "feature maps per layer", lo=1, hi=256, kinds=("photo_denoiser",),
                          cli=False, form=False)
@@ -240,7 +246,7 @@ def estimate_parameters(cfg: ModelConfig) -> int:
     """Parameter count from the config alone (an upper bound for conv), without allocating."""
     if cfg.kind == "pca":
         return cfg.code_dim * cfg.n_pixels + cfg.n_pixels
-    out_dim = 2 * cfg.code_dim if cfg.kind == "vae" else cfg.code_dim
+    out_dim = 2 * cfg.code_dim if cfg.kind in VAE_KINDS else cfg.code_dim
     if cfg.kind == "embedding":  # the vectors and each row's image key (two float32 halves)
         return cfg.n_items * (cfg.code_dim + 2)
     if cfg.arch == "fcn":

@@ -273,6 +273,11 @@ class VariationalAutoencoder(Autoencoder):
     def loss(self, x):
         mu, logvar = self.encode_stats(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
+        parts = self._elbo_parts(x, mu, logvar, z, self.config.beta)
+        return parts["reconstruction"] + self._kl_weight() * parts["kl"], parts
+
+    def _elbo_parts(self, x, mu, logvar, z, beta: float) -> dict[str, torch.Tensor]:
+        """The reconstruction and beta * KL terms, each per pixel."""
         logits = self.decode_logits(z)
         n_pix = x[0].numel()
         if self.config.recon_loss == "bce":
@@ -282,8 +287,7 @@ class VariationalAutoencoder(Autoencoder):
             # beta=1 balances reconstruction and KL sensibly for [0, 1] pixels.
             rec = 0.5 * F.mse_loss(self.output(logits), x, reduction="sum") / x.shape[0] / 0.05
         kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1).mean()
-        parts = {"reconstruction": rec / n_pix, "kl": self.config.beta * kl / n_pix}
-        return parts["reconstruction"] + self._kl_weight() * parts["kl"], parts
+        return {"reconstruction": rec / n_pix, "kl": beta * kl / n_pix}
 
     def _kl_weight(self) -> float:
         """The KL term's share, rising linearly over the first `kl_warmup` training steps: with the
@@ -293,6 +297,40 @@ class VariationalAutoencoder(Autoencoder):
             return 1.0
         self._steps = getattr(self, "_steps", 0) + 1
         return min(1.0, self._steps / self.config.kl_warmup)
+
+
+def _log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, exp(logvar)) elementwise."""
+    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu) ** 2 * torch.exp(-logvar))
+
+
+def total_correlation(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The minibatch-weighted sampling estimate of the code's total correlation KL(q(z) || prod_k
+    q(z_k)) (Chen et al. 2018, eq. 5), the batch standing for the data: E_i[log q(z_i) - sum_k log
+    q(z_ik)], q(z_i) = mean_j q(z_i | x_j). (The data's size N adds a constant that leaves the
+    gradient as it is.) z, mu, logvar: (M, K)."""
+    m = z.shape[0]
+    pair = _log_normal(z[:, None, :], mu[None, :, :], logvar[None, :, :])  # (M, M, K): log q(z_ik | x_j)
+    log_qz = torch.logsumexp(pair.sum(2), dim=1) - math.log(m)
+    log_prod = (torch.logsumexp(pair, dim=1) - math.log(m)).sum(1)
+    return (log_qz - log_prod).mean()
+
+
+class TCVAE(VariationalAutoencoder):
+    """β-TCVAE: the VAE's KL split into index-code MI + total correlation + dimension-wise KL, with
+    β on the total correlation only (α = γ = 1): loss = reconstruction + KL + (β - 1) TC. Chosen over
+    FactorVAE because it needs no second network, optimiser or permuted batches (one loss in the
+    one training loop) and the same encoder and decoder as the VAE beside it."""
+
+    def loss(self, x):
+        mu, logvar = self.encode_stats(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
+        parts = self._elbo_parts(x, mu, logvar, z, beta=1.0)  # the whole KL at weight 1
+        # a TC is never negative; a minibatch estimate below 0 is estimation error, not a reward
+        tc = total_correlation(z, mu, logvar).clamp_min(0.0) / x[0].numel()
+        parts["tc"] = (self.config.beta - 1.0) * tc
+        w = self._kl_weight()
+        return parts["reconstruction"] + w * (parts["kl"] + parts["tc"]), parts
 
 
 class PCAModel(Autoencoder):
@@ -340,6 +378,7 @@ REGISTRY: dict[str, type[nn.Module] | str] = {
     "sparse": SparseAutoencoder,
     "contractive": ContractiveAutoencoder,
     "vae": VariationalAutoencoder,
+    "tcvae": TCVAE,
     "pca": PCAModel,
     # imported on first use: the photo denoiser pulls in its own helpers
     "photo_denoiser": "ae_core.photo.model:FCNDenoiser",

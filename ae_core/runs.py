@@ -82,11 +82,14 @@ def training_warning(metrics: dict, history=None, n_pixels: int | None = None) -
     return ""
 
 
-def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False) -> dict:
+def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False, attributes: bool = False) -> dict:
     """Every metric of a checkpoint on its own test split (or on `dataset`, same image size).
 
     The photo denoiser is scored on its held-out photographs (PSNR/SSIM per noise level beside
-    the classical filters, keys `psnr_sigma<s>`, `heldout_psnr`, `heldout_ssim`). With `save`,
+    the classical filters, keys `psnr_sigma<s>`, `heldout_psnr`, `heldout_ssim`). Data with known
+    factors (shapes) adds the factor metrics (`mig`, `dci_*`, `sap`, `factor_vae_score`); with
+    `attributes`, data without them is scored against its pixel attributes as stand-in factors
+    (the same keys prefixed `attr_`). With `save`,
     the figures are merged into the checkpoint's metrics.json (never when `dataset` is another one).
     """
     ck = load_checkpoint(path)
@@ -100,6 +103,8 @@ def evaluate_checkpoint(path, dataset: str | None = None, save: bool = False) ->
             record.update(spec=dataset)
         train, test = split_for(record, load_dataset(dataset) if dataset else None)
         res = scores.evaluate(ck.model, train, test)
+        if attributes and train.factors is None:
+            res.update(scores.attribute_factor_metrics(ck.model, train, test))
     if save and not dataset:
         update_metrics(path, res)
     if not dataset:  # map quality, measured by `ae-core project` when the map was made
@@ -152,13 +157,15 @@ def train_zoo(out: Path, names=None, quiet: bool = False, log: Callable[[str], N
         mc, tc = zoo_configs(name, zoo=zoo)
         tc.threads = threads or min(8, os.cpu_count() or 1)
         path, history, m = train_and_save(mc, tc, zoo.dataset, out / name, n_train=zoo.n_train, n_test=zoo.n_test,
-                                          overwrite=True, quiet=quiet, half=zoo.half)
+                                          overwrite=True, quiet=quiet, half=zoo.half, full_eval=zoo.full_eval)
         t_map = time.perf_counter()
         # the Latent space page opens at once; without the codes, which the app re-encodes (a 1,024-unit
         # code of 10,000 images would be a 40 MB map)
-        _, tw = project_checkpoint(path, "umap", 2, keep_codes=False)
-        log(f"{name:<30} recon {m['recon_mse']:.5f}  PCA-{m['pca_code_dim']} {m['pca_recon_mse']:.5f}  "
-            f"kNN {m['knn_acc']:.3f} (PCA {m['pca_knn_acc']:.3f})  train {history.seconds:5.1f}s  "
+        tw = project_checkpoint(path, "umap", 2, keep_codes=False)[1] if zoo.maps else float("nan")
+        scored = (f"kNN {m['knn_acc']:.3f} (PCA {m['pca_knn_acc']:.3f})" if "knn_acc" in m else
+                  "  ".join(f"{k} {m[k]:.3f}" for k in ("mig", "dci_disentanglement") if k in m))
+        log(f"{name:<30} recon {m['recon_mse']:.5f}  PCA-{m.get('pca_code_dim', mc.code_dim)} "
+            f"{m['pca_recon_mse']:.5f}  {scored}  train {history.seconds:5.1f}s  "
             f"map {time.perf_counter() - t_map:4.1f}s (trust {tw:.3f})")
         paths.append(path)
     log(f"zoo: {len(names)} models in {time.perf_counter() - t0:.1f}s -> {out}")

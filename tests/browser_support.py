@@ -45,6 +45,7 @@ PAGES = [
     ("Reconstructions", "Reconstructions", IMAGE),
     ("Denoising", "Denoising", PLOT),
     ("Sparsity", "Sparsity", PLOT),
+    ("Factors", "Factors", PLOT),
     ("Compare", "Compare", PLOT),
 ]
 EXCEPTION = '[data-testid="stException"]'

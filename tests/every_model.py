@@ -33,6 +33,7 @@ VARIANTS = {
     "contractive-closed": (dict(kind="contractive", jacobian="closed", hidden=(), code_activation="sigmoid"),
                            {"reconstruction", "contractive"}),
     "vae": (dict(kind="vae", beta=0.5), {"reconstruction", "kl"}),
+    "tcvae": (dict(kind="tcvae", beta=4.0), {"reconstruction", "kl", "tc"}),
     "pca": (dict(kind="pca"), {"reconstruction"}),
 }
 MLP_ONLY = {"contractive-closed", "pca", "undercomplete-tied-linear", "sparse-topk-tied-linear"}

@@ -97,7 +97,7 @@ def test_home_lists_models_and_links_pages():
     assert "undercomplete-16" in here and "mnist-undercomplete-32" in elsewhere
     # another data's figures never sit in this data's table (an MNIST model's kNN under digits)
     assert not any(m.startswith(("mnist-", "photo-")) for m in here)
-    assert len(at.main.get("page_link")) == len(navigation.PAGES) - 1 == 8  # "Where next"
+    assert len(at.main.get("page_link")) == len(navigation.PAGES) - 1  # "Where next": every page but Home
     # app.py routes every page (st.navigation, Home first, the lecture's opening example next)
     assert [p.title for p in navigation.PAGES][:3] == ["Home", "What is a representation?", "Train"]
     for p in navigation.PAGES[1:4]:
@@ -456,7 +456,7 @@ def test_compare_two_models():
     at.run()
     ok(at)
     # Lazy tabs: only the open view runs. Accuracy first (one bar chart, no maps drawn, no table).
-    assert [t.label for t in at.tabs] == ["Accuracy", "Metrics", "Maps", "Same images"]
+    assert [t.label for t in at.tabs] == ["Accuracy", "Metrics", "Maps", "Same images", "Factors"]
     assert len(charts(at)) == 1 and not at.get("image") and not at.dataframe
     at.session_state["compare_tab"] = "Metrics"
     at.run()
@@ -477,6 +477,27 @@ def test_compare_two_models():
     at.slider(key="_w_cmp_level").set_value(0.0).run()  # no denoising rows: a shorter picture
     ok(at)
     assert len(at.get("image")) == 1 and at.get("image")[0].proto != tall.proto
+    at.session_state["compare_tab"] = "Factors"
+    at.run()
+    ok(at)
+    ranked = at.dataframe[1].value  # the metrics table stays first; the ranking under the tab
+    assert set(ranked["model"]) == {"pca-16", "undercomplete-16", "PCA-16 (baseline)"}
+    assert list(ranked["MIG"]) == sorted(ranked["MIG"], reverse=True)
+    assert any(m.value.startswith("**Ranked by MIG**") for m in at.markdown)
+
+
+def test_factors_page_measures_the_code_against_pca_on_stand_in_factors():
+    at = run("app_pages/8_Factors.py")
+    ok(at)
+    assert "pixel attributes ink, slant, width and height" in at.info[0].value  # digits: stand-ins
+    table = at.dataframe[0].value
+    assert len(table) == 2 and {"MIG", "DCI disentanglement", "SAP", "FactorVAE score"} <= set(table.columns)
+    assert ((table["MIG"] >= 0) & (table["MIG"] <= 1)).all()
+    assert len(charts(at)) == 2  # the heatmaps: the model's and PCA's
+    units = at.dataframe[1].value
+    assert set(units["factor it moves most"]) <= {"ink", "slant", "width", "height"}
+    assert any(("MIG" in m.value and "against" in m.value) for m in at.markdown)  # the measured sentence
+    assert any(m.value == "**Traversals named by factor**" for m in at.markdown) and len(at.main.get("image")) == 1
 
 
 def test_an_imported_embedding_is_explored_and_views_needing_a_decoder_say_so(user_dir):

@@ -201,6 +201,7 @@ def _nondefault(kind: str) -> ModelConfig:
         "sparse": dict(sparsity="kl", code_activation="sigmoid", sparsity_target=0.1, code_dim=64),
         "contractive": dict(jacobian="jvp", n_projections=4, contractive_weight=0.5),
         "vae": dict(beta=4.0, arch="conv", conv_channels=(8, 16)),
+        "tcvae": dict(beta=6.0, kl_warmup=100, code_dim=10),
         "pca": dict(code_dim=10),
         "photo_denoiser": dict(arch="fcn", input_shape=(3, 40, 40), width=16, depth=4, max_sigma=0.1, downscale=2),
         "embedding": dict(code_dim=512, n_items=1797),

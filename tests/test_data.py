@@ -538,7 +538,7 @@ def test_without_paths_only_names_are_accepted(tmp_path, monkeypatch):
     for spec in (str(tmp_path / "elsewhere"), "~", "~/elsewhere", "/", str(tmp_path / "missing"), "..",
                  str(tmp_path / "elsewhere" / "a" / "0.png"), "faces/../elsewhere", "FACES-2"):
         text = refusal(spec, allow_paths=False)
-        assert text == "unknown dataset SPEC: choose one of digits, mnist, fashion-mnist, kmnist, faces", spec
+        assert text == "unknown dataset SPEC: choose one of digits, mnist, fashion-mnist, kmnist, shapes, shapes-colour, shapes-64, faces", spec
     # names still load, whatever the case
     assert load_dataset("faces", allow_paths=False).name == "faces"
     assert len(load_dataset("Faces", allow_paths=False)) == 4

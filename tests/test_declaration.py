@@ -76,7 +76,7 @@ def test_the_cli_and_the_form_offer_each_field_where_it_applies():
     assert {"tied", "output"} <= shown("overcomplete") & shown("sparse")
     assert not {"tied", "output"} & (shown("undercomplete") | shown("contractive"))
     assert not {"arch", "hidden", "code_activation", "shift"} & shown("pca")
-    assert set(FORM_KINDS) == {"overcomplete", *(ModelConfig.__dataclass_fields__["kind"].metadata[
+    assert set(FORM_KINDS) == {*PRESETS, *(ModelConfig.__dataclass_fields__["kind"].metadata[
         "setting"].offer)}
 
 

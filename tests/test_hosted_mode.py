@@ -73,7 +73,8 @@ def test_dataset_box_offers_names_only_and_no_server_path(tmp_path, monkeypatch)
     monkeypatch.setenv("LSE_DATA_ROOTS", str(root))
     at = run("app_pages/0_Home.py")
     options = at.sidebar.selectbox(key="_w_dataset").options
-    assert options == ["digits", "mnist", "fashion-mnist", "kmnist", "faces"]  # no "a folder or .npz file…"
+    assert options == ["digits", "mnist", "fashion-mnist", "kmnist", "shapes", "shapes-colour", "shapes-64",
+                       "faces"]  # no "a folder or .npz file…"
     at.sidebar.selectbox(key="_w_dataset").select("faces").run()
     assert not at.exception
     shown = texts(at)

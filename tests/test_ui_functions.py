@@ -18,6 +18,7 @@ from dashboard.render import downloads, figures, selection, tables
 from services import catalog
 from ae_core.io.folder_names import release_path, reserve_path
 from services.training import make_configs
+from ae_core.zoo import SHAPES
 
 
 def _png(arr: np.ndarray) -> bytes:
@@ -282,7 +283,9 @@ def test_compatible_offers_only_loadable_models_of_the_image_shape(tmp_path):
     users = [e.name for e in catalog.compatible(entries, (1, 28, 28)) if not e.shipped]
     assert users == ["mnist-16"]  # beside the shipped MNIST zoo; the broken one is not offered
     assert [e.name for e in catalog.compatible(entries, (3, 28, 28))] == ["rgb-16"]
-    assert catalog.compatible(entries, (1, 32, 32)) == []
+    assert catalog.compatible(entries, (1, 30, 30)) == []
+    # 32x32: the shipped shapes zoo and nothing else
+    assert {e.name for e in catalog.compatible(entries, (1, 32, 32))} == set(SHAPES.entries)
     photo = [e for e in entries if e.is_photo]  # the shipped photo denoiser is listed, never offered
     assert photo and not any(e.is_photo for shape in ((3, 48, 48), (3, 28, 28)) for e in
                              catalog.compatible(entries, shape))

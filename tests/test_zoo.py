@@ -9,7 +9,7 @@ import pytest
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.io.checkpoint import WEIGHTS
 from ae_core.io.safetensors_header import read_safetensors_header
-from ae_core.zoo import MNIST, ZOOS, zoo_configs
+from ae_core.zoo import MNIST, SHAPES, ZOOS, zoo_configs
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 ZOO_BUDGET = 15 * 2**20  # every zoo together, in the repository
@@ -21,7 +21,8 @@ def test_every_entry_validates_and_names_are_unique_across_zoos():
     for zoo in ZOOS.values():
         for name in zoo.entries:
             mc, tc = zoo_configs(name, zoo=zoo)
-            assert mc.n_pixels == (64 if zoo.dataset == "digits" else 784)
+            assert mc.n_pixels == {"digits": 64, "mnist": 784, "shapes": 1024}[zoo.dataset]
+            assert mc.input_shape == zoo.image_shape
 
 
 def test_the_mnist_zoo_has_one_of_each_kind_and_the_lecture_pair_differs_only_in_the_penalty():
@@ -34,6 +35,15 @@ def test_the_mnist_zoo_has_one_of_each_kind_and_the_lecture_pair_differs_only_in
     differ = {k for k, v in plain.to_dict().items() if sparse.to_dict()[k] != v}
     # kind undercomplete -> sparse switches the penalty on; the rest is the penalty's own settings
     assert differ <= {"kind", "sparsity", "sparsity_weight", "sparsity_target", "top_k"}
+
+
+def test_the_shapes_zoo_holds_the_lectures_contrast_on_one_net():
+    kinds = [zoo_configs(n, zoo=SHAPES)[0] for n in SHAPES.entries]
+    assert [m.kind for m in kinds] == ["pca", "undercomplete", "vae", "vae", "tcvae"]
+    assert {m.code_dim for m in kinds} == {10}
+    nets = {(m.arch, m.conv_channels) for m in kinds if m.kind != "pca"}
+    assert len(nets) == 1  # the same net: only the objective differs
+    assert [m.beta for m in kinds if m.kind in ("vae", "tcvae")] == [1.0, 4.0, 6.0]
 
 
 def test_the_cli_offers_each_zoo_and_refuses_an_unknown_entry(capsys):
@@ -60,6 +70,9 @@ def test_shipped_folders_hold_their_zoo_stored_as_the_rules_say(zoo_name):
         assert (shipped.epochs, shipped.shift) == (tc.epochs, tc.shift), name
         dtypes = {t["dtype"] for t in read_safetensors_header(CHECKPOINTS / name / WEIGHTS).values()}
         assert dtypes == ({"F16"} if zoo.half else {"F32"})
+        if not zoo.maps:  # shipped without maps (the shapes zoo: ae_core.zoo says why)
+            assert not list((CHECKPOINTS / name).glob("map-*")), name
+            continue
         with np.load(CHECKPOINTS / name / "map-umap-2d.npz") as m:
             assert m["embedding"].shape[0] == cfg["dataset"]["n_images"]
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ae_core.analysis.map_inverse import MapInverse
 from ae_core.analysis.quality import _np
+from ae_core.config import VAE_KINDS
 from ae_core.embeddings import NoDecoderError
 from ae_core.errors import AEError
 from ae_core.models import decode_array, encode_array
@@ -154,7 +155,7 @@ def unit_order(model, codes, images=None) -> tuple[np.ndarray, np.ndarray, str]:
     """
     h = _codes_2d(codes)
     kind = model.config.kind
-    if kind == "vae" and images is not None:
+    if kind in VAE_KINDS and images is not None:
         import torch  # heavy: the VAE's encoder statistics
 
         mus, lvs = [], []
@@ -213,7 +214,7 @@ def traverse(model, codes, base=None, units=None, top: int = TOP_UNITS, steps: i
         raise ValueError(f"base must be one code of {d} units; got shape {b.shape}")
     if span not in ("observed", "prior"):
         raise ValueError(f"span must be 'observed' or 'prior'; got {span!r}")
-    if span == "prior" and model.config.kind != "vae":
+    if span == "prior" and model.config.kind not in VAE_KINDS:
         raise AEError("only a VAE has a prior to span (-3 to +3); use the observed range")
     if not (isinstance(steps, (int, np.integer)) and 2 <= steps <= 32):
         raise AEError(f"a traversal has 2 to 32 steps; got {steps}")
@@ -260,10 +261,10 @@ def sample_codes(model, codes, n: int = 16, temperature: float = 1.0, source: st
     VAE, else the Gaussian. Returns (codes (n, D) float32, the source used)."""
     h = _codes_2d(codes, model)
     if source == "auto":
-        source = "prior" if model.config.kind == "vae" else "gaussian"
+        source = "prior" if model.config.kind in VAE_KINDS else "gaussian"
     if source not in ("prior", "gaussian"):
         raise ValueError(f"source must be 'auto', 'prior' or 'gaussian'; got {source!r}")
-    if source == "prior" and model.config.kind != "vae":
+    if source == "prior" and model.config.kind not in VAE_KINDS:
         raise AEError("only a VAE has a prior to sample; use the Gaussian fitted to the training codes")
     if not (0 < float(temperature) <= 5):
         raise AEError(f"the temperature scales the spread: a number in (0, 5]; got {temperature}")

@@ -25,6 +25,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from ae_core.analysis.denoising import denoising_table
+from ae_core.analysis.factors import factor_metrics, split_factors
 from ae_core.analysis.features import feature_locality
 from ae_core.analysis.filters import FILTERS
 from ae_core.analysis.quality import _np, per_sample_mse, reconstruction_metrics
@@ -177,11 +178,26 @@ def evaluate(model, train, test, full: bool = True, store=None, progress=None) -
     (`store` and `progress` as there), else only the reconstruction MSE of both (a quick check
     for tests and smoke runs)."""
     if full:
-        return evaluate_all(model, train, test, store=store, progress=progress)
-    pca = pca_baseline(train.x, model.config.code_dim)
-    return {"recon_mse": recon_mse(model, test.x), "pca_recon_mse": recon_mse(pca, test.x),
-            "mean_image_mse": mean_image_mse(train.x, test.x),
-            "n_train": len(train), "n_test": len(test), "code_dim": model.config.code_dim}
+        out = evaluate_all(model, train, test, store=store, progress=progress)
+    else:
+        pca = pca_baseline(train.x, model.config.code_dim)
+        out = {"recon_mse": recon_mse(model, test.x), "pca_recon_mse": recon_mse(pca, test.x),
+               "mean_image_mse": mean_image_mse(train.x, test.x),
+               "n_train": len(train), "n_test": len(test), "code_dim": model.config.code_dim}
+    if getattr(train, "factors", None) is not None and getattr(test, "factors", None) is not None:
+        # data with known factors (shapes): how far the code separates them (ae_core.analysis.factors.KEYS)
+        out.update(factor_metrics(encode_array(model, train.x), train.factors, encode_array(model, test.x),
+                                  test.factors))
+    return out
+
+
+def attribute_factor_metrics(model, train, test) -> dict:
+    """The factor metrics (ae_core.analysis.factors.KEYS, prefixed attr_) against the pixel
+    attributes (ink, slant, width, height) binned as stand-in factors: data without known factors
+    (MNIST). The bins are cut once over train and test together (`split_factors`)."""
+    ftr, fte, *_ = split_factors(train, test)
+    res = factor_metrics(encode_array(model, train.x), ftr, encode_array(model, test.x), fte)
+    return {f"attr_{k}": v for k, v in res.items()}
 
 
 def mean_image_mse(train_x, test_x) -> float:

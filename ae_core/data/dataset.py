@@ -27,6 +27,11 @@ class ImageDataset:
     name: str = "data"
     source: str = ""  # where it came from, for the UI
     meta: dict = field(default_factory=dict)
+    # known factors of variation (ae_core.data.shapes): (N, K) int64, column k an index into
+    # factor_levels[k]; None for data without them (MNIST's stand-ins: ae_core.analysis.factors)
+    factors: np.ndarray | None = None
+    factor_names: list[str] | None = None
+    factor_levels: list[list[str]] | None = None
 
     def __post_init__(self):
         x = np.asarray(self.x)
@@ -41,6 +46,12 @@ class ImageDataset:
             self.y = np.asarray(self.y).astype(np.int64)
             if self.y.shape != (len(x),):
                 raise DataError(f"labels must have shape ({len(x)},); got {self.y.shape}")
+        if self.factors is not None:
+            self.factors = np.asarray(self.factors).astype(np.int64)
+            k = len(self.factor_names or ())
+            if self.factors.shape != (len(x), k) or len(self.factor_levels or ()) != k:
+                raise DataError(f"factors must have shape ({len(x)}, {k}) with {k} names and level lists; "
+                                f"got {self.factors.shape}")
 
     def __len__(self) -> int:
         return len(self.x)
@@ -58,7 +69,19 @@ class ImageDataset:
 
     def subset(self, idx, name: str | None = None) -> ImageDataset:
         return ImageDataset(self.x[idx], None if self.y is None else self.y[idx],
-                            self.class_names, name or self.name, self.source, dict(self.meta))
+                            self.class_names, name or self.name, self.source, dict(self.meta),
+                            None if self.factors is None else self.factors[idx], self.factor_names,
+                            self.factor_levels)
+
+    def with_label(self, factor: str) -> ImageDataset:
+        """The same images labelled by one of their factors (its levels as the class names)."""
+        names = self.factor_names or []
+        if factor not in names:
+            raise DataError(f"{self.name} has no factor {factor!r}"
+                            + (f"; it has {', '.join(names)}" if names else ""))
+        k = names.index(factor)
+        return ImageDataset(self.x, self.factors[:, k], list(self.factor_levels[k]), self.name, self.source,
+                            dict(self.meta), self.factors, self.factor_names, self.factor_levels)
 
     def label_name(self, label: int) -> str:
         if self.class_names and 0 <= label < len(self.class_names):

@@ -12,6 +12,7 @@ from ae_core.data.image_folder import load_image_folder
 from ae_core.data.npz import load_npz
 from ae_core.data.openml import OPENML_NAMES, load_openml
 from ae_core.data.roots import BUILTIN, data_roots
+from ae_core.data.shapes import GRIDS, load_shapes
 from ae_core.errors import DataError
 from ae_core.io.local_paths import dataset_kind, find_idx, is_real_dir, resolve_dataset_path, unknown_dataset
 
@@ -49,6 +50,8 @@ def load_dataset(spec: str, data_home: str | Path | None = None, allow_paths: bo
     key = text.lower()
     if key == "digits":
         return load_digits()
+    if key in GRIDS:
+        return load_shapes(key)
     if key in OPENML_NAMES:
         local = default_mnist_dir() if key == "mnist" else None
         if local is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from ae_core.io.folder_names import sanitize_name
 from ae_core.io.local_paths import is_real_dir, is_regular_file
 
-BUILTIN = ("digits", "mnist", "fashion-mnist", "kmnist")
+BUILTIN = ("digits", "mnist", "fashion-mnist", "kmnist", "shapes", "shapes-colour", "shapes-64")
 ROOTS_ENV = "LSE_DATA_ROOTS"  # the host's datasets: folders / .npz files separated by os.pathsep
 
 

@@ -35,6 +35,8 @@ PAGES = (
              "Remove noise from digits or your own photos; compare with classical filters."),
     PageSpec("app_pages/6_Sparsity.py", "Sparsity", ":material/grain:",
              "How many units fire, which never do, what each one draws."),
+    PageSpec("app_pages/8_Factors.py", "Factors", ":material/account_tree:",
+             "Which factor of variation each unit carries, against PCA: MIG, DCI, SAP, FactorVAE score."),
     PageSpec("app_pages/7_Compare.py", "Compare", ":material/leaderboard:",
              "Several models side by side against PCA and raw pixels.", multi_model=True),
 )

@@ -23,6 +23,7 @@ from dashboard.render.selection import MapEvent, positions_of
 from dashboard.shell import frame, state, widgets
 from dashboard.shell.errors import guard
 from dashboard.shell.safe_text import md
+from dashboard.views import factors as factors_view
 
 
 def on_map_event(model_name: str, ev: MapEvent, space: tuple, spec: str) -> None:
@@ -71,8 +72,9 @@ def render() -> None:
     if found:  # the page's point, above every picture
         st.markdown(tables.winners_sentence(found, name=md))
 
-    tab_acc, tab_metrics, tab_maps, tab_images = st.tabs(["Accuracy", "Metrics", "Maps", "Same images"],
-                                                         key="compare_tab", on_change="rerun", bind="query-params")
+    tab_acc, tab_metrics, tab_maps, tab_images, tab_factors = st.tabs(
+        ["Accuracy", "Metrics", "Maps", "Same images", "Factors"], key="compare_tab", on_change="rerun",
+        bind="query-params")
     with tab_acc:
         if tab_acc.open:
             acc = tables.accuracy_long(rows)
@@ -93,6 +95,10 @@ def render() -> None:
     with tab_images:
         if tab_images.open:
             _same_images(models, spec)
+
+    with tab_factors:
+        if tab_factors.open:
+            factors_view.ranking(models, spec)
 
 
 def _metrics_table(models, rows: list[dict], sources: set) -> None:

@@ -225,9 +225,10 @@ class Marks:
     upload: PlacedUpload | None = None
 
 
-def _controls(entry) -> tuple[str, int, str, int]:
+def _controls(entry, factor_names=()) -> tuple[str, int, str, int]:
     """(map method, 2 or 3, colour, unit): the row above the map, all in the page's address
-    (bind), so a reload or a copied link opens the same view (dashboard.shell.view_link)."""
+    (bind), so a reload or a copied link opens the same view (dashboard.shell.view_link). Data with
+    known factors (shapes) may also be coloured by any of them."""
     decodes = entry.has_decoder
     c1, c2, c3, c4 = st.columns([1.5, 0.8, 1.4, 0.9])  # room for "t-SNE" at presentation size
     method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", required=True, key="map",
@@ -235,8 +236,8 @@ def _controls(entry) -> tuple[str, int, str, int]:
         or "umap"
     dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="view", bind="query-params",
                                 format_func=lambda d: f"{d}D") or 2
-    colour = c3.selectbox("Colour by", [c for c in figures.COLOUR_CHOICES if decodes or c != "reconstruction error"],
-                          key="colour", bind="query-params")
+    colour = c3.selectbox("Colour by", [c for c in figures.COLOUR_CHOICES if decodes or c != "reconstruction error"]
+                          + list(factor_names), key="colour", bind="query-params")
     view_link.unit_in_range(entry.code_dim)  # the link's unit (a number field bound to the URL would fail on "inf")
     unit = c4.number_input("Unit", 0, entry.code_dim - 1, key="unit",
                            disabled=colour != "unit activation", help="Which code unit colours the map")
@@ -247,12 +248,29 @@ def _load(entry, spec, method: str, dims: int, colour: str, unit: int) -> View:
     with guard(stop=True):
         mp = loaders.projection(entry, spec, method, dims)
     ds = loaders.images(spec, mp.part, entry)
+    factor = colour if colour in (ds.factor_names or ()) else None
+    levels = ds.factor_levels[ds.factor_names.index(factor)] if factor else []
+    ordinal = factor and all(_is_number(t) for t in levels)
+    if factor and not ordinal:  # a factor of names (shape) becomes the label: legend, clusters and Find follow it
+        ds, colour = ds.with_label(factor), "label"
     codes = loaders.codes(entry.path, entry.stamp, spec, mp.part)
     errs = loaders.errors(entry.path, entry.stamp, spec, mp.part) if entry.has_decoder else None
     labels = None if ds.y is None else ds.y[mp.index]
     map_errs = None if errs is None else errs[mp.index]
-    values, categorical, cname = figures.colour_for(colour, labels, map_errs, codes[mp.index], unit)
+    if ordinal:  # positions, scales, angles, hues: a colour scale along the levels
+        values, categorical, cname = ds.factors[mp.index, ds.factor_names.index(factor)].astype(float), False, factor
+    else:
+        values, categorical, cname = figures.colour_for(colour, labels, map_errs, codes[mp.index], unit)
+        cname = factor or cname
     return View(entry, spec, method, dims, unit, mp, ds, codes, errs, labels, map_errs, values, categorical, cname)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(str(text).rstrip("°"))
+    except ValueError:
+        return False
+    return True
 
 
 def _find_and_highlight(v: View) -> bool:
@@ -287,7 +305,7 @@ def render() -> None:
     sel = frame.selection("Latent space")
     if not widgets.need_model(sel):
         st.stop()
-    v = _load(sel.entry, sel.spec, *_controls(sel.entry))
+    v = _load(sel.entry, sel.spec, *_controls(sel.entry, sel.data.factor_names or ()))
     v.label_clusters = _find_and_highlight(v)
     owner = view_link.selection_owner(v.spec, v.entry)
     view_link.take_link_points(owner, len(v.ds))  # a link's points, for the view it opened
