@@ -2,12 +2,14 @@
 
     shown, x = digit_input(uploaded.getvalue(), model.config.input_shape)   # x: (1, C, H, W)
     photo = photo_input(uploaded.getvalue())                                # (H, W, C)
+    x, steps = digit_prepared(uploaded.getvalue(), model.config.input_shape)  # prepared as MNIST's own
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ae_core.io.digit_prep import prepare_digit_bytes
 from ae_core.io.image_files import decode_image, to_model_input
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]  # what the uploaders offer
@@ -67,3 +69,17 @@ def zoom(img: np.ndarray, box, factor: int = 3) -> np.ndarray:
     c = crop(np.asarray(img), box)
     c = c[..., 0] if c.ndim == 3 and c.shape[2] == 1 else c
     return c.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def digit_prepared(data: bytes, input_shape) -> tuple[np.ndarray, list[str]]:
+    """An uploaded picture or a drawing prepared for a small-image model: (model input (1, C, H, W)
+    float32 in [0, 1], what was done in words). A grey square model (MNIST, the 8 x 8 digits) gets
+    MNIST's own preparation (ae_core.io.digit_prep: inverted if dark on light, light evened out,
+    cropped, scaled into 20 x 20, centred by mass); any other shape is resized as `digit_input`.
+    ImageError (a sentence) for a file that is not a picture, too large, or empty."""
+    c, h, w = (int(v) for v in input_shape)
+    if c == 1 and h == w:
+        prep = prepare_digit_bytes(data, side=h)
+        return prep.image[None].astype(np.float32), prep.steps
+    _, x = digit_input(data, (c, h, w))
+    return x, [f"resized to {w} x {h} like the data"]
