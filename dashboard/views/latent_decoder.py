@@ -108,7 +108,8 @@ def _traverse_panel(v, focus: int | None) -> None:
     left, right = st.columns([3, 2], gap="medium") if not widgets.presenting() else (st.container(), st.container())
     with left:
         pic = _rows_picture(t, labels)
-        st.image(pic)
+        with st.container(key="lse-trav-picture"):
+            st.image(pic)
         vals = t.values
         st.caption(f"Left to right: the unit's value from low to high (row 1: {vals[0, 0]:.3g} to {vals[0, -1]:.3g}).")
         st.download_button("Traversal · PNG", _png(pic), f"traversal-{e.name}.png", "image/png",
@@ -150,13 +151,14 @@ def _unit_sliders(entry, spec: str, base: np.ndarray, rows: list[int], start: st
                             format_func=lambda u: f"unit {u}", max_selections=6)
     code = np.asarray(base, np.float32).copy()
     if chosen:
+        box = st.container(key="lse-unit-sliders")
         ranges = walks.unit_ranges(entry, spec, chosen)
         sig = zlib.crc32(code.tobytes())  # a new start resets the sliders to its values
         for u, (lo, hi) in zip(chosen, ranges):
             lo, hi = float(min(lo, code[u])), float(max(hi, code[u]))
             if hi <= lo:
                 hi = lo + 1.0
-            code[u] = st.slider(f"unit {u}", lo, hi, float(code[u]), (hi - lo) / 100, format="%.3f",
+            code[u] = box.slider(f"unit {u}", lo, hi, float(code[u]), (hi - lo) / 100, format="%.3f",
                                 key=f"_w_trav_slider_{u}_{sig}")
     moved = [u for u in chosen if code[u] != np.float32(base[u])]
     with st.container(key="lse-slider-image"):

@@ -88,8 +88,8 @@ def image_input(v) -> PlacedUpload | None:
 def image_panel(v, placed: PlacedUpload) -> None:
     """The prepared image, its reconstruction and error, what was done, its nearest images."""
     u1, u2 = st.columns(2)
-    with u1:
-        widgets.image(placed.x, "prepared: as the model sees it", target=96)
+    with u1, st.container(key="lse-yours-prepared"):
+        widgets.image(placed.x, "prepared", target=96)
     with u2:
         widgets.image(placed.recon, "reconstruction", target=96)
     st.metric("Reconstruction error", f"{placed.error:.4f}",
