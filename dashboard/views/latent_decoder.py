@@ -52,12 +52,22 @@ def no_decoder_sentence(v) -> str | None:
 
 
 def render(v, focus: int | None, selected: list[int]) -> None:
-    """The decoder row (called inside the map's fragment, so a click or a box reaches it)."""
-    st.subheader("What the decoder draws", divider="gray")
-    why = no_decoder_sentence(v)
-    if why:
-        st.info(why, icon=":material/block:")
+    """The decoder row (called inside the map's fragment, so a click or a box reaches it): an
+    expander, closed until asked for (in the page's address, so a link opens it), so the page
+    opens as fast as without it; inside, three tabs of which only the open one works."""
+    row = st.expander("What the decoder draws: traverse the units, sample new images, walk a direction",
+                      icon=":material/brush:", key="decoder", on_change="rerun", bind="query-params")
+    if not row.open:
         return
+    with row:
+        why = no_decoder_sentence(v)
+        if why:
+            st.info(why, icon=":material/block:")
+            return
+        _tabs(v, focus, selected)
+
+
+def _tabs(v, focus: int | None, selected: list[int]) -> None:
     tabs = dict(zip(TABS, st.tabs(TABS, key=TAB_KEY, on_change="rerun")))
     with tabs["Traverse"]:
         if tabs["Traverse"].open:
