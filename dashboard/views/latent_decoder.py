@@ -87,8 +87,9 @@ def _tabs(v, focus: int | None, selected: list[int]) -> None:
 def _start(v, focus: int | None, key: str) -> tuple[np.ndarray | None, str]:
     """(the code to start from, None for the mean training code; words for it)."""
     options = ["clicked image", "mean code"]
+    # one widget before any click, another after: a first click starts the rows from that image
     pick = st.segmented_control("Start from", options, default=options[0] if focus is not None else options[1],
-                                required=True, key=key) or options[1]
+                                required=True, key=f"{key}_{focus is not None}") or options[1]
     if pick == "clicked image" and focus is not None:
         return v.codes[focus], f"image #{focus}"
     if pick == "clicked image":
@@ -99,7 +100,11 @@ def _start(v, focus: int | None, key: str) -> tuple[np.ndarray | None, str]:
 def _traverse_panel(v, focus: int | None) -> None:
     e = v.entry
     vae = e.kind == "vae"
-    c1, c2, c3, c4 = st.columns([1.3, 2.2, 1, 1.2])
+    if widgets.presenting():  # twice the type: two rows, or the segmented controls are cut
+        c1, c4 = st.columns(2)
+        c2, c3 = st.columns([2, 1])
+    else:
+        c1, c2, c3, c4 = st.columns([1.7, 2, 1, 1.3])
     with c1:
         base, start = _start(v, focus, "_w_trav_start")
     order, score, what = walks.unit_order(e, v.spec)

@@ -38,10 +38,6 @@ def pick(index: int) -> None:
     st.session_state[state.MAP_PANEL] = "Neighbours"
 
 
-def _open_panel(name: str) -> None:
-    st.session_state[state.MAP_PANEL] = name
-
-
 def on_map_event(ev: MapEvent) -> None:
     """What either map sent: a click picks its point; points boxed or lassoed together become the
     selection and open the Selection tab. An empty box keeps the selection (Clear selection
