@@ -1,6 +1,6 @@
 """Slider move -> decoded image, timed in the page's own clock, in headless Chromium.
 
-Opens Latent space for one model (the Traverse tab of the decoder row is open by default) and
+Opens Latent space for one model with the decoder row open (?decoder=true: its Traverse tab) and
 alternates two sliders `--repeats` times each, one step right then one step left:
 
 * walk: a unit slider beside the traversal. It lives in its own st.fragment, so a move reruns that
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
             sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": a.width, "height": a.height})
-        open_page(page, srv.url(f"Latent_space?data={data}&model={model}"), MAP, 240_000)
+        open_page(page, srv.url(f"Latent_space?data={data}&model={model}&decoder=true"), MAP, 240_000)
         wait_idle(page, 240_000)
         # Streamlit's slider is a range input (visually hidden) behind react-aria's thumb
         unit = page.locator('.st-key-lse-unit-sliders input[type="range"]').first

@@ -70,8 +70,8 @@ def image_input(v) -> PlacedUpload | None:
         st.caption(f"{md(v.entry.name)} is an imported embedding: it has vectors for its {v.entry.code_dim}-number "
                    "rows only, and no encoder to place a new image.")
         return None
-    st.caption("Draw a digit (mouse, finger or pen): it is placed on the map as you lift the pen. "
-               "Or drop a picture of one (any size, dark on light or light on dark).")
+    st.caption("Drop a picture of a digit (any size, dark on light or light on dark) or draw one (mouse, "
+               "finger or pen): it is prepared as MNIST's digits were and placed on the map as you lift the pen.")
     pad.draw(PAD_KEY, px=min(widgets.PAGE_PX * 2 // 5 - 40, 280 if widgets.presenting() else 200),
              on_change=_given, on_change_args=("drawing",))
     up = st.file_uploader("Your image", type=IMAGE_TYPES, key="_w_map_upload", on_change=_given, args=("upload",),
@@ -89,7 +89,7 @@ def image_panel(v, placed: PlacedUpload) -> None:
     """The prepared image, its reconstruction and error, what was done, its nearest images."""
     u1, u2 = st.columns(2)
     with u1, st.container(key="lse-yours-prepared"):
-        widgets.image(placed.x, "prepared", target=96)
+        widgets.image(placed.x, "as the model sees it", target=96)
     with u2:
         widgets.image(placed.recon, "reconstruction", target=96)
     st.metric("Reconstruction error", f"{placed.error:.4f}",
