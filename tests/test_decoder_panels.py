@@ -165,6 +165,15 @@ def test_a_drawing_is_prepared_exactly_as_digit_prep_prepares_it():
         assert x.shape == (1, 1, side, side) and x.dtype == np.float32
         np.testing.assert_array_equal(x[0], ref.image)
         assert steps == ref.steps and any("cropped" in s for s in steps)
+    # a picture with no digit in it: a drawing is refused with the sentence, an upload resized as it is
+    from ae_core.errors import ImageError
+
+    dot = io.BytesIO()
+    Image.fromarray(np.array([[0, 255, 0]], np.uint8)).save(dot, format="PNG")  # one pixel high
+    with pytest.raises(ImageError, match="at least 2 x 2"):
+        digit_prepared(dot.getvalue(), (1, 28, 28))
+    x, steps = digit_prepared(dot.getvalue(), (1, 28, 28), fallback=True)
+    assert x.shape == (1, 1, 28, 28) and steps[0].startswith("not prepared as a digit (a digit picture must")
     # the pad's message back to bytes: what the browser sent, unchanged; a foreign string is dropped
     import streamlit as st
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ae_core.io.digit_prep import prepare_digit_bytes
+from ae_core.errors import ImageError
+from ae_core.io.digit_prep import prepare_digit
 from ae_core.io.image_files import decode_image, to_model_input
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]  # what the uploaders offer
@@ -71,15 +72,25 @@ def zoom(img: np.ndarray, box, factor: int = 3) -> np.ndarray:
     return c.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
-def digit_prepared(data: bytes, input_shape) -> tuple[np.ndarray, list[str]]:
+def digit_prepared(data: bytes, input_shape, fallback: bool = False) -> tuple[np.ndarray, list[str]]:
     """An uploaded picture or a drawing prepared for a small-image model: (model input (1, C, H, W)
     float32 in [0, 1], what was done in words). A grey square model (MNIST, the 8 x 8 digits) gets
     MNIST's own preparation (ae_core.io.digit_prep: inverted if dark on light, light evened out,
     cropped, scaled into 20 x 20, centred by mass); any other shape is resized as `digit_input`.
-    ImageError (a sentence) for a file that is not a picture, too large, or empty."""
+    ImageError (a sentence) for a file that is not a picture or is too large, and for a picture
+    with no digit in it (blank, 1 pixel), unless `fallback`: an upload is then resized as it is,
+    as the page always did, and the steps say why."""
     c, h, w = (int(v) for v in input_shape)
     if c == 1 and h == w:
-        prep = prepare_digit_bytes(data, side=h)
-        return prep.image[None].astype(np.float32), prep.steps
+        img = decode_image(data, mode="L")  # not a picture, too large: refused here, whatever `fallback`
+        try:
+            prep = prepare_digit(img, side=h)
+            return prep.image[None].astype(np.float32), prep.steps
+        except ImageError as e:
+            if not fallback:
+                raise
+            _, x = digit_input(data, (c, h, w))
+            reason = str(e).split(":")[0].split(";")[0].rstrip(".")
+            return x, [f"not prepared as a digit ({reason[0].lower() + reason[1:]}): resized to {w} x {h} as it is"]
     _, x = digit_input(data, (c, h, w))
     return x, [f"resized to {w} x {h} like the data"]

@@ -51,7 +51,9 @@ def place_image(entry, mp, data: bytes, codes: np.ndarray, source: str = "upload
     from ae_core.analysis.latent_walks import nearest_to  # imports torch
     from ae_core.analysis.quality import per_sample_mse
 
-    x_in, steps = digit_prepared(data, entry.input_shape)
+    # an upload that is no digit on a page (a single pixel, a blank) is still placed, resized as it
+    # is; an empty drawing is said to be empty
+    x_in, steps = digit_prepared(data, entry.input_shape, fallback=source == "upload")
     code, recon = analysis.encode_one(entry, x_in)
     xy = place_codes(mp.projector, code)
     name = "your drawing" if source == "drawing" else "your image"
