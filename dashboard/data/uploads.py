@@ -2,6 +2,7 @@
 
     shown, x = digit_input(uploaded.getvalue(), model.config.input_shape)   # x: (1, C, H, W)
     photo = photo_input(uploaded.getvalue())                                # (H, W, C)
+    x, steps = digit_prepared(uploaded.getvalue(), model.config.input_shape)  # prepared as MNIST's own
 
 A digit upload is decoded reduced (its longest side at most 2 x DIGIT_SIDE: a 28 px model
 never needs 40 megapixels) and once: the page reruns on every click, and the same bytes give
@@ -17,6 +18,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ae_core.errors import ImageError
+from ae_core.io.digit_prep import prepare_digit
 from ae_core.io.image_files import LUMA, decode_image, to_model_input
 
 DIGIT_SIDE = 512  # enough for a digit drawn over a twentieth of a phone photo's width
@@ -94,3 +97,28 @@ def zoom(img: np.ndarray, box, factor: int = 3) -> np.ndarray:
     c = crop(np.asarray(img), box)
     c = c[..., 0] if c.ndim == 3 and c.shape[2] == 1 else c
     return c.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def digit_prepared(data: bytes, input_shape, fallback: bool = False) -> tuple[np.ndarray, list[str]]:
+    """An uploaded picture or a drawing prepared for a small-image model: (model input (1, C, H, W)
+    float32 in [0, 1], what was done in words). A grey square model (MNIST, the 8 x 8 digits) gets
+    MNIST's own preparation (ae_core.io.digit_prep: inverted if dark on light, light evened out,
+    cropped, scaled into 20 x 20, centred by mass); any other shape is resized as `digit_input`.
+    ImageError (a sentence) for a file that is not a picture or is too large, and for a picture
+    with no digit in it (blank, 1 pixel), unless `fallback`: an upload is then resized as it is,
+    as the page always did, and the steps say why."""
+    c, h, w = (int(v) for v in input_shape)
+    if c == 1 and h == w:
+        # decoded reduced, as digit_input: not a picture, too large: refused here, whatever `fallback`
+        img = decode_image(data, mode="L", max_side=DIGIT_SIDE)
+        try:
+            prep = prepare_digit(img, side=h)
+            return prep.image[None].astype(np.float32), prep.steps
+        except ImageError as e:
+            if not fallback:
+                raise
+            _, x = digit_input(data, (c, h, w))
+            reason = str(e).split(":")[0].split(";")[0].rstrip(".")
+            return x, [f"not prepared as a digit ({reason[0].lower() + reason[1:]}): resized to {w} x {h} as it is"]
+    _, x = digit_input(data, (c, h, w))
+    return x, [f"resized to {w} x {h} like the data"]

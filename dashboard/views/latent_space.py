@@ -1,12 +1,13 @@
 """The Latent space page: a map of the model's codes (2D: the map component; 3D: Plotly), and
 beside it, in one fragment with the map, the selection, a point's neighbours, an interpolation
-and an uploaded image placed on the map. A click or a box reruns that fragment only, and only
-the open tab does its work.
+and your own drawing or picture placed on the map (dashboard.views.latent_yours); below it, the
+decoder's row (traverse, sample, arithmetic: dashboard.views.latent_decoder). A click or a box
+reruns that fragment only, and only the open tab does its work.
 
     render()                                 # what app_pages/3_Latent_space.py runs
     on_map_event(ev)                         # a click picks a point, a box or lasso selects
     strip, path_xy = interpolation_path(entry, spec, mp, pair, steps, "slerp", decode=True)
-    upload = place_upload(entry, mp, data, codes)    # None without an upload
+    placed = latent_yours.place_image(entry, mp, data, codes)    # a drawing or an upload
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import streamlit as st
 from dashboard.components.latent_map import canvas
 from dashboard.components.latent_map.payload import payload
 from dashboard.data import analysis, loaders
-from dashboard.data.uploads import IMAGE_TYPES, digit_input
 from dashboard.render import downloads, figures
 from dashboard.render.selection import MapEvent, ordinal, percentile_of, positions_of, read_event, update_pair
 from dashboard.shell import frame, state, view_link, widgets
 from dashboard.shell.errors import guard
 from dashboard.shell.safe_text import md
+from dashboard.views import latent_decoder, latent_yours
 
 PANELS = ["Selection", "Neighbours", "Interpolation", "Your image"]
 PANEL_PX = widgets.PAGE_PX * 2 // 5  # the panel beside the map
@@ -35,10 +36,6 @@ def pick(index: int) -> None:
     st.session_state[state.MAP_FOCUS] = int(index)
     st.session_state[state.MAP_PAIR] = update_pair(st.session_state.get(state.MAP_PAIR), int(index))
     st.session_state[state.MAP_PANEL] = "Neighbours"
-
-
-def _open_panel(name: str) -> None:
-    st.session_state[state.MAP_PANEL] = name
 
 
 def on_map_event(ev: MapEvent) -> None:
@@ -142,12 +139,7 @@ def chosen_points(n_images: int) -> tuple[int | None, list[int]]:
     return (focus if focus is not None and 0 <= focus < n_images else None), pair
 
 
-def _place(projector, codes: np.ndarray):
-    """Map coordinates of new codes, or None for a map that cannot place points."""
-    try:
-        return np.asarray(projector.transform(codes))
-    except Exception:  # noqa: BLE001 - a map without transform: the caller shows no marker
-        return None
+_place = latent_yours.place_codes  # map coordinates of new codes, or None (one owner: latent_yours)
 
 
 def interpolation_path(entry, spec: str, mp, pair: list[int], steps: int, method: str, decode: bool = True):
@@ -161,27 +153,6 @@ def interpolation_path(entry, spec: str, mp, pair: list[int], steps: int, method
     else:
         strip, path_codes = None, analysis.interpolation_codes(entry, spec, mp.part, pair[0], pair[1], steps, method)
     return strip, _place(mp.projector, path_codes)
-
-
-@dataclass
-class PlacedUpload:
-    x: np.ndarray  # (1, C, H, W) as the model sees it
-    recon: np.ndarray
-    error: float
-    neighbours: np.ndarray  # indices of the nearest images in code space
-    marker: dict | None  # {"coords", "name"} for the map, None when the map cannot place it
-
-
-def place_upload(entry, mp, data: bytes, codes: np.ndarray) -> PlacedUpload:
-    """Decode, prepare like the data, encode and place an uploaded picture; ImageError if bad."""
-    from ae_core.analysis.latent_walks import nearest_to
-    from ae_core.analysis.quality import per_sample_mse
-
-    _, x_in = digit_input(data, entry.input_shape)
-    code, recon = analysis.encode_one(entry, x_in)
-    xy = _place(mp.projector, code)
-    return PlacedUpload(x_in, recon, float(per_sample_mse(x_in, recon)[0]), nearest_to(code[0], codes, 8),
-                        None if xy is None else {"coords": xy[0], "name": "your image"})
 
 
 @dataclass
@@ -222,7 +193,7 @@ class Marks:
     focus: int | None
     pair: list[int]
     path_xy: np.ndarray | None = None
-    upload: PlacedUpload | None = None
+    upload: latent_yours.PlacedUpload | None = None
 
 
 def _controls(entry, factor_names=()) -> tuple[str, int, str, int]:
@@ -236,7 +207,8 @@ def _controls(entry, factor_names=()) -> tuple[str, int, str, int]:
         or "umap"
     dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="view", bind="query-params",
                                 format_func=lambda d: f"{d}D") or 2
-    colour = c3.selectbox("Colour by", [c for c in figures.COLOUR_CHOICES if decodes or c != "reconstruction error"]
+    choices = figures.COLOUR_CHOICES + latent_decoder.PIXEL_COLOURS  # and ink, slant, width, height
+    colour = c3.selectbox("Colour by", [c for c in choices if decodes or c != "reconstruction error"]
                           + list(factor_names), key="colour", bind="query-params")
     view_link.unit_in_range(entry.code_dim)  # the link's unit (a number field bound to the URL would fail on "inf")
     unit = c4.number_input("Unit", 0, entry.code_dim - 1, key="unit",
@@ -259,6 +231,8 @@ def _load(entry, spec, method: str, dims: int, colour: str, unit: int) -> View:
     map_errs = None if errs is None else errs[mp.index]
     if ordinal:  # positions, scales, angles, hues: a colour scale along the levels
         values, categorical, cname = ds.factors[mp.index, ds.factor_names.index(factor)].astype(float), False, factor
+    elif colour in latent_decoder.PIXEL_COLOURS:  # read off the pixels
+        values, categorical, cname = latent_decoder.pixel_colour(entry, spec, mp, colour)
     else:
         values, categorical, cname = figures.colour_for(colour, labels, map_errs, codes[mp.index], unit)
         cname = factor or cname
@@ -330,7 +304,7 @@ def _map_and_panel(v: View) -> None:
         strip, m.path_xy = interpolation_path(v.entry, v.spec, v.mp, pair, steps, interp,
                                               decode=tabs["Interpolation"].open) if v.decodes else (None, None)
     with tabs["Your image"]:
-        m.upload = _upload_input(v)
+        m.upload = latent_yours.image_input(v)
     with tabs["Selection"]:  # before the map: after a box its images are what the visitor waits for
         if tabs["Selection"].open:
             _selection_panel(v, selected)
@@ -344,7 +318,8 @@ def _map_and_panel(v: View) -> None:
             _interpolation_panel(v, pair, strip, m.path_xy, interp)
     with tabs["Your image"]:
         if m.upload is not None and tabs["Your image"].open:
-            _upload_panel(v, m.upload)
+            latent_yours.image_panel(v, m.upload)
+    latent_decoder.render(v, focus, selected)  # the decoder's row below the map and its panel
     view_link.publish_points(selected, focus, pair, v.unit)  # last: the URL holds what is shown
 
 
@@ -496,30 +471,3 @@ def _interpolation_panel(v: View, pair: list[int], strip, path_xy, method: str) 
                    "two codes. Interpolate with an autoencoder of this data.")
     else:
         st.caption("Click two points (or type two indices in Neighbours) to interpolate between them.")
-
-
-def _upload_input(v: View) -> PlacedUpload | None:
-    """The upload box (always drawn: its picture is starred on the map whichever tab is open)."""
-    st.caption("Drop a picture of a digit (any size, dark on light or light on dark): it is cropped, "
-               "resized like the data, encoded and placed on the map.")
-    up = st.file_uploader("Your image", type=IMAGE_TYPES, key="_w_map_upload", disabled=not v.decodes,
-                          on_change=_open_panel, args=("Your image",))
-    if not v.decodes:
-        st.caption(f"{md(v.entry.name)} is an imported embedding: it has vectors for its {v.entry.code_dim}-number "
-                   "rows only, and no encoder to place a new image.")
-    elif up is not None:
-        with guard():
-            return place_upload(v.entry, v.mp, up.getvalue(), v.codes)
-    return None
-
-
-def _upload_panel(v: View, upload: PlacedUpload) -> None:
-    u1, u2 = st.columns(2)
-    with u1:
-        widgets.image(upload.x, "as the model sees it", target=96)
-    with u2:
-        widgets.image(upload.recon, "reconstruction", target=96)
-    st.metric("Reconstruction error", f"{upload.error:.4f}",
-              f"worse than {percentile_of(upload.error, v.errs):.0f}% of the data", delta_color="off")
-    st.caption("Nearest images in code space")
-    widgets.tiles(v.ds.x[upload.neighbours], ncols=8, width=PANEL_PX)
