@@ -298,3 +298,21 @@ def test_a_model_without_a_decoder_says_so_in_the_decoder_row(user_dir):
     ok(at)
     assert any("no decoder" in i.value and "nothing to traverse" in i.value for i in at.info)
     assert "ink" in at.selectbox(key="colour").options  # pixels colour the map without a decoder too
+
+
+def test_traversal_rows_on_data_with_known_factors_are_named_by_the_factor_each_unit_moves(monkeypatch):
+    """shapes: each row names the factor its unit carries most (ae_core.analysis.factors.unit_factors
+    on the test codes, recomputed here); MNIST and digits have none: no name."""
+    from ae_core.analysis import factors as F
+    from dashboard.data import loaders
+    from dashboard.views import latent_decoder
+
+    e = entry("shapes-undercomplete-10")
+    named = latent_decoder.unit_factors(e, "shapes")
+    train, test = loaders.split("shapes", e)
+    _, fte, names, _, _ = F.split_factors(train, test)
+    codes = loaders.codes(e.path, e.stamp, "shapes", "test")[:10_000]
+    want = F.unit_factors(codes, fte[: len(codes)], names)
+    assert named == {u.unit: f"{u.factor} ({u.share:.2f})" for u in want} and len(named) == 10
+    assert set(u.factor for u in want) <= set(names)
+    assert latent_decoder.unit_factors(entry("undercomplete-16"), "digits") == {}

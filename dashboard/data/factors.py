@@ -61,3 +61,20 @@ def _pca_scores(spec: str, code_dim: int, path: str, stamp: float) -> dict:
 def pca_scores(spec: str, code_dim: int, entry) -> dict:
     """`scores` of PCA with `code_dim` components fitted on `entry`'s training split: the baseline."""
     return _pca_scores(spec, int(code_dim), entry.path, entry.stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, max_size=ARRAYS_MAX_SIZE)
+def _units(path: str, stamp: float, spec: str) -> list[dict]:
+    from ae_core.analysis import factors as F  # scikit-learn: seconds to import
+
+    train, test = loaders.split(spec, loaders._entry_for(path, stamp))
+    _, fte, names, _, _ = F.split_factors(train, test)
+    codes = loaders.codes(path, stamp, spec, "test")[:NMI_IMAGES]
+    return [u.__dict__ for u in F.unit_factors(codes, fte[: len(codes)], names)]
+
+
+def units(entry, spec: str) -> list[dict]:
+    """Each unit's factor and share (ae_core.analysis.factors.unit_factors on the test codes), as
+    `scores(...)["units"]` without the metrics: what a traversal row is named by."""
+    return _units(entry.path, entry.stamp, spec)
+

@@ -16,6 +16,7 @@ import zlib
 import numpy as np
 import streamlit as st
 
+from dashboard.data import factors as factors_data
 from dashboard.data import loaders, walks
 from dashboard.render import walk_pictures
 from dashboard.render.figures import grid_image, labelled_rows_image
@@ -149,9 +150,13 @@ def _rows_picture(t, labels) -> np.ndarray:
 
 
 def unit_factors(entry, spec: str) -> dict[int, str]:
-    """{unit: the factor of variation it moves} where the data has known factors; the factors
-    work (a shapes dataset) fills this in. MNIST has none: rows are named by unit and score."""
-    return {}
+    """{unit: "the factor it moves (its share of that factor's entropy)"} where the data has known
+    factors of variation (shapes: ae_core.analysis.factors.unit_factors, as the Factors page shows
+    them). MNIST has none (its pixel attributes are stand-ins, measured on the Factors page): rows
+    are named by unit and score."""
+    if getattr(loaders.dataset(spec), "factors", None) is None:
+        return {}
+    return {int(u["unit"]): f"{u['factor']} ({u['share']:.2f})" for u in factors_data.units(entry, spec)}
 
 
 def _png(pic: np.ndarray) -> bytes:
