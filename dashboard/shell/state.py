@@ -39,6 +39,7 @@ MAP_OWNER = "map_owner"  # (dataset, model folder, weights stamp) the map's chos
 COMPARE_SELECTED = "compare_selected"  # {spec, space, from, indices}: the linked selection on Compare's maps
 PRESENTATION = "presentation"  # image grids at twice the size, half the columns (a lecture room)
 VISITOR = "visitor"  # hosted mode: this browser session's owner id when not signed in (dashboard.shell.visitor)
+MAP_PLACE = "_map_place"  # {"view": the map's view key, "xy": [x, y]}: a place of the Latent space map pinned by a click
 
 DEFAULTS = {
     DATASET: "digits",
