@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from ae_core.analysis.map_inverse import DEFAULT_FOR_MAP, NEIGHBOURS
+from ae_core.analysis.map_inverse import DEFAULT_FOR_MAP, NEIGHBOURS, code_plane
 from dashboard.components.latent_map import canvas
 from dashboard.components.latent_map.payload import payload
 from dashboard.data import analysis, decoding, loaders
@@ -256,6 +256,8 @@ def _controls(entry) -> tuple[str, int, str, int]:
 
 def _load(entry, spec, method: str, dims: int, colour: str, unit: int) -> View:
     with guard(stop=True):
+        if entry.code_dim == 1:  # the sentence of map_inverse.code_plane: a line, nothing to map or decode over
+            code_plane(np.zeros((1, 1), np.float32))
         mp = decoding.code_plane_map(entry, spec) if method == decoding.CODE_PLANE else \
             loaders.projection(entry, spec, method, dims)
     ds = loaders.images(spec, mp.part, entry)
@@ -416,7 +418,7 @@ def _grid_controls(v: View) -> int | None:
            if not v.decodes else "the decoded grid lies over the 2D map: choose 2D" if v.dims != 2 else None)
     on = g1.toggle("Decoded grid", key="_w_map_grid", disabled=why is not None,
                    help=why or "What the decoder draws at an n x n lattice of places over the map's central 98%")
-    n = g2.slider("Grid side", 2, 20, 10, key="_w_map_grid_n", disabled=not on or why is not None,
+    n = g2.slider("Grid side", 2, 20, 10, key="_w_map_grid_n", disabled=why is not None,
                   label_visibility="collapsed", format="%d a side")
     if not on or why is not None:
         return None
