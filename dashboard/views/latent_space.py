@@ -17,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 from ae_core.analysis.map_inverse import DEFAULT_FOR_MAP, NEIGHBOURS, code_plane
+from ae_core.cli_walks import figure_png
 from dashboard.components.latent_map import canvas
 from dashboard.components.latent_map.payload import payload
 from dashboard.data import analysis, decoding, loaders
@@ -422,16 +423,14 @@ def _grid_controls(v: View) -> int | None:
                   label_visibility="collapsed", format="%d a side")
     if not on or why is not None:
         return None
-    g = decoding.grid(v.entry, v.spec, v.method, v.mp, n)
-    g3.download_button("Grid · PNG", lambda: _grid_png(g), f"decoded-grid-{v.entry.name}-{v.method}-{n}.png",
-                       "image/png", on_click="ignore", icon=":material/download:", key="_w_map_grid_png")
-    return int(n)
-
-
-def _grid_png(g) -> bytes:
-    from ae_core.cli_walks import figure_png  # the figure `ae-core decode-grid` writes
-
-    return figure_png(g.images, g.n, pad=0)[0]
+    with guard():
+        g = decoding.grid(v.entry, v.spec, v.method, v.mp, n)
+        # the figure `ae-core decode-grid` writes
+        g3.download_button("Grid · PNG", lambda: figure_png(g.images, g.n, pad=0)[0],
+                           f"decoded-grid-{v.entry.name}-{v.method}-{n}.png", "image/png", on_click="ignore",
+                           icon=":material/download:", key="_w_map_grid_png")
+        return int(n)
+    return None
 
 
 def _pinned_place(v: View) -> None:
