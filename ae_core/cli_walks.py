@@ -55,12 +55,19 @@ def _upscale(images) -> int:
     return max(1, -(-64 // int(images.shape[-1])))
 
 
-def _write(path: str, images: np.ndarray, ncols: int, pad: int = 1) -> tuple[int, int]:
+def figure_png(images: np.ndarray, ncols: int, pad: int = 1) -> tuple[bytes, int, int]:
+    """(PNG bytes, width, height) of `images` tiled `ncols` a row at the app's tile size: the
+    figure each command writes, and the Latent space page's decoded grid download."""
     from ae_core.io.image_files import encode_png, image_grid
 
     picture = image_grid(images, ncols, pad=pad, upscale=_upscale(images))
-    Path(path).write_bytes(encode_png(picture))
-    return picture.shape[1], picture.shape[0]
+    return encode_png(picture), picture.shape[1], picture.shape[0]
+
+
+def _write(path: str, images: np.ndarray, ncols: int, pad: int = 1) -> tuple[int, int]:
+    data, w, h = figure_png(images, ncols, pad)
+    Path(path).write_bytes(data)
+    return w, h
 
 
 def _indices(values, n: int) -> list[int]:

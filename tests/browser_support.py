@@ -112,6 +112,23 @@ def box_around(points, x: float, y: float, want: int) -> tuple[float, int]:
     return float(d[k]) + 0.5, int(k + 1)
 
 
+def empty_places(page, gap: float = 20.0, most: int = 60, seed: int = 0) -> list[tuple[float, float]]:
+    """Up to `most` places (page px) of the Latent space 2D map at least `gap` px from every shown
+    point and 12 px inside its edge and the viewport's, in a seeded random order: where a hover
+    shows what the decoder draws, not a point's card."""
+    import numpy as np
+
+    p = np.asarray(map_points(page), dtype=float)[:, :2]
+    box = page.locator(".lse-gl").first.bounding_box()
+    view = page.viewport_size or {"width": 1400, "height": 900}
+    xs = np.linspace(box["x"] + 12, min(box["x"] + box["width"], view["width"]) - 12, 48)
+    ys = np.linspace(box["y"] + 12, min(box["y"] + box["height"], view["height"]) - 12, 48)
+    cand = np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
+    far = np.array([np.min(np.hypot(*(p - c).T)) >= gap for c in cand]) if len(p) else np.ones(len(cand), bool)
+    keep = cand[far][np.random.default_rng(seed).permutation(int(far.sum()))][:most]
+    return [(float(x), float(y)) for x, y in keep]
+
+
 # ------------------------------------------------------------------ server
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

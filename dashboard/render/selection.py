@@ -1,8 +1,9 @@
 """Map events -> dataset indices, and the small bookkeeping around them. No Streamlit.
 
-Every map sends one schema, `MapEvent(click, selection, hover)`, read by one function,
+Every map sends one schema, `MapEvent(click, selection, hover, place)`, read by one function,
 `read_event`: the 2D map component (dashboard.components.latent_map) sends it as it is
-({"click": 17, "selection": None, "hover": None}), and Plotly's 3D view is turned into it here:
+({"click": 17, "selection": None, "hover": None}, or {"place": [x, y]} for a click on empty
+space, in map coordinates), and Plotly's 3D view is turned into it here:
 `st.plotly_chart(..., on_select="rerun")` returns an event whose
 `selection.points` hold, per point, `curve_number`, `point_index` and the
 trace's `customdata` row. Our map traces put the dataset index in
@@ -66,19 +67,22 @@ def is_area_selection(event) -> bool:
 
 @dataclass(frozen=True)
 class MapEvent:
-    """What a map sent: the dataset index clicked, those boxed or lassoed, the one hovered."""
+    """What a map sent: the dataset index clicked, those boxed or lassoed, the one hovered, the
+    place of the map (x, y) clicked where no point is."""
 
     click: int | None = None
     selection: tuple[int, ...] | None = None
     hover: int | None = None
+    place: tuple[float, float] | None = None
 
     @property
     def signature(self) -> tuple:
         """Identifies this event, to act on it only once (Plotly repeats its last selection)."""
-        return (self.click, self.selection, self.hover)
+        return (self.click, self.selection, self.hover, self.place)
 
     def is_new(self, last_signature) -> bool:
-        return (self.click is not None or bool(self.selection)) and self.signature != last_signature
+        acted = self.click is not None or bool(self.selection) or self.place is not None
+        return acted and self.signature != last_signature
 
 
 def _index(v) -> int | None:
@@ -88,15 +92,25 @@ def _index(v) -> int | None:
         return None
 
 
+def _place(v) -> tuple[float, float] | None:
+    """Two finite numbers (x, y), else None: a malformed place is no place."""
+    try:
+        x, y = (float(t) for t in v)
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if np.isfinite(x) and np.isfinite(y) else None
+
+
 def read_event(event, ids_per_trace=None) -> MapEvent:
     """The one event schema of every map, from what a map left in session state: the 2D map
-    component's {"click", "selection", "hover"} (dataset indices), or Plotly's selection state
-    (one point without a box or lasso is a click, more are a selection), or None."""
-    if isinstance(event, dict) and ("click" in event or "hover" in event):  # Plotly's has neither
+    component's {"click", "selection", "hover", "place"} (dataset indices; a place in map
+    coordinates), or Plotly's selection state (one point without a box or lasso is a click, more
+    are a selection), or None."""
+    if isinstance(event, dict) and ("click" in event or "hover" in event or "place" in event):  # not Plotly's
         sel = event.get("selection")
         return MapEvent(_index(event.get("click")),
                         None if sel is None else tuple(dict.fromkeys(int(i) for i in sel)),
-                        _index(event.get("hover")))
+                        _index(event.get("hover")), _place(event.get("place")))
     idx = selected_indices(event, ids_per_trace)
     if len(idx) == 1 and not is_area_selection(event):
         return MapEvent(click=idx[0])

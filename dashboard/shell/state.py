@@ -41,6 +41,7 @@ COMPARE_SELECTED = "compare_selected"  # {spec, space, from, indices}: the linke
 PRESENTATION = "presentation"  # image grids at twice the size, half the columns (a lecture room)
 VISITOR = "visitor"  # hosted mode: this browser session's owner id when not signed in (dashboard.shell.visitor)
 VISITOR_COOKIE = "visitor_cookie"  # hosted: the signed visitor cookie this session issued, until the browser brings it
+MAP_PLACE = "_map_place"  # {"view": the map's view key, "xy": [x, y]}: a place of the Latent space map pinned by a click
 
 DEFAULTS = {
     DATASET: "digits",

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from ae_core.analysis.map_inverse import DEFAULT_FOR_MAP, NEIGHBOURS, code_plane
+from ae_core.cli_walks import figure_png
 from dashboard.components.latent_map import canvas
 from dashboard.components.latent_map.payload import payload
-from dashboard.data import analysis, loaders
+from dashboard.data import analysis, decoding, loaders
 from dashboard.render import downloads, figures
 from dashboard.render.selection import MapEvent, ordinal, percentile_of, positions_of, read_event, update_pair
 from dashboard.shell import frame, state, view_link, widgets
@@ -28,6 +30,7 @@ from dashboard.shell.safe_text import md
 from dashboard.views import latent_decoder, latent_yours
 
 PANELS = ["Selection", "Neighbours", "Interpolation", "Your image"]
+_VIEW_NOW = "_latent_view_key"  # the 2D map's view key this run: a pinned place belongs to one map
 PANEL_PX = widgets.PAGE_PX * 2 // 5  # the panel beside the map
 
 
@@ -45,7 +48,9 @@ def on_map_event(ev: MapEvent) -> None:
     if not ev.is_new(st.session_state.get(state.MAP_CLICK)):
         return
     st.session_state[state.MAP_CLICK] = ev.signature
-    if ev.click is not None:
+    if ev.place is not None:  # a click where no point is: that place is pinned, decoded under the map
+        st.session_state[state.MAP_PLACE] = {"view": st.session_state.get(_VIEW_NOW), "xy": list(ev.place)}
+    elif ev.click is not None:
         pick(ev.click)
     elif ev.selection:
         select(ev.selection)
@@ -194,6 +199,7 @@ class Marks:
     pair: list[int]
     path_xy: np.ndarray | None = None
     upload: latent_yours.PlacedUpload | None = None
+    grid_n: int | None = None  # the decoded grid layer's side, None when it is off
 
 
 def _controls(entry, factor_names=()) -> tuple[str, int, str, int]:
@@ -202,11 +208,17 @@ def _controls(entry, factor_names=()) -> tuple[str, int, str, int]:
     known factors (shapes) may also be coloured by any of them."""
     decodes = entry.has_decoder
     c1, c2, c3, c4 = st.columns([1.5, 0.8, 1.4, 0.9])  # room for "t-SNE" at presentation size
-    method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", required=True, key="map",
-                                  bind="query-params", format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get) \
-        or "umap"
-    dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="view", bind="query-params",
-                                format_func=lambda d: f"{d}D") or 2
+    if entry.code_dim == 2:  # the code is a plane already: it is the map (no UMAP or t-SNE of two numbers)
+        c1.markdown("**Map**: the code plane")
+        c2.caption("A 2-unit code is its own map: unit 0 across, unit 1 up. UMAP, PCA and t-SNE of two "
+                   "numbers would only bend it.")
+        method, dims = decoding.CODE_PLANE, 2
+    else:
+        method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", required=True, key="map",
+                                      bind="query-params",
+                                      format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get) or "umap"
+        dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="view", bind="query-params",
+                                    format_func=lambda d: f"{d}D") or 2
     choices = figures.COLOUR_CHOICES + latent_decoder.PIXEL_COLOURS  # and ink, slant, width, height
     colour = c3.selectbox("Colour by", [c for c in choices if decodes or c != "reconstruction error"]
                           + list(factor_names), key="colour", bind="query-params")
@@ -218,7 +230,10 @@ def _controls(entry, factor_names=()) -> tuple[str, int, str, int]:
 
 def _load(entry, spec, method: str, dims: int, colour: str, unit: int) -> View:
     with guard(stop=True):
-        mp = loaders.projection(entry, spec, method, dims)
+        if entry.code_dim == 1:  # the sentence of map_inverse.code_plane: a line, nothing to map or decode over
+            code_plane(np.zeros((1, 1), np.float32))
+        mp = decoding.code_plane_map(entry, spec) if method == decoding.CODE_PLANE else \
+            loaders.projection(entry, spec, method, dims)
     ds = loaders.images(spec, mp.part, entry)
     factor = colour if colour in (ds.factor_names or ()) else None
     levels = ds.factor_levels[ds.factor_names.index(factor)] if factor else []
@@ -309,7 +324,9 @@ def _map_and_panel(v: View) -> None:
         if tabs["Selection"].open:
             _selection_panel(v, selected)
     with left:
+        m.grid_n = _grid_controls(v)
         drawn = _draw_map(v, m)
+        _pinned_place(v)
         _map_notes(v, m, drawn)
     with tabs["Neighbours"]:
         _neighbours_panel(v, focus, tabs["Neighbours"].open)
@@ -349,6 +366,9 @@ def _draw_map(v: View, m: Marks) -> np.ndarray | None:
         return drawn
     n_names = int(v.labels.max()) + 1 if v.labels is not None and len(v.labels) else 0
     part, e = v.mp.part, v.entry
+    view_key = f"{e.path}|{v.spec}|{v.method}"
+    st.session_state[_VIEW_NOW] = view_key
+    lattice, grid, place = _decoded_layers(v, m, view_key)
     data = payload(
         v.mp.coords[d], ids[d], labels=None if v.labels is None else v.labels[d],
         label_names=[v.ds.label_name(k) for k in range(n_names)],
@@ -358,10 +378,80 @@ def _draw_map(v: View, m: Marks) -> np.ndarray | None:
         label_clusters=v.label_clusters, images=lambda: v.ds.x[ids[d]], images_key=f"{e.path}|{e.stamp}|{v.spec}|{part}",
         recon=(lambda: loaders.reconstructions(e.path, e.stamp, v.spec, part)[ids[d]]) if v.decodes else None,
         every_point=None if drawn is None else v.mp.coords,
-        view_key=f"{e.path}|{v.spec}|{v.method}", height=600, font_px=20 if widgets.presenting() else 14,
-        thumb_px=224 if widgets.presenting() else 112, file_name=f"map-{name}", known=canvas.known(state.MAP_CANVAS))
+        view_key=view_key, height=600, font_px=20 if widgets.presenting() else 14,
+        thumb_px=224 if widgets.presenting() else 112, file_name=f"map-{name}", decodes=v.decodes,
+        lattice=lattice, grid=grid, place=place, axes=decoding.AXES if v.method == decoding.CODE_PLANE else None,
+        known=canvas.known(state.MAP_CANVAS))
     canvas.draw(data, key=state.MAP_CANVAS, on_event=_on_2d_event)
     return drawn
+
+
+def _decoded_layers(v: View, m: Marks, view_key: str):
+    """(the decoded lattice once the browser asked for it, the decoded grid when it is on, the
+    pinned place of this map), as payload takes them; (None, None, None) without a decoder."""
+    if not v.decodes:
+        return None, None, None
+    lattice = grid = None
+    with guard():
+        if canvas.lattice_wanted(state.MAP_CANVAS, view_key):
+            lat = decoding.lattice(v.entry, v.spec, v.method, v.mp)
+            lattice = {"images": lat.images, "n": lat.n, "bounds": [lat.points[-lat.n], lat.points[lat.n - 1]],
+                       "key": f"{decoding.map_signature(v.entry, v.method, v.mp)}|{lat.n}"}
+        if m.grid_n:
+            g = decoding.grid(v.entry, v.spec, v.method, v.mp, m.grid_n)
+            grid = {"images": g.images, "n": g.n, "bounds": [g.points[-g.n], g.points[g.n - 1]],
+                    "key": f"{decoding.map_signature(v.entry, v.method, v.mp)}|{g.n}"}
+    pin = st.session_state.get(state.MAP_PLACE)
+    return lattice, grid, pin["xy"] if pin and pin.get("view") == view_key else None
+
+
+def _grid_controls(v: View) -> int | None:
+    """The decoded grid layer's toggle, side and PNG: the side when it is on, else None."""
+    g1, g2, g3 = st.columns([1.3, 2, 1], vertical_alignment="center")
+    why = (f"{v.entry.name} is an imported embedding: it has no decoder, so there is nothing to draw at a place"
+           if not v.decodes else "the decoded grid lies over the 2D map: choose 2D" if v.dims != 2 else None)
+    on = g1.toggle("Decoded grid", key="_w_map_grid", disabled=why is not None,
+                   help=why or "What the decoder draws at an n x n lattice of places over the map's central 98%")
+    n = g2.slider("Grid side", 2, 20, 10, key="_w_map_grid_n", disabled=why is not None,
+                  label_visibility="collapsed", format="%d a side")
+    if not on or why is not None:
+        return None
+    with guard():
+        g = decoding.grid(v.entry, v.spec, v.method, v.mp, n)
+        # the figure `ae-core decode-grid` writes
+        g3.download_button("Grid · PNG", lambda: figure_png(g.images, g.n, pad=0)[0],
+                           f"decoded-grid-{v.entry.name}-{v.method}-{n}.png", "image/png", on_click="ignore",
+                           icon=":material/download:", key="_w_map_grid_png")
+        return int(n)
+    return None
+
+
+def _pinned_place(v: View) -> None:
+    """Under the map: the pinned place decoded exactly (not the lattice's nearest place)."""
+    pin = st.session_state.get(state.MAP_PLACE)
+    if not v.decodes or v.dims != 2 or not pin or pin.get("view") != st.session_state.get(_VIEW_NOW):
+        return
+    with guard():
+        img, xy, held = decoding.decode_place(v.entry, v.spec, v.method, v.mp, pin["xy"])
+        p1, p2 = st.columns([1, 3], vertical_alignment="center")
+        with p1:
+            widgets.image(img, f"decoded at ({xy[0]:.3g}, {xy[1]:.3g})", target=96)
+        x0, y0 = pin["xy"]
+        p2.caption(f"The place you clicked, decoded: the code the map's inverse gives at ({xy[0]:.3g}, {xy[1]:.3g}) "
+                   f"({_inverse_words(v)}), drawn by the decoder." +
+                   (f" You clicked ({x0:.3g}, {y0:.3g}), outside the map's range: the place was held to its "
+                    "edge, since nothing was mapped beyond it." if held else ""))
+        p2.button("Unpin", key="_w_map_unpin", icon=":material/close:",
+                  on_click=lambda: st.session_state.pop(state.MAP_PLACE, None))
+
+
+def _inverse_words(v: View) -> str:
+    """How this map's places are turned back into codes (map_inverse's measured choice per map)."""
+    way = "identity" if v.method == decoding.CODE_PLANE else DEFAULT_FOR_MAP.get(v.method, "")
+    return {"identity": "the code itself: a 2-unit code is its own map",
+            "pca": "exact: the plane of the code's first two components",
+            "neighbours": f"the distance-weighted mean code of the {NEIGHBOURS} nearest map points",
+            "mlp": "a small network trained on this map, saved beside it"}.get(way, way)
 
 
 def plotly_map(v: View, m: Marks):
@@ -392,7 +482,7 @@ def _map_notes(v: View, m: Marks, drawn) -> None:
     st.caption(note + (f" · {md(mp.notice)}" if mp.notice else "") +
                (" · 3D: pick points by index (box and lasso work in 2D)" if v.dims == 3 else
                 " · hover a point to see its image, click it for its neighbours, drag to pan, wheel to zoom, "
-                "Box or Lasso (or shift-drag) to select"))
+                "Box or Lasso (or shift-drag) to select") + _decoding_note(v))
     sp = m.sel_pos
     d1, d2, d4 = st.columns(3, vertical_alignment="center")
     d1.download_button("Map · HTML", lambda: downloads.figure_html(plotly_map(v, m)), f"map-{name}.html",
@@ -406,6 +496,17 @@ def _map_notes(v: View, m: Marks, drawn) -> None:
         on_click="ignore", icon=":material/checklist:", disabled=not len(sp), key="_w_map_sel_csv")
     st.caption("Codes · CSV: every point; Selection · CSV: the selected ones (index, label, error, map "
                "coordinates, every code unit). PNG: the map's own PNG button.")
+
+
+def _decoding_note(v: View) -> str:
+    """What hovering empty space does on this map, or why it does nothing."""
+    if v.dims != 2:
+        return ""
+    if not v.decodes:
+        return (f" · no decoding between points: {md(v.entry.name)} is an imported embedding, vectors without a "
+                "decoder, so there is nothing to draw at an empty place")
+    return (" · hover empty space to see what the decoder draws there (the nearest place of a decoded lattice "
+            f"over the map; {_inverse_words(v)}), click it to pin the place and decode it exactly")
 
 
 def _selection_panel(v: View, selected: list[int]) -> None:

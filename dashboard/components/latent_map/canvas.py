@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.components.latent_map.payload import pack
+from dashboard.components.latent_map.payload import KEPT, pack
 from dashboard.render.selection import MapEvent, read_event
 
 HERE = Path(__file__).resolve().parent
@@ -28,8 +28,8 @@ _MAP = st.components.v2.component("lse_latent_map", js=_JS, css=(HERE / "map.css
 
 
 def known(key: str) -> dict:
-    """{"sig", "images_sig"} of the points and images this session's browser was last sent for
-    the map `key` (payload leaves those out)."""
+    """{"sig", "images_sig", "lattice_sig", "grid_sig"} of the points, images and decoded images
+    this session's browser was last sent for the map `key` (payload leaves those out)."""
     return st.session_state.get(f"_{key}_sent") or {}
 
 
@@ -43,21 +43,33 @@ def draw(data: dict, key: str, on_event=None):
     and the next run sends them again."""
     sent = f"_{key}_sent"
     was = dict(st.session_state.get(sent) or {})
-    for part, cached in (("sig", "cached"), ("images_sig", "images_cached")):
-        if not data.get(cached):
+    for part, cached in KEPT.items():
+        if part in data and not data.get(cached):
             was[part] = data[part]
     st.session_state[sent] = was
     return _MAP(key=key, data=pack(data), height="content", on_event_change=on_event or (lambda: None),
-                on_resend_change=lambda: st.session_state.pop(sent, None))
+                on_resend_change=lambda: st.session_state.pop(sent, None),
+                on_lattice_change=lambda: st.session_state.__setitem__(f"_{key}_lattice", _sent(key, "lattice")))
+
+
+def lattice_wanted(key: str, view_key: str) -> bool:
+    """Whether the browser asked for the decoded lattice of the map `key` showing `view_key`: it
+    asks once its points are drawn, so the lattice (decoded once per map, a few MB) never holds
+    up the map's first draw."""
+    return st.session_state.get(f"_{key}_lattice") == view_key
+
+
+def _sent(key: str, name: str):
+    """In a callback: the value the map `key` just sent as `name`."""
+    value = st.session_state.get(key)
+    if value is None:
+        return None
+    try:
+        return value[name]
+    except (KeyError, TypeError):
+        return getattr(value, name, None)
 
 
 def event(key: str) -> MapEvent:
-    """In a callback: what the map `key` just sent ({click, selection, hover})."""
-    value = st.session_state.get(key)
-    raw = None
-    if value is not None:
-        try:
-            raw = value["event"]
-        except (KeyError, TypeError):
-            raw = getattr(value, "event", None)
-    return read_event(raw)
+    """In a callback: what the map `key` just sent ({click, selection, hover, place})."""
+    return read_event(_sent(key, "event"))

@@ -3,13 +3,17 @@
 // shared by every map on the page. What is ours: reading Python's message (payload.py's pack),
 // colours with the non-selection greyed, the density beneath, rings, the interpolation path, the
 // star and cluster labels on a 2D canvas above, the legend, the hover card with the point's
-// image, and one event sent back: "event" = {click, selection, hover} of dataset indices.
+// image, and one event sent back: "event" = {click, selection, hover} of dataset indices, or
+// {place: [x, y]} (map coordinates) for a click where no point is. With a decoder, the card also
+// shows what the decoder draws at any place (the nearest place of a decoded lattice, asked for
+// once the points are drawn: "lattice"), and a decoded grid can lie over the map.
 // Nothing here decides what a selection means.
 
 const INSTANCES = new WeakMap();
 const LIVE = new Set(); // every mounted map: rebuilt together when the WebGL context comes back
 const ARRAYS = new Map(); // decoded points per sig: Python sends them once per session
 const IMAGES = new Map(); // hover images per images_sig
+const DECODED = { lattice: new Map(), grid: new Map() }; // decoded tiles per lattice_sig / grid_sig
 const VIEWS = new Map(); // the camera per view_key: kept when Streamlit mounts the map anew
 const GREY = [0.75, 0.75, 0.75, 0.4]; // not selected: greyed, not hidden (rgba, 0..1)
 const MISSING = [0.63, 0.63, 0.63, 0.8]; // a continuous colour's missing value
@@ -127,11 +131,12 @@ function setup(parent) {
   const msg = el("div", "lse-nogl", root);
   const tip = el("div", "lse-tip", root);
   const tipImgs = el("div", "lse-tip-imgs", tip);
+  const tipDec = el("canvas", "lse-tip-dec", tipImgs); // what the decoder draws at the place
   const tipImg = el("canvas", "lse-tip-img", tipImgs);
   const tipRec = el("canvas", "lse-tip-rec", tipImgs);
   const tipCap = el("div", "lse-tip-cap", tip, "image · its reconstruction");
   const tipText = el("div", "lse-tip-text", tip);
-  const s = { root, title, bar, stage, under, glc, over, legend, msg, tip, tipImg, tipRec, tipCap, tipText,
+  const s = { root, title, bar, stage, under, glc, over, legend, msg, tip, tipDec, tipImg, tipRec, tipCap, tipText,
               mode: "pan", hidden: new Set(), trigger: null, data: null, sp: null, listeners: [], mouse: [0, 0],
               xs: scale(), ys: scale() };
   say(s, null);
@@ -152,13 +157,29 @@ function setup(parent) {
     if (e.buttons) { s.tip.style.display = "none"; return; } // a pan or a lasso: regl-scatterplot's
     e.stopPropagation(); // no hover of regl-scatterplot's (a WebGL redraw): the card below is the hover
     if (s.hoverFrame) return;
+    s.moveAt = e.timeStamp; // the page's clock (performance.now) when the pointer moved: benchmarks
     s.hoverFrame = requestAnimationFrame(() => {
       s.hoverFrame = 0;
       const i = nearest(s, s.mouse[0], s.mouse[1], Math.max(6, (s.data ? s.data.point_px : 5) + 3));
-      if (i !== s.hovered) { s.hovered = i; hovered(s, i); }
+      if (i >= 0 || !s.lattice) { s.place = -1; if (i !== s.hovered) { s.hovered = i; hovered(s, i); } return; }
+      s.hovered = -1;
+      showPlace(s, s.mouse[0], s.mouse[1]); // empty space: what the decoder draws there
     });
   });
-  on(glc, "pointerleave", () => { s.tip.style.display = "none"; s.hovered = -1; });
+  on(glc, "pointerleave", () => { s.tip.style.display = "none"; s.hovered = -1; s.place = -1; });
+  // a click where no point is pins that place (a click on a point is regl-scatterplot's "select")
+  on(glc, "pointerdown", (e) => { s.down = [e.clientX, e.clientY]; });
+  on(glc, "pointerup", (e) => {
+    const d = s.data, moved = s.down ? Math.hypot(e.clientX - s.down[0], e.clientY - s.down[1]) : 99;
+    s.down = null;
+    if (!d || !d.decodes || s.mode !== "pan" || moved > 4 || !s.trigger) return;
+    const r = glc.getBoundingClientRect(), x = e.clientX - r.left, y = e.clientY - r.top;
+    if (nearest(s, x, y, Math.max(6, (d.point_px || 5) + 3)) >= 0) return;
+    const [u, v] = [(s.xs.invert(x) + 1) / 2, (s.ys.invert(y) + 1) / 2], f = d.frame;
+    s.pinned = [u, v];
+    drawLayers(s);
+    s.trigger("event", { click: null, selection: null, hover: null, place: [(u - 0.5) * f[2] + f[0], (v - 0.5) * f[2] + f[1]] });
+  });
   // for tests and benchmarks: each shown point's place on the page and its dataset index (every
   // `step`th of them)
   root.lseScreen = (step = 1) => {
@@ -221,6 +242,15 @@ function update(s, raw) {
     ARRAYS.set(d.sig, pts);
     while (ARRAYS.size > 8) ARRAYS.delete(ARRAYS.keys().next().value);
   }
+  for (const part of ["lattice", "grid"]) {
+    const sig = d[part + "_sig"], kept = DECODED[part];
+    if (sig && !kept.has(sig)) {
+      if (d[part + "_cached"]) { if (s.trigger) s.trigger("resend", true); } else if (d[part]) {
+        kept.set(sig, { ...d[part], px: a[part], span: d[part + "_span"] });
+        while (kept.size > 4) kept.delete(kept.keys().next().value);
+      }
+    }
+  }
   let ims = IMAGES.get(d.images_sig);
   if (!ims) {
     if (d.images_cached) { if (s.trigger) s.trigger("resend", true); ims = {}; } else {
@@ -243,6 +273,11 @@ function update(s, raw) {
   Object.assign(s, pts);
   s.thumbs = ims.thumbs || null;
   s.recThumbs = ims.recon_thumbs || null;
+  s.lattice = (d.lattice_sig && DECODED.lattice.get(d.lattice_sig)) || null;
+  const tiles = (d.grid_sig && DECODED.grid.get(d.grid_sig)) || null;
+  if (tiles !== s.gridTiles) { s.gridTiles = tiles; s.gridImage = tiles ? atlas(tiles) : null; s.gridShown = null; }
+  s.pinned = d.place || null;
+  s.root.dataset.lattice = s.lattice ? String(s.lattice.span.n) : "0";
   s.root.dataset.thumbs = s.thumbs ? "1" : "0";
   s.root.dataset.recThumbs = s.recThumbs ? "1" : "0";
   s.sel = a.selected || null;
@@ -252,8 +287,18 @@ function update(s, raw) {
   drawLegend(s);
   resize(s);
   if (GL_PROBLEM || glProblem()) { say(s, GL_PROBLEM); return; }
-  if (same) { marks(s); drawLayers(s); return; }
+  if (same) { marks(s); drawLayers(s); askLattice(s); return; }
   plot(s, fresh, newView);
+}
+
+// the decoded lattice is asked for once the points are drawn (never with them: it is a few MB
+// and a second of decoding the first time), once per view
+function askLattice(s) {
+  const d = s.data;
+  if (d && d.decodes && !d.lattice_sig && s.asked !== d.view_key && s.trigger) {
+    s.asked = d.view_key;
+    s.trigger("lattice", d.view_key);
+  }
 }
 
 // the colour of each point: index k < 255 its palette colour, 255 a missing value, 256 greyed
@@ -299,6 +344,7 @@ function plot(s, fresh = true, newView = true) {
         s.root.dataset.drawnAt = performance.now().toFixed(1);
         s.root.dataset.drawn = count;
       }
+      askLattice(s);
     }));
   } catch (err) {
     say(s, `The map could not be drawn: ${err.message}`);
@@ -447,6 +493,60 @@ function densityImage(d, vals) {
 // unit-square coordinates (0..1, y up) to pixels of the plot, through regl-scatterplot's view
 function px(s, u, v) { return [s.xs(2 * u - 1), s.ys(2 * v - 1)]; }
 
+// decoded tiles (n*n, h, w, c), row by row from the top, as one n*w x n*h picture: the grid layer
+// is one drawImage however it is panned or zoomed
+function atlas(t) {
+  const n = t.span.n, c = document.createElement("canvas");
+  c.width = n * t.w; c.height = n * t.h;
+  const img = new ImageData(c.width, c.height), per = t.w * t.h * t.c;
+  for (let k = 0; k < n * n; k++) {
+    const ox = (k % n) * t.w, oy = Math.floor(k / n) * t.h;
+    for (let q = 0; q < t.w * t.h; q++) {
+      const o = 4 * ((oy + Math.floor(q / t.w)) * c.width + ox + (q % t.w));
+      for (let ch = 0; ch < 3; ch++) img.data[o + ch] = t.px[k * per + (t.c === 3 ? q * 3 + ch : q)];
+      img.data[o + 3] = 255;
+    }
+  }
+  c.getContext("2d").putImageData(img, 0, 0);
+  return c;
+}
+
+// the grid layer: each tile centred on its place, a tile as wide as the step between places
+function drawGrid(s, ctx) {
+  const t = s.gridTiles, sp = t.span, n = sp.n;
+  const du = (sp.u1 - sp.u0) / (n - 1), dv = (sp.v1 - sp.v0) / (n - 1);
+  const [x0, y0] = px(s, sp.u0 - du / 2, sp.v1 + dv / 2), [x1, y1] = px(s, sp.u1 + du / 2, sp.v0 - dv / 2);
+  ctx.save();
+  ctx.imageSmoothingEnabled = false;
+  ctx.globalAlpha = 0.92;
+  ctx.drawImage(s.gridImage, x0, y0, x1 - x0, y1 - y0);
+  ctx.restore();
+  if (s.gridShown !== t) { // tests and benchmarks: when this grid was first on the map
+    s.gridShown = t;
+    s.root.dataset.grid = String(n);
+    s.root.dataset.gridDrawnAt = performance.now().toFixed(1);
+  }
+}
+
+// a 2-unit code's own plane: its axes named, the view's range at their ends (map coordinates)
+function drawAxes(s, ctx) {
+  const d = s.data, f = d.frame, fs = d.font_px || 14;
+  const mx = (x) => ((s.xs.invert(x) + 1) / 2 - 0.5) * f[2] + f[0];
+  const my = (y) => ((s.ys.invert(y) + 1) / 2 - 0.5) * f[2] + f[1];
+  ctx.save();
+  ctx.fillStyle = "#333"; ctx.font = `${fs}px sans-serif`;
+  ctx.textBaseline = "bottom"; ctx.textAlign = "center";
+  ctx.fillText(`${d.axes[0]} →`, s.side / 2, s.side - 2);
+  ctx.textAlign = "left"; ctx.fillText(mx(0).toPrecision(3), 2, s.side - 2);
+  ctx.textAlign = "right"; ctx.fillText(mx(s.side).toPrecision(3), s.side - 2, s.side - 2);
+  ctx.translate(fs + 2, s.side / 2); ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = "center"; ctx.fillText(`${d.axes[1]} →`, 0, 0);
+  ctx.rotate(Math.PI / 2); ctx.translate(-(fs + 2), -s.side / 2);
+  ctx.textBaseline = "top"; ctx.textAlign = "left";
+  ctx.fillText(my(0).toPrecision(3), 2, 2);
+  ctx.restore();
+}
+
 function drawLayers(s) {
   const d = s.data;
   if (!d || !s.side) return;
@@ -461,6 +561,13 @@ function drawLayers(s) {
   const ctx = s.over.getContext("2d");
   ctx.setTransform(s.dpr, 0, 0, s.dpr, 0, 0);
   ctx.clearRect(0, 0, s.side, s.side);
+  if (s.gridTiles) drawGrid(s, ctx);
+  if (d.axes) drawAxes(s, ctx);
+  if (s.pinned) { // a pinned place: a cross in a ring
+    const [x, y] = px(s, s.pinned[0], s.pinned[1]);
+    ctx.strokeStyle = "#d62828"; ctx.lineWidth = 2.5; ctx.beginPath(); ctx.arc(x, y, 9, 0, 7);
+    ctx.moveTo(x - 13, y); ctx.lineTo(x + 13, y); ctx.moveTo(x, y - 13); ctx.lineTo(x, y + 13); ctx.stroke();
+  }
   if (d.path && d.path.length) {
     ctx.strokeStyle = "#111"; ctx.lineWidth = 3; ctx.beginPath();
     d.path.forEach(([u, v], i) => { const [x, y] = px(s, u, v); i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
@@ -552,6 +659,47 @@ function hovered(s, i) {
   if (s.onHover) s.onHover(i);
 }
 
+// the card where no point is: what the decoder draws at the nearest lattice place, beside the
+// nearest real image; a place beyond the lattice (the map's range) is held to its edge and says so
+function showPlace(s, mx, my) {
+  const d = s.data, L = s.lattice, sp = L.span, n = sp.n;
+  const u = (s.xs.invert(mx) + 1) / 2, v = (s.ys.invert(my) + 1) / 2;
+  const cu = Math.min(sp.u1, Math.max(sp.u0, u)), cv = Math.min(sp.v1, Math.max(sp.v0, v));
+  const held = cu !== u || cv !== v;
+  const col = Math.round(((cu - sp.u0) / (sp.u1 - sp.u0)) * (n - 1));
+  const row = Math.round(((sp.v1 - cv) / (sp.v1 - sp.v0)) * (n - 1)); // row 0 is the top
+  const k = row * n + col, side = d.thumb_px || 112;
+  let j = -1; // the nearest shown point, searched outwards
+  for (const r of [40, 160, 4 * s.side]) { j = nearest(s, mx, my, r); if (j >= 0) break; }
+  if (k !== s.place) tipImage(s.tipDec, L, k, side);
+  s.place = k;
+  tipImage(s.tipImg, j >= 0 ? s.thumbs : null, j, side);
+  s.tipRec.style.display = "none";
+  const f = d.frame, x = (u - 0.5) * f[2] + f[0], y = (v - 0.5) * f[2] + f[1];
+  s.tipCap.textContent = j >= 0 && s.thumbs ? "decoded here · the nearest image" : "decoded here";
+  s.tipCap.style.display = "block";
+  const near = j >= 0 ? ` · nearest #${s.ids[j]}` + (s.lab ? ` (label ${(d.label_names || [])[s.lab[j]] ?? s.lab[j]})` : "") : "";
+  s.tipText.textContent = `(${x.toPrecision(3)}, ${y.toPrecision(3)})` + near;
+  s.tipNote = s.tipNote || el("div", "lse-tip-note", s.tip);
+  s.tipNote.textContent = held ? `outside the map: held to its edge, decoded at the nearest of ${n} × ${n} places`
+                               : `decoded at the nearest of ${n} × ${n} places`;
+  s.tipNote.style.display = "block";
+  s.tip.style.display = "block";
+  s.root.dataset.decoded = String(k); // tests and benchmarks: which place's image is on the card, since when
+  s.root.dataset.decodedHeld = held ? "1" : "0";
+  s.root.dataset.decodedAt = performance.now().toFixed(1);
+  s.root.dataset.movedAt = (s.moveAt || 0).toFixed(1);
+  placeTip(s);
+}
+
+function placeTip(s) {
+  const w = s.root.getBoundingClientRect().width, h = s.root.offsetHeight;
+  const x = s.stage.offsetLeft + s.mouse[0], y = s.stage.offsetTop + s.mouse[1];
+  const tw = s.tip.offsetWidth, th = s.tip.offsetHeight;
+  s.tip.style.left = Math.max(4, Math.min(x + 14, w - tw - 4)) + "px";
+  s.tip.style.top = Math.max(4, Math.min(y + 14, h - th - 4)) + "px";
+}
+
 function showTip(s, i) {
   const d = s.data;
   if (i < 0 || !d) { s.tip.style.display = "none"; return; }
@@ -560,17 +708,17 @@ function showTip(s, i) {
   if (s.err) parts.push(`error ${s.err[i].toFixed(4)}`);
   s.tipText.textContent = parts.join(" · ");
   const side = d.thumb_px || 112;
+  s.tipDec.style.display = "none";
+  if (s.tipNote) s.tipNote.style.display = "none";
   tipImage(s.tipImg, s.thumbs, i, side);
   tipImage(s.tipRec, s.thumbs && s.recThumbs, i, side); // beside the image only
+  s.tipCap.textContent = "image · its reconstruction";
   s.tipCap.style.display = s.thumbs && s.recThumbs ? "block" : "none";
   s.tip.style.display = "block";
   s.root.dataset.hovered = String(s.ids[i]); // tests and benchmarks: whose card is up
   s.root.dataset.hoveredAt = performance.now().toFixed(1);
-  const w = s.root.getBoundingClientRect().width, h = s.root.offsetHeight;
-  const x = s.stage.offsetLeft + s.mouse[0], y = s.stage.offsetTop + s.mouse[1];
-  const tw = s.tip.offsetWidth, th = s.tip.offsetHeight;
-  s.tip.style.left = Math.max(4, Math.min(x + 14, w - tw - 4)) + "px";
-  s.tip.style.top = Math.max(4, Math.min(y + 14, h - th - 4)) + "px";
+  s.root.dataset.movedAt = (s.moveAt || 0).toFixed(1);
+  placeTip(s);
 }
 
 export default function (component) {

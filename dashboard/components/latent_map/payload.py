@@ -34,7 +34,11 @@ VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#b5de2b", "#fde725"]
 POINTS = ("x", "y", "ids", "c", "labels", "errors", "density")  # kept by the browser per "sig"
 IMAGES = ("thumbs", "recon_thumbs")  # kept by the browser per "images_sig"
-HEAVY = POINTS + IMAGES
+DECODED = ("lattice", "grid")  # the decoded lattice (hover anywhere) per "lattice_sig", the grid layer per "grid_sig"
+HEAVY = POINTS + IMAGES + DECODED
+# what the browser keeps, per signature: the signature's name -> the flag a payload sets instead
+# of sending them again (canvas.draw records what was sent)
+KEPT = {"sig": "cached", "images_sig": "images_cached", "lattice_sig": "lattice_cached", "grid_sig": "grid_cached"}
 MAGIC = b"LSE1"
 _DTYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "uint16": np.uint16}
 
@@ -117,7 +121,9 @@ def _colours(color, categorical: bool, color_name: str, names: list[str], n: int
 def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=None, categorical=True,
             color_name="label", selected=None, picked=(), path=None, marker=None, label_clusters=False,
             images=None, recon=None, images_key=None, every_point=None, view_key="", height=600, font_px=14,
-            thumb_px=112, file_name="map", title="", legend=True, known: dict | None = None) -> dict:
+            thumb_px=112, file_name="map", title="", legend=True, lattice: dict | None = None,
+            grid: dict | None = None, decodes: bool = False, place=None, axes=None,
+            known: dict | None = None) -> dict:
     """What map.js draws, from the map's points (positions 0..n-1 of `coords`).
 
     ids : dataset index of each point (what a click or a selection sends back)
@@ -133,8 +139,16 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
         `recon` the same for the points' reconstructions, shown beside the image
     every_point : coordinates of all points when `coords` is a sample: drawn as a density beneath
     view_key : zoom and pan are kept while it stays the same
-    known : {"sig", "images_sig"} this session's browser holds (component.known): the HEAVY
-        arrays it has are neither made nor sent ("cached", "images_cached")
+    decodes : the model has a decoder: the browser asks for the lattice once the points are drawn
+    lattice : the decoded lattice over the whole map, {"images": (n*n, C, H, W) or a function that
+        makes them, "key": what names them, "n", "bounds": [[x0, y0], [x1, y1]] of its places},
+        places row by row from the top (latent_walks.decoded_lattice): a hover anywhere shows the
+        image of the nearest place
+    grid : the decoded grid layer, {"images", "key", "n", "bounds"} as `lattice` (decoded_grid)
+    place : a pinned place of the map (x, y), marked; axes : (x label, y label) drawn on the map
+        (a 2-unit code's own plane: "unit 0", "unit 1")
+    known : {"sig", "images_sig", "lattice_sig", "grid_sig"} this session's browser holds
+        (canvas.known): the HEAVY arrays it has are neither made nor sent (KEPT's flags)
     """
     known = known or {}
     xy = np.asarray(coords, dtype=np.float64)[:, :2]
@@ -151,7 +165,8 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
     head, cat = _colours(color, categorical, color_name, names, n)
     data: dict = {"n": n, "height": int(height), "font_px": int(font_px), "thumb_px": int(thumb_px),
                   "view_key": str(view_key), "file_name": file_name, "legend_title": color_name, "title": title,
-                  "show_legend": bool(legend),
+                  "show_legend": bool(legend), "decodes": bool(decodes),
+                  "frame": [float((lo + hi)[0] / 2), float((lo + hi)[1] / 2), span],
                   "point_px": 8 if n <= 2_000 else 6 if n <= 20_000 else 4 if n <= 60_000 else 3 if n <= 300_000 else 2,
                   **head}
     ids32 = np.asarray(ids, dtype=np.int32)
@@ -179,6 +194,13 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
         for part, t in (("thumbs", thumbs), ("recon_thumbs", rec)):
             if t is not None:
                 data[part] = t
+    for part, made in (("lattice", lattice), ("grid", grid)):
+        if made is not None:
+            _decoded_part(data, part, made, unit, known)
+    if place is not None:
+        data["place"] = unit(np.asarray(place, dtype=np.float64).reshape(1, 2))[0].tolist()
+    if axes is not None:
+        data["axes"] = [str(a) for a in axes]
     if selected is not None:
         mask = np.zeros(n, np.uint8)
         mask[np.asarray(selected, dtype=int)] = 1
@@ -193,6 +215,23 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
                                    "text": names[int(v)] if 0 <= int(v) < len(names) else str(v)}
                                   for v, at in cluster_centres(uv, labels)]
     return data
+
+
+def _decoded_part(data: dict, part: str, made: dict, unit, known: dict) -> None:
+    """The decoded lattice or grid into `data`: its places' span in the map's unit square and,
+    unless the browser holds them ("<part>_sig" in `known`), its images as uint8 tiles (packed
+    once per key, under the cache budget)."""
+    t = _thumbnails_kept(f"{part}|{made['key']}", _images=made["images"] if callable(made["images"])
+                         else (lambda: made["images"]))
+    if t is None:
+        return
+    (u0, v0), (u1, v1) = unit(np.asarray(made["bounds"], dtype=np.float64)).tolist()
+    data[f"{part}_sig"] = t["sig"]
+    data[f"{part}_span"] = {"n": int(made["n"]), "u0": u0, "v0": v0, "u1": u1, "v1": v1}
+    if t["sig"] == known.get(f"{part}_sig"):
+        data[KEPT[f"{part}_sig"]] = True
+    else:
+        data[part] = t
 
 
 def _signature(arrays) -> str:
@@ -212,7 +251,7 @@ def _arrays_of(data: dict) -> tuple[dict, dict[str, np.ndarray]]:
         elif k == "density":
             header[k] = {"nx": v["nx"], "ny": v["ny"]}
             arrays["density"] = v["alpha"]
-        elif k in IMAGES:
+        elif k in IMAGES or k in DECODED:
             header[k] = {"w": v["w"], "h": v["h"], "c": v["c"]}
             arrays[k] = np.frombuffer(v["pixels"], np.uint8)
         else:
