@@ -205,8 +205,9 @@ def main(argv=None) -> int:
                 pins = server_path(pg, a.pins)
                 grid = grid_times(pg, a.grids + 1)
                 rows.append((name, dec, base, pins, grid, drawn, lat))
-                print(f"{name}: {len(dec)} moves, decoded median {statistics.median(dec):.1f} ms, point card "
-                      f"{statistics.median(base):.1f} ms, pin {statistics.median(pins):.0f} ms, grid {grid} "
+                print(f"{name}: {len(dec)} moves, decoded median {statistics.median(dec):.1f} ms (p95 "
+                      f"{pct(dec, 95):.1f}), point card {statistics.median(base):.1f} ms (p95 {pct(base, 95):.1f}), "
+                      f"pin {statistics.median(pins):.0f} ms, grid {grid} "
                       f"({time.perf_counter() - t0:.0f} s)", flush=True)
                 pg.close()
         finally:
