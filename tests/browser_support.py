@@ -45,6 +45,7 @@ PAGES = [
     ("Denoising", "Denoising", PLOT),
     ("Sparsity", "Sparsity", PLOT),
     ("Compare", "Compare", PLOT),
+    ("Transfer", "Transfer", '[data-testid="stMainBlockContainer"] [data-testid="stButton"]'),  # digits: "Compute"
 ]
 EXCEPTION = '[data-testid="stException"]'
 

@@ -237,3 +237,78 @@ def test_cli_transfer_writes_the_table_json_and_png_and_refuses_bad_counts(tmp_p
     bad = subprocess.run([*exe[:5], "--labels", "10,500"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "500 labels per class is more than" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_transfer_job_reports_every_cell_and_a_stop_keeps_the_finished_ones(tmp_path, monkeypatch):
+    from services.jobs import channel
+    from services.jobs.runs import transfer_owner, transfer_spec
+    from services.jobs.worker import run_job
+
+    monkeypatch.delenv("LSE_HOSTED", raising=False)
+    monkeypatch.setenv("LSE_JOBS_DIR", str(tmp_path / "jobs"))
+    path = _copy("undercomplete-16", tmp_path)
+    ch = channel.Channel.create(transfer_owner(None), transfer_spec(path, QUICK))
+    final = run_job(str(ch.folder))
+    job = ch.view()
+    assert final["stage"] == "finished" and not job.error and not job.result["stopped"]
+    assert job.result["cells"] == job.result["total"] == job.done_steps == job.total_steps == 12
+    cells = [e for e in ch.events() if e.get("event") == "cell"]
+    saved = transfer_file.read_cells(path, json.loads((path / transfer_file.FILE).read_text())["tables"][0]["key"])
+    assert [e["cell"] for e in cells] == [c.name for c in tr.plan(QUICK, load_checkpoint(path).model,
+                                                                 split_for(load_checkpoint(path).dataset)[0].y)]
+    assert {e["cell"]: e["acc"] for e in cells} == {k: v["acc"] for k, v in saved.items()}
+
+    # a second model, stopped after its third cell: the finished cells stay saved with it
+    other = tmp_path / "other"
+    shutil.copytree(path, other)
+    (other / transfer_file.FILE).unlink()
+    ch2 = channel.Channel.create(transfer_owner(None), transfer_spec(other, QUICK))
+    real, n = tr.run_cell, []
+
+    def stopping_after_three(cell, *a, **kw):
+        out = real(cell, *a, **kw)
+        n.append(cell.name)
+        if len(n) == 3:
+            ch2.request_stop()
+        return out
+
+    monkeypatch.setattr(tr, "run_cell", stopping_after_three)
+    run_job(str(ch2.folder))
+    job2 = ch2.view()
+    assert job2.result["stopped"] and not job2.error and 3 <= job2.result["cells"] < 12
+    key2 = json.loads((other / transfer_file.FILE).read_text())["tables"][0]["key"]
+    assert set(transfer_file.read_cells(other, key2)) == set(n[:job2.result["cells"]])
+
+
+def test_the_transfer_page_shows_the_chart_table_and_sentence_or_offers_to_compute(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.shell.safe_text import plain
+    from dashboard.views import transfer as view
+    from services import catalog
+
+    monkeypatch.delenv("LSE_HOSTED", raising=False)
+    monkeypatch.setattr(catalog, "USER_DIR", tmp_path / "user")
+    page = str(Path(__file__).resolve().parents[1] / "app_pages" / "8_Transfer.py")
+    at = AppTest.from_file(page, default_timeout=120).run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    assert [b.label for b in at.button] == ["Compute the table"] and not at.get("plotly_chart")
+
+    results = {}
+
+    def saved_copy(entry):  # the table of a copy of the page's model, computed with the quick protocol
+        if entry.path not in results:
+            results[entry.path] = transfer_checkpoint(shutil.copytree(entry.path, tmp_path / "copy"), QUICK)
+        return results[entry.path]
+
+    monkeypatch.setattr(view, "saved_table", saved_copy)
+    at = AppTest.from_file(page, default_timeout=120).run()
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == 1 and not at.button
+    (res,) = results.values()
+    sentence = verdict(summarise(res["cells"]))
+    assert any(sentence in plain(m.value) for m in at.markdown)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["method", "5", "all (1,437)", "s / cell"] and len(table) == 6
+    mlp = summarise(res["cells"])[4]  # frozen_mlp, 5 per class: the table's cell is that row's mean
+    assert mlp["method"] == "frozen_mlp" and table.iloc[2]["5"] == f"{100 * mlp['mean']:.1f} ± 0.0"

@@ -93,11 +93,12 @@ def counts_for(cfg: TransferConfig, train_y) -> tuple[list[int], list[str]]:
 
 
 def plan(cfg: TransferConfig, model, train_y) -> list[Cell]:
-    """Every cell of the table, in the order they are computed (cheap methods first, so a stopped
-    run has whole rows; within a method, every count and seed)."""
+    """Every cell of the table, in the order they are computed: seed by seed (within a seed, every
+    method and count), so a run stopped early has every row, with fewer seeds, rather than some
+    rows with all of them."""
     counts, _ = counts_for(cfg, train_y)
     methods = [m for m in METHODS if m not in TRAINED or fine_tunable(model)]
-    return [Cell(m, k, s) for m in methods for k in counts for s in range(cfg.seeds)]
+    return [Cell(m, k, s) for s in range(cfg.seeds) for m in methods for k in counts]
 
 
 def draw(train_y, count: int, seed: int) -> np.ndarray:
