@@ -94,11 +94,13 @@ def counts_for(cfg: TransferConfig, train_y) -> tuple[list[int], list[str]]:
 
 def plan(cfg: TransferConfig, model, train_y) -> list[Cell]:
     """Every cell of the table, in the order they are computed: seed by seed (within a seed, every
-    method and count), so a run stopped early has every row, with fewer seeds, rather than some
-    rows with all of them."""
+    method and count), so a run stopped early has every row with fewer seeds; the semi-supervised
+    cells last, as each costs several fine-tuning cells (it trains a decoder too: 5-8 times on
+    MNIST's conv models), so a stopped run has the others' three seeds."""
     counts, _ = counts_for(cfg, train_y)
     methods = [m for m in METHODS if m not in TRAINED or fine_tunable(model)]
-    return [Cell(m, k, s) for s in range(cfg.seeds) for m in methods for k in counts]
+    first = [Cell(m, k, s) for s in range(cfg.seeds) for m in methods if m != "semi" for k in counts]
+    return first + [Cell("semi", k, s) for s in range(cfg.seeds) if "semi" in methods for k in counts]
 
 
 def draw(train_y, count: int, seed: int) -> np.ndarray:

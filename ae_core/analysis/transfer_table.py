@@ -18,6 +18,11 @@ from ae_core.analysis.transfer_config import ALL, METHOD_LABELS, METHODS, PRETRA
 SAME = 0.01
 
 
+def labels_phrase(count: int, n_labels: int) -> str:
+    """"10 labels per class", or "all 8,000 labels" (in a sentence)."""
+    return f"all {n_labels:,} labels" if count == ALL else f"{count:,} labels per class"
+
+
 def count_label(count: int, n_labels: int | None = None) -> str:
     if count == ALL:
         return "all" if n_labels is None else f"all ({n_labels:,})"
@@ -88,18 +93,18 @@ def verdict(rows: list[dict]) -> str:
         return ("Pretraining cannot be judged here: the same network from scratch was not measured "
                 "(a model without a trainable encoder, or a run stopped before those rows).")
     top = max(g, key=lambda e: e["gain"])
-    head = (f"With {count_label(top['count'], top['n_labels'])} labels per class the pretrained code helps most: "
+    head = (f"With {labels_phrase(top['count'], top['n_labels'])} the pretrained code helps most: "
             f"{top['best']['title']} reaches {100 * top['best']['mean']:.1f}% against "
             f"{100 * top['scratch']['mean']:.1f}% for the same network from scratch ({100 * top['gain']:+.1f} points)")
     if top["gain"] <= SAME:
         return (f"Pretraining does not help on this data: at every label count the same network from scratch "
                 f"is within {100 * SAME:.0f} point of the best pretrained row or above it (best gain "
-                f"{100 * top['gain']:+.1f} points, at {count_label(top['count'], top['n_labels'])} labels per class).")
+                f"{100 * top['gain']:+.1f} points, with {labels_phrase(top['count'], top['n_labels'])}).")
     later = [e for e in g if (e["count"] == ALL or (top["count"] != ALL and e["count"] > top["count"]))]
     stop = next((e for e in later if e["gain"] <= SAME), None)
     if stop is None:
         last = g[-1]
-        return head + (f"; it still helps with {count_label(last['count'], last['n_labels'])} "
+        return head + (f"; it still helps with {labels_phrase(last['count'], last['n_labels'])} "
                        f"({100 * last['gain']:+.1f} points)." if last is not top else ".")
-    return head + (f"; from {count_label(stop['count'], stop['n_labels'])} labels per class on it stops helping "
+    return head + (f"; with {labels_phrase(stop['count'], stop['n_labels'])} it no longer helps "
                    f"(scratch {100 * stop['scratch']['mean']:.1f}% against {100 * stop['best']['mean']:.1f}%).")

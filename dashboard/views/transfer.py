@@ -93,15 +93,18 @@ def render() -> None:
         return
     rows = summarise(saved["cells"])
     st.markdown(f"**{md(verdict(rows), limit=1_000)}**")
-    left, right = st.columns([3, 2] if not widgets.presenting() else [1, 1])
+    fig = transfer_figure(rows, saved["n_classes"], height=520 if widgets.presenting() else 460)
+    # presentation size: the chart across the page and the table under it, each readable from the back
+    left, right = st.columns([3, 2]) if not widgets.presenting() else (st.container(), st.container())
     with left:
-        widgets.chart(transfer_figure(rows, saved["n_classes"], height=520 if widgets.presenting() else 460),
-                      f"transfer-{entry.name}")
+        widgets.chart(fig, f"transfer-{entry.name}")
     with right:
         widgets.table(pd.DataFrame(table_rows(rows)))
         st.caption(f"Test accuracy in % (mean ± spread over the seeds) on the model's {saved['n_test']:,} test "
-                   "images, the same for every row; labels per class drawn stratified and seeded. Dashed: rows "
-                   "that use nothing the model learned. " + " ".join(saved["notes"]))
+                   "images, the same for every row; labels per class drawn stratified and seeded. Dashed lines: "
+                   "rows that use nothing the model learned. Above the chart, the lead of the best pretrained "
+                   "row (code + LR, code + MLP, fine-tuned) over the same network from scratch, in points. "
+                   + " ".join(saved["notes"]))
         st.download_button("Download PNG", chart_png(rows, saved["n_classes"], title=f"{entry.name}: test accuracy "
                                                      "against labels per class"),
                            f"transfer-{entry.name}.png", "image/png", icon=":material/download:", key="_w_tf_png")
