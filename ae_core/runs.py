@@ -164,13 +164,15 @@ def train_zoo(out: Path, names=None, quiet: bool = False, log: Callable[[str], N
     return paths
 
 
-def transfer_checkpoint(path, config=None, *, on_cell=None, should_stop=None, allow_paths: bool = True) -> dict:
+def transfer_checkpoint(path, config=None, *, on_cell=None, should_stop=None, allow_paths: bool = True,
+                        methods=None) -> dict:
     """The transfer table of a checkpoint on its own split (ae_core.analysis.transfer), each finished
     cell kept in its folder's transfer.json at once (ae_core.io.transfer_file), so a stopped or
     killed run keeps them and the next one computes only the rest.
 
     `on_cell(cell, result, done, total)` after every cell (those found saved included);
-    `should_stop()` is polled between cells and within them. Returns {"cells", "notes", "frozen_only",
+    `should_stop()` is polled between cells and within them; `methods` computes only those rows (a
+    second process on the slow semi-supervised rows beside the first, benchmarks/bench_transfer.py). Returns {"cells", "notes", "frozen_only",
     "total", "stopped"}; the table's rows are ae_core.analysis.transfer_table.summarise(cells).
     """
     from ae_core.analysis import transfer as tr
@@ -188,7 +190,7 @@ def transfer_checkpoint(path, config=None, *, on_cell=None, should_stop=None, al
     key = transfer_file.table_key(cfg.key(), digest(train.x, train.y, test.x, test.y),
                                   transfer_file.weights_digest(path))
     cells = transfer_file.read_cells(path, key)
-    todo = tr.plan(cfg, ck.model, train.y)
+    todo = [c for c in tr.plan(cfg, ck.model, train.y) if methods is None or c.method in methods]
     out = {"cells": {}, "notes": notes, "frozen_only": tr.why_frozen(ck.model), "total": len(todo),
            "stopped": False, "n_classes": int(len(np.unique(train.y))), "n_test": len(test)}
     for i, cell in enumerate(todo):
