@@ -6,7 +6,8 @@ For one model and one train/test split, with `k` labels per class (a stratified,
     raw_lr      raw pixels + logistic regression (the model plays no part)
     frozen_lr   frozen code + logistic regression: the linear probe of ae_core.analysis.metrics
     frozen_mlp  frozen code + a small MLP head ("fix it and add layers")
-    finetune    the encoder and the same head trained together on the labels
+    finetune    the encoder and the same head trained together on the labels, the encoder at
+                `encoder_lr_scale` of the rate (0: exactly frozen_mlp)
     scratch     the same network, freshly initialised, trained on the labelled images alone
     semi        the same network, freshly initialised, trained at once on every training image's
                 reconstruction (the model's own loss) and the labelled images' classification,
