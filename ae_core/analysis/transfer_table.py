@@ -65,7 +65,9 @@ def text_table(rows: list[dict]) -> str:
         mine = [by.get((m, c)) for c in counts]
         if not any(mine):
             continue
-        cells = [f"{100 * r['mean']:6.1f} ± {100 * r['std']:4.1f}%" if r else f"{'—':>15}" for r in mine]
+        # one seed has no spread: its row says "(1 seed)" instead of a ± it has not measured
+        cells = [(f"{100 * r['mean']:6.1f} ± {100 * r['std']:4.1f}%" if r["seeds"] > 1 else
+                  f"{100 * r['mean']:6.1f}% (1 seed)") if r else f"{'—':>15}" for r in mine]
         secs = [r["seconds"] for r in mine if r]
         lines.append(f"{METHOD_LABELS[m]:<{width}}  " + "  ".join(cells) + f"  {sum(secs) / len(secs):6.1f}")
     return "\n".join(lines)
