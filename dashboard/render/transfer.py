@@ -70,8 +70,8 @@ def table_rows(rows: list[dict]) -> list[dict]:
 
 
 def _cell(r: dict | None, most: int) -> str | None:
-    """"94.0 ± 0.3"; a row with one seed has no spread; fewer seeds than the others says how many."""
+    """"94.0 ± 0.3"; one seed has no spread; a cell with fewer seeds than the others says how many."""
     if r is None:
         return None
     text = f"{100 * r['mean']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["seeds"] > 1 else "")
-    return text + (f" ({r['seeds']} of {most})" if 1 < r["seeds"] < most else "")
+    return text + (f" ({r['seeds']} of {most} seeds)" if r["seeds"] < most else "")

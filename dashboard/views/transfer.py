@@ -80,13 +80,8 @@ def render() -> None:
     ch = transfer_job(entry.path, owner)
     if ch is not None:
         _live((_owner_of(ch), ch.id))
-    elif done < total:
-        what = "Compute the table" if done == 0 else f"Compute the other {total - done} of {total} cells"
-        st.button(what, type="primary", icon=":material/play_arrow:", key="_w_tf_start", on_click=_start,
-                  args=(entry,), help="on a worker; each finished cell is saved with the model at once, so "
-                                      "you may leave the page, stop, or come back later")
-        if done:
-            st.caption(f"{done} of {total} cells saved: the chart shows them (fewer seeds where a row is short).")
+    elif done == 0:
+        _offer(entry, done, total)
     if not saved["cells"]:
         st.caption("Six methods × the label counts × 3 seeds: on MNIST's conv models about half an hour on a free "
                    "core, most of it the semi-supervised rows.")
@@ -95,7 +90,7 @@ def render() -> None:
     st.markdown(f"**{md(verdict(rows), limit=1_000)}**")
     fig = transfer_figure(rows, saved["n_classes"], height=520 if widgets.presenting() else 460)
     # presentation size: the chart across the page and the table under it, each readable from the back
-    left, right = st.columns([3, 2]) if not widgets.presenting() else (st.container(), st.container())
+    left, right = st.columns([4, 3]) if not widgets.presenting() else (st.container(), st.container())
     with left:
         widgets.chart(fig, f"transfer-{entry.name}")
     with right:
@@ -108,6 +103,17 @@ def render() -> None:
         st.download_button("Download PNG", chart_png(rows, saved["n_classes"], title=f"{entry.name}: test accuracy "
                                                      "against labels per class"),
                            f"transfer-{entry.name}.png", "image/png", icon=":material/download:", key="_w_tf_png")
+    if ch is None and 0 < done < total:  # below the chart: what is there comes first
+        _offer(entry, done, total)
+
+
+def _offer(entry, done: int, total: int) -> None:
+    what = "Compute the table" if done == 0 else f"Compute the other {total - done} of {total} cells"
+    if done:
+        st.caption(f"{done} of {total} cells saved: the chart shows them (fewer seeds where a row says so).")
+    st.button(what, type="primary", icon=":material/play_arrow:", key="_w_tf_start", on_click=_start,
+              args=(entry,), help="on a worker; each finished cell is saved with the model at once, so "
+                                  "you may leave the page, stop, or come back later")
 
 
 def _owner_of(ch: channel.Channel) -> str:
