@@ -74,4 +74,5 @@ def _cell(r: dict | None, most: int) -> str | None:
     if r is None:
         return None
     text = f"{100 * r['mean']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["seeds"] > 1 else "")
-    return text + (f" ({r['seeds']} of {most} seeds)" if r["seeds"] < most else "")
+    n = r["seeds"]
+    return text + (f" ({n} seed{'s' if n > 1 else ''})" if n < most else "")
