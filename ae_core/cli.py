@@ -24,6 +24,7 @@ from pathlib import Path
 from ae_core.choices import configs_from_choices
 from ae_core.cli_walks import add_walk_commands
 from ae_core.cli_flags import add_config_flags, add_map_flags, config_values
+from ae_core.analysis.transfer_config import TransferConfig
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.data import load_dataset
 from ae_core.errors import AEError
@@ -32,6 +33,7 @@ from ae_core.io.embedding_file import MAX_FILE_BYTES
 from ae_core.io.image_files import decode_image, encode_png
 from ae_core.io.local_paths import read_bounded
 from ae_core.photo.routing import SHIPPED_PHOTO_MODELS, route
+from ae_core.settings import parse_widths
 from ae_core.zoo import ZOOS
 
 # ae_core.runs, the photo model, noise, quality and embeddings import torch (about a second): each
@@ -82,6 +84,47 @@ def cmd_project(a) -> int:
         t0 = time.perf_counter()
         out, tw = project_checkpoint(d, a.method, a.dims)
         print(f"{out}  trustworthiness {tw:.3f}  {time.perf_counter() - t0:.1f}s", flush=True)
+    return 0
+
+
+def cmd_transfer(a) -> int:
+    """The transfer table of a checkpoint (ae_core.analysis.transfer): text, --json, --png."""
+    from ae_core.analysis.transfer_chart import chart_png
+    from ae_core.analysis.transfer_table import summarise, text_table, verdict
+    from ae_core.runs import transfer_checkpoint
+
+    values = config_values(a, TransferConfig)
+    if isinstance(values["labels"], str):  # a flag's "10,100"; the default is the declared tuple
+        values["labels"] = parse_widths(values["labels"], "labels per class")
+    cfg = TransferConfig(**values).validate()
+    if a.threads:
+        import torch
+
+        torch.set_num_threads(a.threads)
+
+    def progress(cell, result, done, total):
+        if not a.json:
+            print(f"\r{done}/{total} cells  {cell.name:<24} {100 * result['acc']:5.1f}%  "
+                  f"{result['seconds']:5.1f}s", end="", file=sys.stderr, flush=True)
+
+    res = transfer_checkpoint(a.dir, cfg, on_cell=progress)
+    rows = summarise(res["cells"])
+    sentence = verdict(rows)
+    if a.png:
+        Path(a.png).write_bytes(chart_png(rows, res["n_classes"], title=f"{Path(a.dir).name}: test accuracy "
+                                          f"against labels per class ({cfg.seeds} seeds)"))
+    if a.json:
+        print(json.dumps({"model": Path(a.dir).name, "config": cfg.key(), "rows": rows, "verdict": sentence,
+                          "notes": res["notes"], "frozen_only": res["frozen_only"], "cells": res["cells"],
+                          "n_test": res["n_test"]}, indent=2))
+        return 0
+    print(file=sys.stderr)
+    print(text_table(rows))
+    for line in (res["frozen_only"], *res["notes"], sentence):
+        if line:
+            print(line)
+    if a.png:
+        print(f"saved {a.png}")
     return 0
 
 
@@ -255,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
     pt.add_argument("--init", default=None, help="a photo checkpoint to continue training (its design, a new "
                                                  "cosine of the rate from --lr); with --channels and --out")
     pt.set_defaults(fn=cmd_photo_train)
+
+    tf = sub.add_parser("transfer", help="reuse of a model's code: accuracy against labels per class for six "
+                                         "methods (kept in the checkpoint's transfer.json)",
+                        description="Raw pixels, frozen code + logistic regression or MLP, the encoder fine-tuned, "
+                                    "the same network from scratch and semi-supervised, on the checkpoint's own "
+                                    "test split; finished cells are kept, so a stopped run resumes.")
+    tf.add_argument("dir", help="a checkpoint folder")
+    add_config_flags(tf, TransferConfig)
+    tf.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    tf.add_argument("--json", action="store_true", help="print the rows, the cells and the sentence as JSON")
+    tf.add_argument("--png", default=None, help="also write the chart to this PNG")
+    tf.set_defaults(fn=cmd_transfer)
 
     dn = sub.add_parser("denoise", help="denoise a photograph of any size up to 12 megapixels")
     dn.add_argument("input", help="image file (PNG, JPEG, ...)")

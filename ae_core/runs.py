@@ -170,3 +170,50 @@ def train_zoo(out: Path, names=None, quiet: bool = False, log: Callable[[str], N
         paths.append(path)
     log(f"zoo: {len(names)} models in {time.perf_counter() - t0:.1f}s -> {out}")
     return paths
+
+
+def transfer_checkpoint(path, config=None, *, on_cell=None, should_stop=None, allow_paths: bool = True,
+                        methods=None) -> dict:
+    """The transfer table of a checkpoint on its own split (ae_core.analysis.transfer), each finished
+    cell kept in its folder's transfer.json at once (ae_core.io.transfer_file), so a stopped or
+    killed run keeps them and the next one computes only the rest.
+
+    `on_cell(cell, result, done, total)` after every cell (those found saved included);
+    `should_stop()` is polled between cells and within them; `methods` computes only those rows (a
+    second process on the slow semi-supervised rows beside the first, benchmarks/bench_transfer.py). Returns {"cells", "notes", "frozen_only",
+    "total", "stopped"}; the table's rows are ae_core.analysis.transfer_table.summarise(cells).
+    """
+    from ae_core.analysis import transfer as tr
+    from ae_core.analysis.result_cache import digest
+    from ae_core.io import transfer_file
+
+    cfg = (config or tr.TransferConfig()).validate()
+    ck = load_checkpoint(path)
+    if ck.model_config.kind == PHOTO_KIND:
+        raise ValueError(f"{ck.name} is the photo denoiser: it has no classes to transfer to")
+    train, test = split_for(ck.dataset, allow_paths=allow_paths)
+    if train.y is None or test.y is None or len(np.unique(train.y)) < 2:
+        raise ValueError(f"{ck.name}'s data has no labels (or one class): a transfer table needs classes")
+    counts, notes = tr.counts_for(cfg, train.y)
+    key = transfer_file.table_key(cfg.key(), digest(train.x, train.y, test.x, test.y),
+                                  transfer_file.weights_digest(path))
+    cells = transfer_file.read_cells(path, key)
+    todo = [c for c in tr.plan(cfg, ck.model, train.y) if methods is None or c.method in methods]
+    out = {"cells": {}, "notes": notes, "frozen_only": tr.why_frozen(ck.model), "total": len(todo),
+           "stopped": False, "n_classes": int(len(np.unique(train.y))), "n_test": len(test)}
+    for i, cell in enumerate(todo):
+        if cell.name not in cells:
+            if should_stop is not None and should_stop():
+                out["stopped"] = True
+                break
+            try:
+                cells[cell.name] = tr.run_cell(cell, ck.model, train, test, cfg, should_stop=should_stop)
+            except tr.Stopped:
+                out["stopped"] = True
+                break
+            transfer_file.add_cell(path, key, cell.name, cells[cell.name])
+        out["cells"][cell.name] = cells[cell.name]
+        if on_cell is not None:
+            on_cell(cell, cells[cell.name], i + 1, len(todo))
+    out["cells"].update({c.name: cells[c.name] for c in todo if c.name in cells})  # saved ones past a stop
+    return out

@@ -47,6 +47,7 @@ PAGES = [
     ("Sparsity", "Sparsity", PLOT),
     ("Factors", "Factors", PLOT),
     ("Compare", "Compare", PLOT),
+    ("Transfer", "Transfer", '[data-testid="stMainBlockContainer"] [data-testid="stButton"]'),  # digits: "Compute"
 ]
 EXCEPTION = '[data-testid="stException"]'
 

@@ -86,17 +86,69 @@ def label_subset(y, fraction: float, seed: int = 0) -> np.ndarray:
 
     Each class c keeps max(1, round(fraction * n_c)) images drawn at random. Sorted (M,) int array.
     """
-    y = _np(y)
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1]; got {fraction}")
     if fraction == 1:
-        return np.arange(len(y))
+        return np.arange(len(_np(y)))
+    return _stratified(y, lambda n: max(1, int(round(fraction * n))), seed)
+
+
+def labels_per_class(y, k: int, seed: int = 0) -> np.ndarray:
+    """Indices of exactly `k` images of every class, drawn at random (seeded). Sorted (M,) int array.
+
+    A class with fewer than `k` images is refused with a sentence naming it (ValueError)."""
+    y = _np(y)
+    classes, counts = np.unique(y, return_counts=True)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"labels per class must be a whole number of at least 1; got {k!r:.40}")
+    if len(classes) and counts.min() < k:
+        c = classes[counts.argmin()]
+        raise ValueError(f"{k:,} labels per class is more than the training images have: class {c} has "
+                         f"{counts.min():,}. Choose at most {counts.min():,}, or all labels.")
+    return _stratified(y, lambda n: k, seed)
+
+
+def _stratified(y, size_of, seed: int) -> np.ndarray:
+    """size_of(n_c) images of every class c, drawn without replacement by one seeded generator."""
+    y = _np(y)
     rng = np.random.default_rng(seed)
     keep = []
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
-        keep.append(rng.choice(idx, size=max(1, int(round(fraction * len(idx)))), replace=False))
+        keep.append(rng.choice(idx, size=size_of(len(idx)), replace=False))
     return np.sort(np.concatenate(keep))
+
+
+def linear_probe(train_codes, train_y, test_codes, test_y, subsets) -> list[float]:
+    """The linear probe: test accuracy of a logistic regression on standardised codes, one per
+    subset of training indices. The scaler is fitted on all training codes, which need no labels
+    (the semi-supervised case). (N, D), (N,), (M, D), (M,), iterable of index arrays."""
+    # scikit-learn takes seconds to import; only the probes need it
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    ztr, zte, ytr, yte = _probe_arrays(train_codes, train_y, test_codes, test_y)
+    scaler = StandardScaler().fit(ztr)
+    str_, ste = scaler.transform(ztr), scaler.transform(zte)
+    out = []
+    # These matrices are small: threaded BLAS mostly spins, and on a busy machine
+    # it made the probes up to 30 times slower than one thread.
+    with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for idx in subsets:
+            lr = LogisticRegression(max_iter=500).fit(str_[idx], ytr[idx])
+            out.append(float((lr.predict(ste) == yte).mean()))
+    return out
+
+
+def _probe_arrays(train_codes, train_y, test_codes, test_y):
+    ztr, zte = _np(train_codes).astype(np.float64), _np(test_codes).astype(np.float64)
+    ytr, yte = _np(train_y).astype(np.int64), _np(test_y).astype(np.int64)
+    ztr, zte = ztr.reshape(len(ztr), -1), zte.reshape(len(zte), -1)
+    if len(ztr) != len(ytr) or len(zte) != len(yte):
+        raise ValueError("codes and labels must have the same length")
+    return ztr, zte, ytr, yte
 
 
 def representation_quality(train_codes, train_y, test_codes, test_y, fractions=(1.0, 0.1, 0.01),
@@ -121,40 +173,27 @@ def representation_quality(train_codes, train_y, test_codes, test_y, fractions=(
     0.1 -> 10pct, 0.01 -> 1pct), knn_acc and probe_acc (with all labels, when
     1.0 is among the fractions) and n_labels_<p>pct.
     """
-    # scikit-learn takes seconds to import; only the kNN and probe scores need it
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
+    # scikit-learn takes seconds to import; only the kNN scores need it
     from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.preprocessing import StandardScaler
 
-    ztr, zte = _np(train_codes).astype(np.float64), _np(test_codes).astype(np.float64)
-    ytr, yte = _np(train_y).astype(np.int64), _np(test_y).astype(np.int64)
-    ztr, zte = ztr.reshape(len(ztr), -1), zte.reshape(len(zte), -1)
-    if len(ztr) != len(ytr) or len(zte) != len(yte):
-        raise ValueError("codes and labels must have the same length")
+    ztr, zte, ytr, yte = _probe_arrays(train_codes, train_y, test_codes, test_y)
     if len(np.unique(ytr)) < 2:
         raise ValueError("representation_quality needs at least two classes in train_y")
-    scaler = StandardScaler().fit(ztr)
-    str_, ste = scaler.transform(ztr), scaler.transform(zte)
     out: dict = {}
-    # These matrices are small: threaded BLAS mostly spins, and on a busy machine
-    # it made the probes up to 30 times slower than one thread.
-    with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for frac in fractions:
-            knn, probe, n_lab = [], [], 0
-            for r in range(1 if frac >= 1 else n_repeats):
-                idx = label_subset(ytr, frac, seed + r)
+    for frac in fractions:
+        knn, n_lab = [], 0
+        subsets = [label_subset(ytr, frac, seed + r) for r in range(1 if frac >= 1 else n_repeats)]
+        with threadpool_limits(1, user_api="blas"):  # small matrices: see linear_probe
+            for idx in subsets:
                 n_lab = len(idx)
                 # k never exceeds the smallest class: with one label per class, 1-NN.
                 k_eff = int(min(k, np.bincount(ytr[idx])[np.unique(ytr[idx])].min()))
                 clf = KNeighborsClassifier(n_neighbors=k_eff).fit(ztr[idx], ytr[idx])
                 knn.append(float((clf.predict(zte) == yte).mean()))
-                lr = LogisticRegression(max_iter=500).fit(str_[idx], ytr[idx])
-                probe.append(float((lr.predict(ste) == yte).mean()))
-            t = _tag(frac)
-            out[f"knn_acc_{t}"], out[f"probe_acc_{t}"] = float(np.mean(knn)), float(np.mean(probe))
-            out[f"n_labels_{t}"] = n_lab
+        probe = linear_probe(ztr, ytr, zte, yte, subsets)
+        t = _tag(frac)
+        out[f"knn_acc_{t}"], out[f"probe_acc_{t}"] = float(np.mean(knn)), float(np.mean(probe))
+        out[f"n_labels_{t}"] = n_lab
     if "knn_acc_100pct" in out:
         out["knn_acc"], out["probe_acc"] = out["knn_acc_100pct"], out["probe_acc_100pct"]
     return out

@@ -39,6 +39,8 @@ PAGES = (
              "Which factor of variation each unit carries, against PCA: MIG, DCI, SAP, FactorVAE score."),
     PageSpec("app_pages/7_Compare.py", "Compare", ":material/leaderboard:",
              "Several models side by side against PCA and raw pixels.", multi_model=True),
+    PageSpec("app_pages/8_Transfer.py", "Transfer", ":material/school:",
+             "Reuse a code with few labels: frozen, fine-tuned, from scratch, semi-supervised."),
 )
 BY_TITLE = {p.title: p for p in PAGES}
 

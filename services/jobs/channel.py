@@ -228,6 +228,8 @@ class JobView:
             return "training done: drawing its map of the data…" if self.kind == "train" else "fitting the map…"
         if self.stage == FINAL:
             return "finished"
+        if self.stage == "transfer":
+            return f"{self.done_steps} of {self.total_steps} cells computed and saved"
         return self.epoch_text()
 
 

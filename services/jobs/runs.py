@@ -3,6 +3,7 @@ train` then `ae-core project` do) or a map fit of a saved checkpoint, as jobs in
 
     ch = submit_training(mc, tc, "digits", "my-sae", owner=None)      # a services.jobs.channel.Channel
     ch = submit_map("checkpoints/user/my-sae", "umap", 2)
+    ch = submit_transfer("checkpoints/mnist-vae-32")                   # its transfer table, cell by cell
 
 The run's folder is reserved here, before the job is queued, so two visitors training
 "my-model" at once get my-model and my-model-2 and never a shipped model's name. Paths are
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ae_core.analysis.transfer_config import TransferConfig
 from ae_core.config import ModelConfig, TrainConfig
 from ae_core.io.folder_names import reserve_path
 from services import hosting, ownership
@@ -52,3 +54,31 @@ def submit_map(path, method: str = "umap", dims: int = 2, owner: str | None = No
     path = Path(path).resolve()
     return QUEUE.submit(owner, {"kind": "map", "name": path.name, "path": str(path), "method": method,
                                 "dims": int(dims), "watched": False})
+
+
+def transfer_owner(owner: str | None) -> str:
+    """The queue's owner key of a visitor's transfer tables: beside, not in, their training runs,
+    so a table never shows on the Train page as their run, and one table per visitor at a time."""
+    return "transfer" if owner is None else f"t-{owner}"
+
+
+def submit_transfer(path, config: TransferConfig | None = None, owner: str | None = None) -> Channel:
+    """Queue the transfer table of a saved checkpoint (`ae-core transfer` on a worker). Raises
+    QueueError while this visitor has another table queued or computing."""
+    return QUEUE.submit(transfer_owner(owner), transfer_spec(path, config))
+
+
+def transfer_spec(path, config: TransferConfig | None = None) -> dict:
+    """The job.json of a transfer table (services.jobs.worker runs it)."""
+    path = Path(path).resolve()
+    cfg = (config or TransferConfig()).validate()
+    return {"kind": "transfer", "name": path.name, "path": str(path), "transfer_config": cfg.key(),
+            "watched": False, "allow_paths": not hosting.settings().hosted}
+
+
+def transfer_job(path, owner: str | None = None) -> Channel | None:
+    """This visitor's transfer job of the checkpoint at `path` that is queued or computing, else None."""
+    active = QUEUE.active(transfer_owner(owner))
+    if active is not None and active.job().get("path") == str(Path(path).resolve()):
+        return active
+    return None

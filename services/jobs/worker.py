@@ -117,6 +117,8 @@ def run_job(folder: str) -> dict:
             final = {"error": "Cancelled while waiting in the queue."}
         elif job.get("kind") == "map":
             final = {"result": _map(ch, job, reporter)}
+        elif job.get("kind") == "transfer":
+            final = {"result": _transfer(ch, job, reporter)}
         else:
             final = _train(ch, job, reporter, out)
     except Exception as e:  # noqa: BLE001 - every failure becomes a sentence in the channel
@@ -182,3 +184,25 @@ def _map(ch: Channel, job: dict, reporter: Reporter) -> dict:
     path, tw = project_checkpoint(job["path"], job.get("method", "umap"), int(job.get("dims", 2)))
     return {"map": str(path), "trustworthiness": tw, "seconds": time.monotonic() - t0}
 
+
+def _transfer(ch: Channel, job: dict, reporter: Reporter) -> dict:
+    """The transfer table of a checkpoint, each finished cell saved with it and announced on the
+    channel (an event per cell, the count as the job's steps); Stop keeps the finished cells."""
+    from ae_core.analysis.transfer_config import TransferConfig
+    from ae_core.runs import transfer_checkpoint
+    from ae_core.settings import from_dict
+
+    t0 = time.monotonic()
+    cfg = from_dict(TransferConfig, job.get("transfer_config") or {}).validate()
+    reporter.stage = "transfer"
+    reporter.status()
+
+    def on_cell(cell, result, done, total):
+        reporter.steps, reporter.total = done, total
+        ch.append({"event": "cell", "cell": cell.name, "acc": result["acc"], "seconds": result["seconds"]})
+        reporter.status()
+
+    res = transfer_checkpoint(job["path"], cfg, on_cell=on_cell, should_stop=reporter.should_stop,
+                              allow_paths=bool(job.get("allow_paths", True)))
+    return {"cells": len(res["cells"]), "total": res["total"], "stopped": res["stopped"],
+            "seconds": time.monotonic() - t0}
