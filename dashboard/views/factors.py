@@ -84,14 +84,14 @@ def render() -> None:
     table = pd.DataFrame(metric_rows({entry.name: ours, pca_name: base}))
     widgets.table(table, column_config={k: st.column_config.NumberColumn(format="%.3f") for k in table.columns
                                         if k != "model"})
-    st.caption(METRIC_HELP + " Measured on the model's test split (DCI and SAP fitted on its training split).")
-    left, right = st.columns(2)
+    left, right = st.columns(2)  # the heatmaps right under the sentence and the table: the page's picture
     with left:
         widgets.chart(mi_heatmap(ours["nmi"], names, entry.name), f"factors-{entry.name}")
     with right:
         widgets.chart(mi_heatmap(base["nmi"], names, pca_name), f"factors-{pca_name}")
     st.caption("Each cell: the mutual information of a unit (binned) and a factor, over the factor's entropy: the "
                "share of the factor a unit carries. A disentangled code has one bright cell per column and per row.")
+    st.caption(METRIC_HELP + " Measured on the model's test split (DCI and SAP fitted on its training split).")
     units = pd.DataFrame([{"unit": u["unit"], "factor it moves most": u["factor"], "share": u["share"],
                            "then": u["runner_up"], "share of that": u["runner_up_share"]} for u in ours["units"]])
     st.markdown(f"**Each unit of {md(entry.name)} and the factor it carries most**")
