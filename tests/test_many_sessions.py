@@ -30,7 +30,9 @@ from browser_support import (
     rss_mb,
 )
 
-pytestmark = pytest.mark.e2e
+# 34 s of ten browser sessions on 2 cores: behind `slow` (make test-all), to keep the default run near five
+# minutes; the hosted suite (test_hostile_server, test_e2e_hosted) keeps the per-visitor checks in it
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SESSIONS = 10
 TIMEOUT_MS = 180_000  # ten pages drawing on two busy cores: ~50-70 s each here, under a load of 10
