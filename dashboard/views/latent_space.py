@@ -407,7 +407,8 @@ def _decoded_layers(v: View, m: Marks, view_key: str):
 
 def _grid_controls(v: View) -> int | None:
     """The decoded grid layer's toggle, side and PNG: the side when it is on, else None."""
-    g1, g2, g3 = st.columns([1.3, 2, 1], vertical_alignment="center")
+    g1, g2, g3 = st.columns([1.8, 1.6, 1] if widgets.presenting() else [1.3, 2, 1],  # the label whole at 1280
+                            vertical_alignment="center")
     why = (f"{v.entry.name} is an imported embedding: it has no decoder, so there is nothing to draw at a place"
            if not v.decodes else "the decoded grid lies over the 2D map: choose 2D" if v.dims != 2 else None)
     on = g1.toggle("Decoded grid", key="_w_map_grid", disabled=why is not None,
