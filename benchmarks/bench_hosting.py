@@ -209,13 +209,9 @@ def bomb_png(path: Path) -> Path:
 
 
 def upload_store_mb(srv) -> float:
-    import urllib.request
+    from hostile_client import upload_bytes_held  # tests/ is on sys.path (above)
 
-    req = urllib.request.Request(srv.url("_stcore/metrics"), headers={"Accept": "text/plain"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        text = r.read().decode()
-    m = re.search(r'cache_memory_bytes\{cache_type="UploadedFileManager"[^}]*\} (\d+)', text)
-    return int(m.group(1)) / 2**20 if m else 0.0
+    return upload_bytes_held(srv) / 2**20
 
 
 def hostile_part(srv, puts: int, image_visitors: int, workdir: Path) -> dict:

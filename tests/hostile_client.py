@@ -14,9 +14,20 @@ from __future__ import annotations
 
 import http.client
 import re
+import urllib.request
 import uuid
 
 MB = 1024 * 1024
+
+
+def upload_bytes_held(srv) -> int:
+    """What Streamlit's upload store holds on the server `srv` (a StreamlitServer), from its own
+    metrics endpoint: the figure the upload budget and its release are read by."""
+    req = urllib.request.Request(srv.url("_stcore/metrics"), headers={"Accept": "text/plain"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        text = r.read().decode()
+    m = re.search(r'cache_memory_bytes\{cache_type="UploadedFileManager"[^}]*\} (\d+)', text)
+    return int(m.group(1)) if m else 0
 
 
 class Visitor:

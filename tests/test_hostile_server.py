@@ -13,15 +13,13 @@ About 20 s for the uploads and 20 s for the browser at a load of 14 on two cores
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-import urllib.request
 
 import pytest
 
 from browser_support import StreamlitServer, launch_chromium, require_browser, rss_mb, wait_idle
-from hostile_client import MB, Visitor
+from hostile_client import MB, Visitor, upload_bytes_held
 
 pytestmark = pytest.mark.e2e
 SECRET = "the test server's visitor secret"
@@ -36,14 +34,6 @@ def server(tmp_path_factory):
            "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "2"}  # a closed tab's session ends after 2 s
     with StreamlitServer(tmp_path_factory.mktemp("hostile"), env=env) as srv:
         yield srv
-
-
-def upload_bytes_held(srv) -> int:
-    req = urllib.request.Request(srv.url("_stcore/metrics"), headers={"Accept": "text/plain"})
-    with urllib.request.urlopen(req, timeout=30) as r:
-        text = r.read().decode()
-    m = re.search(r'cache_memory_bytes\{cache_type="UploadedFileManager"[^}]*\} (\d+)', text)
-    return int(m.group(1)) if m else 0
 
 
 class Peak:
