@@ -7,14 +7,6 @@
 const SIDE = 280;
 const PADS = new WeakMap();
 
-function el(tag, cls, parent, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  if (parent) parent.appendChild(e);
-  return e;
-}
-
 function setup(parent) {
   const root = el("div", "lse-pad", parent);
   const canvas = el("canvas", "lse-pad-canvas", root);

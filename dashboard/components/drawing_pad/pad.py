@@ -16,7 +16,8 @@ from pathlib import Path
 import streamlit as st
 
 HERE = Path(__file__).resolve().parent
-_PAD = st.components.v2.component("lse_drawing_pad", js=(HERE / "pad.js").read_text(),
+_JS = (HERE / "../dom.js").read_text() + "\n" + (HERE / "pad.js").read_text()  # the shared DOM helpers first
+_PAD = st.components.v2.component("lse_drawing_pad", js=_JS,
                                   css=(HERE / "pad.css").read_text(), isolate_styles=True)
 PREFIX = "data:image/png;base64,"
 MAX_CHARS = 2_000_000  # a 280 x 280 PNG is tens of kB: anything far larger is not this pad's

@@ -23,7 +23,7 @@ from dashboard.render.selection import MapEvent, read_event
 HERE = Path(__file__).resolve().parent
 # regl-scatterplot's bundle defines `var ReglScatterplot` in the module's scope, which map.js uses:
 # one inline script, so the browser needs no module loader and no second request
-_JS = (HERE / "vendor" / "regl-scatterplot.js").read_text() + "\n" + (HERE / "map.js").read_text()
+_JS = "\n".join((HERE / f).read_text() for f in ("vendor/regl-scatterplot.js", "../dom.js", "map.js"))
 _MAP = st.components.v2.component("lse_latent_map", js=_JS, css=(HERE / "map.css").read_text(), isolate_styles=True)
 
 

@@ -21,14 +21,6 @@ const GREY_INDEX = 256;
 let RENDERER = null;
 let GL_PROBLEM = null; // why this browser cannot draw the map, once known
 
-function el(tag, cls, parent, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  if (parent) parent.appendChild(e);
-  return e;
-}
-
 // --------------------------------------------------------------------------- the message
 function unpack(raw) {
   // a copy: the bytes Streamlit hands over may sit at any offset of a larger buffer
