@@ -24,7 +24,7 @@ from ae_core.io.image_files import LUMA, decode_image, to_model_input
 
 DIGIT_SIDE = 512  # enough for a digit drawn over a twentieth of a phone photo's width
 DIGIT_CACHE_BYTES = 32_000_000
-_digits: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_digits: OrderedDict[tuple, np.ndarray] = OrderedDict()  # decoded pictures by (SHA-256, mode)
 _digits_lock = threading.Lock()
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]  # what the uploaders offer
@@ -37,18 +37,24 @@ def digit_input(data: bytes, input_shape, invert="auto") -> tuple[np.ndarray, np
     (1, C, H, W) float32 in [0, 1].
     """
     shape = tuple(int(v) for v in input_shape)
-    key = (hashlib.sha256(data).hexdigest(), shape, invert)
+    img = _decoded(data, "L" if shape[0] == 1 else "RGB")
+    return img, to_model_input(img, shape, invert=invert)[None].astype(np.float32)
+
+
+def _decoded(data: bytes, mode: str) -> np.ndarray:
+    """The upload decoded reduced (DIGIT_SIDE), once per bytes and mode: every rerun of the page,
+    digit_input and digit_prepared alike, reads it from here."""
+    key = (hashlib.sha256(data).hexdigest(), mode)
     with _digits_lock:
         if key in _digits:
             _digits.move_to_end(key)
             return _digits[key]
-    img = decode_image(data, mode="L" if shape[0] == 1 else "RGB", max_side=DIGIT_SIDE)
-    x = to_model_input(img, shape, invert=invert)[None].astype(np.float32)
+    img = decode_image(data, mode=mode, max_side=DIGIT_SIDE)
     with _digits_lock:
-        _digits[key] = (img, x)
-        while len(_digits) > 1 and sum(a.nbytes + b.nbytes for a, b in _digits.values()) > DIGIT_CACHE_BYTES:
+        _digits[key] = img
+        while len(_digits) > 1 and sum(a.nbytes for a in _digits.values()) > DIGIT_CACHE_BYTES:
             _digits.popitem(last=False)
-    return img, x
+    return img
 
 
 def photo_input(data: bytes, channels: int = 3) -> np.ndarray:
@@ -109,8 +115,9 @@ def digit_prepared(data: bytes, input_shape, fallback: bool = False) -> tuple[np
     as the page always did, and the steps say why."""
     c, h, w = (int(v) for v in input_shape)
     if c == 1 and h == w:
-        # decoded reduced, as digit_input: not a picture, too large: refused here, whatever `fallback`
-        img = decode_image(data, mode="L", max_side=DIGIT_SIDE)
+        # decoded once per upload, reduced: a file that is not a picture or is too large is refused
+        # there, whatever `fallback`
+        img = _decoded(data, "L")
         try:
             prep = prepare_digit(img, side=h)
             return prep.image[None].astype(np.float32), prep.steps
