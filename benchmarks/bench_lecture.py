@@ -240,7 +240,9 @@ def main(argv=None) -> int:
     minutes = (time.perf_counter() - t0) / 60
     if a.update:
         earlier = json.loads(a.update.read_text())
-        res = {name: res.get(name, runs) for name, runs in earlier.items()}  # the earlier order
+        # the earlier order, then any model the earlier run did not have (a zoo entry added since)
+        res = {**{name: res.get(name, runs) for name, runs in earlier.items()},
+               **{name: runs for name, runs in res.items() if name not in earlier}}
         minutes = None
     text = section(res, a.seeds, minutes)
     print(text)
