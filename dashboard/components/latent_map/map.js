@@ -391,6 +391,7 @@ function plot(s, fresh = true, newView = true) {
 function marks(s) {
   const d = s.data;
   s.root.dataset.picked = String((d.picked || []).length);
+  s.root.dataset.pointPx = String(d.point_px || 5);
   for (const space of ["code", "pixel"]) s.root.dataset[`near${space[0].toUpperCase()}${space.slice(1)}`] = (d[`near_${space}`] || []).map((p) => p[2]).join(",");
   s.root.dataset.marker = d.marker ? "1" : "0";
   s.root.dataset.selected = String(s.sel ? s.sel.reduce((t, v) => t + v, 0) : 0);
@@ -430,7 +431,7 @@ function applyHidden(s) {
 function wireEvents(s) {
   const sp = s.sp;
   let lassoing = false, hoverTimer = 0;
-  const send = (ev) => { if (s.trigger) s.trigger("event", { click: null, selection: null, hover: null, ...ev }); };
+  const send = (ev) => { mark("event-sent"); if (s.trigger) s.trigger("event", { click: null, selection: null, hover: null, ...ev }); };
   sp.subscribe("lassoStart", () => { lassoing = true; s.tip.style.display = "none"; });
   sp.subscribe("select", ({ points }) => {
     const wasLasso = lassoing;
@@ -601,11 +602,12 @@ function drawLayers(s) {
     ctx.fillStyle = "#111";
     for (const [u, v] of d.path) { const [x, y] = px(s, u, v); ctx.beginPath(); ctx.arc(x, y, 4, 0, 7); ctx.fill(); }
   }
-  // the focused point's nearest images: in code space a solid orange ring, in pixel space a dashed blue one
-  for (const [key, colour, dash] of [["near_pixel", "#1d4ed8", [3, 3]], ["near_code", "#f77f00", []]]) {
+  // the focused point's nearest images: in code space a solid orange ring, in pixel space a wider
+  // dashed blue one on top (both show where a point is both, and in a dense cluster)
+  for (const [key, colour, dash, gap] of [["near_code", "#f77f00", [], 3], ["near_pixel", "#1d4ed8", [3, 3], 7]]) {
     ctx.strokeStyle = colour; ctx.lineWidth = 2; ctx.setLineDash(dash);
     for (const [u, v] of d[key] || []) {
-      const [x, y] = px(s, u, v); ctx.beginPath(); ctx.arc(x, y, (d.point_px || 5) + 3, 0, 7); ctx.stroke();
+      const [x, y] = px(s, u, v); ctx.beginPath(); ctx.arc(x, y, (d.point_px || 5) + gap, 0, 7); ctx.stroke();
     }
   }
   ctx.setLineDash([]);
