@@ -102,7 +102,7 @@ def test_a_focused_points_neighbours_are_marked_at_their_places_with_their_datas
 
 def test_a_big_maps_hover_images_wait_for_its_first_draw(monkeypatch):
     """canvas.draw leaves out hover images over LATER_BYTES until the browser says it has drawn
-    the points of that view ("drawn"), and then sends them; a small map's come at once."""
+    the points of that view (its "lattice" ask), and then sends them; a small map's come at once."""
     sent = {}
     monkeypatch.setattr(canvas, "st", type("St", (), {"session_state": {}})())
     monkeypatch.setattr(canvas, "_MAP", lambda **kw: sent.update(decoded(kw["data"])))

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 # regl-scatterplot's bundle defines `var ReglScatterplot` in the module's scope, which map.js uses:
 # one inline script, so the browser needs no module loader and no second request
 _JS = "\n".join((HERE / f).read_text() for f in ("vendor/regl-scatterplot.js", "../dom.js", "map.js"))
-# Hover images above this many bytes wait for the points' first draw (the browser asks, "drawn"):
+# Hover images above this many bytes wait for the points' first draw (the browser asks, "lattice"):
 # they are most of a big map's message (100,000 8x8 digits with reconstructions: 12.8 of 14.7 MB)
 # and no part of its first picture; a small map's come with its points (no extra rerun)
 LATER_BYTES = 1_000_000
@@ -56,7 +56,7 @@ def draw(data: dict, key: str, on_event=None):
     st.session_state[sent] = was
     return _MAP(key=key, data=pack(data), height="content", on_event_change=on_event or (lambda: None),
                 on_resend_change=lambda: st.session_state.pop(sent, None),
-                on_drawn_change=lambda: st.session_state.__setitem__(f"_{key}_lattice", _sent(key, "drawn")))
+                on_lattice_change=lambda: st.session_state.__setitem__(f"_{key}_lattice", _sent(key, "lattice")))
 
 
 def lattice_wanted(key: str, view_key: str) -> bool:

@@ -6,8 +6,8 @@
 // image, and one event sent back: "event" = {click, selection, hover} of dataset indices, or
 // {place: [x, y]} (map coordinates) for a click where no point is. With a decoder, the card also
 // shows what the decoder draws at any place (the nearest place of a decoded lattice, asked for
-// once the points are drawn: "drawn"), and a decoded grid can lie over the map. A big map's hover
-// images come after its first draw too (the same "drawn").
+// once the points are drawn: "lattice"), and a decoded grid can lie over the map. A big map's hover
+// images come after its first draw too (the same ask).
 // Nothing here decides what a selection means.
 
 const INSTANCES = new WeakMap();
@@ -303,7 +303,7 @@ function askLater(s) {
   const d = s.data;
   if (d && ((d.decodes && !d.lattice_sig) || d.images_later) && s.asked !== d.view_key && s.trigger) {
     s.asked = d.view_key;
-    s.trigger("drawn", d.view_key);
+    s.trigger("lattice", d.view_key); // "drawn": the lattice, and the hover images if they wait
   }
 }
 
