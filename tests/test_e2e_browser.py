@@ -193,6 +193,7 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     assert panel.locator(IMAGE).count() >= 2  # code-space and pixel-space neighbours
     assert re.search(r"#\d+ \(label \d\)", panel.inner_text())
     full_screenshot(page, ARTIFACTS / "Latent_space-click.png")
+    assert_neighbours_ringed(page)
 
     # a box around the same point: the Selection tab opens by itself with the images and their
     # reconstructions, and the map greys the rest
@@ -288,6 +289,41 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     assert all(b["height"] < 2 * boxes["font"] + 12 for b in boxes["buttons"]), boxes  # one line each
     assert boxes["legend"]["top"] >= max(b["bottom"] for b in boxes["buttons"]), boxes
     full_screenshot(page, ARTIFACTS / "Latent_space-presenting.png")
+
+
+# Where each ring around a neighbour is drawn in its colour: the map's top layer read back at 24
+# places on the ring's circle (2 px lines of radius point size + 3 in code space, + 7 in pixel space)
+RING_PIXELS = """(m, [space, rgb]) => {
+  const over = m.querySelector('.lse-over'), box = over.getBoundingClientRect();
+  const k = over.width / box.width, ctx = over.getContext('2d');
+  const r = Number(m.dataset.pointPx) + (space === 'code' ? 3 : 7);
+  return m.lseNear(space).map(([x, y, id]) => {
+    let hits = 0;
+    for (let a = 0; a < 24; a++) {
+      const px = ctx.getImageData(Math.round((x - box.left + r * Math.cos(a * Math.PI / 12)) * k),
+                                  Math.round((y - box.top + r * Math.sin(a * Math.PI / 12)) * k), 1, 1).data;
+      if (px[3] > 128 && Math.hypot(px[0] - rgb[0], px[1] - rgb[1], px[2] - rgb[2]) < 80) hits++;
+    }
+    return [id, hits];
+  });
+}"""
+
+
+def assert_neighbours_ringed(page) -> None:
+    """The clicked point's neighbours are ringed on the map: in code space (orange) exactly the
+    images the Neighbours tab lists, in its order, and so in pixel space (dashed blue), each ring's
+    colour on the map's pixels."""
+    m = page.locator(".lse-map").first
+    for space, rgb in (("code", (247, 127, 0)), ("pixel", (29, 78, 216))):
+        listed = [int(i) for i in re.findall(r"#(\d+)", caption(page, f"^Nearest in {space} space").first.inner_text())]
+        assert len(listed) == 8, listed
+        marked = m.evaluate(f"el => el.lseNear('{space}')")
+        assert [p[2] for p in marked] == listed, (space, marked, listed)
+        assert m.get_attribute(f"data-near-{space}") == ",".join(map(str, listed))
+        rings = dict(m.evaluate(RING_PIXELS, [space, list(rgb)]))
+        # each ring's colour on the map, not only in the data (in a dense cluster the rings cross and
+        # cover parts of each other: a ring alone shows its colour at all 24 places, dashed at ~12)
+        assert all(rings[i] >= 1 for i in listed) and sum(rings.values()) >= 6 * len(listed), (space, rings)
 
 
 def test_denoising_denoises_an_uploaded_digit(page, server, tmp_path):

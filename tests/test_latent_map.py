@@ -89,6 +89,42 @@ def test_selection_picked_points_path_and_marker_share_the_points_frame():
     assert "selected" not in canvas_payload.payload(xy, np.arange(4))  # no selection: every point in colour
 
 
+def test_a_focused_points_neighbours_are_marked_at_their_places_with_their_dataset_indices():
+    xy = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0], [5.0, 5.0]])
+    ids = np.array([40, 41, 42, 43, 44])
+    d = decoded(canvas_payload.payload(xy, ids, near={"code": [3, 1], "pixel": [2]}))
+    uv = np.stack([d["x"], d["y"]], 1)
+    for space, at in (("code", [3, 1]), ("pixel", [2])):  # in the order given (nearest first)
+        np.testing.assert_allclose(np.array(d[f"near_{space}"])[:, :2], uv[at], atol=1e-6)
+        assert [m[2] for m in d[f"near_{space}"]] == ids[at].tolist()
+    assert "near_code" not in canvas_payload.payload(xy, ids)  # no focused point: nothing marked
+
+
+def test_a_big_maps_hover_images_wait_for_its_first_draw(monkeypatch):
+    """canvas.draw leaves out hover images over LATER_BYTES until the browser says it has drawn
+    the points of that view (its "lattice" ask), and then sends them; a small map's come at once."""
+    sent = {}
+    monkeypatch.setattr(canvas, "st", type("St", (), {"session_state": {}})())
+    monkeypatch.setattr(canvas, "_MAP", lambda **kw: sent.update(decoded(kw["data"])))
+    rng = np.random.default_rng(0)
+    big, small = rng.random((20_000, 1, 8, 8)), rng.random((50, 1, 8, 8))
+    for images, later in ((big, True), (small, False)):
+        n = len(images)
+        data = canvas_payload.payload(rng.random((n, 2)), np.arange(n), images=images, recon=images, view_key=f"v{n}",
+                                      known=canvas.known("m"))
+        sent.clear()
+        canvas.draw(data, key="m")
+        assert ("thumbs" not in sent and sent.get("images_later")) if later else "thumbs" in sent
+        if later:  # the browser drew the points and asked: the same map's next run carries the images
+            canvas.st.session_state["_m_lattice"] = f"v{n}"
+            data = canvas_payload.payload(rng.random((n, 2)), np.arange(n), images=images, recon=images,
+                                          view_key=f"v{n}", known=canvas.known("m"))
+            sent.clear()
+            canvas.draw(data, key="m")
+            np.testing.assert_array_equal(sent["thumbs"][..., 0], (images[:, 0] * 255 + 0.5).astype(np.uint8))
+            assert not sent.get("images_later")
+
+
 def test_thumbnails_are_block_means_within_the_byte_budget():
     rng = np.random.default_rng(3)
     x = rng.random((50, 1, 28, 28)).astype(np.float32)

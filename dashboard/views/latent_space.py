@@ -200,6 +200,7 @@ class Marks:
     path_xy: np.ndarray | None = None
     upload: latent_yours.PlacedUpload | None = None
     grid_n: int | None = None  # the decoded grid layer's side, None when it is off
+    near: tuple | None = None  # the focused point's nearest images (code space, pixel space), itself first
 
 
 def _controls(entry, factor_names=()) -> tuple[str, int, str, int]:
@@ -323,13 +324,15 @@ def _map_and_panel(v: View) -> None:
     with tabs["Selection"]:  # before the map: after a box its images are what the visitor waits for
         if tabs["Selection"].open:
             _selection_panel(v, selected)
+    if focus is not None and tabs["Neighbours"].open:  # before the map, which marks them
+        m.near = analysis.neighbours(v.entry, v.spec, v.mp.part, focus, 9)
     with left:
         m.grid_n = _grid_controls(v)
         drawn = _draw_map(v, m)
         _pinned_place(v)
         _map_notes(v, m, drawn)
     with tabs["Neighbours"]:
-        _neighbours_panel(v, focus, tabs["Neighbours"].open)
+        _neighbours_panel(v, focus, m.near)
     with tabs["Interpolation"]:
         if tabs["Interpolation"].open:
             _interpolation_panel(v, pair, strip, m.path_xy, interp)
@@ -347,10 +350,20 @@ def _drawn(v: View, m: Marks, plotly: bool = False):
     are a search, not another lookup table over every point."""
     picked_pos = positions_of(([m.focus] if m.focus is not None else []) + m.pair, v.ids)
     limit = figures.MAX_PLOTLY_POINTS if plotly else None
-    drawn = drawn_sample(len(v.ids), keep=np.concatenate([m.sel_pos, picked_pos]), limit=limit)
+    near = [positions_of([int(i) for i in found[1:]], v.ids) for found in m.near or ()]  # without the point itself
+    drawn = drawn_sample(len(v.ids), keep=np.concatenate([m.sel_pos, picked_pos, *near]), limit=limit)
     if drawn is None:
         return None, m.sel_pos, picked_pos
     return drawn, places_in(drawn, m.sel_pos), places_in(drawn, picked_pos)
+
+
+def _near_drawn(v: View, m: Marks, drawn) -> dict | None:
+    """{"code", "pixel"}: where among the drawn points the focused point's neighbours are (the
+    map rings them), or None when none are shown."""
+    if not m.near:
+        return None
+    near = {space: positions_of([int(i) for i in found[1:]], v.ids) for space, found in zip(("code", "pixel"), m.near)}
+    return near if drawn is None else {k: places_in(drawn, at) for k, at in near.items()}
 
 
 def _draw_map(v: View, m: Marks) -> np.ndarray | None:
@@ -374,6 +387,7 @@ def _draw_map(v: View, m: Marks) -> np.ndarray | None:
         label_names=[v.ds.label_name(k) for k in range(n_names)],
         errors=None if v.map_errs is None else v.map_errs[d], color=None if v.values is None else np.asarray(v.values)[d],
         categorical=v.categorical, color_name=v.cname, selected=sel_drawn if m.selected else None, picked=picked_drawn,
+        near=_near_drawn(v, m, drawn),
         path=m.path_xy, marker=m.upload.marker["coords"] if m.upload and m.upload.marker else None,
         label_clusters=v.label_clusters, images=lambda: v.ds.x[ids[d]], images_key=f"{e.path}|{e.stamp}|{v.spec}|{part}",
         recon=(lambda: loaders.reconstructions(e.path, e.stamp, v.spec, part)[ids[d]]) if v.decodes else None,
@@ -530,8 +544,9 @@ def _selection_panel(v: View, selected: list[int]) -> None:
     st.caption("The selection is in this page's address: copy it to share this view.")
 
 
-def _neighbours_panel(v: View, focus: int | None, is_open: bool) -> None:
-    """The index box, the focused point, and (when the tab is open) its neighbours."""
+def _neighbours_panel(v: View, focus: int | None, near: tuple | None) -> None:
+    """The index box, the focused point, and (when the tab is open: `near`, from
+    analysis.neighbours) its neighbours, which the map rings."""
     ds, e = v.ds, v.entry
     st.session_state[state.MAP_INDEX] = focus  # empty until a point is picked: a 0 there would look picked
     st.number_input("Image index", 0, len(ds) - 1, key=state.MAP_INDEX, on_change=on_index_box,
@@ -542,9 +557,9 @@ def _neighbours_panel(v: View, focus: int | None, is_open: bool) -> None:
     lab = "" if ds.y is None else f" (label {md(ds.label_name(int(ds.y[focus])))})"
     st.markdown(f"**#{focus}**{lab}" + (f": error {v.errs[focus]:.4f}, "
                                         f"{ordinal(percentile_of(v.errs[focus], v.errs))} percentile" if v.decodes else ""))
-    if not is_open:
+    if near is None:
         return
-    by_code, by_pixel = analysis.neighbours(e, v.spec, v.mp.part, focus, 9)
+    by_code, by_pixel = near
     # the clicked image itself, big enough to read (at presentation size the whole panel's width)
     p1, p2, *_ = st.columns([1, 1] if widgets.presenting() else [1, 1, 1])
     with p1:
@@ -553,9 +568,12 @@ def _neighbours_panel(v: View, focus: int | None, is_open: bool) -> None:
         with p2:
             recon_focus = loaders.reconstructions(e.path, e.stamp, v.spec, v.mp.part)[focus:focus + 1]
             widgets.image(recon_focus, "its reconstruction", target=112)
-    st.caption("Nearest in code space (the image itself first)")
+    ringed = v.dims == 2  # the 2D map rings them (map.js), the 3D view does not
+    st.caption("Nearest in code space (the image itself first)" + (", ringed orange on the map" if ringed else "")
+               + ": " + ", ".join(f"#{int(i)}" for i in by_code[1:]))
     widgets.tiles(ds.x[by_code], ncols=9, width=PANEL_PX)
-    st.caption("Nearest in pixel space")
+    st.caption("Nearest in pixel space" + (", ringed in dashed blue on the map" if ringed else "") + ": "
+               + ", ".join(f"#{int(i)}" for i in by_pixel[1:]))
     widgets.tiles(ds.x[by_pixel], ncols=9, width=PANEL_PX)
     if ds.y is not None:
         same_c = float((ds.y[by_code[1:]] == ds.y[focus]).mean())

@@ -17,13 +17,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.components.latent_map.payload import KEPT, pack
+from dashboard.components.latent_map.payload import IMAGES, KEPT, pack
 from dashboard.render.selection import MapEvent, read_event
 
 HERE = Path(__file__).resolve().parent
 # regl-scatterplot's bundle defines `var ReglScatterplot` in the module's scope, which map.js uses:
 # one inline script, so the browser needs no module loader and no second request
 _JS = "\n".join((HERE / f).read_text() for f in ("vendor/regl-scatterplot.js", "../dom.js", "map.js"))
+# Hover images above this many bytes wait for the points' first draw (the browser asks, "lattice"):
+# they are most of a big map's message (100,000 8x8 digits with reconstructions: 12.8 of 14.7 MB)
+# and no part of its first picture; a small map's come with its points (no extra rerun)
+LATER_BYTES = 1_000_000
 _MAP = st.components.v2.component("lse_latent_map", js=_JS, css=(HERE / "map.css").read_text(), isolate_styles=True)
 
 
@@ -40,8 +44,11 @@ def draw(data: dict, key: str, on_event=None):
     The points and the hover images go to this session's browser once per signature (a payload
     made with known=known(key) leaves them out): a rerun (a click, a box) sends only what
     changed. If the browser lacks them after all (a reload keeps neither), it asks ("resend")
-    and the next run sends them again."""
+    and the next run sends them again. A big map's hover images (over LATER_BYTES) are sent in
+    the run after its first draw (the browser asks for them, with the decoded lattice)."""
     sent = f"_{key}_sent"
+    if sum(len(data[p]["pixels"]) for p in IMAGES if p in data) > LATER_BYTES and not lattice_wanted(key, data["view_key"]):
+        data = {k: v for k, v in data.items() if k not in IMAGES} | {"images_later": True, "images_sig": None}
     was = dict(st.session_state.get(sent) or {})
     for part, cached in KEPT.items():
         if part in data and not data.get(cached):
@@ -53,9 +60,9 @@ def draw(data: dict, key: str, on_event=None):
 
 
 def lattice_wanted(key: str, view_key: str) -> bool:
-    """Whether the browser asked for the decoded lattice of the map `key` showing `view_key`: it
-    asks once its points are drawn, so the lattice (decoded once per map, a few MB) never holds
-    up the map's first draw."""
+    """Whether the browser has drawn the points of the map `key` showing `view_key` and asked for
+    what waits for that: the decoded lattice (decoded once per map, a few MB) and a big map's
+    hover images, so neither holds up the map's first draw."""
     return st.session_state.get(f"_{key}_lattice") == view_key
 
 

@@ -6,7 +6,8 @@
 // image, and one event sent back: "event" = {click, selection, hover} of dataset indices, or
 // {place: [x, y]} (map coordinates) for a click where no point is. With a decoder, the card also
 // shows what the decoder draws at any place (the nearest place of a decoded lattice, asked for
-// once the points are drawn: "lattice"), and a decoded grid can lie over the map.
+// once the points are drawn: "lattice"), and a decoded grid can lie over the map. A big map's hover
+// images come after its first draw too (the same ask).
 // Nothing here decides what a selection means.
 
 const INSTANCES = new WeakMap();
@@ -17,9 +18,12 @@ const DECODED = { lattice: new Map(), grid: new Map() }; // decoded tiles per la
 const VIEWS = new Map(); // the camera per view_key: kept when Streamlit mounts the map anew
 const GREY = [0.75, 0.75, 0.75, 0.4]; // not selected: greyed, not hidden (rgba, 0..1)
 const MISSING = [0.63, 0.63, 0.63, 0.8]; // a continuous colour's missing value
-const GREY_INDEX = 256;
 let RENDERER = null;
 let GL_PROBLEM = null; // why this browser cannot draw the map, once known
+// Stages of a map's first draw as the page's performance marks ("lse:<stage>"), read by
+// benchmarks/profile_map.py: where the seconds from navigation to a drawn map go
+const mark = (stage) => performance.mark(`lse:${stage}`);
+mark("script");
 
 // --------------------------------------------------------------------------- the message
 function unpack(raw) {
@@ -174,6 +178,11 @@ function setup(parent) {
   });
   // for tests and benchmarks: each shown point's place on the page and its dataset index (every
   // `step`th of them)
+  // for tests: the rings around the focused point's neighbours, [x, y, dataset index] on the page
+  root.lseNear = (space) => {
+    const r = s.glc.getBoundingClientRect();
+    return ((s.data && s.data[`near_${space}`]) || []).map(([u, v, id]) => [r.left + s.xs(2 * u - 1), r.top + s.ys(2 * v - 1), id]);
+  };
   root.lseScreen = (step = 1) => {
     const r = s.glc.getBoundingClientRect(), out = [];
     if (!s.data || !s.u) return out;
@@ -212,7 +221,8 @@ function resize(s) {
   }
   s.dpr = dpr;
   fitRenderer();
-  if (s.sp) s.sp.set({ width: side, height: side });
+  // a new size redraws every point: only when it changed (a layout pass of the page is no reason)
+  if (s.sp) { if (s.spSide !== side) { s.sp.set({ width: side, height: side }); s.spSide = side; } }
   else { s.glc.style.width = side + "px"; s.glc.style.height = side + "px"; }
   s.xs.range([0, side]); s.ys.range([side, 0]);
   drawLayers(s);
@@ -220,6 +230,7 @@ function resize(s) {
 
 // --------------------------------------------------------------------------- data
 function update(s, raw) {
+  mark("message");
   let msg;
   try { msg = unpack(raw); } catch (err) { say(s, `The map's data could not be read: ${err.message}`); return; }
   const d = msg.header, a = msg.arrays;
@@ -229,9 +240,10 @@ function update(s, raw) {
     const x = new Float32Array(d.n), y = new Float32Array(d.n); // regl-scatterplot's -1..1
     for (let i = 0; i < d.n; i++) { x[i] = 2 * a.x[i] - 1; y[i] = 2 * a.y[i] - 1; }
     pts = { u: a.x, v: a.y, x, y, ids: a.ids, cat: a.c, lab: a.labels || null, err: a.errors || null, n: d.n,
-            density: a.density ? densityImage(d.density, a.density) : null };
+            valueA: Float32Array.from(a.c), density: a.density ? densityImage(d.density, a.density) : null };
     pts.grid = grid(pts.u, pts.v, d.n);
     ARRAYS.set(d.sig, pts);
+    mark("points-read");
     while (ARRAYS.size > 8) ARRAYS.delete(ARRAYS.keys().next().value);
   }
   for (const part of ["lattice", "grid"]) {
@@ -245,7 +257,8 @@ function update(s, raw) {
   }
   let ims = IMAGES.get(d.images_sig);
   if (!ims) {
-    if (d.images_cached) { if (s.trigger) s.trigger("resend", true); ims = {}; } else {
+    if (d.images_later) ims = {}; // asked for once the points are drawn (askLater); nothing kept yet
+    else if (d.images_cached) { if (s.trigger) s.trigger("resend", true); ims = {}; } else {
       ims = {};
       for (const part of ["thumbs", "recon_thumbs"]) if (d[part]) ims[part] = { ...d[part], px: a[part] };
       IMAGES.set(d.images_sig, ims);
@@ -253,9 +266,9 @@ function update(s, raw) {
     }
   }
   const fresh = !s.data || s.sig !== d.sig;
-  // what regl-scatterplot was given: the same again (a rerun for a click, a tab) redraws only our
-  // layers, not every point (a frame of software WebGL is a tenth of a second)
-  const look = `${d.sig}|${d.palette.length}|${a.selected ? selKey(a.selected) : "-"}`;
+  // what regl-scatterplot was given: the same points again (a rerun for a click, a box, a tab)
+  // are not given again; a new selection is only regl-scatterplot's selection (applySelection)
+  const look = `${d.sig}|${d.palette.length}`;
   const same = s.sp && look === s.look && !fresh;
   s.look = look;
   const newView = !s.data || d.view_key !== s.data.view_key;
@@ -279,32 +292,47 @@ function update(s, raw) {
   drawLegend(s);
   resize(s);
   if (GL_PROBLEM || glProblem()) { say(s, GL_PROBLEM); return; }
-  if (same) { marks(s); drawLayers(s); askLattice(s); return; }
+  if (same) { applySelection(s); marks(s); drawLayers(s); askLater(s); return; }
   plot(s, fresh, newView);
 }
 
-// the decoded lattice is asked for once the points are drawn (never with them: it is a few MB
-// and a second of decoding the first time), once per view
-function askLattice(s) {
+// What waits for the points' first draw is asked for once they are drawn, in one rerun, once
+// per view: the decoded lattice (a few MB and a second of decoding the first time) and a big
+// map's hover images (100,000 8x8 digits and their reconstructions: 13 of the message's 15 MB)
+function askLater(s) {
   const d = s.data;
-  if (d && d.decodes && !d.lattice_sig && s.asked !== d.view_key && s.trigger) {
+  if (d && ((d.decodes && !d.lattice_sig) || d.images_later) && s.asked !== d.view_key && s.trigger) {
     s.asked = d.view_key;
-    s.trigger("lattice", d.view_key);
+    s.trigger("lattice", d.view_key); // "drawn": the lattice, and the hover images if they wait
   }
 }
 
-// the colour of each point: index k < 255 its palette colour, 255 a missing value, 256 greyed
-function pointColours(d) {
+// the colour of each point: index k < 255 its palette colour, 255 a missing value; greyed, all grey
+function pointColours(d, greyed = false) {
   const out = [];
-  for (let k = 0; k < 255; k++) out.push(d.palette[k % d.palette.length]);
-  out.push(MISSING, GREY);
+  for (let k = 0; k < 255; k++) out.push(greyed ? GREY : d.palette[k % d.palette.length]);
+  out.push(greyed ? GREY : MISSING);
   return out;
 }
 
-function valueA(s) {
-  const n = s.data.n, out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = s.sel && !s.sel[i] ? GREY_INDEX : s.cat[i];
-  return out;
+// The selection is regl-scatterplot's own: its points drawn again on top in their colours
+// ("active"), the others in grey (the base colours, all grey while there is a selection). A new
+// selection costs a buffer of the selected points and a 256-colour table, not a new upload of
+// every point's colour and draw order (which took seconds at a million points).
+function applySelection(s) {
+  const sp = s.sp;
+  if (!sp || !s.drawnSig || s.drawnSig !== s.sig) return; // after the points' draw (plot calls it again)
+  const picked = [];
+  if (s.sel) for (let i = 0; i < s.sel.length; i++) if (s.sel[i]) picked.push(i);
+  const look = `${picked.length > 0}|${s.look}`;
+  if (look !== s.colourLook) {
+    const colours = pointColours(s.data);
+    sp.set({ pointColor: picked.length ? pointColours(s.data, true) : colours, pointColorActive: colours,
+             pointColorHover: colours });
+    s.colourLook = look;
+  }
+  if (picked.length) sp.select(picked, { preventEvent: true });
+  else sp.deselect({ preventEvent: true });
 }
 
 // Points to regl-scatterplot: all of them on a new map, only their colours after a selection
@@ -312,32 +340,47 @@ function plot(s, fresh = true, newView = true) {
   const d = s.data, n = d.n;
   try {
     if (!s.sp) {
+      s.spSide = s.side;
       s.sp = ReglScatterplot.default({
         renderer: (renderer(), fitRenderer(), RENDERER), canvas: s.glc, width: s.side, height: s.side, xScale: s.xs, yScale: s.ys,
         syncEvents: true, backgroundColor: [1, 1, 1, 0], pointColorHover: "#111111", pointColorActive: "#111111",
         deselectOnDblClick: false, deselectOnEscape: false, lassoColor: [0.2, 0.2, 0.2, 1], lassoMinDelay: 5,
         opacity: 0.85, performanceMode: false,
+        // the selection drawn again on top at the points' own size, in their colours (applySelection)
+        pointSizeSelected: 0, pointOutlineWidth: 0,
+        // the spatial index built here, not in a worker: regl-scatterplot hands a worker a million
+        // points as a million small arrays (a structured clone of seconds); here it is a loop
+        spatialIndexUseWorker: false,
       });
       wireEvents(s);
       fresh = true;
+      mark("scatterplot-made");
     }
-    s.sp.set({ pointSize: d.point_px || 5, pointColor: pointColours(d), colorBy: "valueA",
-               pointOrder: order(s) });
+    s.drawnSig = null;
+    s.colourLook = `false|${s.look}`; // the colours set here: applySelection sets them again only for a selection
+    s.sp.deselect({ preventEvent: true });
+    const colours = pointColours(d);
+    s.sp.set({ pointSize: d.point_px || 5, pointColor: colours, pointColorActive: colours, pointColorHover: colours,
+               colorBy: "valueA" });
+    mark("options-set");
     const drawn = redraw(s, !fresh);
     if (newView) {
       const view = VIEWS.get(d.view_key);
       if (view) s.sp.set({ cameraView: view });
     }
     applyHidden(s);
-    drawn.then(() => requestAnimationFrame(() => {
-      drawLayers(s);
+    // regl-scatterplot's draw resolves once the frame with the points is on the map's canvas
+    drawn.then(() => {
+      mark("points-drawn");
+      s.drawnSig = s.sig;
+      applySelection(s);
       const count = String(n - hiddenCount(s));
       if (s.root.dataset.drawn !== count) { // when this many were first drawn (benchmarks)
         s.root.dataset.drawnAt = performance.now().toFixed(1);
         s.root.dataset.drawn = count;
       }
-      askLattice(s);
-    }));
+      requestAnimationFrame(() => { drawLayers(s); askLater(s); });
+    });
   } catch (err) {
     say(s, `The map could not be drawn: ${err.message}`);
   }
@@ -348,14 +391,10 @@ function plot(s, fresh = true, newView = true) {
 function marks(s) {
   const d = s.data;
   s.root.dataset.picked = String((d.picked || []).length);
+  s.root.dataset.pointPx = String(d.point_px || 5);
+  for (const space of ["code", "pixel"]) s.root.dataset[`near${space[0].toUpperCase()}${space.slice(1)}`] = (d[`near_${space}`] || []).map((p) => p[2]).join(",");
   s.root.dataset.marker = d.marker ? "1" : "0";
   s.root.dataset.selected = String(s.sel ? s.sel.reduce((t, v) => t + v, 0) : 0);
-}
-
-function selKey(sel) {
-  let h = 0, k = 0;
-  for (let i = 0; i < sel.length; i++) if (sel[i]) { h = (h * 31 + i) | 0; k++; }
-  return `${k}:${h}`;
 }
 
 // the points to regl-scatterplot; after the first draw of these points, with their KDBush index
@@ -365,18 +404,9 @@ function redraw(s, keepFilter) {
   const opts = { zDataType: "categorical", preventFilterReset: keepFilter };
   if (pts && pts.spatialIndex) opts.spatialIndex = pts.spatialIndex;
   const sp = s.sp;
-  return sp.draw({ x: s.x, y: s.y, valueA: valueA(s) }, opts).then(() => {
+  return sp.draw({ x: s.x, y: s.y, valueA: s.valueA }, opts).then(() => {
     if (pts && !pts.spatialIndex && !sp.get("isDestroyed")) pts.spatialIndex = sp.get("spatialIndex");
   });
-}
-
-function order(s) {
-  if (!s.sel) return null;
-  const n = s.data.n, out = new Int32Array(n);
-  let k = 0;
-  for (let i = 0; i < n; i++) if (!s.sel[i]) out[k++] = i; // the greyed first, the selection on top
-  for (let i = 0; i < n; i++) if (s.sel[i]) out[k++] = i;
-  return Array.from(out);
 }
 
 function hiddenCount(s) {
@@ -388,7 +418,10 @@ function hiddenCount(s) {
 
 function applyHidden(s) {
   if (!s.sp) return;
-  if (!s.data.categorical || !s.hidden.size) { if (s.sp.get("isPointsFiltered")) s.sp.unfilter({ preventEvent: true }); return; }
+  if (!s.data.categorical || !s.hidden.size) {
+    if (s.sp.get("isPointsFiltered")) { s.sp.unfilter({ preventEvent: true }); applySelection(s); } // hidden ones again
+    return;
+  }
   const keep = [];
   for (let i = 0; i < s.data.n; i++) if (!s.hidden.has(s.cat[i])) keep.push(i);
   s.sp.filter(keep, { preventEvent: true });
@@ -398,26 +431,28 @@ function applyHidden(s) {
 function wireEvents(s) {
   const sp = s.sp;
   let lassoing = false, hoverTimer = 0;
-  const send = (ev) => { if (s.trigger) s.trigger("event", { click: null, selection: null, hover: null, ...ev }); };
+  const send = (ev) => { mark("event-sent"); if (s.trigger) s.trigger("event", { click: null, selection: null, hover: null, ...ev }); };
   sp.subscribe("lassoStart", () => { lassoing = true; s.tip.style.display = "none"; });
   sp.subscribe("select", ({ points }) => {
     const wasLasso = lassoing;
     lassoing = false;
-    setTimeout(() => sp.deselect({ preventEvent: true }), 0); // our colours show the selection, not its own
-    if (wasLasso) {
-      if (!points.length) return; // an empty box keeps the selection
-      s.sel = new Uint8Array(s.data.n); // greyed at once; the next run confirms it
+    if (wasLasso && points.length) {
+      s.sel = new Uint8Array(s.data.n); // greyed at once (it is selected already); the next run confirms it
       for (const i of points) s.sel[i] = 1;
-      sp.set({ pointOrder: order(s) });
-      redraw(s, true).catch(() => {});
-      s.look = `${s.sig}|${s.data.palette.length}|${selKey(s.sel)}`; // the run that confirms it draws nothing again
+      applySelection(s);
       s.root.dataset.selected = String(points.length);
       send({ selection: Array.from(points, (i) => s.ids[i]) });
-    } else if (points.length === 1) {
+      return;
+    }
+    // a click selects its point in regl-scatterplot: the map's selection stays what it was
+    setTimeout(() => applySelection(s), 0);
+    if (!wasLasso && points.length === 1) {
       s.tip.style.display = "none";
       send({ click: s.ids[points[0]] });
     }
   });
+  // an empty box or lasso deselects in regl-scatterplot: here it keeps the selection
+  sp.subscribe("deselect", () => setTimeout(() => applySelection(s), 0));
   sp.subscribe("lassoEnd", () => { lassoing = false; });
   s.onHover = (i) => {
     if (i >= 0 && s.data.report_hover) { clearTimeout(hoverTimer); hoverTimer = setTimeout(() => send({ hover: s.ids[i] }), 250); }
@@ -567,6 +602,15 @@ function drawLayers(s) {
     ctx.fillStyle = "#111";
     for (const [u, v] of d.path) { const [x, y] = px(s, u, v); ctx.beginPath(); ctx.arc(x, y, 4, 0, 7); ctx.fill(); }
   }
+  // the focused point's nearest images: in code space a solid orange ring, in pixel space a wider
+  // dashed blue one on top (both show where a point is both, and in a dense cluster)
+  for (const [key, colour, dash, gap] of [["near_code", "#f77f00", [], 3], ["near_pixel", "#1d4ed8", [3, 3], 7]]) {
+    ctx.strokeStyle = colour; ctx.lineWidth = 2; ctx.setLineDash(dash);
+    for (const [u, v] of d[key] || []) {
+      const [x, y] = px(s, u, v); ctx.beginPath(); ctx.arc(x, y, (d.point_px || 5) + gap, 0, 7); ctx.stroke();
+    }
+  }
+  ctx.setLineDash([]);
   ctx.strokeStyle = "#111"; ctx.lineWidth = 2.5;
   for (const [u, v] of d.picked || []) {
     const [x, y] = px(s, u, v); ctx.beginPath(); ctx.arc(x, y, (d.point_px || 5) + 5, 0, 7); ctx.stroke();

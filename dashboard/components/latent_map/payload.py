@@ -119,7 +119,7 @@ def _colours(color, categorical: bool, color_name: str, names: list[str], n: int
 
 
 def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=None, categorical=True,
-            color_name="label", selected=None, picked=(), path=None, marker=None, label_clusters=False,
+            color_name="label", selected=None, picked=(), near=None, path=None, marker=None, label_clusters=False,
             images=None, recon=None, images_key=None, every_point=None, view_key="", height=600, font_px=14,
             thumb_px=112, file_name="map", title="", legend=True, lattice: dict | None = None,
             grid: dict | None = None, decodes: bool = False, place=None, axes=None,
@@ -132,6 +132,8 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
         ramp over its 1st-99th percentiles
     selected : positions drawn in colour with the rest greyed (None: every point in colour)
     picked : positions ringed (the focused point, the interpolation ends)
+    near : {"code": positions, "pixel": positions} of the focused point's nearest images (in code
+        space, in pixel space): each marked by its own ring, with its dataset index
     path, marker : coordinates of the interpolation path and the uploaded image's star
     images : (n, C, H, W) of the points for the hover card (thumbnails), or a function that
         makes them; `images_key` names where they come from (which images, of which split):
@@ -206,6 +208,9 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
         mask[np.asarray(selected, dtype=int)] = 1
         data["selected"] = mask
     data["picked"] = uv[np.unique(np.asarray(list(picked), dtype=int))].tolist() if len(picked) else []
+    for space, at in (near or {}).items():
+        at = np.asarray(at, dtype=int)
+        data[f"near_{space}"] = [[*uv[i].tolist(), int(ids32[i])] for i in at]  # [u, v, dataset index]
     if path is not None and len(path):
         data["path"] = unit(path).tolist()
     if marker is not None:
