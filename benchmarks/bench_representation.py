@@ -67,15 +67,18 @@ _RUNNING = "() => window.__benchSeen"
 _RUN_OVER = """() => document.querySelector('[data-testid="stApp"]')
   .getAttribute('data-test-script-state') === 'notRunning' ? performance.now() : false"""
 
-# the frame in which the run is over and the sentence of `name` shows with six charts drawn
+# the frame in which the run is over and the sentence of `name` shows with six charts drawn: Plotly
+# charts (the 3D view, and every chart of the page before its pictures) or pictures loaded and decoded
 _DRAWN = """(name) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   const said = [...document.querySelectorAll('[data-testid="stMarkdownContainer"] p')]
       .some(p => p.textContent.startsWith('On ' + name + ','));
-  const charts = document.querySelectorAll('.js-plotly-plot .main-svg').length;
+  const pics = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')];
+  const charts = document.querySelectorAll('.js-plotly-plot .main-svg').length + pics.length;
+  const loaded = pics.every(i => i.complete && i.naturalWidth > 0);
   const stale = document.querySelectorAll('[data-stale="true"]').length;
-  return said && charts >= 6 && !stale ? performance.now() : false;
+  return said && charts >= 6 && loaded && !stale ? performance.now() : false;
 }"""
 
 
