@@ -45,7 +45,7 @@ def test_the_field_is_interpolated_at_each_pixel_centre_and_coloured_by_the_scal
 
 def test_a_point_is_a_disc_of_its_class_colour_where_its_coordinates_are():
     frame = Frame(BOX, 0.5, 400)
-    layer = points_layer(frame, np.array([[1.0, 0.5]]), np.array([1]), None, CLASS_COLOURS)
+    layer = np.asarray(points_layer(frame, np.array([[1.0, 0.5]]), np.array([1]), None, CLASS_COLOURS)) / 255.0
     cover = layer[..., 3]
     rows, cols = np.indices(cover.shape)
     u, v = frame.pixels(np.array([[1.0, 0.5]]))
@@ -60,7 +60,8 @@ def test_a_point_is_a_disc_of_its_class_colour_where_its_coordinates_are():
 def test_held_out_points_are_hollow_and_later_classes_drawn_over_earlier_ones():
     frame = Frame(BOX, 0.5, 400)
     xy = np.array([[-1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
-    layer = points_layer(frame, xy, np.array([0, 0, 1]), np.array([True, False, False]), CLASS_COLOURS)
+    layer = np.asarray(points_layer(frame, xy, np.array([0, 0, 1]), np.array([True, False, False]),
+                                    CLASS_COLOURS)) / 255.0
     u, v = frame.pixels(xy)
     held = layer[int(v[0]), int(u[0])]
     assert held[3] == pytest.approx(1) and (held[:3] * 255 > 250).all()  # white inside its ring
@@ -72,7 +73,8 @@ def test_held_out_points_are_hollow_and_later_classes_drawn_over_earlier_ones():
 
 def test_the_line_runs_through_its_coordinates_and_the_picture_lays_points_over_it():
     frame = Frame(BOX, 0.5, 400)
-    cover = line_cover(frame, np.array([-3.0, 3.0, np.nan, 0.0, 0.0]), np.array([0.5, 0.5, np.nan, -0.5, -0.2]))
+    cover = np.asarray(line_cover(frame, np.array([-3.0, 3.0, np.nan, 0.0, 0.0]),
+                                  np.array([0.5, 0.5, np.nan, -0.5, -0.2]))) / 255.0
     _, v = frame.pixels(np.array([[0.0, 0.5]]))
     col = cover[:, 20]  # far from the second, short piece
     assert (np.arange(len(col)) * col).sum() / col.sum() + 0.5 == pytest.approx(v[0], abs=0.3)

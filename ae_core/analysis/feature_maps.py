@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 DATASETS = ("circles", "moons", "xor", "spirals")
 FEATURES = ("raw", "quadratic", "learned")
@@ -173,13 +174,27 @@ class FeatureFit:
 def fit_representation(name: str, split: Split, seed: int = 0) -> FeatureFit:
     """Logistic regression on representation `name` (one of FEATURES) of the training points,
     scored on the held-out ones."""
-    with threadpool_limits(1, user_api="blas"):
+    with _one_blas_thread():
         return _fit_representation(name, split, seed)
 
 
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    # the libraries scanned once, sklearn's loaded first: threadpool_limits() scans every loaded library
+    # on each call, 3-20 ms, six times a setting
+    import sklearn.linear_model  # noqa: F401 - sklearn: heavy; its BLAS is then loaded
+    import sklearn.neural_network  # noqa: F401
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context with one BLAS thread: on these small matrices a second one costs more than it gives,
+    and on a busy machine its spin-waiting made the network's fit 3-6 s instead of 0.5 s."""
+    return _blas().limit(limits=1, user_api="blas")
+
+
 def _fit_representation(name: str, split: Split, seed: int) -> FeatureFit:
-    # one BLAS thread: on these small matrices a second one costs more than it gives, and on a busy
-    # machine its spin-waiting made the network's fit 3-6 s instead of 0.5 s (benchmarks/README.md)
     from sklearn.linear_model import LogisticRegression  # sklearn: heavy
 
     if name == "raw":
@@ -221,7 +236,7 @@ def boundary_grid(fit: FeatureFit, box, steps: int = 120) -> tuple[np.ndarray, n
     `box` = (x_min, x_max, y_min, y_max): the decision boundary is its 0.5 level."""
     gx, gy = np.linspace(box[0], box[1], steps), np.linspace(box[2], box[3], steps)
     xx, yy = np.meshgrid(gx, gy)
-    with threadpool_limits(1, user_api="blas"):  # small matrices: see fit_representation
+    with _one_blas_thread():
         p = fit.proba(np.stack([xx.ravel(), yy.ravel()], 1)).reshape(steps, steps)
     return gx, gy, p
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
-from threadpoolctl import threadpool_limits
 
 PX_PER_CSS = 2  # pictures have two pixels per CSS pixel: sharp on a 2x screen and when enlarged
-SUPER = 3  # markers and lines drawn 3x larger and averaged down: their edges anti-aliased
+SUPER = 2  # markers and lines drawn 2x larger and averaged down: their edges anti-aliased
 MARKER_PX, OUTLINE_PX, LINE_PX = 5.0, 1.2, 2.5  # marker diameter, its ring, the line: CSS px, as the Plotly traces had
 LINE_COLOUR = "#222222"
 
@@ -52,24 +51,25 @@ def field_rgb(frame: Frame, gx, gy, p, scale) -> np.ndarray:
     cx = box[0] + (np.arange(w) + 0.5) / w * (box[1] - box[0])
     cy = box[3] - (np.arange(h) + 0.5) / h * (box[3] - box[2])
 
-    def weights(grid, at):  # (len(at), len(grid)): linear interpolation as a matrix, held at the ends
+    def where(grid, at):  # each pixel's cell and its place in it, held at the ends
         grid = np.asarray(grid, np.float64)
         k = np.clip(np.searchsorted(grid, at) - 1, 0, len(grid) - 2)
-        t = np.clip((at - grid[k]) / (grid[k + 1] - grid[k]), 0.0, 1.0)
-        m = np.zeros((len(at), len(grid)))
-        m[np.arange(len(at)), k] = 1 - t
-        m[np.arange(len(at)), k + 1] = t
-        return m
+        return k, np.clip((at - grid[k]) / (grid[k + 1] - grid[k]), 0.0, 1.0)
 
-    with threadpool_limits(1, user_api="blas"):  # small products: a second BLAS thread only spin-waits
-        v = weights(gy, cy) @ np.asarray(p, np.float64) @ weights(gx, cx).T
+    (ky, ty), (kx, tx), p = where(gy, cy), where(gx, cx), np.asarray(p, np.float64)
+    rows = p[ky] * (1 - ty)[:, None] + p[ky + 1] * ty[:, None]  # (h, len(gx)): along y first
+    v = rows[:, kx] * (1 - tx) + rows[:, kx + 1] * tx
+    # the colour scale as a table of 256 colours, looked up at v in steps of 1/255: finer than a colour
+    # channel's own steps, and one gather instead of three interpolations per pixel
     stops = np.array([s for s, _ in scale], np.float64)
     rgb = np.array([ImageColor.getrgb(c)[:3] for _, c in scale], np.float64)
-    return np.round(np.stack([np.interp(v, stops, rgb[:, k]) for k in range(3)], -1)).astype(np.uint8)
+    levels = np.linspace(0, 1, 256)
+    table = np.round(np.stack([np.interp(levels, stops, rgb[:, k]) for k in range(3)], -1)).astype(np.uint8)
+    return table[np.round(np.clip(v, 0, 1) * 255).astype(np.intp)]
 
 
-def points_layer(frame: Frame, xy, y, held_out, colours) -> np.ndarray:
-    """(h, w, 4) float in [0, 1], colour and coverage: the points `xy` of classes `y` (class c in
+def points_layer(frame: Frame, xy, y, held_out, colours) -> Image.Image:
+    """An RGBA picture of `frame`, colour and coverage (straight alpha): the points `xy` of classes `y` (class c in
     colours[c]) as markers, the held-out ones (`held_out`, bool, or None) hollow, class by class and the
     held-out ones last, as Plotly drew one trace after another."""
     h, w = frame.shape
@@ -91,33 +91,33 @@ def points_layer(frame: Frame, xy, y, held_out, colours) -> np.ndarray:
                     draw.ellipse((a - r, b - r, a + r, b + r), fill=(255, 255, 255, 255), outline=colour, width=ring)
                 else:
                     draw.ellipse((a - r, b - r, a + r, b + r), fill=colour)
-    return np.asarray(img.reduce(SUPER), np.float64) / 255.0
+    return img.reduce(SUPER)
 
 
-def line_cover(frame: Frame, lx, ly) -> np.ndarray:
-    """(h, w) coverage in [0, 1] of the polyline (lx, ly), pieces apart by NaN, LINE_PX wide."""
+def line_cover(frame: Frame, lx, ly) -> Image.Image:
+    """The coverage (mode L, 0-255) of the polyline (lx, ly), pieces apart by NaN, LINE_PX wide."""
     h, w = frame.shape
     img = Image.new("L", (w * SUPER, h * SUPER), 0)
     draw = ImageDraw.Draw(img)
     u, v = frame.pixels(np.stack([np.asarray(lx, np.float64), np.asarray(ly, np.float64)], 1), SUPER)
+    width = 2 * int(LINE_PX * SUPER * PX_PER_CSS / 2) + 1  # odd: PIL centres an odd width on the line
     cuts = np.flatnonzero(np.isnan(u))
     for piece in np.split(np.arange(len(u)), cuts):
         piece = piece[~np.isnan(u[piece])]
         if len(piece) > 1:
             draw.line(list(zip(u[piece].tolist(), v[piece].tolist())), fill=255,
-                      width=int(round(LINE_PX * SUPER * PX_PER_CSS)), joint="curve")
-    return np.asarray(img.reduce(SUPER), np.float64) / 255.0
+                      width=width, joint="curve")
+    return img.reduce(SUPER)
 
 
-def picture(frame: Frame, points: np.ndarray, field=None, scale=None, line=None) -> Image.Image:
+def picture(frame: Frame, points: Image.Image, field=None, scale=None, line=None) -> Image.Image:
     """The RGB picture of `frame`: the field ((gx, gy, p) coloured by `scale`; white without one), its
     line ((lx, ly)) over it and the points layer (points_layer) on top."""
     h, w = frame.shape
-    out = field_rgb(frame, *field, scale).astype(np.float64) / 255.0 if field is not None else np.ones((h, w, 3))
+    out = (Image.fromarray(field_rgb(frame, *field, scale)) if field is not None
+           else Image.new("RGB", (w, h), "white")).convert("RGBA")
     if line is not None:
-        a = line_cover(frame, *line)[..., None]
-        out = out * (1 - a) + np.array(ImageColor.getrgb(LINE_COLOUR)[:3]) / 255.0 * a
-    a = points[..., 3:]
-    out = points[..., :3] * a + out * (1 - a)  # the points over the rest
-    return Image.fromarray(np.round(np.clip(out, 0, 1) * 255).astype(np.uint8))
-
+        ink = Image.new("RGBA", (w, h), LINE_COLOUR)
+        ink.putalpha(line_cover(frame, *line))
+        out = Image.alpha_composite(out, ink)
+    return Image.alpha_composite(out, points).convert("RGB")
