@@ -12,7 +12,8 @@ import pytest
 from PIL import Image, ImageColor
 
 from ae_core.analysis.feature_maps import boundary_grid, bounds, fit_representation, make_data, split_data
-from dashboard.render.chart_picture import MAX_PLOT_CSS, WIDTH_CSS, axes_for, chart_image, nice_ticks, tick_text
+from dashboard.render.chart_picture import (FONT_CSS, MAX_PLOT_CSS, WIDTH_CSS, font, axes_for, chart_image, nice_ticks,
+                                            tick_text)
 from dashboard.render.point_picture import (MARKER_PX, PX_PER_CSS, Frame, field_rgb, line_cover, picture,
                                             points_layer)
 from dashboard.render.representation import CLASS_COLOURS, SIDE_SCALE, pictures
@@ -109,10 +110,17 @@ def test_the_chart_puts_the_plot_area_at_its_origin_and_its_ticks_where_their_va
     # the tick marks under the plot area: grey columns exactly at the ticks' x values
     below = img[y0 + h + 1: y0 + h + 2 * PX_PER_CSS, x0:x0 + w + 1].min(axis=(0, 2)) < 230  # the right edge too
     marks = np.flatnonzero(below)
-    want = [(t - BOX[0]) / (BOX[1] - BOX[0]) * w for t in nice_ticks(BOX[0], BOX[1])]
+    want = [(t - BOX[0]) / (BOX[1] - BOX[0]) * w for t in axes.ticks[0]]
     groups = np.split(marks, np.flatnonzero(np.diff(marks) > 1) + 1)
     assert len(groups) == len(want)
     np.testing.assert_allclose([g.mean() for g in groups], want, atol=1.5)
+    # the tick labels never touch, at presentation size neither (fewer ticks there)
+    for big in (False, True):
+        a = axes_for((-1.6, 1.6, -1.6, 1.6), 1.0, ("x1", "x2"), big)
+        xs = np.array(a.ticks[0])
+        gap = np.diff(xs).min() / 3.2 * a.frame.shape[1]
+        widest = max(font(FONT_CSS[big][0] * PX_PER_CSS).getlength(tick_text(v)) for v in xs)
+        assert len(xs) >= 3 and gap > widest + 2 * PX_PER_CSS, (big, xs)
     tall = axes_for((0, 1, 0, 3), 3.0, ("a", "b"))  # a tall box is drawn narrower, not taller
     assert tall.frame.shape[0] == MAX_PLOT_CSS * PX_PER_CSS and tall.frame.shape[1] == pytest.approx(
         MAX_PLOT_CSS * PX_PER_CSS / 3, abs=2)  # centred: its margins each a whole pixel

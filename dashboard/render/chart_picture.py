@@ -30,7 +30,7 @@ SUPERSCRIPTS = {"²": "2", "³": "3"}  # the bundled font has no superscript dig
 
 
 @lru_cache(maxsize=8)
-def _font(px: int) -> ImageFont.FreeTypeFont:
+def font(px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=px)  # Pillow's bundled font: the same on every machine
 
 
@@ -51,7 +51,7 @@ def tick_text(v: float) -> str:
 
 def _text_mask(text: str, px: int) -> Image.Image:
     """`text` as a coverage mask (mode L), superscript digits drawn at 70% size, raised."""
-    big, small = _font(px), _font(max(6, int(px * 0.7)))
+    big, small = font(px), font(max(6, int(px * 0.7)))
     pieces = [(SUPERSCRIPTS.get(ch, ch), ch in SUPERSCRIPTS) for ch in text]
     width = int(sum((small if up else big).getlength(t) for t, up in pieces)) + 2
     mask = Image.new("L", (width, int(px * 1.35)), 0)
@@ -72,6 +72,7 @@ class Axes:
     ytitle_x: int  # the y axis title's left edge
     names: tuple[str, str]
     big: bool  # presentation size
+    ticks: tuple[tuple[float, ...], tuple[float, ...]]  # x and y tick values
 
 
 def axes_for(box, aspect: float, names, big: bool = False) -> Axes:
@@ -79,8 +80,10 @@ def axes_for(box, aspect: float, names, big: bool = False) -> Axes:
     shows `box` at `aspect` (height / width), with room for the tick labels and `names` (x, y)."""
     s = PX_PER_CSS
     tick_px, title_px = (v * s for v in FONT_CSS[big])
-    ylabels = [tick_text(v) for v in nice_ticks(box[2], box[3])]
-    label_w = max(_font(tick_px).getlength(t) for t in ylabels) if ylabels else 0
+    # as many ticks as fit with room between their labels: fewer with presentation-size text
+    room = WIDTH_CSS * s * 0.8
+    yticks = nice_ticks(box[2], box[3], _tick_count(min(room * aspect, MAX_PLOT_CSS * s), tick_px))
+    label_w = max(font(tick_px).getlength(tick_text(t)) for t in yticks) if yticks else 0
     left = int(label_w + title_px * 1.3 + 12 * s)
     bottom, top, right = int(tick_px * 1.3 + title_px * 1.4 + 8 * s), int(tick_px), int(10 * s)
     plot_w = WIDTH_CSS * s - left - right
@@ -90,7 +93,14 @@ def axes_for(box, aspect: float, names, big: bool = False) -> Axes:
         shift = (plot_w - int(round(plot_h / aspect))) // 2
         plot_w -= 2 * shift
     frame = Frame(tuple(float(b) for b in box), plot_h / plot_w, plot_w)
-    return Axes(frame, (WIDTH_CSS * s, top + plot_h + bottom), (left + shift, top), 2 * s + shift, tuple(names), big)
+    ticks = (tuple(nice_ticks(box[0], box[1], _tick_count(plot_w, tick_px))), tuple(yticks))
+    return Axes(frame, (WIDTH_CSS * s, top + plot_h + bottom), (left + shift, top), 2 * s + shift, tuple(names), big,
+                ticks)
+
+
+def _tick_count(length_px: float, tick_px: float) -> int:
+    """About how many tick labels fit along `length_px`: one per 4.5 font sizes."""
+    return max(2, int(length_px / (4.5 * tick_px)))
 
 
 def chart_image(axes: Axes, plot: Image.Image) -> Image.Image:
@@ -102,15 +112,15 @@ def chart_image(axes: Axes, plot: Image.Image) -> Image.Image:
     img.paste(plot, (x0, y0))
     draw = ImageDraw.Draw(img)
     draw.rectangle((x0 - 1, y0 - 1, x0 + w, y0 + h), outline=FRAME, width=max(1, s // 2))
-    font = _font(tick_px)
-    for v in nice_ticks(b[0], b[1]):
+    tick_font = font(tick_px)
+    for v in axes.ticks[0]:
         px = x0 + (v - b[0]) / (b[1] - b[0]) * w
         draw.line((px, y0 + h, px, y0 + h + 3 * s), fill=TICK, width=max(1, s // 2))
-        draw.text((px, y0 + h + 4 * s), tick_text(v), font=font, fill=TEXT, anchor="mt")
-    for v in nice_ticks(b[2], b[3]):
+        draw.text((px, y0 + h + 4 * s), tick_text(v), font=tick_font, fill=TEXT, anchor="mt")
+    for v in axes.ticks[1]:
         py = y0 + (b[3] - v) / (b[3] - b[2]) * h
         draw.line((x0 - 3 * s, py, x0 - 1, py), fill=TICK, width=max(1, s // 2))
-        draw.text((x0 - 5 * s, py), tick_text(v), font=font, fill=TEXT, anchor="rm")
+        draw.text((x0 - 5 * s, py), tick_text(v), font=tick_font, fill=TEXT, anchor="rm")
     xt = _text_mask(axes.names[0], title_px)
     img.paste(TEXT, (int(x0 + w / 2 - xt.width / 2), int(y0 + h + tick_px * 1.3 + 8 * s)), xt)
     yt = _text_mask(axes.names[1], title_px).rotate(90, expand=True)
