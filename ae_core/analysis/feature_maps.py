@@ -181,7 +181,7 @@ def fit_representation(name: str, split: Split, seed: int = 0) -> FeatureFit:
 @lru_cache(maxsize=1)
 def _blas() -> ThreadpoolController:
     # the libraries scanned once, sklearn's loaded first: threadpool_limits() scans every loaded library
-    # on each call, 3-20 ms, six times a setting
+    # on each call, six times a setting (measured in benchmarks/README.md, "The representation page's redraw")
     import sklearn.linear_model  # noqa: F401 - sklearn: heavy; its BLAS is then loaded
     import sklearn.neural_network  # noqa: F401
 
@@ -190,7 +190,8 @@ def _blas() -> ThreadpoolController:
 
 def _one_blas_thread():
     """A context with one BLAS thread: on these small matrices a second one costs more than it gives,
-    and on a busy machine its spin-waiting made the network's fit 3-6 s instead of 0.5 s."""
+    and on a busy machine its spin-waiting made the network's fit several times slower (benchmarks/README.md,
+    "The representation page's redraw")."""
     return _blas().limit(limits=1, user_api="blas")
 
 

@@ -1,12 +1,11 @@
 """A whole 2D chart drawn on the server: a plot-area picture (dashboard.render.point_picture) with
 its axes, tick labels and axis titles around it, as one image for st.image. Where a page changes
 several charts at once, the browser then shows pictures instead of running Plotly's layout for each
-(the representation page: about 150 ms per Plotly chart on a loaded 2-core machine, against a few
-ms for an image; benchmarks/README.md, "The representation page's redraw").
+(measured in benchmarks/README.md, "The representation page's redraw").
 
     axes = axes_for(box, aspect=1.0, names=("x1", "x2"))
     plot = point_picture.picture(axes.frame, dots, ...)      # the plot area, axes.frame's size
-    png = chart_png(axes, plot)
+    png = png_bytes(chart_image(axes, plot))                 # for st.image(png, output_format="PNG")
 """
 
 from __future__ import annotations

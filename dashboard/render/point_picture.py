@@ -1,8 +1,7 @@
 """A plot area drawn on the server: labelled 2D points over an optional probability field and its
 0.5 line, as a picture (dashboard.render.chart_picture puts axes around it). The browser shows a
-picture at once, where it takes hundreds of ms per chart to draw thousands of markers (WebGL in
-software, or SVG): the representation page's six charts redraw within its 1 s target only so
-(benchmarks/README.md, "The representation page's redraw").
+picture at once, where drawing thousands of markers (WebGL in software, or SVG) takes it far longer
+per chart (benchmarks/README.md, "The representation page's redraw").
 
     frame = Frame(box, aspect=1.0, width=460)         # the data box (x_min, x_max, y_min, y_max), its pixels
     dots = points_layer(frame, xy, y, held_out, ("#4361ee", "#f72585"))   # drawn once, laid on several

@@ -3,7 +3,7 @@ logistic regression over the input plane, and the points drawn in the representa
 (in two of its columns, or in 3D for the quadratic terms and the learned code).
 
 The 2D charts are pictures drawn here (dashboard.render.point_picture, chart_picture), shown with
-st.image: six Plotly charts of up to 5,000 markers each took the browser seconds to draw.
+st.image: six Plotly charts of up to 5,000 markers each were the page's cost (benchmarks/README.md).
 
     pngs = pictures(x, y, test, box, {name: grid}, {"raw": (None, ("x1", "x2")), "quadratic": (z2, ("x1²", "x2²"))})
     pngs["boundary"]["quadratic"], pngs["space"]["quadratic"]        # PNG bytes
