@@ -5,12 +5,14 @@ Starts the dashboard on a free loopback port, opens the page in headless Chromiu
 one control at a time (each dataset, the number of points, the noise, the seed: every change a
 setting not seen before, so the three fits run) and measures in the page's own clock
 (performance.now()) from the click to the animation frame in which the run has ended and the
-page shows the new setting's sentence with its six charts drawn. The fits alone are timed too,
-in this process, for the same settings (ae_core.analysis.feature_maps), so the table says how
-much of the time is the model and how much the page.
+page shows the new setting's sentence with its six charts drawn (pictures loaded and decoded,
+or Plotly charts). The fits and the pictures alone are timed too, in this process, for the same
+settings (dashboard.data.feature_fits, dashboard.render.representation), so the table says how
+much of the time is the model, how much the drawing on the server and how much the rest (Streamlit,
+the browser).
 
     .venv-dev/bin/python benchmarks/bench_representation.py [--target 1.0] [--readme benchmarks/README.md]
-    .venv-dev/bin/python benchmarks/bench_representation.py --before HEAD   # the working tree beside a commit
+    .venv-dev/bin/python benchmarks/bench_representation.py --before 0aa6c2d   # beside the page of a commit (~4 min)
 
 Needs Chromium at /usr/bin/chromium and playwright (the test environment, .venv-dev).
 """
@@ -38,7 +40,9 @@ from browser_support import (  # noqa: E402 - after the path is set
 )
 from readme_section import publish  # noqa: E402 - benchmarks/ is the script folder: on sys.path
 
-from ae_core.analysis.feature_maps import FEATURES, fit_representation, make_data, split_data  # noqa: E402
+from ae_core.analysis.feature_maps import FEATURES, telling_pair  # noqa: E402
+from dashboard.data.feature_fits import representation_fits  # noqa: E402
+from dashboard.render.representation import pictures  # noqa: E402
 
 MARK_START, MARK_END = "<!-- bench_representation:start -->", "<!-- bench_representation:end -->"
 TIMEOUT_MS = 120_000
@@ -67,15 +71,18 @@ _RUNNING = "() => window.__benchSeen"
 _RUN_OVER = """() => document.querySelector('[data-testid="stApp"]')
   .getAttribute('data-test-script-state') === 'notRunning' ? performance.now() : false"""
 
-# the frame in which the run is over and the sentence of `name` shows with six charts drawn
+# the frame in which the run is over and the sentence of `name` shows with six charts drawn: Plotly
+# charts (the 3D view, and every chart of the page before its pictures) or pictures loaded and decoded
 _DRAWN = """(name) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   const said = [...document.querySelectorAll('[data-testid="stMarkdownContainer"] p')]
       .some(p => p.textContent.startsWith('On ' + name + ','));
-  const charts = document.querySelectorAll('.js-plotly-plot .main-svg').length;
+  const pics = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')];
+  const charts = document.querySelectorAll('.js-plotly-plot .main-svg').length + pics.length;
+  const loaded = pics.every(i => i.complete && i.naturalWidth > 0);
   const stale = document.querySelectorAll('[data-stale="true"]').length;
-  return said && charts >= 6 && !stale ? performance.now() : false;
+  return said && charts >= 6 && loaded && !stale ? performance.now() : false;
 }"""
 
 
@@ -90,12 +97,16 @@ def change(page, control: str, value) -> None:
     box.press("Enter")
 
 
-def fit_seconds(dataset: str, n: int, noise: float, seed: int) -> float:
+def part_seconds(dataset: str, n: int, noise: float, seed: int) -> tuple[float, float]:
+    """(the three fits with their boundary grids, the six pictures of them) in seconds, in this process:
+    what the server computes for a setting it has not seen."""
     t0 = time.perf_counter()
-    split = split_data(*make_data(dataset, n, noise, seed), seed)
-    for name in FEATURES:
-        fit_representation(name, split, seed)
-    return time.perf_counter() - t0
+    r = representation_fits.__wrapped__(dataset, n, noise, seed)  # the function, not Streamlit's cache
+    t1 = time.perf_counter()
+    cols = {k: telling_pair(f["features"], f["weights"]) if k != "raw" else (0, 1) for k, f in r["fits"].items()}
+    pictures(r["x"], r["y"], r["test"], r["box"], {k: f["grid"] for k, f in r["fits"].items()},
+             {k: (None if k == "raw" else r["fits"][k]["features"][:, list(cols[k])], ("a", "b")) for k in FEATURES})
+    return t1 - t0, time.perf_counter() - t1
 
 
 def measure(page, step) -> tuple[float, float]:
@@ -139,13 +150,15 @@ def main() -> int:
                 pages[k].goto(srv.url("Representation"), wait_until="commit", timeout=TIMEOUT_MS)
                 first = pages[k].wait_for_function(_DRAWN, arg="circles", polling="raf", timeout=TIMEOUT_MS).json_value()
                 print(f"  {k}: first load (circles, 400 points) {first / 1000:.2f} s from navigation start", flush=True)
+            part_seconds("circles", 100, 0.1, 0)  # the imports, before anything is timed here
             for i, step in enumerate(STEPS):
                 order = list(pages) if i % 2 == 0 else list(pages)[::-1]
                 got = {k: measure(pages[k], step) for k in order}
-                fits = fit_seconds(*step[3:])
+                fits = part_seconds(*step[3:])
                 rows.append((step[0], got, fits))
                 print(f"  {step[0]}: " + ", ".join(f"{k} redrawn in {t:.2f} s (run over at {r:.2f} s)"
-                                                   for k, (t, r) in got.items()) + f"; the fits alone {fits:.2f} s",
+                                                   for k, (t, r) in got.items())
+                      + f"; the fits alone {fits[0]:.2f} s, the pictures alone {fits[1]:.2f} s",
                       flush=True)
             errs = [e for pg in pages.values() for e in exceptions(pg)]
         finally:
@@ -165,19 +178,21 @@ def section(rows, args, errs, load0: float, load1: float) -> str:
              "sentence and six charts are drawn ('run over': the frame in which the page learned that the server's "
              "run ended, every element received; the rest is the browser drawing them). Every setting is new to the "
              "server (the three fits run: raw, quadratic, a 2-32-3 network then logistic regression on its code) but "
-             "the last; 'fits alone' is the same three fits timed in the bench's process. "
+             "the last; 'fits alone' is the same three fits with their boundary grids and 'pictures alone' the six "
+             "2D charts drawn from them (PNG), both timed in the bench's process after a warm-up. "
              + (f"Beside it, commit {args.before} on a second server, each step alternated (which goes first swaps). "
                 if before else "")
              + f"Target {args.target:g} s. Load average {load0:.1f} → {load1:.1f} on {os.cpu_count()} cores.", ""]
-    head = ["change", "redrawn (s)", "÷ target", "run over (s)"] + (["before: redrawn (s)", "before ÷ now"]
-                                                                      if before else []) + ["the fits alone (s)"]
+    head = (["change", "redrawn (s)", "÷ target", "run over (s)"] + (["before: redrawn (s)", "before ÷ now"] if before
+                                                                     else [])
+            + ["the fits alone (s)", "the pictures alone (s)"])
     lines += ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for what, got, fits in rows:
         t, r = got["now"]
         cells = [what, f"{t:.2f}", f"{t / args.target:.2f}", f"{r:.2f}"]
         if before:
             cells += [f"{got['before'][0]:.2f}", f"{got['before'][0] / t:.2f}"]
-        lines.append("| " + " | ".join(cells + [f"{fits:.2f}"]) + " |")
+        lines.append("| " + " | ".join(cells + [f"{fits[0]:.2f}", f"{fits[1]:.2f}"]) + " |")
     worst = max(rows, key=lambda r: r[1]["now"][0])
     lines += ["", f"Slowest: {worst[0]}, {worst[1]['now'][0]:.2f} s ({worst[1]['now'][0] / args.target:.2f}× the "
               f"target); {sum(r[1]['now'][0] <= args.target for r in rows)}/{len(rows)} changes within it"

@@ -38,7 +38,7 @@ DATAFRAME = '[data-testid="stDataFrame"]'
 IMAGE = '[data-testid="stImage"]'
 PAGES = [
     ("Home", "", DATAFRAME),
-    ("What is a representation?", "Representation", PLOT),
+    ("What is a representation?", "Representation", IMAGE),  # its 2D charts are pictures
     ("Train", "Train", '[data-testid="stForm"]'),
     ("Models", "Models", PLOT),
     ("Latent space", "Latent_space", MAP),

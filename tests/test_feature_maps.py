@@ -6,7 +6,7 @@ import pytest
 
 from ae_core.analysis.feature_maps import (DATASETS, FEATURES, boundary_grid, bounds, fit_representation,
                                            make_data, point_sentence, quadratic_features, raw_features,
-                                           split_data)
+                                           split_data, telling_pair)
 
 
 def test_quadratic_features_of_points_worked_by_hand():
@@ -97,3 +97,14 @@ def test_the_sentence_names_the_best_and_worst_representation_with_their_accurac
     text = point_sentence({"raw": 0.5, "quadratic": 0.99, "learned": 0.97}, "circles")
     assert "**99%** on the quadratic features" in text and "**50%** on the raw inputs" in text
     assert "about as well" in point_sentence({"raw": 0.97, "quadratic": 0.98, "learned": 0.99}, "moons")
+
+
+def test_the_two_columns_drawn_are_those_that_move_the_decision_most():
+    z = np.random.default_rng(0).normal(size=(500, 5)) * [1.0, 10.0, 0.1, 1.0, 1.0]
+    assert telling_pair(z, [1.0, 1.0, 1.0, 50.0, 50.0]) == (0, 1)  # |w| x sd: 1, 10, 0.1; only the first three
+    assert telling_pair(z, [1.0, 0.01, 100.0]) == (0, 2)  # 1, 0.1, 10: in column order
+    # the lecture's cases: circles part on x1² and x2², XOR on x1x2
+    for name, want in (("circles", {0, 1}), ("xor", {2})):
+        split = split_data(*make_data(name, 400, 0.1, seed=0), seed=0)
+        fit = fit_representation("quadratic", split, seed=0)
+        assert want <= set(telling_pair(quadratic_features(split.x_train), fit.classifier.coef_[0]))

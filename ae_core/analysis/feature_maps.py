@@ -11,15 +11,18 @@ a circle or a hyperbola; on a code a small network learned, whatever that code m
     fits["quadratic"].features(x)[:, :3]       # the three quadratic terms: circles part by a plane
     point_sentence({n: f.test_acc for n, f in fits.items()}, "circles")
 
-Every fit is seeded; the three together take about a second at most on 2 cores (benchmarks/README.md).
+Every fit is seeded and runs on one BLAS thread; the three together take well under a second on 2 cores
+(benchmarks/README.md, "The representation page's redraw").
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 DATASETS = ("circles", "moons", "xor", "spirals")
 FEATURES = ("raw", "quadratic", "learned")
@@ -171,6 +174,28 @@ class FeatureFit:
 def fit_representation(name: str, split: Split, seed: int = 0) -> FeatureFit:
     """Logistic regression on representation `name` (one of FEATURES) of the training points,
     scored on the held-out ones."""
+    with _one_blas_thread():
+        return _fit_representation(name, split, seed)
+
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    # the libraries scanned once, sklearn's loaded first: threadpool_limits() scans every loaded library
+    # on each call, six times a setting (measured in benchmarks/README.md, "The representation page's redraw")
+    import sklearn.linear_model  # noqa: F401 - sklearn: heavy; its BLAS is then loaded
+    import sklearn.neural_network  # noqa: F401
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context with one BLAS thread: on these small matrices a second one costs more than it gives,
+    and on a busy machine its spin-waiting made the network's fit several times slower (benchmarks/README.md,
+    "The representation page's redraw")."""
+    return _blas().limit(limits=1, user_api="blas")
+
+
+def _fit_representation(name: str, split: Split, seed: int) -> FeatureFit:
     from sklearn.linear_model import LogisticRegression  # sklearn: heavy
 
     if name == "raw":
@@ -189,6 +214,16 @@ def fit_representation(name: str, split: Split, seed: int = 0) -> FeatureFit:
     return fit
 
 
+def telling_pair(z, weights) -> tuple[int, int]:
+    """The two of the first three columns of the features `z` (n, k) that move the regression's
+    decision most, |weight| × standard deviation, in column order. Drawn in those two, the third
+    (the one that matters least) along the line of sight, the plane that parts the classes in 3D
+    is seen nearest to edge-on: on circles, x1² and x2², where it shows as a straight line."""
+    z = np.asarray(z, np.float64)[:, :3]
+    pull = np.abs(np.asarray(weights, np.float64)[: z.shape[1]]) * z.std(0)
+    return tuple(sorted(int(j) for j in np.argsort(-pull, kind="stable")[:2]))
+
+
 def bounds(x, margin: float = 0.15) -> tuple[float, float, float, float]:
     """(x_min, x_max, y_min, y_max) around the points, `margin` of the span added on each side."""
     x = np.asarray(x, np.float64)
@@ -202,7 +237,8 @@ def boundary_grid(fit: FeatureFit, box, steps: int = 120) -> tuple[np.ndarray, n
     `box` = (x_min, x_max, y_min, y_max): the decision boundary is its 0.5 level."""
     gx, gy = np.linspace(box[0], box[1], steps), np.linspace(box[2], box[3], steps)
     xx, yy = np.meshgrid(gx, gy)
-    p = fit.proba(np.stack([xx.ravel(), yy.ravel()], 1)).reshape(steps, steps)
+    with _one_blas_thread():
+        p = fit.proba(np.stack([xx.ravel(), yy.ravel()], 1)).reshape(steps, steps)
     return gx, gy, p
 
 

@@ -1,9 +1,13 @@
 """The "What is a representation?" page's figures, as plain functions: the decision boundary of a
 logistic regression over the input plane, and the points drawn in the representation's own space
-(2D for the raw inputs, 3D for the quadratic terms and the learned code).
+(in two of its columns, or in 3D for the quadratic terms and the learned code).
 
-    boundary_figure(x, y, test, grid, "quadratic features")
-    feature_figure(features[:, :3], y, ("x1²", "x2²", "x1x2"))
+The 2D charts are pictures drawn here (dashboard.render.point_picture, chart_picture), shown with
+st.image: six Plotly charts of up to 5,000 markers each were the page's cost (benchmarks/README.md).
+
+    pngs = pictures(x, y, test, box, {name: grid}, {"raw": (None, ("x1", "x2")), "quadratic": (z2, ("x1²", "x2²"))})
+    pngs["boundary"]["quadratic"], pngs["space"]["quadratic"]        # PNG bytes
+    feature_figure_3d(features[:, :3], y, ("x1²", "x2²", "x1x2"))    # a go.Figure
 """
 
 from __future__ import annotations
@@ -11,39 +15,22 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from ae_core.analysis.feature_maps import bounds
+from dashboard.render.chart_picture import axes_for, chart_image, png_bytes
 from dashboard.render.figures import PALETTE, _layout
+from dashboard.render.point_picture import picture, points_layer
 
 CLASS_COLOURS = (PALETTE[0], PALETTE[1])  # class 0 blue, class 1 pink, the same in every figure
 # the two sides of the boundary, light versions of the class colours
 SIDE_SCALE = [[0.0, "#c9d3fb"], [0.5, "#ffffff"], [1.0, "#fdc8e0"]]
 HEIGHT = 320
-
-
-def _points(xy, y, test, three_d=False, size=5) -> list:
-    """One trace per class (legend: class 0, class 1); held-out points drawn hollow in 2D."""
-    traces = []
-    for c in (0, 1):
-        m = np.asarray(y) == c
-        if three_d:
-            traces.append(go.Scatter3d(x=xy[m, 0], y=xy[m, 1], z=xy[m, 2], mode="markers", name=f"class {c}",
-                                       marker=dict(size=size - 2, color=CLASS_COLOURS[c], opacity=0.8),
-                                       hoverinfo="skip"))
-            continue
-        held = np.zeros(len(xy), bool) if test is None else np.asarray(test)
-        for part, hollow in ((m & ~held, False), (m & held, True)):
-            if not part.any():
-                continue
-            traces.append(go.Scattergl(
-                x=xy[part, 0], y=xy[part, 1], mode="markers", name=f"class {c}" + (" (held out)" if hollow else ""),
-                legendgroup=str(c), hoverinfo="skip",
-                marker=dict(size=size, color="white" if hollow else CLASS_COLOURS[c],
-                            line=dict(width=1.2, color=CLASS_COLOURS[c]))))
-    return traces
+# a feature space's plot area is kept between these shapes (height / width) whatever its two
+# columns' spans: units far apart in scale would otherwise give a sliver
+SPACE_ASPECT = (0.6, 1.25)
 
 
 def boundary_line(grid) -> tuple[np.ndarray, np.ndarray]:
-    """The 0.5 level of P(class 1) on `grid` as one polyline (x, y), pieces apart by NaN: traced
-    here once rather than by the browser's contour trace on every redraw."""
+    """The 0.5 level of P(class 1) on `grid` as one polyline (x, y), pieces apart by NaN."""
     from skimage.measure import find_contours  # scikit-image: heavy
 
     gx, gy, p = grid
@@ -54,32 +41,36 @@ def boundary_line(grid) -> tuple[np.ndarray, np.ndarray]:
     return (np.concatenate(xs), np.concatenate(ys)) if xs else (np.zeros(0), np.zeros(0))
 
 
-def boundary_figure(x, y, test, grid, title: str = "", height: int = HEIGHT) -> go.Figure:
-    """P(class 1) over the input plane (`grid` = (gx, gy, p) of feature_maps.boundary_grid) with its
-    0.5 level, the decision boundary, drawn as a line; the points on top, held-out ones hollow."""
-    gx, gy, p = grid
-    lx, ly = boundary_line(grid)
-    fig = go.Figure([
-        # three decimals are finer than the colour scale can show, and a third of the bytes to send
-        go.Heatmap(x=gx, y=gy, z=np.round(p, 3), zmin=0, zmax=1, colorscale=SIDE_SCALE, showscale=False,
-                   hoverinfo="skip"),
-        go.Scatter(x=lx, y=ly, mode="lines", line=dict(color="#222", width=2.5), hoverinfo="skip",
-                   name="boundary", connectgaps=False),
-        *_points(np.asarray(x), y, test),
-    ])
-    _layout(fig, title, height, showlegend=False, xaxis_title="x1", yaxis_title="x2")
-    fig.update_xaxes(range=[gx[0], gx[-1]], constrain="domain")
-    fig.update_yaxes(range=[gy[0], gy[-1]], scaleanchor="x", scaleratio=1, constrain="domain")
-    return fig
+def pictures(x, y, test, box, grids: dict, spaces: dict, big: bool = False) -> dict:
+    """Every 2D chart as PNG bytes: {"boundary": {name: png}, "space": {name: png}}. `grids` {name:
+    (gx, gy, p) over `box`}: each representation's P(class 1) over the input plane, drawn with its 0.5
+    line under the points (held-out ones hollow), at equal scale on both axes; `spaces` {name: (z (n, 2),
+    or None for the input plane, (x name, y name))}: the points in two of a representation's columns,
+    held-out ones hollow too.
+    `big`: the text at presentation size."""
+    plane = axes_for(box, (box[3] - box[2]) / (box[1] - box[0]), ("x1", "x2"), big)
+    dots = points_layer(plane.frame, x, y, test, CLASS_COLOURS)  # the same points on each input plane
+    out = {"boundary": {}, "space": {}}
+    for name, grid in grids.items():
+        img = picture(plane.frame, dots, field=grid, scale=SIDE_SCALE, line=boundary_line(grid))
+        out["boundary"][name] = png_bytes(chart_image(plane, img))
+    for name, (z2, names) in spaces.items():
+        if z2 is None:
+            out["space"][name] = png_bytes(chart_image(plane, picture(plane.frame, dots)))
+            continue
+        sb = bounds(z2, margin=0.08)
+        axes = axes_for(sb, float(np.clip((sb[3] - sb[2]) / (sb[1] - sb[0]), *SPACE_ASPECT)), names, big)
+        img = picture(axes.frame, points_layer(axes.frame, z2, y, test, CLASS_COLOURS))
+        out["space"][name] = png_bytes(chart_image(axes, img))
+    return out
 
 
-def feature_figure(z, y, names, title: str = "", height: int = HEIGHT) -> go.Figure:
-    """The points in a representation's space: 2D for two columns, 3D for three (more are cut)."""
-    z = np.asarray(z)
-    if z.shape[1] == 2:
-        fig = go.Figure(_points(z, y, None))
-        return _layout(fig, title, height, showlegend=False, xaxis_title=names[0], yaxis_title=names[1])
-    fig = go.Figure(_points(z[:, :3], y, None, three_d=True))
+def feature_figure_3d(z, y, names, title: str = "", height: int = HEIGHT) -> go.Figure:
+    """The points in three columns of a representation, one 3D trace per class."""
+    z, y = np.asarray(z), np.asarray(y)
+    fig = go.Figure([go.Scatter3d(x=z[y == c, 0], y=z[y == c, 1], z=z[y == c, 2], mode="markers", name=f"class {c}",
+                                  marker=dict(size=3, color=CLASS_COLOURS[c], opacity=0.8), hoverinfo="skip")
+                     for c in (0, 1)])
     _layout(fig, title, height, showlegend=False)
     # tick labels left out: in 3D they crowd the axis titles (at presentation size most of all), and the
     # picture's point is which points lie together. Seen along (1, -1): for the quadratic terms the

@@ -10,7 +10,7 @@ import streamlit as st
 
 from ae_core.analysis.feature_maps import (DATASETS, FEATURE_NAMES, FEATURE_TITLES, FEATURES, N_RANGE, NOISE_RANGE,
                                            TEST_SHARE, point_sentence)
-from dashboard.data.feature_fits import representation_fits
+from dashboard.data.feature_fits import representation_fits, representation_pictures
 from dashboard.render import representation as figs
 from dashboard.shell import frame, widgets
 from dashboard.shell.errors import guard
@@ -20,6 +20,11 @@ TITLE = "What is a representation?"
 # there the circles part by a plane)
 SPACE = {"raw": "the input plane itself", "quadratic": "the three quadratic terms (x1², x2², x1x2)",
          "learned": "the network's three hidden units"}
+
+
+def _third(names, i: int, j: int) -> str:
+    """The one of the three first columns' names that is neither i nor j."""
+    return names[({0, 1, 2} - {i, j}).pop()]
 
 
 def render() -> None:
@@ -53,16 +58,26 @@ def render() -> None:
         fit = result["fits"][name]
         col.metric("Held-out accuracy", f"{fit['test_acc']:.1%}", help=f"on the {int(result['test'].sum())} held-out "
                    f"points; {fit['train_acc']:.1%} on the {int((~result['test']).sum())} it was fitted on")
+    pics = representation_pictures(dataset, int(n), float(noise), int(seed), widgets.presenting())
     for col, name in zip(st.columns(3), FEATURES):
-        with col:
-            widgets.chart(figs.boundary_figure(result["x"], result["y"], result["test"], result["fits"][name]["grid"]),
-                          f"boundary-{dataset}-{name}", key=f"_rep_boundary_{name}")
+        col.image(pics["boundary"][name], width="stretch", output_format="PNG",
+                  alt=f"The decision boundary of the regression on the {FEATURE_TITLES[name]} over the input plane")
+    three_d = st.toggle("Feature spaces in 3D", key="_w_rep_3d",
+                        help="The quadratic terms and the learned code as point clouds in all three of their "
+                             "columns, to turn with the mouse (slower to draw than the pictures in two of them)")
     for col, name in zip(st.columns(3), FEATURES):
         with col:
             names = FEATURE_NAMES[name]
-            widgets.chart(figs.feature_figure(result["fits"][name]["features"][:, :3], result["y"], names[:3]),
-                          f"features-{dataset}-{name}", key=f"_rep_space_{name}")
-            st.caption(f"The points in {SPACE[name]}.")
+            if three_d and name != "raw":
+                widgets.chart(figs.feature_figure_3d(result["fits"][name]["features"][:, :3], result["y"], names[:3]),
+                              f"features-{dataset}-{name}", key=f"_rep_space_{name}")
+                st.caption(f"The points in {SPACE[name]}.")
+                continue
+            i, j = pics["columns"][name]
+            st.image(pics["space"][name], width="stretch", output_format="PNG", alt=f"The points in {names[i]} and {names[j]}")
+            st.caption(f"The points in {SPACE[name]}." if name == "raw" else
+                       f"The points in {names[i]} and {names[j]}: of {SPACE[name]}, the two that weigh most in "
+                       f"the regression, the third ({_third(names, i, j)}) along the line of sight.")
     st.caption("Each column: logistic regression (a weighted sum of the features plus 1, through a sigmoid) on "
                "one representation. Upper chart: its decision boundary drawn over the input plane (black line; the "
                "background is its probability of class 1). Lower chart: the points in the representation's own space. "
