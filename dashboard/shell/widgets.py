@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard.data import loaders
 from dashboard.render import figures, text_table
 from dashboard.shell import navigation, state
+from dashboard.render import downloads
 from dashboard.render.downloads import chart_config
 from dashboard.shell.safe_text import md
 
@@ -54,7 +55,15 @@ def image(images, caption: str | None = None, ncols: int | None = None, target: 
     x = np.asarray(images)
     t = tile_px(target)
     cols = fit_columns(len(x), x.shape[-1], t, width)
-    st.image(figures.grid_image(x, ncols=min(cols, ncols or cols), target=t), caption=caption)
+    picture(figures.grid_image(x, ncols=min(cols, ncols or cols), target=t), caption)
+
+
+def picture(img, caption: str | None = None) -> None:
+    """st.image of a uint8 picture, sent as a PNG inside the page's message (a data URL), not as
+    a media file: Streamlit drops a run's media files when the next run ends, and a browser still
+    fetching one then logged "Image source error - .../media/<hash>.jpg" (404; Denoising, issue 36).
+    PNG also keeps the repeated pixels of small digits sharp, where JPEG blurred their edges."""
+    st.image(downloads.png_data_url(img), caption=caption)
 
 
 def tiles(images, caption: str | None = None, ncols: int | None = 10, target: int = MIN_TILE_PX,

@@ -9,7 +9,6 @@ page reruns, so the enlarged unit is drawn in the same run.
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ def tile_urls(images) -> list[str]:
     out = []
     for tile in np.asarray(images, dtype=np.float32):
         pic = figures.grid_image(tile[None], ncols=1, target=1, pad=0)
-        out.append("data:image/png;base64," + base64.b64encode(downloads.png(pic)).decode())
+        out.append(downloads.png_data_url(pic))
     return out
 
 
