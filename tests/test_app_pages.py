@@ -416,8 +416,9 @@ def test_sparsity_stats_and_features():
     at.run()
     ok(at)
     # the image beside its code; then per model (the selected one, its lecture partner beside it):
-    # the feature tiles, one feature enlarged and the test images that switch it on most
-    assert len(charts(at)) == 2 and len(at.main.get("image")) == 1 + 2 * 3
+    # one feature enlarged and the test images that switch it on most (the feature tiles are a
+    # clickable component, not images: tests/test_e2e_feature_tiles.py clicks them)
+    assert len(charts(at)) == 2 and len(at.main.get("image")) == 1 + 2 * 2
     at.number_input(key="_w_sparsity_image").set_value(7).run()
     at.session_state["_w_sp_tab"] = "Per unit (lifetime)"
     at.run()

@@ -6,6 +6,7 @@ names the file and doubles the resolution (no server-side renderer needed).
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -29,6 +30,12 @@ def png(img: np.ndarray) -> bytes:
     """An image, (H, W), (H, W, C) or (C, H, W) floats in [0, 1] or uint8, as PNG bytes."""
     a = np.asarray(img)
     return encode_png(a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a)
+
+
+def png_data_url(img: np.ndarray) -> str:
+    """An image (as `png` takes it) as a PNG data URL: a picture that travels inside the page's own
+    message, so no media file of Streamlit's can be dropped by a rerun while the browser fetches it."""
+    return "data:image/png;base64," + base64.b64encode(png(img)).decode()
 
 
 def codes_table(ids, coords, codes, labels=None, errors=None, class_names=None) -> pd.DataFrame:

@@ -2,8 +2,8 @@
 it and a copied link opens the same view in another browser.
 
     ?data=mnist&model=undercomplete-16            every page (Compare: &models=a,b,c)
-    &map=PCA&view=3D&colour=label&unit=4         Latent space's controls (map, view, colour: widgets bound
-                                                  to the URL, by label; unit read and written here)
+    &map=PCA&view=3D&colour=label&unit=4         Latent space's controls (view, colour: widgets bound
+                                                  to the URL, by label; map and unit read and written here)
     &sel=3-17,40,52&focus=40&pair=40,52           its selection, focused point and interpolation ends
 
 Models are named, never given by their folder: a link holds no server path, and in hosted
@@ -13,6 +13,12 @@ its pickers; `publish`
 writes what the sidebar chose; the Latent space page writes its selection with
 `publish_points`. A selection belongs to its dataset and model (`selection_owner`): switching
 either drops it, and a change of colouring keeps it.
+
+Each view is one entry of the browser's history: every write here is one message to the browser
+(`_write`), which pushes one entry when the address changes (a write per parameter pushed one entry
+each, so Back landed on half-written views that the app wrote over again: Back seemed to do
+nothing). The map kind is written here, not bound to the URL as a widget, because Streamlit
+replaces the entry on a bound widget's change: Back could never return to the PCA map.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.state.session_state_proxy import get_session_state
 
 from dashboard.shell import state
 
@@ -64,7 +71,9 @@ def _param(name: str) -> str | None:
 
 
 # what this module reads from and writes to the address (the map's controls are bound widgets)
-LINK_KEYS = ("data", "model", "models", "sel", "focus", "pair", "unit")
+LINK_KEYS = ("data", "model", "models", "sel", "focus", "pair", "unit", "map")
+MAP_LABELS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}  # Latent space's map kinds, as a link names them
+MAP_KEY = "map"  # the Latent space map control's widget key
 
 
 def _link_now() -> dict:
@@ -121,6 +130,12 @@ def restore(entries) -> None:
     unit = _small_int(_param("unit"))
     if unit is not None:
         st.session_state["unit"] = unit  # the Latent space unit box's key
+    by_label = {label: kind for kind, label in MAP_LABELS.items()}
+    kind = by_label.get(_param("map") or "", _param("map"))
+    if kind in MAP_LABELS:
+        st.session_state[MAP_KEY] = kind
+    elif back:  # an entry written before any map change: the default map
+        st.session_state.pop(MAP_KEY, None)
 
 
 def _small_int(text, limit: int = 1_000_000) -> int | None:
@@ -138,16 +153,28 @@ def unit_in_range(code_dim: int) -> None:
         st.session_state["unit"] = 0
 
 
+def _write(values: dict) -> None:
+    """Set (a non-empty value) or drop (empty) each of `values` in the address, in one message to
+    the browser, so one change of view is one entry of its history; nothing is sent when nothing
+    changes. (st.query_params sends one message per item set or deleted.)"""
+    now = st.query_params.to_dict()
+    new = {k: v for k, v in now.items() if k not in values}
+    new.update({k: str(v) for k, v in values.items() if v not in (None, "")})
+    if new != now:
+        with get_session_state().query_params() as qp:
+            qp.clear_with_no_forward_msg(preserve_embed=True)
+            for k, v in new.items():
+                qp.set_with_no_forward_msg(k, v)
+            qp.update()  # no items: sends the whole address once
+    remember_written()
+
+
 def publish(spec: str, entry=None, chosen=()) -> None:
     """Write the sidebar's choice into the URL (names only)."""
-    st.query_params["data"] = spec
-    if entry is not None:
-        st.query_params["model"] = entry.name
-    elif "model" in st.query_params:
-        del st.query_params["model"]
+    values = {"data": spec, "model": entry.name if entry is not None else None}
     if chosen:
-        st.query_params["models"] = ",".join(e.name for e in chosen)
-    remember_written()
+        values["models"] = ",".join(e.name for e in chosen)
+    _write(values)
 
 
 def selection_owner(spec: str, entry) -> tuple:
@@ -174,13 +201,11 @@ def take_link_points(owner: tuple, n: int) -> None:
     st.session_state[state.MAP_OWNER] = owner
 
 
-def publish_points(selected: list[int], focus, pair, unit: int = 0) -> None:
-    for key, value in (("sel", encode_indices(selected) if 0 < len(selected) <= MAX_LINKED_POINTS else ""),
-                       ("focus", "" if focus is None else str(focus)),
-                       ("pair", ",".join(str(p) for p in pair)),
-                       ("unit", str(unit) if unit else "")):
-        if value:
-            st.query_params[key] = value
-        elif key in st.query_params:
-            del st.query_params[key]
-    remember_written()
+def publish_points(selected: list[int], focus, pair, unit: int = 0, method: str | None = None) -> None:
+    """Write Latent space's view: its selection, focused point, interpolation ends, unit and map
+    kind (the default UMAP, or a 2-unit code's own plane, is not written)."""
+    _write({"sel": encode_indices(selected) if 0 < len(selected) <= MAX_LINKED_POINTS else "",
+            "focus": "" if focus is None else str(focus),
+            "pair": ",".join(str(p) for p in pair),
+            "unit": str(unit) if unit else "",
+            "map": MAP_LABELS[method] if method in MAP_LABELS and method != "umap" else ""})

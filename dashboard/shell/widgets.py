@@ -11,8 +11,9 @@ import numpy as np
 import streamlit as st
 
 from dashboard.data import loaders
-from dashboard.render import figures
+from dashboard.render import figures, text_table
 from dashboard.shell import navigation, state
+from dashboard.render import downloads
 from dashboard.render.downloads import chart_config
 from dashboard.shell.safe_text import md
 
@@ -54,7 +55,15 @@ def image(images, caption: str | None = None, ncols: int | None = None, target: 
     x = np.asarray(images)
     t = tile_px(target)
     cols = fit_columns(len(x), x.shape[-1], t, width)
-    st.image(figures.grid_image(x, ncols=min(cols, ncols or cols), target=t), caption=caption)
+    picture(figures.grid_image(x, ncols=min(cols, ncols or cols), target=t), caption)
+
+
+def picture(img, caption: str | None = None) -> None:
+    """st.image of a uint8 picture, sent as a PNG inside the page's message (a data URL), not as
+    a media file: Streamlit drops a run's media files when the next run ends, and a browser still
+    fetching one then logged "Image source error - .../media/<hash>.jpg" (404; Denoising, issue 36).
+    PNG also keeps the repeated pixels of small digits sharp, where JPEG blurred their edges."""
+    st.image(downloads.png_data_url(img), caption=caption)
 
 
 def tiles(images, caption: str | None = None, ncols: int | None = 10, target: int = MIN_TILE_PX,
@@ -90,7 +99,15 @@ button[data-baseweb="tab"] p { font-size: 1.25rem !important; }
 [data-testid="stMetricDelta"] p { font-size: 1.15rem !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; }
 [data-testid="stHeading"] h1 { font-size: 2.4rem !important; padding-top: 0 !important; }
-"""  # the last two: the picture moves up a screen of 720 px (the page's top margin was ~100 px)
+[data-testid="stTab"] p { font-size: 1.25rem !important; }
+[data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; row-gap: 0.25rem; overflow-x: visible; }
+[data-testid="stSidebarNavLink"] span, [data-testid="stSidebarNavLink"] [data-testid="stMarkdownContainer"] {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stTable"] th, [data-testid="stTable"] td { font-size: 1.15rem !important; }
+"""  # the heading and the padding: the picture moves up a screen of 720 px (the page's top margin was
+# ~100 px); then labels wrap where they would be cut at 1280 px (a tab bar scrolls its last tabs out
+# of sight, a sidebar link ends in "…"), and tables are HTML in presentation size (`table`) so their
+# text can grow: st.dataframe draws on a canvas that page styles do not reach
 
 
 def side_by_side(originals, reconstructions, ncols: int | None = 5, target: int = MIN_TILE_PX,
@@ -108,7 +125,13 @@ MISSING = "—"  # what a table shows where a figure does not apply or was not m
 
 
 def table(data, **kw):
-    """st.dataframe without the index, full width, and a dash (not "None") in empty cells."""
+    """st.dataframe without the index, full width, and a dash (not "None") in empty cells; in
+    presentation size an HTML table of the same text (st.dataframe's canvas does not take the
+    room's font size)."""
+    if presenting():
+        height = kw.get("height", "content")
+        return st.table(text_table.as_text(data, kw.get("column_config"), MISSING), hide_index=True,
+                        height=height if isinstance(height, int) else "content")
     return st.dataframe(data, **{"hide_index": True, "width": "stretch", "placeholder": MISSING, **kw})
 
 

@@ -71,5 +71,5 @@ def _show(r: dict, trained: str, other: str, part: str) -> None:
     rows = [("clean", rgb(r["clean"])),
             ("hidden (orange)", denoising.tint_hidden(r["hidden"][:n], np.broadcast_to(r["mask"], r["hidden"][:n].shape)))]
     rows += [(f"{m}: {psnr[m]:.1f} dB", rgb(r["filled"][m])) for m in order]
-    st.image(figures.labelled_rows_image(rows, ncols=n, target=widgets.tile_px(), label_width=300,
-                                         font_size=24 if widgets.presenting() else 18))
+    widgets.picture(figures.labelled_rows_image(rows, ncols=n, target=widgets.tile_px(), label_width=300,
+                                                font_size=24 if widgets.presenting() else 18))

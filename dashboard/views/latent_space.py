@@ -215,9 +215,10 @@ def _controls(entry, factor_names=()) -> tuple[str, int, str, int]:
                    "numbers would only bend it.")
         method, dims = decoding.CODE_PLANE, 2
     else:
-        method = c1.segmented_control("Map", ["umap", "pca", "tsne"], default="umap", required=True, key="map",
-                                      bind="query-params",
-                                      format_func={"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}.get) or "umap"
+        # in the address through view_link (a change of map is an entry of the browser's history)
+        st.session_state.setdefault(view_link.MAP_KEY, "umap")
+        method = c1.segmented_control("Map", list(view_link.MAP_LABELS), required=True, key=view_link.MAP_KEY,
+                                      format_func=view_link.MAP_LABELS.get) or "umap"
         dims = c2.segmented_control("View", [2, 3], default=2, required=True, key="view", bind="query-params",
                                     format_func=lambda d: f"{d}D") or 2
     choices = figures.COLOUR_CHOICES + latent_decoder.PIXEL_COLOURS  # and ink, slant, width, height
@@ -340,7 +341,7 @@ def _map_and_panel(v: View) -> None:
         if m.upload is not None and tabs["Your image"].open:
             latent_yours.image_panel(v, m.upload)
     latent_decoder.render(v, focus, selected)  # the decoder's row below the map and its panel
-    view_link.publish_points(selected, focus, pair, v.unit)  # last: the URL holds what is shown
+    view_link.publish_points(selected, focus, pair, v.unit, v.method)  # last: the URL holds what is shown
 
 
 def _drawn(v: View, m: Marks, plotly: bool = False):

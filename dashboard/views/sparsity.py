@@ -1,5 +1,5 @@
-"""One model's learned features on the Sparsity page: the tiles, the locality figure under them,
-and one feature enlarged beside the test images that switch it on most. The page draws two side
+"""One model's learned features on the Sparsity page: the tiles (a click enlarges one), the
+locality figure under them, and one feature enlarged beside the test images that switch it on most. The page draws two side
 by side (the lecture's pair by default).
 
     feature_panel.draw(entry, spec, view="decoder", n_units=32, width=widgets.PAGE_PX // 2)
@@ -19,6 +19,7 @@ from dashboard.render import figures
 from dashboard.shell import frame, state
 from services import catalog
 from dashboard.shell.errors import guard
+from dashboard.components.feature_tiles import tiles as feature_tiles
 
 # short enough for both to fit a third of the page; VIEW_HELP says the rest
 VIEW_NAMES = {"decoder": "decoder", "encoder": "encoder"}
@@ -39,7 +40,11 @@ def draw(entry, spec: str, view: str, n_units: int, width: int) -> None:
         st.info("This model's first layer does not see the pixels directly (a convolutional encoder): "
                 "switch to the decoder view.")
         return
-    widgets.tiles(tiles, ncols=None, width=width)
+    pick_key = _pick_key(entry)
+    picked = int(st.session_state.get(pick_key) or 0)
+    feature_tiles.draw(f"_sp_tiles_{entry.name}", tiles, shown, widgets.tile_px(), width=width,
+                       picked=picked if picked < len(shown) else None,
+                       on_pick=lambda i: st.session_state.__setitem__(pick_key, i))
     loc, w = analysis.feature_locality(entry, spec)
     if loc is not None:
         even = w * w / float(np.prod(entry.input_shape[-2:]))
@@ -49,17 +54,36 @@ def draw(entry, spec: str, view: str, n_units: int, width: int) -> None:
     _enlarged(entry, spec, shown, tiles, width)
 
 
+def _pick_key(entry) -> str:
+    """The enlarged tile's place among the shown ones: set by a click on a tile or by the box."""
+    return f"_w_sp_unit_{entry.name}"
+
+
+def unit_caption(unit: int, rank: int, values: np.ndarray, threshold: float) -> str:
+    """What the enlarged tile is: its unit, its place by activity and its statistics on the test
+    images (`values`: the unit's code value on each)."""
+    v = np.asarray(values, dtype=np.float64)
+    active = float(np.mean(np.abs(v) > threshold)) if len(v) else 0.0
+    return (f"unit {unit} (#{rank} by activity): active on {active:.1%} of the {len(v):,} test images, "
+            f"mean {v.mean():.3g}, largest {v.max():.3g}")
+
+
 def _enlarged(entry, spec: str, shown: list[int], tiles: np.ndarray, width: int) -> None:
-    """One feature large, beside the test images with its highest activation."""
-    pick = st.selectbox("Enlarge unit", range(len(shown)), key=f"_w_sp_unit_{entry.name}",
-                        format_func=lambda i: f"unit {shown[i]} (#{i + 1} by activity)")
-    unit = shown[int(pick or 0)]
+    """One feature large (click a tile, or pick it here), beside the test images with its highest
+    activation."""
+    key = _pick_key(entry)
+    if int(st.session_state.get(key) or 0) >= len(shown):  # fewer units shown than when it was picked
+        st.session_state[key] = 0
+    pick = int(st.selectbox("Enlarge unit (or click a tile)", range(len(shown)), key=key,
+                            format_func=lambda i: f"unit {shown[i]} (#{i + 1} by activity)") or 0)
+    unit = shown[pick]
     codes = loaders.codes(entry.path, entry.stamp, spec, "test")
     top = np.argsort(-codes[:, unit], kind="stable")[:TOP_IMAGES]
     test = loaders.images(spec, "test", entry)
     big, rest = st.columns([1, 2])
     with big:
-        widgets.image(tiles[int(pick or 0):int(pick or 0) + 1], f"unit {unit}", target=160)
+        widgets.image(tiles[pick:pick + 1], unit_caption(unit, pick + 1, codes[:, unit],
+                                                         analysis.sparsity(entry, spec)["threshold"]), target=160)
     with rest:
         widgets.tiles(test.x[top], f"the {len(top)} test images that switch unit {unit} on most",
                       ncols=4, width=width * 2 // 3)
