@@ -189,7 +189,7 @@ def _unit_sliders(entry, spec: str, base: np.ndarray, rows: list[int], start: st
     strips = walks.slider_strips(entry, here, chosen, values)
     with st.container(key="lse-unit-sliders"):
         unit_sliders.draw(SLIDERS_KEY, sig, code, chosen, values, start_at, at, strips, start,
-                          px=widgets.tile_px(96))
+                          px=widgets.tile_px(96), font_px=20 if widgets.presenting() else 16)
 
 
 # ---------------------------------------------------------------- Sample

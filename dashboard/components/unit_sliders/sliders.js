@@ -86,6 +86,7 @@ function receive(s, d) {
     paint(s);
   };
   img.src = d.atlas;
+  s.root.style.fontSize = (d.font_px || 16) + "px"; // the larger type of presentation size, as the page
   s.canvas.style.width = d.px + "px";
   s.canvas.style.height = Math.round(d.px * d.tile[0] / d.tile[1]) + "px";
   paint(s);

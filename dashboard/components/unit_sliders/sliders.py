@@ -56,13 +56,17 @@ def position(key: str, sig: str, start: list[int], lengths: list[int]) -> list[i
     return idx
 
 
-def draw(key: str, sig: str, base, units, values, start_at, at, strips, start: str, px: int = 96) -> None:
-    """Mount the sliders of `units` (see the module's docstring), the image drawn `px` wide;
-    `start_at` are the indices of the start code's own values (a unit off them is "moved")."""
+def draw(key: str, sig: str, base, units, values, start_at, at, strips, start: str, px: int = 96,
+         font_px: int = 16) -> None:
+    """Mount the sliders of `units` (see the module's docstring), the image drawn `px` wide and
+    the text at `font_px`; `start_at` are the indices of the start code's own values (a unit off
+    them is "moved")."""
     pic = atlas(strips)
     url = "data:image/png;base64," + base64.b64encode(encode_png(pic)).decode()
     h, w = np.asarray(strips[0]).shape[-2:]
     _SLIDERS(key=key, height="content", on_at_change=lambda: None, data={
         "sig": sig, "base": [float(v) for v in np.asarray(base, np.float32).ravel()],
         "units": [int(u) for u in units], "values": [[float(x) for x in v] for v in values],
-        "start_at": [int(i) for i in start_at], "at": [int(i) for i in at], "atlas": url, "tile": [int(h), int(w)], "px": int(px), "start": start})
+        "start_at": [int(i) for i in start_at], "at": [int(i) for i in at], "atlas": url,
+        "tile": [int(h), int(w)], "px": int(px), "font_px": int(font_px),
+        "start": start})
