@@ -492,7 +492,7 @@ function takeGrid(s) {
   const g = (s.data && window.__lseGrids && window.__lseGrids.get(s.data.view_key)) || null;
   const changed = g !== s.gridFrom;
   s.gridFrom = g;
-  if (!g) { s.gridTiles = null; s.gridImage = null; return changed; }
+  if (!g) { s.gridTiles = null; s.gridImage = null; delete s.root.dataset.grid; return changed; }
   const f = s.data.frame, [[x0, y0], [x1, y1]] = g.bounds; // into this map's unit square (payload.py's unit)
   s.gridTiles = { span: { n: g.n, u0: (x0 - f[0]) / f[2] + 0.5, v0: (y0 - f[1]) / f[2] + 0.5,
                           u1: (x1 - f[0]) / f[2] + 0.5, v1: (y1 - f[1]) / f[2] + 0.5 } };
