@@ -414,7 +414,7 @@ def _grid_layer(v: View) -> None:
     its side reruns this, not the map."""
     g = _grid_controls(v)
     if v.decodes and v.dims == 2:
-        map_grid.draw(MAP_GRID, _view_key(v), g)
+        map_grid.draw(MAP_GRID, _view_key(v), g, decoding.map_signature(v.entry, v.method, v.mp))
 
 
 def _grid_controls(v: View):

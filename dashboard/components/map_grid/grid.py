@@ -1,6 +1,7 @@
 """The decoded grid layer, mounted beside its controls, and handed to the map in the browser.
 
-    grid.draw("lse_map_grid", view_key, g)     # g: latent_walks.DecodedGrid, or None (the layer off)
+    grid.draw("lse_map_grid", view_key, g, name)   # g: latent_walks.DecodedGrid, or None (the layer off);
+                                                 # name: the map's signature (the picture is made once)
 
 The map (latent_map/map.js) draws it: grid.js keeps {img, n, bounds} per map view in
 window.__lseGrids and says so ("lse-map-grid" on window); the map takes the grid of its own view,
@@ -29,12 +30,19 @@ def atlas(images, n: int) -> np.ndarray:
     return image_grid(np.asarray(images, np.float32), ncols=int(n), pad=0)
 
 
-def draw(key: str, view_key: str, g=None) -> None:
-    """Hand the grid `g` (None: no grid) of the map showing `view_key` to that map in the browser."""
+@st.cache_data(show_spinner=False, max_entries=32)
+def _atlas_url(name: str, n: int, _images) -> str:
+    """The grid's atlas as a PNG data URL, made once per grid (`name`: its map and side)."""
+    return "data:image/png;base64," + base64.b64encode(encode_png(atlas(_images, n))).decode()
+
+
+def draw(key: str, view_key: str, g=None, name: str = "") -> None:
+    """Hand the grid `g` (None: no grid) of the map showing `view_key` to that map in the
+    browser; `name` names the grid (its map's signature and side), so its picture is made once."""
     data: dict = {"view_key": str(view_key), "on": g is not None}
     if g is not None:
-        png = encode_png(atlas(g.images, g.n))
-        data.update(n=int(g.n), sig=hashlib.blake2b(png, digest_size=10).hexdigest(),
+        name = f"{name}|{int(g.n)}"
+        data.update(n=int(g.n), sig=hashlib.blake2b(name.encode(), digest_size=10).hexdigest(),
                     bounds=[[float(c) for c in g.points[-g.n]], [float(c) for c in g.points[g.n - 1]]],
-                    atlas="data:image/png;base64," + base64.b64encode(png).decode())
+                    atlas=_atlas_url(name, int(g.n), g.images))
     _GRID(key=key, data=data, height="content")  # draws nothing itself
