@@ -71,7 +71,3 @@ def test_hovering_empty_space_shows_the_decoded_image_and_a_click_pins_it(page):
     wait_idle(page, TIMEOUT_MS)
     assert page.locator(EXCEPTION).count() == 0
     assert page.get_by_role("button", name="Grid · PNG").count() == 1
-    page.get_by_text("Decoded grid").first.click()  # off: the layer leaves the map (its own fragment, no map rerun)
-    page.locator(".lse-map:not([data-grid])").first.wait_for(state="attached", timeout=TIMEOUT_MS)
-    page.get_by_text("Decoded grid").first.click()  # and on again
-    page.locator('.lse-map[data-grid="10"]').first.wait_for(state="attached", timeout=TIMEOUT_MS)

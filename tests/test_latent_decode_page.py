@@ -6,14 +6,11 @@ the page decodes under the map."""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from ae_core.data import load_dataset
@@ -74,26 +71,16 @@ def test_a_one_unit_code_is_refused_with_a_sentence(user_dir):
     assert at.error and "a code of 1 unit is a line, not a plane" in at.error[0].value.lower()
 
 
-def grid_layer(at: AppTest) -> dict:
-    """What the decoded grid layer's component (dashboard.components.map_grid) was given."""
-    found = [json.loads(e.proto.json) for e in at.get("bidi_component") if e.proto.component_name == "lse_map_grid"]
-    assert len(found) == 1
-    return found[0]
-
-
-def test_the_grid_beside_the_map_and_the_lattice_in_its_message_when_on_and_asked(user_dir):
+def test_the_grid_and_the_lattice_go_in_the_maps_message_when_on_and_asked(user_dir):
     at = page_for(catalog.SHIPPED_DIR / "pca-16")
     ok(at)
     first = latent_map(at)
     assert first["decodes"] and "lattice" not in first and "grid" not in first  # not with the first draw
-    assert grid_layer(at) == {"view_key": at.session_state["_latent_view_key"], "on": False}
     at.toggle(key="_w_map_grid").set_value(True).run()
     at.slider(key="_w_map_grid_n").set_value(7).run()
     ok(at)
-    drawn, layer = latent_map(at), grid_layer(at)
-    assert "grid" not in drawn  # the grid goes beside the map, in its own component (not a map rerun)
-    png = base64.b64decode(layer["atlas"].split(",", 1)[1])
-    assert layer["on"] and layer["n"] == 7 and Image.open(io.BytesIO(png)).size == (7 * 8, 7 * 8)  # 49 digits
+    drawn = latent_map(at)
+    assert drawn["grid_span"]["n"] == 7 and drawn["grid"].size == 49 * 64  # 49 digits of 8x8
     assert at.get("download_button") and any(b.proto.label == "Grid · PNG" for b in at.get("download_button"))
     view = at.session_state["_latent_view_key"]
     at.session_state["_latent_map_canvas_lattice"] = view  # what the browser's "lattice" trigger sets

@@ -65,12 +65,16 @@ def test_the_lattice_refuses_a_model_without_a_decoder_and_a_side_out_of_range(m
             decoded_lattice(model, inv, n)
 
 
-def _payload_with_lattice(mapped, n=8, known=None):
+def _payload_with_lattice(mapped, n=8, known=None, grid_n=None):
     model, h, proj, inv = mapped
     lat = decoded_lattice(model, inv, n)
+    kw = {}
+    if grid_n:
+        g = decoded_grid(model, inv, grid_n)
+        kw["grid"] = {"images": g.images, "n": g.n, "bounds": [g.points[-g.n], g.points[g.n - 1]], "key": f"g{g.n}"}
     data = canvas_payload.payload(proj.embedding_, np.arange(len(h)), decodes=True, known=known or {},
                                   lattice={"images": lat.images, "n": n, "key": f"test-lattice-{n}",
-                                           "bounds": [lat.points[-n], lat.points[n - 1]]})
+                                           "bounds": [lat.points[-n], lat.points[n - 1]]}, **kw)
     return lat, data
 
 
@@ -92,21 +96,22 @@ def test_the_lattice_atlas_unpacks_to_the_same_pixels_in_the_points_frame(mapped
     np.testing.assert_allclose(back, proj.embedding_, atol=1e-4)
 
 
-def test_the_lattice_goes_once_per_signature_and_when_asked(mapped, monkeypatch):
+def test_the_lattice_and_grid_go_once_per_signature_and_the_lattice_when_asked(mapped, monkeypatch):
     sent, state = [], {}
     monkeypatch.setattr(canvas, "_MAP", lambda **kw: sent.append(kw))
     monkeypatch.setattr(canvas.st, "session_state", state)
-    _, first = _payload_with_lattice(mapped, 8, known=canvas.known("m"))
+    _, first = _payload_with_lattice(mapped, 8, known=canvas.known("m"), grid_n=4)
     canvas.draw(first, key="m")
-    _, again = _payload_with_lattice(mapped, 8, known=canvas.known("m"))
+    _, again = _payload_with_lattice(mapped, 8, known=canvas.known("m"), grid_n=4)
     canvas.draw(again, key="m")
-    _, other = _payload_with_lattice(mapped, 9, known=canvas.known("m"))
-    canvas.draw(other, key="m")
+    _, other_grid = _payload_with_lattice(mapped, 8, known=canvas.known("m"), grid_n=5)
+    canvas.draw(other_grid, key="m")
     arrays = [unpack(kw["data"])[1] for kw in sent]
     headers = [unpack(kw["data"])[0] for kw in sent]
-    assert "lattice" in arrays[0]
-    assert "lattice" not in arrays[1] and headers[1]["lattice_cached"]
-    assert arrays[2]["lattice"].size == 81 * 64  # another lattice: sent
+    assert {"lattice", "grid"} <= set(arrays[0])
+    assert not {"lattice", "grid"} & set(arrays[1]) and headers[1]["lattice_cached"] and headers[1]["grid_cached"]
+    assert "grid" in arrays[2] and "lattice" not in arrays[2]  # a new grid side: the grid only
+    assert arrays[2]["grid"].size == 25 * 64
     # the browser asks for the lattice of one view; another view is not "asked"
     assert not canvas.lattice_wanted("m", "view-a")
     state["m"] = {"lattice": "view-a"}
@@ -180,35 +185,3 @@ def test_a_place_outside_the_map_is_held_to_its_edge_and_said(fake_entry, mapped
     np.testing.assert_allclose(img, decode_array(model, inv.codes(xy[None])), atol=1e-6)
     _, inside, held = decoding.decode_place(fake_entry, "digits", "pca", mp, ((x0 + x1) / 2, (y0 + y1) / 2))
     assert not held and inside[0] == pytest.approx((x0 + x1) / 2)
-
-
-def test_the_grid_layer_hands_the_map_the_grid_tiles_and_its_outer_places(mapped, monkeypatch):
-    """The decoded grid travels in its own component (dashboard.components.map_grid), not the
-    map's message: its atlas unpacks to the grid's tiles row by row from the top, its bounds are
-    the grid's outer places (map coordinates, which map.js takes into its unit square by the
-    frame, as payload does for the lattice); off, it says so and sends no tiles."""
-    import base64
-    import io
-    import json
-
-    from PIL import Image
-
-    from dashboard.components.map_grid import grid as map_grid
-
-    model, h, proj, inv = mapped
-    sent = []
-    monkeypatch.setattr(map_grid, "_GRID", lambda **kw: sent.append(kw))
-    g = decoded_grid(model, inv, 5)
-    map_grid.draw("g", "view-a", g)
-    map_grid.draw("g", "view-a", None)
-    on, off = (kw["data"] for kw in sent)
-    json.dumps(on)  # what the component gets is plain JSON
-    assert on["on"] and on["n"] == 5 and on["view_key"] == "view-a"
-    png = base64.b64decode(on["atlas"].split(",", 1)[1])
-    atlas = np.asarray(Image.open(io.BytesIO(png)))
-    want = (np.clip(g.images, 0, 1) * 255 + 0.5).astype(np.uint8)[:, 0]  # (25, 8, 8) gray
-    tiles = atlas.reshape(5, 8, 5, 8).transpose(0, 2, 1, 3).reshape(25, 8, 8)
-    np.testing.assert_array_equal(tiles, want)
-    p = g.points.reshape(5, 5, 2)
-    np.testing.assert_allclose(on["bounds"], [p[-1, 0], p[0, -1]], rtol=1e-6)  # bottom left, top right
-    assert off == {"view_key": "view-a", "on": False}

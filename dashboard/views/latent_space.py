@@ -21,7 +21,6 @@ from ae_core.analysis.map_inverse import DEFAULT_FOR_MAP, NEIGHBOURS, code_plane
 from ae_core.cli_walks import figure_png
 from dashboard.components.latent_map import canvas
 from dashboard.components.latent_map.payload import payload
-from dashboard.components.map_grid import grid as map_grid
 from dashboard.data import analysis, decoding, loaders
 from dashboard.render import downloads, figures
 from dashboard.render.selection import MapEvent, ordinal, percentile_of, positions_of, read_event, update_pair
@@ -32,7 +31,6 @@ from dashboard.views import latent_decoder, latent_yours
 
 PANELS = ["Selection", "Neighbours", "Interpolation", "Your image"]
 _VIEW_NOW = "_latent_view_key"  # the 2D map's view key this run: a pinned place belongs to one map
-MAP_GRID = "lse_map_grid"  # the decoded grid layer's component (its tiles, handed to the map)
 PANEL_PX = widgets.PAGE_PX * 2 // 5  # the panel beside the map
 
 
@@ -201,6 +199,7 @@ class Marks:
     pair: list[int]
     path_xy: np.ndarray | None = None
     upload: latent_yours.PlacedUpload | None = None
+    grid_n: int | None = None  # the decoded grid layer's side, None when it is off
 
 
 def _controls(entry, factor_names=()) -> tuple[str, int, str, int]:
@@ -325,7 +324,7 @@ def _map_and_panel(v: View) -> None:
         if tabs["Selection"].open:
             _selection_panel(v, selected)
     with left:
-        _grid_layer(v)
+        m.grid_n = _grid_controls(v)
         drawn = _draw_map(v, m)
         _pinned_place(v)
         _map_notes(v, m, drawn)
@@ -367,9 +366,9 @@ def _draw_map(v: View, m: Marks) -> np.ndarray | None:
         return drawn
     n_names = int(v.labels.max()) + 1 if v.labels is not None and len(v.labels) else 0
     part, e = v.mp.part, v.entry
-    view_key = _view_key(v)
+    view_key = f"{e.path}|{v.spec}|{v.method}"
     st.session_state[_VIEW_NOW] = view_key
-    lattice, place = _decoded_layers(v, view_key)
+    lattice, grid, place = _decoded_layers(v, m, view_key)
     data = payload(
         v.mp.coords[d], ids[d], labels=None if v.labels is None else v.labels[d],
         label_names=[v.ds.label_name(k) for k in range(n_names)],
@@ -381,44 +380,33 @@ def _draw_map(v: View, m: Marks) -> np.ndarray | None:
         every_point=None if drawn is None else v.mp.coords,
         view_key=view_key, height=600, font_px=20 if widgets.presenting() else 14,
         thumb_px=224 if widgets.presenting() else 112, file_name=f"map-{name}", decodes=v.decodes,
-        lattice=lattice, place=place, axes=decoding.AXES if v.method == decoding.CODE_PLANE else None,
+        lattice=lattice, grid=grid, place=place, axes=decoding.AXES if v.method == decoding.CODE_PLANE else None,
         known=canvas.known(state.MAP_CANVAS))
     canvas.draw(data, key=state.MAP_CANVAS, on_event=_on_2d_event)
     return drawn
 
 
-def _view_key(v: View) -> str:
-    """Names the 2D map shown (its camera, its pinned place and its grid layer belong to it)."""
-    return f"{v.entry.path}|{v.spec}|{v.method}"
-
-
-def _decoded_layers(v: View, view_key: str):
-    """(the decoded lattice once the browser asked for it, the pinned place of this map), as
-    payload takes them; (None, None) without a decoder."""
+def _decoded_layers(v: View, m: Marks, view_key: str):
+    """(the decoded lattice once the browser asked for it, the decoded grid when it is on, the
+    pinned place of this map), as payload takes them; (None, None, None) without a decoder."""
     if not v.decodes:
-        return None, None
-    lattice = None
+        return None, None, None
+    lattice = grid = None
     with guard():
         if canvas.lattice_wanted(state.MAP_CANVAS, view_key):
             lat = decoding.lattice(v.entry, v.spec, v.method, v.mp)
             lattice = {"images": lat.images, "n": lat.n, "bounds": [lat.points[-lat.n], lat.points[lat.n - 1]],
                        "key": f"{decoding.map_signature(v.entry, v.method, v.mp)}|{lat.n}"}
+        if m.grid_n:
+            g = decoding.grid(v.entry, v.spec, v.method, v.mp, m.grid_n)
+            grid = {"images": g.images, "n": g.n, "bounds": [g.points[-g.n], g.points[g.n - 1]],
+                    "key": f"{decoding.map_signature(v.entry, v.method, v.mp)}|{g.n}"}
     pin = st.session_state.get(state.MAP_PLACE)
-    return lattice, pin["xy"] if pin and pin.get("view") == view_key else None
+    return lattice, grid, pin["xy"] if pin and pin.get("view") == view_key else None
 
 
-@st.fragment
-def _grid_layer(v: View) -> None:
-    """The decoded grid layer: its toggle, side and PNG, and its tiles handed to the map in the
-    browser (dashboard.components.map_grid). A fragment of its own: turning it on or changing
-    its side reruns this, not the map."""
-    g = _grid_controls(v)
-    if v.decodes and v.dims == 2:
-        map_grid.draw(MAP_GRID, _view_key(v), g, decoding.map_signature(v.entry, v.method, v.mp))
-
-
-def _grid_controls(v: View):
-    """The decoded grid layer's toggle, side and PNG: the decoded grid when it is on, else None."""
+def _grid_controls(v: View) -> int | None:
+    """The decoded grid layer's toggle, side and PNG: the side when it is on, else None."""
     g1, g2, g3 = st.columns([1.8, 1.6, 1] if widgets.presenting() else [1.3, 2, 1],  # the label whole at 1280
                             vertical_alignment="center")
     why = (f"{v.entry.name} is an imported embedding: it has no decoder, so there is nothing to draw at a place"
@@ -435,7 +423,7 @@ def _grid_controls(v: View):
         g3.download_button("Grid · PNG", lambda: figure_png(g.images, g.n, pad=0)[0],
                            f"decoded-grid-{v.entry.name}-{v.method}-{n}.png", "image/png", on_click="ignore",
                            icon=":material/download:", key="_w_map_grid_png")
-        return g
+        return int(n)
     return None
 
 

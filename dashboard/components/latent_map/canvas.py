@@ -28,7 +28,7 @@ _MAP = st.components.v2.component("lse_latent_map", js=_JS, css=(HERE / "map.css
 
 
 def known(key: str) -> dict:
-    """{"sig", "images_sig", "lattice_sig"} of the points, images and decoded lattice
+    """{"sig", "images_sig", "lattice_sig", "grid_sig"} of the points, images and decoded images
     this session's browser was last sent for the map `key` (payload leaves those out)."""
     return st.session_state.get(f"_{key}_sent") or {}
 

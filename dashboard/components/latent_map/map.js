@@ -13,7 +13,7 @@ const INSTANCES = new WeakMap();
 const LIVE = new Set(); // every mounted map: rebuilt together when the WebGL context comes back
 const ARRAYS = new Map(); // decoded points per sig: Python sends them once per session
 const IMAGES = new Map(); // hover images per images_sig
-const DECODED = { lattice: new Map() }; // decoded tiles per lattice_sig
+const DECODED = { lattice: new Map(), grid: new Map() }; // decoded tiles per lattice_sig / grid_sig
 const VIEWS = new Map(); // the camera per view_key: kept when Streamlit mounts the map anew
 const GREY = [0.75, 0.75, 0.75, 0.4]; // not selected: greyed, not hidden (rgba, 0..1)
 const MISSING = [0.63, 0.63, 0.63, 0.8]; // a continuous colour's missing value
@@ -234,7 +234,7 @@ function update(s, raw) {
     ARRAYS.set(d.sig, pts);
     while (ARRAYS.size > 8) ARRAYS.delete(ARRAYS.keys().next().value);
   }
-  for (const part of ["lattice"]) {
+  for (const part of ["lattice", "grid"]) {
     const sig = d[part + "_sig"], kept = DECODED[part];
     if (sig && !kept.has(sig)) {
       if (d[part + "_cached"]) { if (s.trigger) s.trigger("resend", true); } else if (d[part]) {
@@ -266,7 +266,8 @@ function update(s, raw) {
   s.thumbs = ims.thumbs || null;
   s.recThumbs = ims.recon_thumbs || null;
   s.lattice = (d.lattice_sig && DECODED.lattice.get(d.lattice_sig)) || null;
-  takeGrid(s);
+  const tiles = (d.grid_sig && DECODED.grid.get(d.grid_sig)) || null;
+  if (tiles !== s.gridTiles) { s.gridTiles = tiles; s.gridImage = tiles ? atlas(tiles) : null; s.gridShown = null; }
   s.pinned = d.place || null;
   s.root.dataset.lattice = s.lattice ? String(s.lattice.span.n) : "0";
   s.root.dataset.thumbs = s.thumbs ? "1" : "0";
@@ -484,23 +485,23 @@ function densityImage(d, vals) {
 // unit-square coordinates (0..1, y up) to pixels of the plot, through regl-scatterplot's view
 function px(s, u, v) { return [s.xs(2 * u - 1), s.ys(2 * v - 1)]; }
 
-// The decoded grid layer comes from its own component (dashboard/components/map_grid), not this
-// map's message, so turning it on or changing its side reruns that small fragment, never the map:
-// window.__lseGrids holds {img (the tiles, row by row from the top, as one picture), n, bounds
-// (its outer places, map coordinates)} per view_key, and "lse-map-grid" says one changed.
-function takeGrid(s) {
-  const g = (s.data && window.__lseGrids && window.__lseGrids.get(s.data.view_key)) || null;
-  const changed = g !== s.gridFrom;
-  s.gridFrom = g;
-  if (!g) { s.gridTiles = null; s.gridImage = null; delete s.root.dataset.grid; return changed; }
-  const f = s.data.frame, [[x0, y0], [x1, y1]] = g.bounds; // into this map's unit square (payload.py's unit)
-  s.gridTiles = { span: { n: g.n, u0: (x0 - f[0]) / f[2] + 0.5, v0: (y0 - f[1]) / f[2] + 0.5,
-                          u1: (x1 - f[0]) / f[2] + 0.5, v1: (y1 - f[1]) / f[2] + 0.5 } };
-  s.gridImage = g.img;
-  if (changed) s.gridShown = null;
-  return changed;
+// decoded tiles (n*n, h, w, c), row by row from the top, as one n*w x n*h picture: the grid layer
+// is one drawImage however it is panned or zoomed
+function atlas(t) {
+  const n = t.span.n, c = document.createElement("canvas");
+  c.width = n * t.w; c.height = n * t.h;
+  const img = new ImageData(c.width, c.height), per = t.w * t.h * t.c;
+  for (let k = 0; k < n * n; k++) {
+    const ox = (k % n) * t.w, oy = Math.floor(k / n) * t.h;
+    for (let q = 0; q < t.w * t.h; q++) {
+      const o = 4 * ((oy + Math.floor(q / t.w)) * c.width + ox + (q % t.w));
+      for (let ch = 0; ch < 3; ch++) img.data[o + ch] = t.px[k * per + (t.c === 3 ? q * 3 + ch : q)];
+      img.data[o + 3] = 255;
+    }
+  }
+  c.getContext("2d").putImageData(img, 0, 0);
+  return c;
 }
-window.addEventListener("lse-map-grid", () => { for (const s of LIVE) if (s.data && takeGrid(s)) drawLayers(s); });
 
 // the grid layer: each tile centred on its place, a tile as wide as the step between places
 function drawGrid(s, ctx) {
@@ -512,8 +513,8 @@ function drawGrid(s, ctx) {
   ctx.globalAlpha = 0.92;
   ctx.drawImage(s.gridImage, x0, y0, x1 - x0, y1 - y0);
   ctx.restore();
-  if (s.gridShown !== s.gridFrom) { // tests and benchmarks: when this grid was first on the map
-    s.gridShown = s.gridFrom;
+  if (s.gridShown !== t) { // tests and benchmarks: when this grid was first on the map
+    s.gridShown = t;
     s.root.dataset.grid = String(n);
     s.root.dataset.gridDrawnAt = performance.now().toFixed(1);
   }

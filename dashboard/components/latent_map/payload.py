@@ -34,11 +34,11 @@ VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#b5de2b", "#fde725"]
 POINTS = ("x", "y", "ids", "c", "labels", "errors", "density")  # kept by the browser per "sig"
 IMAGES = ("thumbs", "recon_thumbs")  # kept by the browser per "images_sig"
-DECODED = ("lattice",)  # the decoded lattice (hover anywhere) per "lattice_sig" (the grid layer: components/map_grid)
+DECODED = ("lattice", "grid")  # the decoded lattice (hover anywhere) per "lattice_sig", the grid layer per "grid_sig"
 HEAVY = POINTS + IMAGES + DECODED
 # what the browser keeps, per signature: the signature's name -> the flag a payload sets instead
 # of sending them again (canvas.draw records what was sent)
-KEPT = {"sig": "cached", "images_sig": "images_cached", "lattice_sig": "lattice_cached"}
+KEPT = {"sig": "cached", "images_sig": "images_cached", "lattice_sig": "lattice_cached", "grid_sig": "grid_cached"}
 MAGIC = b"LSE1"
 _DTYPES = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "uint16": np.uint16}
 
@@ -122,7 +122,7 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
             color_name="label", selected=None, picked=(), path=None, marker=None, label_clusters=False,
             images=None, recon=None, images_key=None, every_point=None, view_key="", height=600, font_px=14,
             thumb_px=112, file_name="map", title="", legend=True, lattice: dict | None = None,
-            decodes: bool = False, place=None, axes=None,
+            grid: dict | None = None, decodes: bool = False, place=None, axes=None,
             known: dict | None = None) -> dict:
     """What map.js draws, from the map's points (positions 0..n-1 of `coords`).
 
@@ -144,9 +144,10 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
         makes them, "key": what names them, "n", "bounds": [[x0, y0], [x1, y1]] of its places},
         places row by row from the top (latent_walks.decoded_lattice): a hover anywhere shows the
         image of the nearest place
+    grid : the decoded grid layer, {"images", "key", "n", "bounds"} as `lattice` (decoded_grid)
     place : a pinned place of the map (x, y), marked; axes : (x label, y label) drawn on the map
         (a 2-unit code's own plane: "unit 0", "unit 1")
-    known : {"sig", "images_sig", "lattice_sig"} this session's browser holds
+    known : {"sig", "images_sig", "lattice_sig", "grid_sig"} this session's browser holds
         (canvas.known): the HEAVY arrays it has are neither made nor sent (KEPT's flags)
     """
     known = known or {}
@@ -193,8 +194,9 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
         for part, t in (("thumbs", thumbs), ("recon_thumbs", rec)):
             if t is not None:
                 data[part] = t
-    if lattice is not None:
-        _decoded_part(data, "lattice", lattice, unit, known)
+    for part, made in (("lattice", lattice), ("grid", grid)):
+        if made is not None:
+            _decoded_part(data, part, made, unit, known)
     if place is not None:
         data["place"] = unit(np.asarray(place, dtype=np.float64).reshape(1, 2))[0].tolist()
     if axes is not None:
@@ -216,7 +218,7 @@ def payload(coords, ids, *, labels=None, label_names=None, errors=None, color=No
 
 
 def _decoded_part(data: dict, part: str, made: dict, unit, known: dict) -> None:
-    """The decoded lattice into `data`: its places' span in the map's unit square and,
+    """The decoded lattice or grid into `data`: its places' span in the map's unit square and,
     unless the browser holds them ("<part>_sig" in `known`), its images as uint8 tiles (packed
     once per key, under the cache budget)."""
     t = _thumbnails_kept(f"{part}|{made['key']}", _images=made["images"] if callable(made["images"])
