@@ -11,13 +11,16 @@ frame). Then, in the same page:
 * the server path, measured once to say why hovering does not use it: a click on an empty place
   pins it and the page decodes it exactly in a Streamlit rerun; from the click to that image shown;
 * the decoded grid at 20 x 20: from the click on the toggle to the frame the grid is on the map
-  (`data-grid-drawn-at`), the first time (decoded on the server) and again (cached);
+  (`data-grid-drawn-at`), the first time (decoded on the server) and again (cached). The baseline:
+  the same toggles on the app of `--before` (default 0aa6c2d; the grid travels in the map's message,
+  each toggle a rerun of the map's fragment), a page of its own, toggles alternating: a change to
+  the grid's path is measured against it in the same run;
 * the first draw of the map (`data-drawn-at`, from navigation start) and when the lattice was on
   the page (`data-lattice`), so the lattice is seen not to hold the first draw up. With
-  `--before REF` the same first draw is timed on that commit's app too, visits alternating.
+  `--first-draws N` the same first draw is timed on the `--before` app too, visits alternating.
 
-    .venv-dev/bin/python benchmarks/bench_decode_latency.py --moves 60 [--models mnist-vae-2 ...]
-    .venv-dev/bin/python benchmarks/bench_decode_latency.py --before 0f2f228 --first-draws 3
+    .venv-dev/bin/python benchmarks/bench_decode_latency.py        # one model, ~3-4 min on 2 cores
+    .venv-dev/bin/python benchmarks/bench_decode_latency.py --models mnist-vae-2 mnist-pca-32 --first-draws 3
 
 Needs Chromium at /usr/bin/chromium and playwright (the test environment, .venv-dev).
 """
@@ -47,9 +50,9 @@ from browser_support import (  # noqa: E402 - after the path is set
 )
 
 TIMEOUT_MS = 240_000
-MNIST_MODELS = ["mnist-undercomplete-32", "mnist-vae-2", "mnist-vae-32", "mnist-denoising-64",
-                "mnist-pca-32", "mnist-overcomplete-1024"]
-DIGITS_MODELS = ["undercomplete-16", "vae-16", "pca-16"]
+MNIST_MODELS = ["mnist-vae-32"]  # the default: one model (the others: --models)
+DIGITS_MODELS = ["vae-16"]
+BEFORE = "0aa6c2d"  # the app the grid toggles are compared with
 
 
 def pct(values, q: float) -> float:
@@ -136,27 +139,28 @@ def server_path(page, tries: int) -> list[float]:
     return out
 
 
-def grid_times(page, repeats: int) -> list[float]:
-    """ms from the click on "Decoded grid" (at 20 a side) to the grid on the map: first (decoded on
-    the server), then again (cached)."""
+def grid_ready(page) -> None:
+    """Set the grid's side to 20 (before the grid is on) and arm the click clock."""
     page.get_by_role("slider").first.focus()
     page.keyboard.press("End")  # 20 a side, set before the grid is on
     wait_idle(page, TIMEOUT_MS)
-    out = []
     click_times(page)
-    for _ in range(repeats):
-        page.evaluate("window.__lseClicks = []")
-        page.get_by_text("Decoded grid").first.click()
-        at = page.evaluate("window.__lseClicks[0]")
-        page.evaluate("() => {" + _FIND + "}")
-        page.wait_for_function("at => {" + _FIND + """ const v = window.__lseMap && window.__lseMap.dataset.gridDrawnAt;
-            return v && parseFloat(v) > at && window.__lseMap.dataset.grid === "20"; }""",
-                               arg=at, polling="raf", timeout=TIMEOUT_MS)
-        out.append(page.evaluate("parseFloat(window.__lseMap.dataset.gridDrawnAt)") - at)
-        wait_idle(page, TIMEOUT_MS)
-        page.get_by_text("Decoded grid").first.click()  # off again
-        wait_idle(page, TIMEOUT_MS)
-    return out
+
+
+def grid_toggle(page) -> float:
+    """ms from the click on "Decoded grid" (at 20 a side) to the frame the grid is on the map; then off."""
+    page.evaluate("window.__lseClicks = []")
+    page.get_by_text("Decoded grid").first.click()
+    at = page.evaluate("window.__lseClicks[0]")
+    page.evaluate("() => {" + _FIND + "}")
+    page.wait_for_function("at => {" + _FIND + """ const v = window.__lseMap && window.__lseMap.dataset.gridDrawnAt;
+        return v && parseFloat(v) > at && window.__lseMap.dataset.grid === "20"; }""",
+                           arg=at, polling="raf", timeout=TIMEOUT_MS)
+    ms = page.evaluate("parseFloat(window.__lseMap.dataset.gridDrawnAt)") - at
+    wait_idle(page, TIMEOUT_MS)
+    page.get_by_text("Decoded grid").first.click()  # off again
+    wait_idle(page, TIMEOUT_MS)
+    return ms
 
 
 def main(argv=None) -> int:
@@ -166,8 +170,9 @@ def main(argv=None) -> int:
     ap.add_argument("--pins", type=int, default=5, help="clicks on empty places (the server path)")
     ap.add_argument("--grids", type=int, default=4, help="20 x 20 grid toggles (the first is the cold one)")
     ap.add_argument("--mnist", default=os.environ.get("LSE_MNIST_DIR", str(ROOT.parent / "shared" / "data" / "mnist")))
-    ap.add_argument("--before", help="a commit whose app's first draw is timed beside this one's")
-    ap.add_argument("--first-draws", type=int, default=3, help="first-draw visits per app with --before")
+    ap.add_argument("--before", default=BEFORE, help="a commit whose app's grid (and first draws) are timed "
+                    "beside this one's ('': none)")
+    ap.add_argument("--first-draws", type=int, default=0, help="first-draw visits per app (with --before)")
     a = ap.parse_args(argv)
     missing = browser_missing()
     if missing:
@@ -190,7 +195,7 @@ def main(argv=None) -> int:
         try:
             for name in models:
                 url = f"Latent_space?data={data}&model={name}&map=umap"
-                if a.before:  # first draws, alternating between the apps (the caches are warm after the first)
+                if a.before and a.first_draws:  # first draws, alternating between the apps (caches warm after the first)
                     for _ in range(a.first_draws):
                         for k, srv in enumerate(servers):
                             pg = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -201,13 +206,27 @@ def main(argv=None) -> int:
                 t0 = time.perf_counter()
                 drawn, lat = first_draw(pg, servers[0].url(url))
                 print(f"{name}: map drawn {drawn:.2f} s, lattice {lat:.2f} s", flush=True)
+                old = None
+                if a.before:  # opened now, so its server is idle again by the grid toggles
+                    old = browser.new_page(viewport={"width": 1400, "height": 900})
+                    old.set_default_timeout(TIMEOUT_MS)
+                    first_draw(old, servers[1].url(url))  # and its lattice
+                    grid_ready(old)
                 dec, base = hover_latency(pg, a.moves)
                 pins = server_path(pg, a.pins)
-                grid = grid_times(pg, a.grids + 1)
-                rows.append((name, dec, base, pins, grid, drawn, lat))
+                grid_ready(pg)
+                grid, grid_old = [], []
+                for _ in range(a.grids + 1):  # alternating: this app, then the --before one
+                    grid.append(grid_toggle(pg))
+                    if old:
+                        grid_old.append(grid_toggle(old))
+                if old:
+                    old.close()
+                rows.append((name, dec, base, pins, grid, drawn, lat, grid_old))
                 print(f"{name}: {len(dec)} moves, decoded median {statistics.median(dec):.1f} ms (p95 "
                       f"{pct(dec, 95):.1f}), point card {statistics.median(base):.1f} ms (p95 {pct(base, 95):.1f}), "
-                      f"pin {statistics.median(pins):.0f} ms, grid {grid} "
+                      f"pin {statistics.median(pins):.0f} ms, grid {[round(g) for g in grid]} "
+                      f"(before: {[round(g) for g in grid_old]}) "
                       f"({time.perf_counter() - t0:.0f} s)", flush=True)
                 pg.close()
         finally:
@@ -217,12 +236,19 @@ def main(argv=None) -> int:
     print(f"\nload after: {os.getloadavg()[0]:.2f}\n")
     print("| model | hover -> decoded image, median / p95 (ms) | point card (baseline), median / p95 (ms) | "
           "ratio of medians | click -> exact decoding by a rerun, median (ms) | 20 x 20 grid: first / again, "
-          "median (ms) | map drawn / lattice on the page (s from navigation) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, dec, base, pins, grid, drawn, lat in rows:
+          f"median (ms) | the same on {a.before or '-'} (grid in the map's message) | ratio of the agains | "
+          "map drawn / lattice on the page (s from navigation) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+
+    def first_again(g):
+        return (f"{g[0]:.0f} / {statistics.median(g[1:]):.0f}" if len(g) > 1 else f"{g[0]:.0f} / -") if g else "-"
+
+    for name, dec, base, pins, grid, drawn, lat, grid_old in rows:
+        ratio = (statistics.median(grid_old[1:]) / statistics.median(grid[1:])) if len(grid_old) > 1 and len(grid) > 1 \
+            else float("nan")
         print(f"| {name} | {statistics.median(dec):.1f} / {pct(dec, 95):.1f} | {statistics.median(base):.1f} / "
               f"{pct(base, 95):.1f} | {statistics.median(dec) / statistics.median(base):.2f} | "
-              f"{statistics.median(pins):.0f} | {grid[0]:.0f} / {statistics.median(grid[1:]) if len(grid) > 1 else float('nan'):.0f} | "
+              f"{statistics.median(pins):.0f} | {first_again(grid)} | {first_again(grid_old)} | {ratio:.2f} | "
               f"{drawn:.2f} / {lat:.2f} |")
     if draws:
         print("\n| model | app | first draw of the map, median over visits (s from navigation) |")

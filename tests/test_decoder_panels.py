@@ -97,6 +97,93 @@ def test_a_traversal_row_is_the_decoding_of_the_code_with_that_unit_set(name):
     np.testing.assert_allclose(walks.decode(e, code)[0], t.images[0, 1], atol=1e-5)
 
 
+def sliders_data(at: AppTest) -> dict:
+    """What the page sent the unit sliders component (dashboard/components/unit_sliders)."""
+    import json
+
+    found = [json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.component_name == "lse_unit_sliders"]
+    assert len(found) == 1
+    return found[0]
+
+
+def atlas_tiles(d: dict) -> np.ndarray:
+    """The component's atlas as (units, columns, H, W) uint8 tiles (gray: the first channel)."""
+    png = base64.b64decode(d["atlas"].split(",", 1)[1])
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))[..., 0]
+    h, w = d["tile"]
+    return a.reshape(len(d["units"]), h, -1, w).transpose(0, 2, 1, 3)
+
+
+@pytest.mark.parametrize("name", ["vae-16", "undercomplete-16"])
+def test_slider_strips_are_the_code_with_that_unit_at_each_of_its_values_decoded(name):
+    from ae_core.io.checkpoint import load_checkpoint
+    from ae_core.models import decode_array
+    from dashboard.data import loaders, walks
+
+    e = entry(name)
+    model = load_checkpoint(e.path).model
+    base = loaders.codes(e.path, e.stamp, "digits", "all")[7]
+    units = [3, 0, 9]
+    values = walks.slider_values(e, "digits", base, units)
+    lo, hi = np.percentile(walks.train_codes(e, "digits")[:, units].astype(np.float64), [2, 98], axis=0)
+    for u, v, a, b in zip(units, values, lo, hi):
+        assert np.all(np.diff(v) > 0) and base[u] in v  # ascending, the start's own value among them
+        assert len(v) in (walks.SLIDER_STEPS, walks.SLIDER_STEPS + 1)
+        assert v[0] <= max(a, b) and np.isclose(v[0], min(a, base[u]), rtol=1e-5, atol=1e-6)
+        assert np.isclose(v[-1], max(b, base[u]), rtol=1e-5, atol=1e-6)
+    strips = walks.slider_strips(e, base, units, values)
+    for u, v, strip in zip(units, values, strips):
+        for k in (0, len(v) // 2, len(v) - 1):
+            code = base.astype(np.float32).copy()
+            code[u] = v[k]
+            np.testing.assert_allclose(strip[k], decode_array(model, code[None])[0], atol=1e-5)
+
+
+def test_the_unit_sliders_hold_the_exact_decodings_around_the_reported_position():
+    """The atlas the browser gets: every tile is the model's decoding (to the uint8 a picture
+    holds) of the start code with that unit at that value; after the browser reports a move,
+    the tiles are around the new position; a report for other sliders, or out of range, is
+    ignored (the sliders start over)."""
+    from ae_core.io.checkpoint import load_checkpoint
+    from ae_core.io.image_files import to_uint8
+    from ae_core.models import decode_array
+    from dashboard.views.latent_decoder import SLIDERS_KEY
+
+    model = load_checkpoint(str(catalog.SHIPPED_DIR / "vae-16")).model
+    at = page("vae-16")
+    ok(at)
+    d = sliders_data(at)
+    base = np.asarray(d["base"], np.float32)
+    assert len(d["units"]) == 3 and d["at"] == d["start_at"]
+    assert [d["values"][r][k] for r, k in enumerate(d["at"])] == [float(base[u]) for u in d["units"]]
+
+    def check(d, here):
+        tiles = atlas_tiles(d)
+        for r, u in enumerate(d["units"]):
+            codes = np.repeat(here[None], len(d["values"][r]), 0)
+            codes[:, u] = d["values"][r]
+            want = to_uint8(decode_array(model, codes))[:, 0]
+            np.testing.assert_array_equal(tiles[r, :len(want)], want)
+
+    check(d, base)
+    moved = [0, len(d["values"][1]) - 1, d["at"][2]]  # as the browser reports a release
+    at.session_state[SLIDERS_KEY] = {"at": {"sig": d["sig"], "idx": moved}}
+    at.run()
+    ok(at)
+    d2 = sliders_data(at)
+    assert d2["at"] == moved and d2["sig"] == d["sig"] and d2["base"] == d["base"]
+    here = base.copy()
+    for r, u in enumerate(d["units"]):
+        here[u] = d["values"][r][moved[r]]
+    check(d2, here)
+    for bad in ({"sig": "other", "idx": moved}, {"sig": d["sig"], "idx": [0, 99, 0]},
+                {"sig": d["sig"], "idx": [0, 1]}, {"sig": d["sig"], "idx": "0,1,2"}):
+        at.session_state[SLIDERS_KEY] = {"at": bad}
+        at.run()
+        ok(at)
+        assert sliders_data(at)["at"] == d["start_at"], bad
+
+
 def test_a_vae_traversal_orders_rows_by_kl_and_spans_the_prior():
     from dashboard.data import walks
 
@@ -193,7 +280,7 @@ def test_the_decoder_row_is_closed_until_asked_for_then_draws_its_tabs():
     ok(at)
     assert [t.label for t in at.tabs][4:] == ["Traverse", "Sample", "Arithmetic"]
     assert any("each row moves one unit" in c.value and "KL" in c.value for c in at.caption)
-    assert [s.label for s in at.slider if s.label.startswith("unit ")][:3]  # the sliders beside it
+    assert sliders_data(at)["units"][:3]  # the sliders beside it (the unit sliders component)
     at.multiselect(key="_w_trav_units").set_value([0, 5]).run()
     ok(at)
     assert any("Rows: as chosen" in c.value for c in at.caption)

@@ -8,6 +8,8 @@ training split gives the units' order and ranges, the fitted Gaussian and the ne
 
     t = traversal(entry, spec, base, units=None, steps=9, span="observed")  # latent_walks.Traversal
     img = decode(entry, code)                                   # (1, C, H, W) of one code
+    vals = slider_values(entry, spec, base, units)              # each slider's values (the base's own among them)
+    strips = slider_strips(entry, code, units, vals)            # per unit: code with that unit at each value, decoded
     s = samples(entry, spec, n=16, temperature=1.0, source="auto", seed=0)
     attrs = pixel_attributes(entry, spec, "all")                # {"ink", "slant", "width", "height"}
 
@@ -81,6 +83,47 @@ def decode(entry, code) -> np.ndarray:
     from ae_core.models import decode_array
 
     return decode_array(loaders.model(entry), np.asarray(code, np.float32).reshape(1, -1))
+
+
+SLIDER_STEPS = 21  # even values across a unit's range that its slider stops at (the base's own value added)
+
+
+def slider_values(entry, spec: str, base, units, steps: int = SLIDER_STEPS) -> list[np.ndarray]:
+    """Per unit, the float32 values its slider stops at, ascending: `steps` even values across its
+    2nd to 98th percentile over the training codes (widened to take in the base's own value) and
+    the base's value itself, so the sliders start exactly at the base code."""
+    b = np.asarray(base, np.float32).ravel()
+    out = []
+    for u, (lo, hi) in zip(units, unit_ranges(entry, spec, units)):
+        own = float(b[int(u)])
+        lo, hi = min(float(lo), own), max(float(hi), own)
+        if hi <= lo:  # a unit that never varies: a unit's width either side of its value
+            lo, hi = own - 0.5, own + 0.5
+        out.append(np.unique(np.append(np.linspace(lo, hi, int(steps)), own).astype(np.float32)))
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=64, max_size=ARRAYS_MAX_SIZE)
+def _slider_strips(path, stamp, code: tuple, units: tuple, values: tuple) -> list[np.ndarray]:
+    from ae_core.models import decode_array
+
+    h = np.asarray(code, np.float32)
+    rows = []
+    for u, vals in zip(units, values):
+        row = np.repeat(h[None], len(vals), 0)
+        row[:, u] = np.asarray(vals, np.float32)
+        rows.append(row)
+    images = decode_array(loaders.model(loaders._entry_for(path, stamp)), np.concatenate(rows))
+    return np.split(images, np.cumsum([len(v) for v in values])[:-1])
+
+
+def slider_strips(entry, code, units, values) -> list[np.ndarray]:
+    """Per unit u of `units`, (len(values[u]), C, H, W): `code` with unit u set to each of its
+    slider's values, every other unit held, decoded in one batch. With these in the browser a
+    move of any one slider from `code` is an exact decoding with no round trip."""
+    c = tuple(float(v) for v in np.asarray(code, np.float32).ravel())
+    return _slider_strips(*_key(entry), c, tuple(int(u) for u in units),
+                          tuple(tuple(float(x) for x in np.asarray(v, np.float32)) for v in values))
 
 
 @st.cache_data(show_spinner="Drawing samples…", max_entries=64, max_size=ARRAYS_MAX_SIZE)

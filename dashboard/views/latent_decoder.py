@@ -1,6 +1,7 @@
 """The decoder row of the Latent space page, below the map: what the code draws, in three tabs
 (only the open one works). Traverse: one row per unit moved across its range from the clicked
-image (or the mean code), and sliders whose decoded image follows in its own fragment. Sample:
+image (or the mean code), and sliders whose decoded image follows in the browser (their strips
+decoded around the current position: dashboard.components.unit_sliders). Sample:
 new images from the prior (VAE) or a Gaussian fitted to the training codes, each beside its
 nearest training image. Arithmetic: a direction between two groups (two labels, two selections,
 or one read off the pixels), the decoded walk along it and every image's position on it.
@@ -16,6 +17,7 @@ import zlib
 import numpy as np
 import streamlit as st
 
+from dashboard.components.unit_sliders import sliders as unit_sliders
 from dashboard.data import factors as factors_data
 from dashboard.data import loaders, walks
 from dashboard.render import walk_pictures
@@ -29,6 +31,7 @@ TAB_KEY = "_w_decoder_tab"
 GROUP_A = "_decoder_group_a"  # dataset indices kept as group A (Arithmetic, "two selections")
 PIXEL_COLOURS = ("ink", "slant", "width", "height")  # map colourings read off the pixels
 SLIDERS = 3  # units with a slider by default
+SLIDERS_KEY = "lse_unit_sliders"  # the sliders component; its state is the position the browser reported
 STRENGTHS = np.linspace(-2.0, 2.0, 9)
 # READY's names, spelt with arrows for the page
 READY_NAMES = {"thin -> thick": "thin → thick", "upright -> slanted": "upright → slanted",
@@ -165,25 +168,28 @@ def _png(pic: np.ndarray) -> bytes:
 
 @st.fragment
 def _unit_sliders(entry, spec: str, base: np.ndarray, rows: list[int], start: str) -> None:
-    """Sliders for chosen units and the decoded image: its own fragment, so a slider reruns this
-    panel only (one decoding), not the map beside it."""
+    """Sliders for chosen units and the decoded image (dashboard.components.unit_sliders): a move
+    swaps the picture in the browser from strips decoded around the current position, with no
+    round trip; its release reruns this fragment only (the strips around the new position), not
+    the map beside it."""
     chosen = st.multiselect("Sliders for", rows, default=rows[:SLIDERS], key="_w_trav_sliders",
                             format_func=lambda u: f"unit {u}", max_selections=6)
     code = np.asarray(base, np.float32).copy()
-    if chosen:
-        box = st.container(key="lse-unit-sliders")
-        ranges = walks.unit_ranges(entry, spec, chosen)
-        sig = zlib.crc32(code.tobytes())  # a new start resets the sliders to its values
-        for u, (lo, hi) in zip(chosen, ranges):
-            lo, hi = float(min(lo, code[u])), float(max(hi, code[u]))
-            if hi <= lo:
-                hi = lo + 1.0
-            code[u] = box.slider(f"unit {u}", lo, hi, float(code[u]), (hi - lo) / 100, format="%.3f",
-                                key=f"_w_trav_slider_{u}_{sig}")
-    moved = [u for u in chosen if code[u] != np.float32(base[u])]
-    with st.container(key="lse-slider-image"):
-        widgets.image(walks.decode(entry, code), f"decoded from {start}" + (
-            f", unit{'s' * (len(moved) > 1)} {', '.join(map(str, moved))} moved" if moved else ""), target=96)
+    if not chosen:
+        with st.container(key="lse-slider-image"):
+            widgets.image(walks.decode(entry, code), f"decoded from {start}", target=96)
+        return
+    values = walks.slider_values(entry, spec, code, chosen)
+    start_at = [int(np.searchsorted(v, code[u])) for u, v in zip(chosen, values)]
+    sig = f"{zlib.crc32(code.tobytes()):08x}-{'.'.join(map(str, chosen))}"  # a new start or units: sliders anew
+    at = unit_sliders.position(SLIDERS_KEY, sig, start_at, [len(v) for v in values])
+    here = code.copy()
+    for u, v, k in zip(chosen, values, at):
+        here[u] = v[k]
+    strips = walks.slider_strips(entry, here, chosen, values)
+    with st.container(key="lse-unit-sliders"):
+        unit_sliders.draw(SLIDERS_KEY, sig, code, chosen, values, start_at, at, strips, start,
+                          px=widgets.tile_px(96), font_px=20 if widgets.presenting() else 16)
 
 
 # ---------------------------------------------------------------- Sample
