@@ -15,8 +15,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ae_core.analysis.projection import Projector
-from services import catalog
+from services import catalog, hosting
 from services.jobs import channel, executor, maps
+from services.jobs.queue import JobQueue
 from services.jobs.worker import FAULT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +86,33 @@ def test_everyone_asking_for_a_map_being_fitted_joins_its_one_job(where, digits)
     assert ch.status()["detail_fraction"] == 1.0
 
 
+class Pending:
+    """A future that never ends: the job it stands for holds its worker."""
+
+    def done(self):
+        return False
+
+    def cancel(self):
+        return True
+
+
+def test_a_map_fit_never_waits_behind_trainings(where, monkeypatch):
+    """The queue hands LSE_MAX_TRAININGS runs to the pool; a map a page waits for goes at once
+    (the embedded pool has a worker beyond that width for it), and the runs keep their places."""
+    monkeypatch.setenv("LSE_MAX_TRAININGS", "1")
+    handed = []
+    monkeypatch.setattr("services.jobs.queue.executor.submit", lambda fn, folder, key: handed.append(key) or Pending())
+    queue = JobQueue()  # its own, pumped by hand: the process's QUEUE may have a dispatcher from other tests
+    monkeypatch.setattr(queue, "_start_thread", lambda: None)
+    runs = [queue.submit(f"s-{c * 16}", {"kind": "train", "name": c}) for c in "ab"]
+    queue.pump()
+    assert handed == [f"lse-{runs[0].id}"] and runs[1].view().position == 1  # the width: one run at a time
+    fits = [queue.submit(maps.OWNER, {"kind": "map", "name": f"map {i}"}, one_per_owner=False) for i in range(2)]
+    queue.pump()
+    assert handed == [f"lse-{runs[0].id}"] + [f"lse-{ch.id}" for ch in fits]  # both maps at once, no place taken
+    assert runs[1].view().position == 1 and all(ch.view().position == 0 for ch in fits)
+
+
 def test_the_progress_text_estimates_the_time_left_from_the_share_done():
     view = channel.JobView(id="x", name="t", out=Path("."), spec="", kind="map", stage="mapping", epochs_total=0,
                            code_dim=0, n_pixels=0, detail="t-SNE of 5,000 points: iteration 250 of 1,000",
@@ -138,5 +166,11 @@ def test_a_fit_that_crashes_its_worker_is_a_sentence_and_the_next_fit_works(wher
 
         assert latent_map(at)["n"] == 1797
         assert len(channel.jobs_of(maps.OWNER)) == 2
+        # the embedded pool: a worker beyond LSE_MAX_TRAININGS (maps never wait for a training), the
+        # crashed one among them again
+        want, end = hosting.settings().max_trainings + executor.MAP_WORKERS, time.monotonic() + 60
+        while len(executor.client().scheduler_info()["workers"]) != want and time.monotonic() < end:
+            time.sleep(0.5)
+        assert len(executor.client().scheduler_info()["workers"]) == want == 2
     finally:
         executor.close()

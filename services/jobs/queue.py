@@ -10,9 +10,10 @@ services.training). No Streamlit here.
 A dispatcher thread (one per process that submits: the app, or the CLI) keeps the queue: it
 hands the head of the line to the executor while fewer than `max_trainings` of its jobs are
 there (a map fit goes at once, outside that count: a page is waiting for it, and the embedded
-pool keeps a worker for maps, services.jobs.executor), writes each waiting job's place into its status, drops jobs whose Stop was pressed or
-whose visitor's heartbeat stopped, and when a job's future ends without the worker writing a
-final status (its process was killed), writes the reason and releases the reserved folder.
+pool keeps a worker for maps, services.jobs.executor), writes each waiting job's place into its
+status, drops jobs whose Stop was pressed or whose visitor's heartbeat stopped, and when a
+job's future ends without the worker writing a final status (its process was killed), writes
+the reason and releases the reserved folder.
 The web server never trains, so nothing here counts page runs or lowers a thread's priority.
 """
 
