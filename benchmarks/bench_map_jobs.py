@@ -4,12 +4,12 @@ Starts `streamlit run app.py` from this tree and from `--before REF` (a commit o
 unpacked with `git archive`; default `main`), each on a free loopback port with empty user and map
 folders, and on each:
 
-1. opens Latent space on the first model's saved UMAP map (torch, the model, the data and its
-   codes loaded),
-2. then, for each of `--models` in turn, opens it with the map `--method` (default t-SNE, which
-   no shipped model saves, so it is fitted now: on MNIST's 10,000 images a sample of 5,000 fitted,
-   the rest placed), sampling the server process's resident memory every 0.2 s until the map is
-   drawn, and times that page in the page's own clock (navigation start to the drawn map).
+1. for each of `--models` in turn, opens Latent space on the model's saved UMAP map (torch, the
+   model, the data, its codes, errors and images loaded), then
+2. opens it with the map `--method` (default t-SNE, which no shipped model saves, so it is
+   fitted now: on MNIST's 10,000 images a sample of 5,000 fitted, the rest placed), sampling the
+   server process's resident memory every 0.2 s until the map is drawn, and times that page in
+   the page's own clock (navigation start to the drawn map).
 
 Prints, per tree and fit: the server's RSS before, at its peak during and after the fit, the
 worker processes' RSS (after: the fit's memory is theirs; the first fit also starts the pool),
@@ -58,15 +58,17 @@ def measure(root: Path, work: Path, a, shot: Path | None) -> list[dict]:
     with StreamlitServer(work, root=root, start_timeout=180, env=env) as srv, sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(srv.url(f"Latent_space?data={a.data}&model={a.models[0]}&map=UMAP"), wait_until="domcontentloaded",
-                  timeout=TIMEOUT_MS)
-        shown_at(page, MAP, timeout_ms=TIMEOUT_MS)
-        wait_idle(page, TIMEOUT_MS)
-        alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
-        if alerts:  # a measurement of another page than the one asked for (data not found, ...) is no measurement
-            raise SystemExit(f"{root}: the page says {alerts[0][:300]!r}")
-        time.sleep(2)
         for i, model in enumerate(a.models):
+            # the model's saved UMAP map first: its weights, codes, errors and images loaded, so what the
+            # server gains next is the fit's and the t-SNE page's own
+            page.goto(srv.url(f"Latent_space?data={a.data}&model={model}&map=UMAP"), wait_until="domcontentloaded",
+                      timeout=TIMEOUT_MS)
+            shown_at(page, MAP, timeout_ms=TIMEOUT_MS)
+            wait_idle(page, TIMEOUT_MS)
+            alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
+            if alerts:  # a measurement of another page than the one asked for (data not found, ...) is none
+                raise SystemExit(f"{root}: the page says {alerts[0][:300]!r}")
+            time.sleep(2)
             before = server_mb(srv.pid)
             peak, done = [before], threading.Event()
 
