@@ -55,9 +55,10 @@ app: $(STAMP)
 	$(BIN)/streamlit run app.py --server.address localhost --server.port $(PORT)
 
 # Hosted use: hosted mode (services/hosting.py), every interface by default, and no tracebacks
-# shown to visitors (they stay in the server's log).
+# shown to visitors (they stay in the server's log). serve.py: app.py with the visitor cookie set
+# by the server, HttpOnly (services/visitor_cookie.py).
 host: $(STAMP)
-	LSE_HOSTED=1 $(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
+	LSE_HOSTED=1 $(BIN)/streamlit run serve.py --server.address $(HOST) --server.port $(PORT) \
 		--client.showErrorDetails none
 
 test: $(DEV_STAMP)

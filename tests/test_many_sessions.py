@@ -48,8 +48,8 @@ ALLOWED_GROWTH_MB = SESSIONS * PER_SESSION_MB
 
 # Cached loaders the Latent space page goes through: one miss each for the first session,
 # only hits for the ten after it. (The map is `_load_saved` when the checkpoint has a saved
-# map-umap-2d.npz, else `_fit_map`.)
-SHARED = ("dashboard.data.loaders.checkpoint", "dashboard.data.loaders.dataset", "dashboard.data.loaders._load_saved", "dashboard.data.loaders._fit_map",
+# map-umap-2d.npz, else `_load_fitted`, the map a map job fitted.)
+SHARED = ("dashboard.data.loaders.checkpoint", "dashboard.data.loaders.dataset", "dashboard.data.loaders._load_saved", "dashboard.data.loaders._load_fitted",
           "dashboard.data.loaders.codes", "dashboard.data.loaders.errors")
 
 class RssSampler:
@@ -176,7 +176,7 @@ def test_ten_sessions_at_once_share_models_and_maps(server):
     recomputed = {n: m for n, (m, h) in shared.items() if m}
     assert not recomputed, f"sessions loaded again what the first one had cached: {recomputed}"
     assert shared["dashboard.data.loaders.checkpoint"][1] >= SESSIONS and shared["dashboard.data.loaders._load_saved"][1] + \
-        shared["dashboard.data.loaders._fit_map"][1] >= SESSIONS, shared  # each session did use the shared ones
+        shared["dashboard.data.loaders._load_fitted"][1] >= SESSIONS, shared  # each session did use the shared ones
     assert growth < ALLOWED_GROWTH_MB, (
         f"{SESSIONS} sessions added {growth:.0f} MiB to the server (allowed {ALLOWED_GROWTH_MB}): "
         "is something cached per session?")

@@ -9,15 +9,19 @@ Never imports streamlit; umap-learn and scikit-learn are imported lazily (umap t
 
     proj = Projector(method="umap").fit(codes, y=labels)   # codes: (N, D) float
     proj.embedding_, proj.notice_, proj.transform(new_codes)
+    Projector(method="tsne").fit(codes, progress=lambda words, fraction: ...)  # what it is doing, 0..1
 
 `python benchmarks/bench_projection.py` times our UMAP settings against umap-learn's defaults.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -92,6 +96,33 @@ def _import_umap():
                     obj.enable_caching()
         _umap_cached = True
     return umap
+
+
+# The share of a fit spent before the points not in the fitted sample are placed (where a fit is
+# sampled): placing is one chunk of numba (UMAP) or of neighbour look-ups (t-SNE) on this box.
+FIT_SHARE = {"umap": 0.7, "tsne": 0.95, "pca": 0.9}
+TSNE_PREP_SHARE = 0.1  # of a t-SNE fit: neighbours and affinities, before its iterations
+UMAP_PREP_SHARE = 0.15  # of a UMAP fit: neighbours, fuzzy graph and initial layout, before its epochs
+
+
+class _TextTap(io.TextIOBase):
+    """A text stream handing each piece written to `on_text`: how a fit's progress is read where
+    the library only prints it (umap-learn's tqdm bar over epochs, scikit-learn's t-SNE verbose
+    lines); neither offers a callback."""
+
+    def __init__(self, on_text):
+        self.on_text = on_text
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.on_text(text)
+        return len(text)
+
+
+def _no_progress(words: str, fraction: float) -> None:
+    return None
 
 
 class _ExactKNN:
@@ -257,7 +288,7 @@ class Projector:
         return {**p, **{k: int(p[k]) for k in ints}, "min_dist": float(p["min_dist"]),
                 "random_state": None if p["random_state"] is None else int(p["random_state"])}
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, progress=None):
         """Fit the map.
 
         Parameters
@@ -266,6 +297,8 @@ class Projector:
             least two directions (codes that are constant, have only 2 distinct rows or lie on
             one line raise DataError, a ValueError, before any fit)
         y : (n_samples,) labels or None; they stratify the subsample above `max_points` rows
+        progress : callable(words: str, fraction: float) or None; told what the fit is doing
+            ("t-SNE iteration 300 of 1,000 on 5,000 points") and the share of it done, in [0, 1]
 
         Returns
         -------
@@ -299,15 +332,20 @@ class Projector:
         if len(self.fit_idx_) < n:  # a few distinct rows among many copies: the sample may miss them
             _refuse_degenerate(self.X_fit_, f"the sample of {len(self.fit_idx_):,} rows the map is fitted on")
         self.mean_ = self.components_ = self.reducer_ = None
+        report = progress or _no_progress
+        share = 1.0 if len(self.fit_idx_) == n else FIT_SHARE[self.method]
+        scaled = _no_progress if progress is None else (lambda words, f: progress(words, share * f))
         with threadpool_limits(FIT_THREADS):
-            emb = np.asarray(_FITTERS[self.method](self, self.X_fit_), dtype=np.float32)
+            emb = np.asarray(_FITTERS[self.method](self, self.X_fit_, scaled), dtype=np.float32)
             if len(self.fit_idx_) == n:
                 self.embedding_ = emb
             else:  # every other row placed on the fitted map
                 self.embedding_ = np.empty((n, self.n_components), np.float32)
                 self.embedding_[self.fit_idx_] = emb
                 rest = np.setdiff1d(np.arange(n), self.fit_idx_)
+                report(f"placing the other {len(rest):,} points on the map", share)
                 self.embedding_[rest] = self._place(X, rest)
+        report("done", 1.0)
         return self
 
     def _place(self, X, rows) -> np.ndarray:
@@ -327,7 +365,8 @@ class Projector:
         """Fit, then return `embedding_` (n_kept, n_components): rows of `X[subsample_idx_]`."""
         return self.fit(X, y).embedding_
 
-    def _fit_pca(self, X):
+    def _fit_pca(self, X, report=_no_progress):
+        report(f"PCA of {len(X):,} points", 0.0)
         Xd = X.astype(np.float64)
         mean = Xd.mean(axis=0)
         _, _, vt = np.linalg.svd(Xd - mean, full_matrices=False)
@@ -336,28 +375,59 @@ class Projector:
         self.mean_, self.components_ = mean.astype(np.float32), comps.astype(np.float32)
         return (Xd - mean) @ comps.T
 
-    def _fit_umap(self, X):
+    def _fit_umap(self, X, report=_no_progress):
+        report(f"UMAP of {len(X):,} points: their nearest neighbours", 0.0)
         umap = _import_umap()
         k = min(self.n_neighbors, len(X) - 1)
         index = _ExactKNN(X, self.metric)
         ind, dist = index.query(X, k)
+        epochs = UMAP_FAST["n_epochs"]
+        report(f"UMAP of {len(X):,} points: their neighbour graph", UMAP_PREP_SHARE / 2)
+
+        def on_bar(text):  # tqdm's "Epochs completed:  45%| ... 90/200 [00:01]"
+            done = re.findall(r"(\d+)/(\d+)", text)
+            if done:
+                n = int(done[-1][0])
+                report(f"UMAP of {len(X):,} points: epoch {n} of {epochs}",
+                       UMAP_PREP_SHARE + (1 - UMAP_PREP_SHARE) * n / epochs)
+
+        # umap-learn turns the bar on with verbose only; disable=False alone keeps its other prints off
+        bar = {"disable": False, "file": _TextTap(on_bar), "mininterval": 0.25} if report is not _no_progress else None
         reducer = umap.UMAP(
             n_neighbors=k, n_components=self.n_components, min_dist=self.min_dist,
             metric=self.metric, random_state=self.random_state,
             n_jobs=-1 if self.random_state is None else 1,
-            precomputed_knn=(ind, dist, index), **UMAP_FAST)
+            precomputed_knn=(ind, dist, index), tqdm_kwds=bar, **UMAP_FAST)
         with warnings.catch_warnings():  # "not an NNDescent object": ours is exact, and queryable
             warnings.filterwarnings("ignore", message=".*precomputed_knn", category=UserWarning)
             emb = reducer.fit_transform(X)
+        reducer.tqdm_kwds = {**(reducer.tqdm_kwds or {}), "disable": True, "file": None}  # transform: no bar
         self.reducer_ = reducer
         return emb
 
-    def _fit_tsne(self, X):
+    def _fit_tsne(self, X, report=_no_progress):
         from sklearn.manifold import TSNE  # scikit-learn: seconds to import, only for a t-SNE fit
 
         perplexity = min(30.0, (len(X) - 1) / 3.0)  # sklearn needs perplexity < n_samples
-        return TSNE(self.n_components, perplexity=perplexity, init="pca", learning_rate="auto",
-                    metric=self.metric, random_state=self.random_state).fit_transform(X)
+        tsne = TSNE(self.n_components, perplexity=perplexity, init="pca", learning_rate="auto",
+                    metric=self.metric, random_state=self.random_state,
+                    verbose=0 if report is _no_progress else 2)
+        n = len(X)
+        report(f"t-SNE of {n:,} points: their nearest neighbours", 0.0)
+
+        def on_line(text):  # sklearn's verbose lines: the only account of a t-SNE fit it gives
+            it = re.search(r"Iteration (\d+)", text)
+            rows = re.search(r"probabilities for sample (\d+) / (\d+)", text)
+            if it:
+                i = int(it.group(1))
+                report(f"t-SNE of {n:,} points: iteration {i:,} of {tsne.max_iter:,}",
+                       TSNE_PREP_SHARE + (1 - TSNE_PREP_SHARE) * min(1.0, i / tsne.max_iter))
+            elif rows:
+                report(f"t-SNE of {n:,} points: their affinities", TSNE_PREP_SHARE * int(rows.group(1)) / n)
+
+        quiet = contextlib.nullcontext() if report is _no_progress else contextlib.redirect_stdout(_TextTap(on_line))
+        with quiet:
+            return tsne.fit_transform(X)
 
     def transform(self, X_new) -> np.ndarray:
         """Place new points on the fitted map: (n_new, n_features) -> (n_new, n_components).
@@ -526,8 +596,8 @@ def cached_map_path(X, params: dict, cache_dir, y=None) -> Path | None:
     return path if path.is_file() else None
 
 
-def cached_fit(X, params: dict, cache_dir, y=None) -> Projector:
-    """`Projector(**params).fit(X, y)`, or the same map reopened from `cache_dir`.
+def cached_fit(X, params: dict, cache_dir, y=None, progress=None) -> Projector:
+    """`Projector(**params).fit(X, y, progress)`, or the same map reopened from `cache_dir`.
 
     A damaged cache entry is refitted and overwritten. Maps reopened from disk have no
     `reducer_` (see `Projector.transform`).
@@ -538,7 +608,7 @@ def cached_fit(X, params: dict, cache_dir, y=None) -> Projector:
             return Projector.load(path)
         except CheckpointError:
             pass
-    proj = Projector(**params).fit(X, y)
+    proj = Projector(**params).fit(X, y, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     proj.save(path)
     return proj

@@ -9,8 +9,9 @@ entries. Every key includes the checkpoint's weights mtime (`entry.stamp`), so a
 replaced checkpoint is reloaded and a deleted one simply stops being asked for.
 
 A map comes from the checkpoint's own `map-<method>-<dims>d.npz` when the CLI
-saved one (no UMAP is computed on page load), else it is fitted once with a
-spinner and cached on disk under `.cache/maps/` and in memory.
+saved one (no UMAP is computed on page load), else it is fitted once by a map job
+in a worker process, the page showing its progress (dashboard.data.map_fits), and
+cached on disk under `.cache/maps/` and in memory.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 import streamlit as st
 
 from services import catalog, hosting, ownership
+from dashboard.data import map_fits
 from dashboard.data.cache_budget import ARRAYS_MAX_SIZE, bounded_resource
 
 
@@ -201,15 +203,26 @@ def _load_saved(file: str, mtime: float, code_dim: int, max_points: int):
     return Projector.load(file, n_features=code_dim, max_points=max_points)
 
 
-@bounded_resource(show_spinner="Fitting the map (first time only)…", max_entries=64)
-def _fit_map(path: str, stamp: float, spec: str, part: str, method: str, dims: int):
-    from ae_core.analysis.projection import cached_fit
+@bounded_resource(show_spinner="Opening the map…", max_entries=64)
+def _load_fitted(file: str, mtime: float):
+    """A map fitted by a map job (dashboard.data.map_fits), from the cache it was written to."""
+    from ae_core.analysis.projection import Projector
 
-    configure_runtime()
+    return Projector.load(file)
+
+
+METHOD_NAMES = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
+
+
+def _fit_map(path: str, stamp: float, spec: str, part: str, method: str, dims: int):
+    """The map of a part's codes from the map cache, fitted there first by a map job in a worker
+    process (never in this server: a native crash must not end every visitor's session)."""
     x = codes(path, stamp, spec, part)
     ds = images(spec, part, _entry_for(path, stamp))
     params = dict(method=method, n_components=dims, random_state=0)
-    return cached_fit(x, params, ownership.map_dir(path), y=ds.y)  # a visitor's maps count in their quota
+    what = f"{METHOD_NAMES.get(method, method)} map of {Path(path).name}'s codes"
+    file = map_fits.wait_for(x, params, ownership.map_dir(path), ds.y, what)  # a visitor's maps count in their quota
+    return _load_fitted(str(file), file.stat().st_mtime)
 
 
 def projection(entry: catalog.CheckpointInfo, spec: str, method: str, dims: int,

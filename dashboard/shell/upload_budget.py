@@ -13,8 +13,12 @@ browser session, until that session is shut down. Two gaps a visitor could use:
   released. A reaper thread releases, every `LSE_UPLOAD_REAP_S`, the files of sessions that
   are neither connected nor kept for reconnection.
 
-This relies on the manager's `file_storage` (session id -> file id -> record) and `add_file`
-in Streamlit 1.67; if another manager is in use, nothing is installed and the log says so.
+This relies on the manager's `file_storage` (session id -> file id -> record), `_lock` and
+`add_file` in Streamlit 1.67; if another manager is in use, nothing is installed and the log says
+so. The install is idempotent and race-free: whether a manager has the budget is recorded on the
+manager itself, checked and set under the manager's own lock, so sessions installing at once, or a
+second copy of this module (Streamlit re-imports a changed module in a running server), wrap
+`add_file` once and start one reaper.
 """
 
 from __future__ import annotations
@@ -28,8 +32,7 @@ from streamlit.runtime import Runtime
 
 from services import hosting
 
-_installed: dict[int, object] = {}  # id(manager) -> the manager we wrapped
-_lock = threading.Lock()
+MARK = "_lse_upload_budget"  # on the manager: its budgeted add_file, once installed
 log = logging.getLogger(__name__)
 
 
@@ -53,19 +56,21 @@ def install() -> bool:
         return False
     runtime = Runtime.instance()
     manager = runtime.uploaded_file_mgr
-    with _lock:
-        if id(manager) in _installed:
+    if getattr(manager, MARK, None) is not None:
+        return True
+    if not all(hasattr(manager, a) for a in ("file_storage", "_lock", "add_file", "remove_session_files")):
+        log.warning("upload budget not installed: %s is not Streamlit's memory manager", type(manager).__name__)
+        return False
+    with manager._lock:  # the manager's own lock: the same for every session and every copy of this module
+        if getattr(manager, MARK, None) is not None:
             return True
-        if not all(hasattr(manager, a) for a in ("file_storage", "_lock", "add_file", "remove_session_files")):
-            log.warning("upload budget not installed: %s is not Streamlit's memory manager", type(manager).__name__)
-            return False
-        _wrap(manager)
-        _installed[id(manager)] = manager
-        threading.Thread(target=_reap_forever, args=(runtime, manager), name="lse-upload-reaper", daemon=True).start()
+        setattr(manager, MARK, _wrap(manager))
+    threading.Thread(target=_reap_forever, args=(runtime, manager), name="lse-upload-reaper", daemon=True).start()
     return True
 
 
-def _wrap(manager) -> None:
+def _wrap(manager):
+    """Replace the manager's add_file by one that keeps the budget; the new add_file."""
     original = manager.add_file
     guard = threading.Lock()  # one check-and-add at a time: two PUTs cannot both pass one budget
 
@@ -82,7 +87,9 @@ def _wrap(manager) -> None:
                 raise HTTPException(status_code=413, detail=why)
             original(session_id, file)
 
+    add_file.__wrapped__ = original
     manager.add_file = add_file
+    return add_file
 
 
 def release_ended(runtime, manager) -> int:

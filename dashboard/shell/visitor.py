@@ -93,7 +93,9 @@ def _cookie() -> str | None:
 def remember() -> None:
     """Hosted, not signed in, the browser came without a valid cookie: set the one issued,
     with a few lines of script (the value is ours: 65 hex digits and a dot). Drawn on every run
-    of the session, at the sidebar's foot, until a new session brings the cookie back."""
+    of the session, at the sidebar's foot, until a new session brings the cookie back. Served
+    through serve.py (`make host`) the server has set it already, HttpOnly, before the session
+    began (services.visitor_cookie): this is the fallback of `streamlit run app.py`."""
     if owner() is None or not owner().startswith("s-"):
         return
     value = st.session_state.get(state.VISITOR_COOKIE)

@@ -11,5 +11,8 @@ A run's life, and the module that owns each step:
     shown     dashboard.views.train          reads the channel every second (any tab, after reload)
     selected  dashboard.shell.frame          the finished run becomes the active model
 
+A map the app needs and nobody has fitted is a job too (services.jobs.maps: one per map, joined
+by everyone who asks for it meanwhile; its page side is dashboard.data.map_fits).
+
 The CLI (`python -m services.jobs train|project|stop`) submits through the same queue.
 """

@@ -169,6 +169,7 @@ class JobView:
     detail_fraction: float = 0.0  # the share of the scoring done
     detail_started: float = 0.0  # when scoring began (time.time() on the worker)
     train_started: float = 0.0  # when the first batch began
+    died: bool = False  # its worker process stopped mid-job (killed, crashed, out of memory)
 
     @classmethod
     def read(cls, ch: Channel) -> JobView:
@@ -184,7 +185,8 @@ class JobView:
                    position=int(status.get("position", 0)), detail=str(status.get("detail", "")),
                    detail_fraction=float(status.get("detail_fraction", 0.0) or 0.0),
                    detail_started=float(status.get("detail_started", 0.0) or 0.0),
-                   train_started=float(status.get("train_started", 0.0) or 0.0))
+                   train_started=float(status.get("train_started", 0.0) or 0.0),
+                   died=bool(status.get("died", False)))
 
     @property
     def running(self) -> bool:
@@ -213,6 +215,14 @@ class JobView:
         left = _time_left(self.fraction, self.train_started, now)
         return text + (f" (about {left} left)" if left else "")
 
+    def map_text(self, now: float | None = None) -> str:
+        """'t-SNE of 5,000 points: iteration 300 of 1,000 (31%, about 20 s left)': what the map fit
+        reports (ae_core.analysis.projection) and the time so far over the share done."""
+        if not self.detail:
+            return "fitting the map…"
+        left = _time_left(self.detail_fraction, self.detail_started, now)
+        return f"{self.detail} ({self.detail_fraction:.0%}" + (f", about {left} left" if left else "") + ")"
+
     @property
     def progress_text(self) -> str:
         if self.stage == "queued":
@@ -225,7 +235,7 @@ class JobView:
         if self.stage == "evaluating":
             return self.scoring_text()
         if self.stage == "mapping":
-            return "training done: drawing its map of the data…" if self.kind == "train" else "fitting the map…"
+            return "training done: drawing its map of the data…" if self.kind == "train" else self.map_text()
         if self.stage == FINAL:
             return "finished"
         if self.stage == "transfer":

@@ -2,8 +2,8 @@
 
     LSE_SCHEDULER unset      a local pool started by the app itself (when the Train page opens,
                              or on the first job): a scheduler in the app, LSE_MAX_TRAININGS
-                             worker processes of one thread each, loopback only, no dashboard;
-                             it ends with the app
+                             worker processes of one thread each and one more for map fits
+                             (MAP_WORKERS), loopback only, no dashboard; it ends with the app
     LSE_SCHEDULER=tcp://h:p  the host's cluster (`make scheduler`, `make worker`, README "Hosting")
     LSE_JOB_RESOURCES=GPU=1  every job asks its worker for these resources (workers started with
                              `--resources GPU=1`), and LSE_TRAIN_DEVICE=cuda trains on that GPU
@@ -30,6 +30,10 @@ import threading
 from services import hosting
 
 WORKER_NICE = 10  # the embedded pool's workers yield the CPU to the web server beside them
+# The embedded pool's workers beyond LSE_MAX_TRAININGS: the queue hands at most that many training
+# and transfer jobs to the pool, so this one is free for the map fits a page waits on (a map does
+# not wait for a 20-minute training to end).
+MAP_WORKERS = 1
 # `dask ...` run at a lower priority: os.nice, then the dask command line as `python -m dask` runs it
 _NICE_DASK = (f"import os, runpy, sys; os.nice({WORKER_NICE}); sys.argv = ['dask', *sys.argv[1:]]; "
               "runpy.run_module('dask', run_name='__main__')")
@@ -82,7 +86,7 @@ def client():
             cluster = LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None,
                                    silence_logs=logging.ERROR)
             _clusters[address] = cluster
-            _workers.append(_start_workers(cluster.scheduler_address, hosting.settings().max_trainings))
+            _workers.append(_start_workers(cluster.scheduler_address, hosting.settings().max_trainings + MAP_WORKERS))
             c = Client(cluster, set_as_default=False)
         _clients[address] = c
         return c

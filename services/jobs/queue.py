@@ -9,9 +9,11 @@ services.training). No Streamlit here.
 
 A dispatcher thread (one per process that submits: the app, or the CLI) keeps the queue: it
 hands the head of the line to the executor while fewer than `max_trainings` of its jobs are
-there, writes each waiting job's place into its status, drops jobs whose Stop was pressed or
-whose visitor's heartbeat stopped, and when a job's future ends without the worker writing a
-final status (its process was killed), writes the reason and releases the reserved folder.
+there (a map fit goes at once, outside that count: a page is waiting for it, and the embedded
+pool keeps a worker for maps, services.jobs.executor), writes each waiting job's place into its
+status, drops jobs whose Stop was pressed or whose visitor's heartbeat stopped, and when a
+job's future ends without the worker writing a final status (its process was killed), writes
+the reason and releases the reserved folder.
 The web server never trains, so nothing here counts page runs or lowers a thread's priority.
 """
 
@@ -46,18 +48,21 @@ class JobQueue:
         self._waiting: list[Channel] = []
         self._running: dict[str, tuple[Channel, object]] = {}  # id -> (channel, distributed.Future)
         self._beats: dict[str, tuple[int, float]] = {}  # waiting job id -> (heartbeat, when it last changed)
+        self._maps: set[str] = set()  # ids of map fits: dispatched at once, outside the width
         self._thread: threading.Thread | None = None
 
     # -- what pages and the CLI call
-    def submit(self, owner: str | None, spec: dict) -> Channel:
+    def submit(self, owner: str | None, spec: dict, one_per_owner: bool = True) -> Channel:
         with self._cond:
-            if owner is not None and self.active(owner) is not None:
+            if one_per_owner and owner is not None and self.active(owner) is not None:
                 raise QueueError("You already have a run training or waiting; stop it or let it finish first.")
             limit = hosting.settings().max_queue
             if hosting.hosted() and len(self._waiting) >= limit:
                 raise QueueError(f"The training queue is full ({len(self._waiting)} runs waiting, the most this "
                                  "server keeps); try again in a few minutes.")
             ch = Channel.create(owner, {**spec, "submitter": os.getpid()})
+            if spec.get("kind") == "map":
+                self._maps.add(ch.id)
             self._waiting.append(ch)
             self._beats[ch.id] = (0, time.monotonic())
             self._positions()
@@ -102,6 +107,7 @@ class JobQueue:
                 self._reap(ch, fut)
                 with self._cond:
                     self._running.pop(job_id, None)
+                    self._maps.discard(job_id)
             elif ch.stop_requested() and ch.status().get("stage") == "queued":
                 fut.cancel()  # still waiting for a worker: its place at the scheduler is given up
         with self._cond:
@@ -110,11 +116,16 @@ class JobQueue:
                 if reason:
                     self._waiting.remove(ch)
                     self._beats.pop(ch.id, None)
+                    self._maps.discard(ch.id)
                     _finish(ch, reason, left="left" in reason)
+            maps = [ch for ch in self._waiting if ch.id in self._maps]  # a page waits for each: at once
+            self._waiting = [ch for ch in self._waiting if ch.id not in self._maps]
+            busy = sum(1 for job_id in self._running if job_id not in self._maps)
             width = hosting.settings().max_trainings
             heads = []
-            while self._waiting and len(self._running) + len(heads) < width:
+            while self._waiting and busy + len(heads) < width:
                 heads.append(self._waiting.pop(0))
+            heads = maps + heads
             self._positions()
         for ch in heads:  # outside the lock: the first submit starts the pool (seconds)
             ch.write_status(stage="queued", position=0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -28,6 +29,9 @@ from ae_core.io.folder_names import release_path
 STOP_POLL_S = 0.25  # how often a batch looks for the stop file
 GONE_POLL_S = 2.0  # how often it reads the visitor's heartbeat
 STATUS_EVERY_S = 0.5  # the progress bar's resolution: status.json is replaced at most this often
+# Tests only: a file named by this variable, while it exists, makes the next map fit remove it and
+# crash its worker with SIGSEGV, as a native extension does (read here, in the worker, only).
+FAULT_ENV = "LSE_TEST_MAP_FAULT"
 DIED = ("The worker process running this job stopped unexpectedly (killed, or out of memory) before "
         "it saved; nothing was saved. The server and everyone else's runs are fine: train it again, "
         "perhaps smaller.")
@@ -90,9 +94,17 @@ class Reporter:
         """evaluate_all's progress: the step it is on and the share of the scoring done."""
         if self.stage != "evaluating":
             return
+        self.on_detail(step or "", fraction, every_s=0.0)  # a few steps: each one written
+
+    def on_detail(self, words: str, fraction: float, every_s: float = STATUS_EVERY_S) -> None:
+        """What the stage is doing (scoring's step, a map fit's iteration) and its share done;
+        status.json at most every `every_s`, and at the end."""
         if "detail_started" not in self.base:
             self.base["detail_started"] = time.time()
-        self.status(detail=step or "", detail_fraction=float(fraction))
+        if fraction < 1 and time.monotonic() - self._status_at < every_s:
+            self.base.update(detail=words, detail_fraction=float(fraction))
+            return
+        self.status(detail=words, detail_fraction=float(fraction))
 
 
 def run_job(folder: str) -> dict:
@@ -141,7 +153,8 @@ def _describe(e: Exception, job: dict) -> str:
     if isinstance(e, OSError):  # a read-only or full checkpoints folder: no server path in the message
         return describe_os_error(e)
     logging.getLogger(__name__).exception("job %s failed", job.get("id"))  # for the host, in the worker's log
-    return f"Training failed unexpectedly ({type(e).__name__}); nothing was saved."
+    what = "The map fit" if job.get("kind") == "map" else "Training"
+    return f"{what} failed unexpectedly ({type(e).__name__}); nothing was saved."
 
 
 def _train(ch: Channel, job: dict, reporter: Reporter, out: Path) -> dict:
@@ -176,6 +189,8 @@ def _train(ch: Channel, job: dict, reporter: Reporter, out: Path) -> dict:
 
 
 def _map(ch: Channel, job: dict, reporter: Reporter) -> dict:
+    if job.get("codes"):
+        return _map_of_codes(job, reporter)
     from ae_core.runs import project_checkpoint
 
     t0 = time.monotonic()
@@ -206,3 +221,38 @@ def _transfer(ch: Channel, job: dict, reporter: Reporter) -> dict:
                               allow_paths=bool(job.get("allow_paths", True)))
     return {"cells": len(res["cells"]), "total": res["total"], "stopped": res["stopped"],
             "seconds": time.monotonic() - t0}
+
+
+def _map_of_codes(job: dict, reporter: Reporter) -> dict:
+    """A map the app asked for (services.jobs.maps): the codes it staged, fitted and saved into its
+    map cache, each step of the fit reported on the channel; the staged codes removed after."""
+    import numpy as np
+
+    from ae_core.analysis.projection import cached_fit, cached_map_path
+
+    t0 = time.monotonic()
+    reporter.stage = "mapping"
+    reporter.status()
+    staged = Path(job["codes"])
+    try:
+        with np.load(staged, allow_pickle=False) as f:
+            x, y = f["x"], (f["y"] if "y" in f.files else None)
+        reporter.on_detail(f"starting on {len(x):,} codes", 0.0)
+        _injected_fault()
+        proj = cached_fit(x, job["params"], job["cache_dir"], y=y, progress=reporter.on_detail)
+    finally:
+        staged.unlink(missing_ok=True)
+    return {"map": str(cached_map_path(x, job["params"], job["cache_dir"], y)), "n": len(x),
+            "n_fit": len(proj.fitted_rows()), "seconds": time.monotonic() - t0}
+
+
+def _injected_fault() -> None:
+    """FAULT_ENV's crash, for the tests of a fit that takes its worker down."""
+    armed = os.environ.get(FAULT_ENV, "")
+    if not armed:
+        return
+    try:
+        os.unlink(armed)
+    except FileNotFoundError:
+        return
+    os.kill(os.getpid(), signal.SIGSEGV)
