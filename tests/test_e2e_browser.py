@@ -254,7 +254,16 @@ def test_latent_space_hover_click_box_select_and_upload(page, server, tmp_path):
     while page.locator(MAP).first.get_attribute("data-selected") == str(n) and time.monotonic() < deadline:
         page.wait_for_timeout(200)
     wait_idle(page, TIMEOUT_MS)
-    k = int(re.match(r"(\d+) selected", caption(page, r"^\d+ selected").first.inner_text()).group(1))
+
+    def caption_count():
+        return int(re.match(r"(\d+) selected", caption(page, r"^\d+ selected").first.inner_text()).group(1))
+
+    # the map marks the lasso's points at once; the caption follows with the server's rerun, which
+    # may not have begun when the page first looks idle: read it once it names the map's count
+    while str(caption_count()) != page.locator(MAP).first.get_attribute("data-selected") \
+            and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    k = caption_count()
     assert 2 <= well_inside <= k <= within, (well_inside, k, within)
     assert page.locator(MAP).first.get_attribute("data-selected") == str(k)
     full_screenshot(page, ARTIFACTS / "Latent_space-lasso.png")
