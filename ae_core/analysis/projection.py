@@ -392,7 +392,10 @@ class Projector:
                        UMAP_PREP_SHARE + (1 - UMAP_PREP_SHARE) * n / epochs)
 
         # umap-learn turns the bar on with verbose only; disable=False alone keeps its other prints off
-        bar = {"disable": False, "file": _TextTap(on_bar), "mininterval": 0.25} if report is not _no_progress else None
+        # every 5% of the epochs, not every 0.25 s: a small fit ends in under a second, and a count that
+        # depends on the machine's speed would tell a fast machine nothing
+        bar = ({"disable": False, "file": _TextTap(on_bar), "mininterval": 0, "miniters": max(1, epochs // 20)}
+               if report is not _no_progress else None)
         reducer = umap.UMAP(
             n_neighbors=k, n_components=self.n_components, min_dist=self.min_dist,
             metric=self.metric, random_state=self.random_state,
