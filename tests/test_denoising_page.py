@@ -141,3 +141,93 @@ def test_filter_rows_are_kept_on_disk_and_a_damaged_file_is_recomputed(tmp_path,
     third = denoising_table({}, x, ("gaussian",), (0.2,), filters=("median",), store=tmp_path)
     assert third == first
     assert json.loads(files[0].read_text())["value"]["method"] == "median"
+
+
+def _halve():
+    """A stand-in saved model with a known output: it maps a pixel v to 0.5 v + 0.25, counting its calls."""
+    import torch  # heavy: only these tests build a torch model
+
+    class Halve(torch.nn.Module):
+        calls = 0
+
+        def encode(self, x):
+            self.calls += 1
+            return x
+
+        def decode(self, h):
+            return 0.5 * h + 0.25
+
+    return Halve()
+
+
+def test_a_saved_models_rows_are_read_from_disk_equal_to_the_measured_ones(tmp_path, monkeypatch):
+    from ae_core.analysis import result_cache
+    from ae_core.analysis.denoising import denoising_table
+    from ae_core.analysis.quality import psnr
+
+    x = np.random.default_rng(2).random((6, 1, 8, 8)).astype(np.float32)
+    args = dict(kinds=("salt_pepper",), levels=(0.2, 0.3), filters=("median",), store=tmp_path / "f",
+                model_store=tmp_path / "scores")
+    model = _halve()
+    first = denoising_table({"m": model}, x, model_keys={"m": ("ckpt/m", 1.0)}, **args)
+    assert model.calls == 2  # one reconstruction per level
+    for r in (r for r in first if r["type"] == "model"):  # the row is the model's output, measured
+        noisy = corrupt(x, "salt_pepper", r["level"], seed=0)
+        assert r["psnr"] == pytest.approx(psnr(x, np.clip(0.5 * noisy + 0.25, 0, 1)), rel=1e-5)
+    assert len(list((tmp_path / "scores").glob("*.json"))) == 2
+    monkeypatch.setattr(result_cache, "_CACHE", result_cache.OrderedDict())  # a second server
+    again = denoising_table({"m": model}, x, model_keys={"m": ("ckpt/m", 1.0)}, **args)
+    assert again == first and model.calls == 2  # read from disk, every figure identical
+    # the same name with newer weights (another stamp) is measured again, and so is a model with no key
+    denoising_table({"m": model}, x, model_keys={"m": ("ckpt/m", 2.0)}, **args)
+    assert model.calls == 4
+    denoising_table({"m": model}, x, **args)
+    assert model.calls == 6
+
+
+def test_progress_names_every_step_in_order_and_ends_done():
+    from ae_core.analysis.denoising import denoising_table
+
+    x = np.random.default_rng(3).random((4, 1, 8, 8)).astype(np.float32)
+    seen = []
+    denoising_table({"m": _halve()}, x, ("block",), (0.2, 0.4), filters=("median", "tv"),
+                    progress=lambda done, total, step: seen.append((done, total, step)))
+    assert seen == [(0, 6, ("model", "m", "block", 0.2)), (1, 6, ("filter", "median", "block", 0.2)),
+                    (2, 6, ("filter", "tv", "block", 0.2)), (3, 6, ("model", "m", "block", 0.4)),
+                    (4, 6, ("filter", "median", "block", 0.4)), (5, 6, ("filter", "tv", "block", 0.4)),
+                    (6, 6, None)]
+
+
+def test_the_wait_text_names_the_step_and_estimates_once_5_percent_is_done():
+    step = ("filter", "median", "salt_pepper", 0.3)
+    # 2 of 8 steps done in 2 s: 6 more steps at 1 s each
+    assert denoising.wait_text(step, 2, 8, started=100.0, now=102.0) == \
+        "tuning the median filter for salt & pepper 0.3 (3 of 8 steps, about 6 s left)"
+    # nothing done yet, or under 5% of 40 steps: no estimate (nothing to go by)
+    assert denoising.wait_text(step, 0, 8, started=100.0, now=103.0) == \
+        "tuning the median filter for salt & pepper 0.3 (1 of 8 steps)"
+    assert denoising.wait_text(("model", "mnist-denoising-64", "block", 0.5), 1, 40, 100.0, 150.0) == \
+        "denoising block 0.5 with mnist-denoising-64 (2 of 40 steps)"
+    assert denoising.wait_text(("model", "ae", "gaussian", 0.1), 2, 40, 100.0, 104.0) == \
+        "denoising gaussian 0.1 with ae (3 of 40 steps, about 76 s left)"
+
+
+def test_a_second_server_opens_the_page_from_disk_with_the_same_figures(user_dir, monkeypatch):
+    from ae_core.analysis import result_cache
+
+    def page():
+        at = AppTest.from_file(str(ROOT / "app_pages/5_Denoising.py"), default_timeout=120).run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at, {m.label: (m.value, m.delta) for m in at.metric}, [c.proto.spec for c in at.get("plotly_chart")]
+
+    monkeypatch.setattr(result_cache, "_CACHE", result_cache.OrderedDict())  # a cold first server
+    _, metrics, chart = page()
+    assert metrics and chart
+    assert list((catalog.CACHE_DIR / "scores").glob("*.json")) and list((catalog.CACHE_DIR / "filters").glob("*.json"))
+    monkeypatch.setattr(result_cache, "_CACHE", result_cache.OrderedDict())  # only the disk remembers
+    monkeypatch.setattr("ae_core.analysis.denoising.reconstruct_array",
+                        lambda *a, **k: pytest.fail("a saved model's curve was measured again"))
+    monkeypatch.setattr("ae_core.analysis.denoising.tune_filter",
+                        lambda *a, **k: pytest.fail("a filter was tuned again"))
+    _, metrics2, chart2 = page()
+    assert metrics2 == metrics and chart2 == chart

@@ -26,7 +26,8 @@ def _noise_sigma(kind: str, level: float, clean, noisy) -> float:
 
 
 def denoising_table(models: dict, x, kinds=("gaussian",), levels=(0.1, 0.2, 0.3), seed: int = 0,
-                    filters=FILTERS, tune_x=None, n_tune: int = 32, store=None) -> list[dict]:
+                    filters=FILTERS, tune_x=None, n_tune: int = 32, store=None, model_keys=None,
+                    model_store=None, progress=None) -> list[dict]:
     """PSNR/SSIM against the clean images of noisy, model-denoised and filtered copies.
 
     Parameters
@@ -41,6 +42,12 @@ def denoising_table(models: dict, x, kinds=("gaussian",), levels=(0.1, 0.2, 0.3)
         `x` are used, which favours the filters slightly.
     store : a folder where the filters' rows are kept across processes (they depend on the
         data alone); None keeps them for this process only.
+    model_keys, model_store : {name: a key naming the saved weights, e.g. (path, mtime)} and a
+        folder: a model's rows are kept there under its key, so a second process reads a saved
+        model's curve instead of reconstructing (a model without a key is always measured).
+    progress : called as progress(done, total, step) before each step and once at the end
+        (step None), a step being ("model", name, kind, level) or ("filter", name, kind, level):
+        the page's progress bar names what is being measured.
 
     Returns
     -------
@@ -52,26 +59,52 @@ def denoising_table(models: dict, x, kinds=("gaussian",), levels=(0.1, 0.2, 0.3)
     x = _np(x).astype(np.float32)
     tune = _np(tune_x).astype(np.float32)[:n_tune] if tune_x is not None else x[:n_tune]
     data_key = digest(x, tune)
-    rows = []
+    model_keys = model_keys or {}
+    rows, done = [], 0
+    total = len(kinds) * len(levels) * (len(models) + len(filters))
     for kind in kinds:
         for level in levels:
             check_noise(kind, level)
-            noisy = corrupt(x, kind, level, seed=seed)
+            made: dict = {}
+
+            def noisy(kind=kind, level=level, made=made):  # drawn only when a row is not kept already
+                if "x" not in made:
+                    made["x"] = corrupt(x, kind, level, seed=seed)
+                return made["x"]
 
             def row(method, typ, out, param=None, kind=kind, level=level):
                 return {"method": method, "type": typ, "noise_kind": kind, "level": float(level),
                         "psnr": psnr(x, out), "ssim": ssim(x, out), "param": param}
 
-            rows.append(row("noisy", "noisy", noisy))
+            rows.append(dict(memo(("noisy", data_key, kind, float(level), seed),
+                                  lambda row=row, noisy=noisy: row("noisy", "noisy", noisy()))))
             for name, model in models.items():
-                rows.append(row(str(name), "model", reconstruct_array(model, noisy)))
+                if progress is not None:
+                    progress(done, total, ("model", str(name), kind, float(level)))
+                done += 1
+
+                def measure(name=name, model=model, noisy=noisy):
+                    return row(str(name), "model", reconstruct_array(model, noisy()))
+
+                if name in model_keys:  # a saved model: its rows depend on its weights and the data alone
+                    key = ("model", data_key, model_keys[name], str(name), kind, float(level), seed)
+                    rows.append(dict(memo(key, measure, store=model_store)))
+                else:
+                    rows.append(measure())
             for f in filters:
+                if progress is not None:
+                    progress(done, total, ("filter", f, kind, float(level)))
+                done += 1
+
                 def run(f=f, kind=kind, level=level, noisy=noisy):
                     noisy_t = corrupt(tune, kind, level, seed=seed + 1)
                     p = tune_filter(f, tune, noisy_t, _noise_sigma(kind, level, tune, noisy_t))
-                    return row(f, "filter", filter_images(f, noisy, p, _noise_sigma(kind, level, x, noisy)), p)
+                    out = filter_images(f, noisy(), p, _noise_sigma(kind, level, x, noisy()))
+                    return row(f, "filter", out, p)
 
                 rows.append(dict(memo(("filter", data_key, f, kind, float(level), seed), run, store=store)))
+    if progress is not None:
+        progress(total, total, None)
     return rows
 
 

@@ -108,8 +108,10 @@ def hidden_mask(shape: tuple, level: float, seed: int = 0) -> np.ndarray:
     return corrupt(np.ones(shape, np.float32), "block", level, seed=seed) == 0
 
 
-@st.cache_data(show_spinner="Measuring PSNR at each noise level (filters tuned once)…", max_entries=32, max_size=ARRAYS_MAX_SIZE)
-def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tuple, n: int):
+# Not st.cache_data: its replay of a cached run cannot update the page's progress bar, which names
+# each step while measuring; every row is kept by ae_core's memo instead (in the process and on disk),
+# so a kept curve costs a hash of the images.
+def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tuple, n: int, progress=None):
     from ae_core.analysis.denoising import denoising_table
 
     models = {}
@@ -118,15 +120,20 @@ def _denoise_curve(keys: tuple, spec: str, kind: str, levels: tuple, filters: tu
         entry0 = entry0 or loaders._entry_for(path, stamp)
         models[name] = loaders.checkpoint(path, stamp).model
     train, test = loaders.split(spec, entry0)
+    # kept across restarts: the filters' rows depend on the data alone, a model's on its saved
+    # weights too (keyed by path and mtime, in the score store beside the models' other scores)
     return denoising_table(models, test.x[:n], kinds=(kind,), levels=levels, seed=0, filters=filters,
-                           tune_x=train.x, store=catalog.CACHE_DIR / "filters")  # data-only: kept across restarts
+                           tune_x=train.x, store=catalog.CACHE_DIR / "filters",
+                           model_keys={name: (path, stamp) for name, path, stamp in keys},
+                           model_store=catalog.CACHE_DIR / "scores", progress=progress)
 
 
 def denoise_curve(entries, spec, kind: str, levels, filters=("gaussian", "median", "tv", "nlm"),
-                  n: int = 200) -> list[dict]:
-    """Rows (method, type, level, psnr, ssim) for each model, the noisy input and each filter."""
+                  n: int = 200, progress=None) -> list[dict]:
+    """Rows (method, type, level, psnr, ssim) for each model, the noisy input and each filter;
+    `progress(done, total, step)` is called at each step (a kept row is read, not measured)."""
     keys = tuple((e.name, e.path, e.stamp) for e in entries)
-    return _denoise_curve(keys, spec, kind, tuple(float(v) for v in levels), tuple(filters), int(n))
+    return _denoise_curve(keys, spec, kind, tuple(float(v) for v in levels), tuple(filters), int(n), progress)
 
 
 def denoise_upload(model, x: np.ndarray, kind: str, level: float, seed: int = 0):

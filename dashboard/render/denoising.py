@@ -2,6 +2,7 @@
 one sentence that states its point, and the noisy row with the hidden square made visible.
 
     h = headline(with_best_filter(rows), "mnist-denoising-64")
+    wait_text(("filter", "median", "salt_pepper", 0.3), 2, 8, started)   # the progress bar's words
     point_sentence(h, "mnist-denoising-64", "gaussian", 0.3, n=200, recon_psnr=24.1)
 
 Every figure comes from rows measured on a fixed number of test images (denoising_table), never
@@ -14,6 +15,7 @@ import numpy as np
 
 from ae_core.analysis.denoising import BEST_FILTER
 from ae_core.analysis.filters import FILTER_LABELS
+from services.jobs.channel import time_left
 
 # The setting a model's metrics.json scores every model at (ae-core eval): the fair common
 # ground to pick the page's first model by.
@@ -88,3 +90,15 @@ def line_order(filters) -> tuple[str, ...]:
     """Every dashed line of the PSNR chart in one fixed order (noisy, best filter, then each filter),
     so a line keeps its colour and dash whichever filters are switched on."""
     return ("noisy", BEST_FILTER, *(FILTER_LABELS[f] for f in filters))
+
+
+def wait_text(step, done: int, total: int, started: float, now: float | None = None) -> str:
+    """'tuning the median filter for salt & pepper 0.3 (3 of 8 steps, about 6 s left)': the step
+    denoising_table is about to measure (its `progress` callback's step) and the time left at this
+    pace, by the rule of the training and map jobs' texts (no estimate before 5% is done)."""
+    what, name, kind, level = step
+    noise = noise_label(kind, level)
+    words = (f"tuning the {FILTER_LABELS.get(name, name)} filter for {noise}" if what == "filter"
+             else f"denoising {noise} with {name}")
+    left = time_left(done / total if total else 0.0, started, now)
+    return f"{words} ({done + 1} of {total} steps" + (f", about {left} left" if left else "") + ")"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -78,7 +79,7 @@ def digits_tab(sel) -> None:
     h = None
     if level > 0:
         with guard():
-            rows = with_best_filter(analysis.denoise_curve([entry], spec, kind, [level], FILTERS, n=N_MEASURED))
+            rows = _measured([entry], spec, kind, [level])
             h = denoising.headline(rows, entry.name)
             st.markdown(denoising.point_sentence(h, entry.name, kind, level, N_MEASURED, recon_psnr))
     # as many examples as fit one row of the wide column, so the rows stay aligned
@@ -136,7 +137,7 @@ def _curve(sel, entry, spec, kind) -> None:
         return
     with guard():
         models = [catalog.by_path(sel.candidates, p) or entry for p in chosen]
-        rows = _levels_with_progress(models, spec, kind)
+        rows = _measured(models, spec, kind, LEVELS[kind])
         shown = [r for r in rows if r["type"] != "filter" or r["method"] in filters]
         named = [{**r, "method": FILTER_NAMES.get(r["method"], r["method"]) if r["type"] == "filter"
                   else r["method"]} for r in shown]
@@ -151,20 +152,22 @@ def _curve(sel, entry, spec, kind) -> None:
             widgets.table(table)
 
 
-def _levels_with_progress(models, spec, kind) -> list[dict]:
-    """The curve one level at a time (each level cached on its own), with a progress bar and an
-    estimate of the time left while levels are being measured."""
-    levels = LEVELS[kind]
+def _measured(models, spec, kind, levels) -> list[dict]:
+    """with_best_filter rows of `models` at `levels`, one level at a time (each kept on its own, the
+    headline's level shared with the chart's), under a progress bar naming each step being measured
+    with an estimate of the time left; rows kept already come back within half a second, without a bar."""
     bar = st.empty()
-    rows, started = [], time.perf_counter()
+    per = len(models) + len(FILTERS)
+    total, started = per * len(levels), time.time()
+
+    def show(base, done, _total, step):
+        if step is not None and time.time() - started > 0.5:  # kept rows come back faster: no flash of a bar
+            bar.progress(min(1.0, (base + done) / total), text=denoising.wait_text(step, base + done, total, started))
+
+    rows = []
     for i, lv in enumerate(levels):
-        if i:
-            per = (time.perf_counter() - started) / i
-            left = per * (len(levels) - i)
-            if left > 0.5:
-                bar.progress(i / len(levels), text=f"Measuring PSNR at level {lv:g} ({i + 1} of {len(levels)}) · "
-                                                   f"about {left:.0f} s left")
-        rows += analysis.denoise_curve(models, spec, kind, [lv], FILTERS, n=N_MEASURED)
+        rows += analysis.denoise_curve(models, spec, kind, [lv], FILTERS, n=N_MEASURED,
+                                       progress=functools.partial(show, i * per))
     bar.empty()
     return with_best_filter(rows)
 
