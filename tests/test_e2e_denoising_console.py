@@ -14,7 +14,8 @@ import pytest
 
 from browser_support import IMAGE, exceptions, launch_chromium, module_server, wait_idle
 
-pytestmark = pytest.mark.e2e
+# 36 s (every noise kind, level, tab and size clicked through) on 2 cores: behind `slow` (make test-all), to keep the default run near five minutes
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TIMEOUT_MS = 120_000
 KINDS = ("masking", "salt & pepper", "block", "gaussian")
