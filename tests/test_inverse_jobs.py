@@ -126,3 +126,15 @@ def test_umap_and_pca_inverses_stay_in_the_server_without_a_job(where, codes, mo
     assert inv.method == "pca"
     np.testing.assert_allclose(inv.codes(proj.embedding_[:5]), inverse_for(proj, codes[:200]).codes(proj.embedding_[:5]))
     assert not (catalog.CACHE_DIR / "maps").exists()  # nothing learned, nothing written
+
+
+def test_a_map_whose_inverse_cannot_be_written_is_still_fitted_and_says_why(where, codes):
+    blocker = where / "not-a-folder"
+    blocker.write_text("a file where the inverses' folder should be")
+    inverse = dict(maps.inverse_of(Entry.path, Entry.stamp, "all", "tsne"), dir=str(blocker / "tiny-model"))
+    path, ch = maps.ensure(codes[:200], PARAMS, where / "maps", None, "t-SNE map", inverse)
+    view = finished(ch)
+    assert not view.error and not view.died, view  # the map is the job's result: kept
+    np.testing.assert_allclose(Projector.load(path).embedding_, Projector(**PARAMS).fit(codes[:200]).embedding_,
+                               atol=1e-4)
+    assert "inverse" not in view.result and view.result["inverse_error"]  # a sentence, for the host's log

@@ -247,7 +247,10 @@ def _map_of_codes(job: dict, reporter: Reporter) -> dict:
     path = cached_map_path(x, job["params"], job["cache_dir"], y)
     result = {"map": str(path), "n": len(x), "n_fit": len(proj.fitted_rows())}
     if job.get("inverse") and int(job["params"].get("n_components", 2)) == 2:
-        result["inverse"] = str(_inverse_of_fitted(x, path, job["inverse"], reporter))
+        try:
+            result["inverse"] = str(_inverse_of_fitted(x, path, job["inverse"], reporter))
+        except Exception as e:  # noqa: BLE001 - the map is written: the decoder's own job retries and says why
+            result["inverse_error"] = _describe(e, job)
     return {**result, "seconds": time.monotonic() - t0}
 
 
