@@ -25,6 +25,7 @@ from dashboard.components.latent_map.payload import unpack
 from dashboard.data import decoding, loaders
 from dashboard.render.selection import MapEvent, read_event
 from every_model import config
+from services import catalog
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,7 @@ def fake_entry(monkeypatch, tmp_path, mapped):
     monkeypatch.setattr(loaders, "codes", lambda path, stamp, spec, part: h)
     monkeypatch.setattr(loaders, "model", lambda entry: model)
     monkeypatch.setattr(loaders, "checkpoint", lambda path, stamp: type("C", (), {"model": model}))
-    monkeypatch.setattr(decoding.catalog, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(catalog, "CACHE_DIR", tmp_path / "cache")
     for f in (decoding._inverse, decoding._lattice, decoding._grid):
         f.clear()
     yield Entry()

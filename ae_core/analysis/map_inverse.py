@@ -21,15 +21,22 @@ as it learns the mean code off the plane, but the plane is what a PCA map means)
     inv = inverse_for(projector, codes)            # PCA: exact; UMAP: neighbours; t-SNE: mlp
     h = inv.codes(points)                          # (n, 2) map points -> (n, D) codes
     x = decode_array(model, h)
+
+A learned inverse is trained once per map and kept as a file named by the map it inverts
+(`map_signature`, `inverse_name`, `save_inverse`): the map job's worker writes it beside the map it
+fits, and the web server only reads it (issue 37).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ae_core.errors import AEError
+from ae_core.io.map_file import write_map_arrays
 
 METHODS = ("pca", "identity", "neighbours", "mlp", "umap")
 DEFAULT_FOR_MAP = {"pca": "pca", "umap": "neighbours", "tsne": "mlp"}  # measured: see the docstring
@@ -88,9 +95,10 @@ class MapInverse:
     reducer_: object = field(default=None, repr=False)  # umap-learn's, for method "umap" only
     tree_: object = field(default=None, repr=False)  # the map points' KD-tree, for "neighbours"
 
-    def fit(self, codes, coords, projector=None) -> MapInverse:
+    def fit(self, codes, coords, projector=None, progress=None) -> MapInverse:
         """codes : (n, D) the mapped codes; coords : (n, 2) their map positions; projector : the
-        fitted Projector (method "pca" reads its mean and components, "umap" its reducer)."""
+        fitted Projector (method "pca" reads its mean and components, "umap" its reducer);
+        progress : called (words, fraction done) after each epoch of the learned one's training."""
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}; got {self.method!r}")
         h = np.asarray(codes, dtype=np.float32)
@@ -114,7 +122,7 @@ class MapInverse:
         elif self.method == "neighbours":
             self.arrays_.update(coords=c, codes=h)
         elif self.method == "mlp":
-            self.arrays_.update(_fit_mlp(c, h, self.seed))
+            self.arrays_.update(_fit_mlp(c, h, self.seed, progress))
         else:  # umap
             reducer = getattr(projector, "reducer_", None)
             if reducer is None:
@@ -181,7 +189,7 @@ def _blend(tree, codes, p, k) -> np.ndarray:
     return np.einsum("nk,nkd->nd", w, codes[ind].astype(np.float64)).astype(np.float32)
 
 
-def _fit_mlp(coords, codes, seed) -> dict[str, np.ndarray]:
+def _fit_mlp(coords, codes, seed, progress=None) -> dict[str, np.ndarray]:
     """Train a small MLP (map -> code, inputs and targets standardised) and return its weights."""
     import torch  # heavy: only the learned inverse needs it
 
@@ -200,7 +208,7 @@ def _fit_mlp(coords, codes, seed) -> dict[str, np.ndarray]:
     net = torch.nn.Sequential(*layers)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, MLP_EPOCHS)
-    for _ in range(MLP_EPOCHS):
+    for epoch in range(MLP_EPOCHS):
         perm = torch.randperm(len(X), generator=gen)
         for i in range(0, len(X), 256):
             b = perm[i:i + 256]
@@ -209,6 +217,8 @@ def _fit_mlp(coords, codes, seed) -> dict[str, np.ndarray]:
             loss.backward()
             opt.step()
         sched.step()
+        if progress is not None:
+            progress(f"training the map's inverse: epoch {epoch + 1} of {MLP_EPOCHS}", (epoch + 1) / MLP_EPOCHS)
     out = {"c_mu": c_mu, "c_sd": c_sd, "h_mu": h_mu, "h_sd": h_sd}
     linears = [m for m in net if isinstance(m, torch.nn.Linear)]
     for i, m in enumerate(linears):
@@ -228,7 +238,7 @@ def _run_mlp(a, p) -> np.ndarray:
     return (z * a["h_sd"] + a["h_mu"]).astype(np.float32)
 
 
-def inverse_for(projector, codes, method: str = "auto", seed: int = 0) -> MapInverse:
+def inverse_for(projector, codes, method: str = "auto", seed: int = 0, progress=None) -> MapInverse:
     """The inverse of a fitted 2-D Projector of `codes` (every row it maps, in its data order).
 
     method "auto": exact for PCA, the blend of neighbours for UMAP, the learned network for t-SNE
@@ -244,7 +254,7 @@ def inverse_for(projector, codes, method: str = "auto", seed: int = 0) -> MapInv
     rows = np.asarray(getattr(projector, "subsample_idx_", np.arange(len(h))))
     if len(projector.embedding_) != len(rows) or (len(rows) and rows.max() >= len(h)):
         raise ValueError(f"the map is of {len(projector.embedding_):,} points; got codes of {len(h):,}")
-    return MapInverse(method, seed=seed).fit(h[rows], projector.embedding_, projector)
+    return MapInverse(method, seed=seed).fit(h[rows], projector.embedding_, projector, progress)
 
 
 def code_plane(codes) -> MapInverse:
@@ -256,3 +266,25 @@ def code_plane(codes) -> MapInverse:
     if h.ndim != 2 or h.shape[1] != 2:
         raise ValueError(f"the code plane is for 2-unit codes; got codes of shape {h.shape}")
     return MapInverse("identity").fit(h, h)
+
+
+def map_signature(path: str, stamp: float, method: str, part: str, coords, index) -> str:
+    """Names one map of one model's weights (checkpoint `path` at `stamp`, the codes of `part`):
+    its points `index` and where they lie `coords` (a refitted or replaced map, or new weights, is
+    another signature). The server and the map job's worker both name an inverse by it."""
+    h = hashlib.blake2b(f"{path}|{stamp}|{method}|{part}".encode(), digest_size=10)
+    h.update(np.ascontiguousarray(coords, dtype=np.float32).tobytes())
+    h.update(np.ascontiguousarray(index, dtype=np.int64).tobytes())
+    return h.hexdigest()
+
+
+def inverse_name(method: str, sig: str) -> str:
+    """The file name of the learned inverse of the `method` map `sig` (see map_signature)."""
+    return f"inverse-{method}-{sig}.npz"
+
+
+def save_inverse(inv: MapInverse, file, map_method: str) -> Path:
+    """Write a fitted inverse to `file` (atomically: a reader sees none or all of it)."""
+    file = Path(file)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    return write_map_arrays(inv.to_arrays(), {"what": "map inverse", "map": map_method}, file)

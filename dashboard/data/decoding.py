@@ -1,6 +1,6 @@
 """The decoder on the Latent space map, cached for every session: the map's inverse (fitted once
-per map; a learned one is saved beside the fitted maps under .cache/maps, so it is trained once,
-not per page run), the decoded lattice the hover card reads, the decoded grid layer, one place
+per map; a learned one, a t-SNE map's, is trained by a map job in a worker process and saved
+beside the fitted maps under .cache/maps: this server only reads it), the decoded lattice the hover card reads, the decoded grid layer, one place
 decoded exactly (a pinned click), and a 2-unit code's own plane as its map (no UMAP or t-SNE of
 two numbers).
 
@@ -16,14 +16,17 @@ ae_core.analysis.latent_walks' and map_inverse's; this module only keys and keep
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from dashboard.data import loaders
+from ae_core.analysis.map_inverse import DEFAULT_FOR_MAP, MapInverse, code_plane, inverse_for
+from ae_core.analysis.map_inverse import map_signature as signature_of
+from ae_core.errors import CheckpointError
+from ae_core.io.map_file import read_map_arrays
+from dashboard.data import loaders, map_fits
 from dashboard.data.cache_budget import bounded_resource
-from services import catalog
+from services.jobs import maps
 
 CODE_PLANE = "code"  # the map "method" of a 2-unit code: its own plane
 CODE_PLANE_SOURCE = "the code itself (unit 0 across, unit 1 up)"
@@ -53,44 +56,53 @@ def code_plane_map(entry, spec: str) -> loaders.MapResult:
 
 
 def map_signature(entry, method: str, mp) -> str:
-    """Names one map of one model's weights: its points and where they lie (a refitted or
-    replaced map, or new weights, is another signature)."""
-    h = hashlib.blake2b(f"{entry.path}|{entry.stamp}|{method}|{mp.part}".encode(), digest_size=10)
-    h.update(np.ascontiguousarray(mp.coords, dtype=np.float32).tobytes())
-    h.update(np.ascontiguousarray(mp.index, dtype=np.int64).tobytes())
-    return h.hexdigest()
+    """Names one map of one model's weights (ae_core.analysis.map_inverse.map_signature, which
+    the map job's worker names the inverse it trains by too)."""
+    return signature_of(entry.path, entry.stamp, method, mp.part, mp.coords, mp.index)
 
 
-def inverse_file(path: str, method: str, sig: str) -> Path:
-    """Where a learned inverse of the map `sig` is kept: beside the fitted maps."""
-    return catalog.CACHE_DIR / "maps" / Path(path).name / f"inverse-{method}-{sig}.npz"
+inverse_file = maps.inverse_file  # where a learned inverse of the map `sig` is kept: beside the fitted maps
 
 
-@bounded_resource(show_spinner="Fitting the map's inverse (once per map)…", max_entries=32)
+def _learned(path: str, stamp: float, spec: str, method: str, part: str, sig: str, mp) -> Path | None:
+    """A t-SNE map's learned inverse file, trained first by a map job when it is missing (torch
+    training is a worker's, never this server's; usually the job that fitted the map wrote it, else
+    a map from before or one saved with its checkpoint gets its own job), the job's progress shown
+    meanwhile; None for a map whose inverse needs no training (PCA exact, UMAP a blend)."""
+    if DEFAULT_FOR_MAP.get(method) != "mlp":
+        return None
+    file = inverse_file(path, method, sig)
+    if not file.is_file():
+        h = loaders.codes(path, stamp, spec, part)
+        rows = np.asarray(getattr(mp.projector, "subsample_idx_", np.arange(len(h))))
+        map_fits.wait_for_inverse(h, np.asarray(mp.projector.embedding_), rows, file, method,
+                                  f"{loaders.METHOD_NAMES.get(method, method)} map's inverse")
+    return file
+
+
+@bounded_resource(show_spinner="Reading the map's inverse…", max_entries=32)
 def _inverse(path: str, stamp: float, spec: str, method: str, part: str, sig: str, _mp=None):
-    from ae_core.analysis.map_inverse import MapInverse, code_plane, inverse_for  # torch for the learned one
-    from ae_core.errors import CheckpointError
-    from ae_core.io.map_file import read_map_arrays, write_map_arrays
-
     h = loaders.codes(path, stamp, spec, part)
     if method == CODE_PLANE:
         return code_plane(h)
-    file = inverse_file(path, method, sig)
-    if file.is_file():
+    for _ in range(2):
+        file = _learned(path, stamp, spec, method, part, sig, _mp)
+        if file is None:
+            return inverse_for(_mp.projector, h)  # exact (PCA) or a blend of neighbours (UMAP): no training
         try:
             return MapInverse.from_arrays(read_map_arrays(file)[0])
         except (CheckpointError, ValueError, KeyError):
-            pass  # damaged: fitted again and overwritten below
-    inv = inverse_for(_mp.projector, h)
-    if inv.method == "mlp":  # trained (seconds): kept with the maps so it is trained once per map
-        file.parent.mkdir(parents=True, exist_ok=True)
-        write_map_arrays(inv.to_arrays(), {"what": "map inverse", "map": method}, file)
-    return inv
+            file.unlink(missing_ok=True)  # damaged: trained again by a new job
+    raise map_fits.MapFitError(f"The {loaders.METHOD_NAMES.get(method, method)} map's inverse could not be read "
+                               "back after it was trained; ask for the map again.")
 
 
 def inverse(entry, spec: str, method: str, mp):
     """The MapInverse of the 2-D map `mp` of `entry`'s codes (`method` "code" for the code plane)."""
-    return _inverse(entry.path, entry.stamp, spec, method, mp.part, map_signature(entry, method, mp), _mp=mp)
+    sig = map_signature(entry, method, mp)
+    # a job's progress is shown outside the shared cache, so every visitor waiting on it sees it
+    _learned(entry.path, entry.stamp, spec, method, mp.part, sig, mp)
+    return _inverse(entry.path, entry.stamp, spec, method, mp.part, sig, _mp=mp)
 
 
 @bounded_resource(show_spinner=False, max_entries=16)
@@ -105,8 +117,9 @@ def lattice(entry, spec: str, method: str, mp, n: int | None = None):
     """The decoded n x n lattice over the whole map (default latent_walks.LATTICE): DecodedGrid."""
     from ae_core.analysis.latent_walks import LATTICE
 
-    return _lattice(entry.path, entry.stamp, spec, method, mp.part, map_signature(entry, method, mp),
-                    int(n or LATTICE), _mp=mp)
+    sig = map_signature(entry, method, mp)
+    _learned(entry.path, entry.stamp, spec, method, mp.part, sig, mp)
+    return _lattice(entry.path, entry.stamp, spec, method, mp.part, sig, int(n or LATTICE), _mp=mp)
 
 
 @bounded_resource(show_spinner="Decoding the grid…", max_entries=32)
@@ -119,7 +132,9 @@ def _grid(path: str, stamp: float, spec: str, method: str, part: str, sig: str, 
 
 def grid(entry, spec: str, method: str, mp, n: int):
     """The decoded n x n grid over the map's central 98% (latent_walks.decoded_grid)."""
-    return _grid(entry.path, entry.stamp, spec, method, mp.part, map_signature(entry, method, mp), int(n), _mp=mp)
+    sig = map_signature(entry, method, mp)
+    _learned(entry.path, entry.stamp, spec, method, mp.part, sig, mp)
+    return _grid(entry.path, entry.stamp, spec, method, mp.part, sig, int(n), _mp=mp)
 
 
 def decode_place(entry, spec: str, method: str, mp, xy) -> tuple[np.ndarray, np.ndarray, bool]:

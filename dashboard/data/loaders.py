@@ -23,6 +23,7 @@ import numpy as np
 import streamlit as st
 
 from services import catalog, hosting, ownership
+from services.jobs import maps
 from dashboard.data import map_fits
 from dashboard.data.cache_budget import ARRAYS_MAX_SIZE, bounded_resource
 
@@ -221,7 +222,9 @@ def _fit_map(path: str, stamp: float, spec: str, part: str, method: str, dims: i
     ds = images(spec, part, _entry_for(path, stamp))
     params = dict(method=method, n_components=dims, random_state=0)
     what = f"{METHOD_NAMES.get(method, method)} map of {Path(path).name}'s codes"
-    file = map_fits.wait_for(x, params, ownership.map_dir(path), ds.y, what)  # a visitor's maps count in their quota
+    # a t-SNE map's decoder needs its learned inverse (torch training): trained by the same job
+    inverse = maps.inverse_of(path, stamp, part, method) if method == "tsne" and dims == 2 else None
+    file = map_fits.wait_for(x, params, ownership.map_dir(path), ds.y, what, inverse)  # a visitor's maps count in their quota
     return _load_fitted(str(file), file.stat().st_mtime)
 
 

@@ -3,6 +3,7 @@ joined, and a progress bar saying what the worker is doing and about how long is
 map is on disk. A fit that crashed or failed is one sentence (MapFitError), never a dead server.
 
     path = wait_for(codes, params, cache_dir, y, "t-SNE map of vae-16's codes")   # then Projector.load(path)
+    file = wait_for_inverse(codes, coords, rows, file, "tsne", "t-SNE map's inverse")  # a learned inverse
 """
 
 from __future__ import annotations
@@ -23,12 +24,29 @@ class MapFitError(AEError):
     """A map fit that ended without its map: the sentence to show."""
 
 
-def wait_for(codes: np.ndarray, params: dict, cache_dir, y=None, what: str = "map") -> Path:
+def wait_for(codes: np.ndarray, params: dict, cache_dir, y=None, what: str = "map",
+             inverse: dict | None = None) -> Path:
     """The map's file once it is fitted (at once when it is); meanwhile a progress bar. A rerun of
-    the page (or another visitor) asking for the same map joins the same job."""
-    path, ch = maps.ensure(codes, params, cache_dir, y, what)
-    if ch is None:
-        return path
+    the page (or another visitor) asking for the same map joins the same job. `inverse`
+    (maps.inverse_of): the job trains the map's learned inverse too."""
+    path, ch = maps.ensure(codes, params, cache_dir, y, what, inverse)
+    if ch is not None:
+        _follow(ch, path, what)
+    return path
+
+
+def wait_for_inverse(codes: np.ndarray, coords: np.ndarray, rows: np.ndarray, file: Path, method: str,
+                     what: str = "map's inverse") -> Path:
+    """A map's learned inverse `file` once a map job has trained it (at once when it is on disk):
+    never trained in this server; meanwhile a progress bar."""
+    ch = maps.ensure_inverse(codes, coords, rows, file, method, what)
+    if ch is not None:
+        _follow(ch, Path(file), what)
+    return Path(file)
+
+
+def _follow(ch, path: Path, what: str) -> None:
+    """A progress bar over the job `ch` until it ends; MapFitError when it left no `path`."""
     bar = st.progress(0.0, text=f"Fitting the {what} (first time only)…")
     while True:
         view = ch.view()
@@ -43,4 +61,3 @@ def wait_for(codes: np.ndarray, params: dict, cache_dir, y=None, what: str = "ma
         raise MapFitError(why)
     if not path.is_file():  # finished, yet no map: deleted since (an expiry sweep), or never written
         raise MapFitError(f"The {what} was fitted but its file is gone; ask for the map again to refit it.")
-    return path

@@ -12,6 +12,11 @@ is being fitted joins the one job fitting it. The codes go to the worker as a st
 the cache (`.<key>.codes.npz`, removed once read and fitted); the worker writes the map where
 `cached_fit` would have. A finished job is forgotten by the next request, so after a failure the
 next page run that asks for the map starts a new fit.
+
+A t-SNE map's decoder needs its learned inverse (ae_core.analysis.map_inverse; torch training):
+the job fitting the map trains it too when asked (`ensure(..., inverse=inverse_of(...))`), and a
+map fitted without it (before this, or saved with its checkpoint) gets an inverse-only job
+(`ensure_inverse`); either writes `inverse_file(...)`, which the server only reads.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ae_core.analysis.map_inverse import inverse_name
 from ae_core.analysis.projection import projection_key
+from services import catalog
 from services.jobs.channel import FINAL, Channel, JobView
 from services.jobs.queue import QUEUE
 
@@ -32,9 +39,28 @@ _lock = threading.Lock()
 _fitting: dict[str, Channel] = {}  # map key -> the job fitting it (until a request finds it ended)
 
 
-def ensure(codes: np.ndarray, params: dict, cache_dir, y=None, what: str = "map") -> tuple[Path, Channel | None]:
+def inverse_dir(path: str) -> Path:
+    """Where the learned inverses of checkpoint `path`'s maps are kept: beside the fitted maps."""
+    return catalog.CACHE_DIR / "maps" / Path(path).name
+
+
+def inverse_file(path: str, method: str, sig: str) -> Path:
+    """The learned inverse of checkpoint `path`'s `method` map named `sig` (map_signature)."""
+    return inverse_dir(path) / inverse_name(method, sig)
+
+
+def inverse_of(path: str, stamp: float, part: str, method: str) -> dict:
+    """What a map job needs to train the map's inverse after fitting it and name its file as the
+    server will (map_signature of the map it wrote, read back)."""
+    return {"path": str(path), "stamp": float(stamp), "part": part, "method": method,
+            "dir": str(inverse_dir(path).resolve())}
+
+
+def ensure(codes: np.ndarray, params: dict, cache_dir, y=None, what: str = "map",
+           inverse: dict | None = None) -> tuple[Path, Channel | None]:
     """(the map's file, None) when it is fitted already; else (where it will be, the job fitting
-    it), joining the job of anyone who asked for the same map first."""
+    it), joining the job of anyone who asked for the same map first. `inverse` (inverse_of): the
+    job also trains the map's learned inverse once the map is written."""
     key = projection_key(codes, params, y)
     cache_dir = Path(cache_dir)
     path = cache_dir / f"{key}.npz"
@@ -48,6 +74,8 @@ def ensure(codes: np.ndarray, params: dict, cache_dir, y=None, what: str = "map"
         staged = _stage(codes, y, cache_dir, key)
         spec = {"kind": "map", "name": what, "codes": str(staged), "params": dict(params),
                 "cache_dir": str(cache_dir.resolve()), "n": int(len(codes)), "watched": False}
+        if inverse is not None:
+            spec["inverse"] = dict(inverse)
         try:
             ch = QUEUE.submit(OWNER, spec, one_per_owner=False)
         except BaseException:
@@ -57,15 +85,42 @@ def ensure(codes: np.ndarray, params: dict, cache_dir, y=None, what: str = "map"
         return path, ch
 
 
-def _stage(codes: np.ndarray, y, cache_dir: Path, key: str) -> Path:
-    """The codes (and labels) as the worker reads them, written whole before the job exists."""
+def ensure_inverse(codes: np.ndarray, coords: np.ndarray, rows: np.ndarray, file: Path, method: str,
+                   what: str = "map's inverse") -> Channel | None:
+    """None when the learned inverse `file` exists; else the job training it (joined by anyone
+    asking for the same file) from the map's codes (all rows of the part), its points' places
+    `coords` and their `rows` in `codes`; `method` the map's ("tsne")."""
+    file = Path(file)
+    key = file.name
+    with _lock:
+        ch = _fitting.get(key)
+        if ch is not None and ch.status().get("stage", "queued") != FINAL:
+            return ch
+        _fitting.pop(key, None)
+        if file.is_file():
+            return None
+        staged = _stage(codes, None, file.parent, file.stem, coords=coords, rows=rows)
+        spec = {"kind": "map", "name": what, "codes": str(staged), "inverse_file": str(file.resolve()),
+                "map_method": method, "n": int(len(codes)), "watched": False}
+        try:
+            ch = QUEUE.submit(OWNER, spec, one_per_owner=False)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        _fitting[key] = ch
+        return ch
+
+
+def _stage(codes: np.ndarray, y, cache_dir: Path, key: str, **more) -> Path:
+    """The codes (and labels, and `more` arrays) as the worker reads them, written whole before
+    the job exists."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / f".{key}.codes.npz"
     fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{key}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             arrays = {"x": np.ascontiguousarray(codes)} | ({} if y is None else {"y": np.asarray(y)})
-            np.savez(f, **arrays)
+            np.savez(f, **arrays, **{k: np.asarray(v) for k, v in more.items()})
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

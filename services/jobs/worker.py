@@ -189,6 +189,8 @@ def _train(ch: Channel, job: dict, reporter: Reporter, out: Path) -> dict:
 
 
 def _map(ch: Channel, job: dict, reporter: Reporter) -> dict:
+    if job.get("inverse_file"):
+        return _inverse_of_map(job, reporter)
     if job.get("codes"):
         return _map_of_codes(job, reporter)
     from ae_core.runs import project_checkpoint
@@ -242,8 +244,55 @@ def _map_of_codes(job: dict, reporter: Reporter) -> dict:
         proj = cached_fit(x, job["params"], job["cache_dir"], y=y, progress=reporter.on_detail)
     finally:
         staged.unlink(missing_ok=True)
-    return {"map": str(cached_map_path(x, job["params"], job["cache_dir"], y)), "n": len(x),
-            "n_fit": len(proj.fitted_rows()), "seconds": time.monotonic() - t0}
+    path = cached_map_path(x, job["params"], job["cache_dir"], y)
+    result = {"map": str(path), "n": len(x), "n_fit": len(proj.fitted_rows())}
+    if job.get("inverse") and int(job["params"].get("n_components", 2)) == 2:
+        try:
+            result["inverse"] = str(_inverse_of_fitted(x, path, job["inverse"], reporter))
+        except Exception as e:  # noqa: BLE001 - the map is written: the decoder's own job retries and says why
+            result["inverse_error"] = _describe(e, job)
+    return {**result, "seconds": time.monotonic() - t0}
+
+
+def _inverse_of_fitted(x, map_path: Path, spec: dict, reporter: Reporter) -> Path:
+    """The learned inverse of the map just written, named and fitted exactly as the server would
+    (ae_core.analysis.map_inverse): from the map read back, as the server reads it."""
+    import numpy as np
+
+    from ae_core.analysis.map_inverse import inverse_for, inverse_name, map_signature, save_inverse
+    from ae_core.analysis.projection import Projector
+
+    reporter.base.pop("detail_started", None)  # the time left is the training's own, not the fit's too
+    proj = Projector.load(map_path)
+    sig = map_signature(spec["path"], spec["stamp"], spec["method"], spec["part"],
+                        np.asarray(proj.embedding_, dtype=np.float32), np.asarray(proj.subsample_idx_))
+    file = Path(spec["dir"]) / inverse_name(spec["method"], sig)
+    return save_inverse(inverse_for(proj, x, progress=reporter.on_detail), file, spec["method"])
+
+
+def _inverse_of_map(job: dict, reporter: Reporter) -> dict:
+    """A map's learned inverse alone (services.jobs.maps.ensure_inverse): from the staged codes,
+    the map's places and their rows, saved to the file the server named."""
+    import numpy as np
+
+    from ae_core.analysis.map_inverse import DEFAULT_FOR_MAP, MapInverse, save_inverse
+
+    t0 = time.monotonic()
+    reporter.stage = "mapping"
+    reporter.status()
+    staged, file = Path(job["codes"]), Path(job["inverse_file"])
+    try:
+        with np.load(staged, allow_pickle=False) as f:
+            x, coords, rows = f["x"], f["coords"], f["rows"]
+        reporter.on_detail(f"starting on {len(rows):,} map points", 0.0)
+        # as inverse_for fits this map's (a t-SNE map: the network, seed 0) on the map's rows of the codes
+        method = job["map_method"]
+        inv = MapInverse(DEFAULT_FOR_MAP[method], seed=0).fit(np.asarray(x, np.float32)[rows], coords,
+                                                              progress=reporter.on_detail)
+        save_inverse(inv, file, method)
+    finally:
+        staged.unlink(missing_ok=True)
+    return {"inverse": str(file), "n": len(rows), "seconds": time.monotonic() - t0}
 
 
 def _injected_fault() -> None:
