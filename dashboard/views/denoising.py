@@ -60,7 +60,10 @@ def _pick_model(sel):
                              "the models' own scores (ae-core eval)")
     entry = catalog.by_path(decoders, path)
     if best is not None and path == best.path:
-        note = f"The best denoiser for this data ({best.metrics[denoising.RANK_KEY]:.1f} dB on Gaussian 0.3)"
+        # its own score from `ae-core eval` (its own test images), which the headline below, measured on this
+        # page's 200 test images, may differ from in the last digit: say whose figure it is
+        note = (f"The best denoiser for this data: {best.metrics[denoising.RANK_KEY]:.1f} dB on Gaussian 0.3 "
+                "in its own evaluation")
         if sel.entry is not None and sel.entry.path != best.path:
             note += f"; the sidebar's model is {md(sel.entry.name)}"
         c2.caption(note + ".")
