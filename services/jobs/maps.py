@@ -64,25 +64,11 @@ def ensure(codes: np.ndarray, params: dict, cache_dir, y=None, what: str = "map"
     key = projection_key(codes, params, y)
     cache_dir = Path(cache_dir)
     path = cache_dir / f"{key}.npz"
-    with _lock:
-        ch = _fitting.get(key)
-        if ch is not None and ch.status().get("stage", "queued") != FINAL:
-            return path, ch
-        _fitting.pop(key, None)
-        if path.is_file():
-            return path, None
-        staged = _stage(codes, y, cache_dir, key)
-        spec = {"kind": "map", "name": what, "codes": str(staged), "params": dict(params),
-                "cache_dir": str(cache_dir.resolve()), "n": int(len(codes)), "watched": False}
-        if inverse is not None:
-            spec["inverse"] = dict(inverse)
-        try:
-            ch = QUEUE.submit(OWNER, spec, one_per_owner=False)
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
-        _fitting[key] = ch
-        return path, ch
+    spec = {"kind": "map", "name": what, "params": dict(params), "cache_dir": str(cache_dir.resolve()),
+            "n": int(len(codes)), "watched": False}
+    if inverse is not None:
+        spec["inverse"] = dict(inverse)
+    return path, _join_or_submit(key, path, lambda: _stage(codes, y, cache_dir, key), spec)
 
 
 def ensure_inverse(codes: np.ndarray, coords: np.ndarray, rows: np.ndarray, file: Path, method: str,
@@ -91,19 +77,26 @@ def ensure_inverse(codes: np.ndarray, coords: np.ndarray, rows: np.ndarray, file
     asking for the same file) from the map's codes (all rows of the part), its points' places
     `coords` and their `rows` in `codes`; `method` the map's ("tsne")."""
     file = Path(file)
-    key = file.name
+    spec = {"kind": "map", "name": what, "inverse_file": str(file.resolve()), "map_method": method,
+            "n": int(len(codes)), "watched": False}
+    return _join_or_submit(file.name, file,
+                           lambda: _stage(codes, None, file.parent, file.stem, coords=coords, rows=rows), spec)
+
+
+def _join_or_submit(key: str, done: Path, stage, spec: dict) -> Channel | None:
+    """The job of anyone who asked for `key` first, while it runs; None once its file `done` is
+    written; else a new job from `spec`, its arrays staged by `stage()` (a path) before it exists
+    and removed again if the queue refuses it."""
     with _lock:
         ch = _fitting.get(key)
         if ch is not None and ch.status().get("stage", "queued") != FINAL:
             return ch
         _fitting.pop(key, None)
-        if file.is_file():
+        if done.is_file():
             return None
-        staged = _stage(codes, None, file.parent, file.stem, coords=coords, rows=rows)
-        spec = {"kind": "map", "name": what, "codes": str(staged), "inverse_file": str(file.resolve()),
-                "map_method": method, "n": int(len(codes)), "watched": False}
+        staged = stage()
         try:
-            ch = QUEUE.submit(OWNER, spec, one_per_owner=False)
+            ch = QUEUE.submit(OWNER, {**spec, "codes": str(staged)}, one_per_owner=False)
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
