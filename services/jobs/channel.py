@@ -206,13 +206,13 @@ class JobView:
         if not words:
             return text + "…"
         text = f"training done, scoring: {words} ({self.detail_fraction:.0%}"
-        left = _time_left(self.detail_fraction, self.detail_started, now)
+        left = time_left(self.detail_fraction, self.detail_started, now)
         return text + (f", about {left} left" if left else "") + ")…"
 
     def epoch_text(self, now: float | None = None) -> str:
         """'epoch 3/20 (about 40 s left)': the time so far over the share of batches done."""
         text = f"epoch {len(self.epochs)}/{self.epochs_total}"
-        left = _time_left(self.fraction, self.train_started, now)
+        left = time_left(self.fraction, self.train_started, now)
         return text + (f" (about {left} left)" if left else "")
 
     def map_text(self, now: float | None = None) -> str:
@@ -220,7 +220,7 @@ class JobView:
         reports (ae_core.analysis.projection) and the time so far over the share done."""
         if not self.detail:
             return "fitting the map…"
-        left = _time_left(self.detail_fraction, self.detail_started, now)
+        left = time_left(self.detail_fraction, self.detail_started, now)
         return f"{self.detail} ({self.detail_fraction:.0%}" + (f", about {left} left" if left else "") + ")"
 
     @property
@@ -243,7 +243,7 @@ class JobView:
         return self.epoch_text()
 
 
-def _time_left(done: float, started: float, now: float | None) -> str:
+def time_left(done: float, started: float, now: float | None) -> str:
     """The time left at this pace, once 5% is done (before, there is too little to go by); ""."""
     spent = (time.time() if now is None else now) - started
     if not started or spent <= 0 or not 0.05 <= done < 1:
@@ -254,5 +254,3 @@ def _time_left(done: float, started: float, now: float | None) -> str:
 def _seconds(s: float) -> str:
     return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min"
 
-
-time_left = _time_left  # public: the Denoising page's measured waits read their estimate by the same rule
