@@ -149,6 +149,7 @@ def test_lecture_sentence_names_the_spread_and_the_units_computed_from_the_matri
     ours = np.array([[0.9, 0.0], [0.0, 0.05], [0.0, 0.8]])
     s = F.lecture_sentence("tcvae", ours, 0.7, "PCA", base, 0.0, ["x", "y"])
     assert s == ("PCA spreads x over 3 units (the best holds 30%), y over 3 units (the best holds 30%); tcvae puts "
-                 "x on unit 0 (90%), y on unit 2 (80%). MIG 0.70 against 0.00 (1: each factor on one unit of its own).")
+                 "x on unit 0 (90%), y on unit 2 (80%). MIG over every factor: tcvae 0.70, PCA 0.00 (1: each factor on "
+                 "one unit of its own).")
     assert F.lecture_sentence("ae", base, 0.0, "PCA", base, 0.0, ["x", "y"]).startswith("ae separates the factors "
                                                                                           "no better than PCA")

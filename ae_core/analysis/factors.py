@@ -298,5 +298,7 @@ def lecture_sentence(model: str, nmi, mig_model: float, baseline: str, nmi_base,
                 f"carries clearly more of it (MIG {mig_model:.2f} against {mig_base:.2f}).")
     parts_b = ", ".join(f"{names[k]} over {base[k][0]} units (the best holds {base[k][2]:.0%})" for k in better)
     parts_m = ", ".join(f"{names[k]} on unit {ours[k][1]} ({ours[k][2]:.0%})" for k in better)
-    return (f"{baseline} spreads {parts_b}; {model} puts {parts_m}. MIG {mig_model:.2f} against "
-            f"{mig_base:.2f} (1: each factor on one unit of its own).")
+    # the MIG clause names both codes: it averages every factor, so it can fall below the baseline's even
+    # where the factors named above gained (mnist-undercomplete-32 0.02 against PCA-32's 0.07)
+    return (f"{baseline} spreads {parts_b}; {model} puts {parts_m}. MIG over every factor: {model} "
+            f"{mig_model:.2f}, {baseline} {mig_base:.2f} (1: each factor on one unit of its own).")
